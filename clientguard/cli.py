@@ -1,0 +1,86 @@
+"""The `clientguard` command line: one typer app, each area registers its commands."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+from rich.console import Console
+
+from clientguard import __version__
+from clientguard.errors import ClientguardError
+
+app = typer.Typer(
+    name="clientguard",
+    help="Use AI coding agents on a client's code without breaking the contract or leaking its secrets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Each module exposes register(app) and owns its commands.
+COMMAND_MODULES = [
+    "clientguard.detect.commands",      # scan
+    "clientguard.policy.commands",      # init, check, providers, schema
+    "clientguard.gateway.commands",     # serve
+    "clientguard.posture.commands",     # audit, run
+    "clientguard.ledger.commands",      # ledger verify/show, report
+    "clientguard.demo",                 # demo
+]
+
+
+def _register_all() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            # An area not written yet is skipped; any other missing module is a real error.
+            if exc.name and name.startswith(exc.name):
+                continue
+            raise
+        module.register(app)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
+) -> None:
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit(0)
+
+
+_register_all()
+
+
+def main() -> None:
+    """Entry point: run the app, turning clientguard errors into a message and exit code."""
+    err = Console(stderr=True)
+    try:
+        app(standalone_mode=False)
+    except ClientguardError as exc:
+        err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        if exc.hint:
+            err.print(f"  [dim]hint:[/] {exc.hint}", highlight=False)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(2 if exc.exit_code not in (0, 1) else exc.exit_code)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()
