@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Creates (or reuses) the project's virtual environment in .venv and installs clientguard into it.
+# Sourced by scripts/demo.sh and scripts/test.sh; safe to run again.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+py="${PYTHON:-}"
+if [ -z "$py" ]; then
+  for cand in python3.11 python3.12 python3.13 python3; do
+    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+      py="$cand"; break
+    fi
+  done
+fi
+[ -n "$py" ] || { echo "clientguard needs Python 3.11 or newer on PATH" >&2; exit 2; }
+if [ ! -x "$root/.venv/bin/python" ]; then
+  "$py" -m venv "$root/.venv"
+fi
+stamp="$root/.venv/.clientguard-installed"
+extras="${CLIENTGUARD_EXTRAS:-}"
+want="$(cat "$root/pyproject.toml" | sha256sum | cut -c1-16)-$extras"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  "$root/.venv/bin/python" -m pip install -q --upgrade pip
+  if [ -n "$extras" ]; then
+    "$root/.venv/bin/python" -m pip install -q -e "$root[$extras]"
+  else
+    "$root/.venv/bin/python" -m pip install -q -e "$root"
+  fi
+  echo "$want" > "$stamp"
+fi
+export PATH="$root/.venv/bin:$PATH"
