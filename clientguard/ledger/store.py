@@ -1,0 +1,405 @@
+"""The ledger on disk: an append-only SQLite table whose entries form a keyed hash chain.
+
+Each entry stores the record's canonical JSON, the hash of the previous entry, its own
+hash (SHA-256 over a domain tag, the ledger id, its sequence number, the previous hash
+and the body) and a MAC of that hash under the ledger's key. The meta table keeps the
+head (last sequence number and hash) with its own MAC, written in the same transaction
+as the entry, so dropping entries from the end is detected too.
+
+The key lives beside the database in `<ledger>.key` (mode 0600), not inside it: a copy
+of the database alone cannot be rewritten undetectably, and the unkeyed hash chain can
+still be checked by anyone against a head published in a client report. Someone who
+holds the key file (the ledger's owner, or malware running as them) can rewrite the
+whole chain; the defence there is an anchor kept elsewhere (the head printed in a report
+handed to the client, or each entry's hash exported over OpenTelemetry). docs/ledger.md
+states this threat model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import platformdirs
+
+from clientguard.ledger.record import EgressRecord, LedgerError, canonical_json
+
+FORMAT = "clientguard-ledger/1"
+_KEY_BYTES = 32
+_BUSY_TIMEOUT_MS = 30_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entries (
+    seq       INTEGER PRIMARY KEY,
+    body      TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL,
+    mac       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entries_ts ON entries (json_extract(body, '$.ts'));
+"""
+
+
+def default_ledger_path(client_name: str) -> Path:
+    """Where a client's ledger lives unless `--ledger` says otherwise.
+
+    `$CLIENTGUARD_DATA_DIR` overrides the per-user data directory (tests, CI, portable setups).
+    """
+    slug = re.sub(r"[^a-z0-9]+", "-", client_name.strip().lower()).strip("-")
+    if not slug:
+        raise LedgerError(f"client name {client_name!r} has no letters or digits to name a ledger file after")
+    base = os.environ.get("CLIENTGUARD_DATA_DIR")
+    root = Path(base) if base else Path(platformdirs.user_data_dir("clientguard", appauthor=False))
+    return root / "ledgers" / f"{slug}.sqlite"
+
+
+def key_path_for(path: Path) -> Path:
+    """The key file that belongs to the ledger at `path`."""
+    return path.with_name(path.name + ".key")
+
+
+def genesis_hash(ledger_id: str) -> str:
+    """The `prev_hash` of the first entry: binds the chain to this ledger's id."""
+    return hashlib.sha256(f"{FORMAT}\x00genesis\x00{ledger_id}".encode()).hexdigest()
+
+
+def entry_hash(ledger_id: str, seq: int, prev_hash: str, body: str) -> str:
+    """The hash an entry commits to; anyone can recompute it without the key."""
+    material = f"{FORMAT}\x00{ledger_id}\x00{seq}\x00{prev_hash}\x00".encode() + body.encode("utf-8")
+    return hashlib.sha256(material).hexdigest()
+
+
+def entry_mac(key: bytes, entry_hash_hex: str) -> str:
+    """The keyed MAC over an entry's hash: only the key holder can produce it."""
+    return hmac.new(key, f"entry\x00{entry_hash_hex}".encode(), hashlib.sha256).hexdigest()
+
+
+def head_mac(key: bytes, ledger_id: str, seq: int, hash_hex: str) -> str:
+    """The keyed MAC over the head, so truncating the tail needs the key to hide."""
+    return hmac.new(key, f"head\x00{ledger_id}\x00{seq}\x00{hash_hex}".encode(), hashlib.sha256).hexdigest()
+
+
+def key_id(key: bytes) -> str:
+    """A short public name for a key, so a wrong key file is diagnosed as such."""
+    return hashlib.sha256(b"clientguard-ledger-key-id\x00" + key).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One stored entry: its sequence number, chain fields and the record."""
+
+    seq: int
+    prev_hash: str
+    hash: str
+    mac: str
+    body: str
+
+    @property
+    def record(self) -> EgressRecord:
+        """The record this entry holds (raises LedgerError if the body is not a record)."""
+        try:
+            data = json.loads(self.body)
+        except json.JSONDecodeError as exc:
+            raise LedgerError(f"ledger entry {self.seq}: body is not JSON ({exc.msg})") from exc
+        if isinstance(data, dict):
+            data = {k: v for k, v in data.items() if k != "seq"}
+        return EgressRecord.from_dict(data)
+
+
+@dataclass(frozen=True)
+class Head:
+    """The ledger's last entry as recorded in its meta table."""
+
+    ledger_id: str
+    seq: int
+    hash: str
+
+
+def _read_key(path: Path) -> bytes:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise LedgerError(f"cannot read ledger key {path}: {exc.strerror}") from exc
+    try:
+        key = bytes.fromhex(raw.decode("ascii").strip())
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise LedgerError(f"ledger key {path} is not a hex key (corrupted?)") from exc
+    if len(key) != _KEY_BYTES:
+        raise LedgerError(f"ledger key {path} has {len(key)} bytes, expected {_KEY_BYTES}")
+    return key
+
+
+def _load_or_create_key(path: Path) -> bytes:
+    """Read the key file, or create it atomically (0600) if no one has yet."""
+    try:
+        return _read_key(path)
+    except FileNotFoundError:
+        pass
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, secrets.token_bytes(_KEY_BYTES).hex().encode("ascii") + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        # link() fails if another process won the race; then its key is the key.
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return _read_key(path)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise LedgerError(f"ledger {path}: SQLite refused WAL mode (got {mode}); is the file on a network share?")
+        # FULL: a commit is on disk (WAL fsynced) before append() returns.
+        conn.execute("PRAGMA synchronous = FULL")
+    except sqlite3.DatabaseError as exc:
+        raise LedgerError(f"ledger {path} is not a usable SQLite database: {exc}") from exc
+    return conn
+
+
+class Ledger:
+    """An open ledger. Thread-safe; several processes may append to the same file."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, ledger_id: str, key: bytes | None):
+        self.path = path
+        self.ledger_id = ledger_id
+        self._conn = conn
+        self._key = key
+        self._lock = threading.Lock()
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path | str, *, create: bool = True, require_key: bool = True) -> "Ledger":
+        """Open (and by default create) the ledger at `path`.
+
+        With `create=False` a missing file is a LedgerError. With `require_key=False` a
+        missing key file is allowed: the ledger can then be read and its unkeyed chain
+        checked, but not appended to.
+        """
+        path = Path(path).expanduser()
+        if path.is_dir():
+            raise LedgerError(f"ledger path {path} is a directory; give a file such as {path / 'ledger.sqlite'}")
+        exists = path.exists()
+        if not exists and not create:
+            raise LedgerError(f"no ledger at {path}", hint="pass --ledger FILE, or run the gateway once to create it")
+        if not exists:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except OSError as exc:
+                raise LedgerError(f"cannot create the ledger directory {path.parent}: {exc.strerror}") from exc
+        if exists:
+            with open(path, "rb") as fh:
+                magic = fh.read(16)
+            if magic and magic != b"SQLite format 3\x00":
+                raise LedgerError(f"{path} is not a clientguard ledger (not a SQLite database)")
+        conn = _connect(path)
+        try:
+            ledger_id, key = cls._initialize(conn, path, require_key=require_key)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise LedgerError(f"ledger {path} cannot be read: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
+        return cls(path, conn, ledger_id, key)
+
+    @staticmethod
+    def _initialize(conn: sqlite3.Connection, path: Path, *, require_key: bool) -> tuple[str, bytes | None]:
+        kpath = key_path_for(path)
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables and not {"meta", "entries"} <= tables:
+            raise LedgerError(f"{path} is a SQLite database but not a clientguard ledger (tables: {', '.join(sorted(tables))})")
+        if not tables:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for stmt in _SCHEMA.strip().split(";"):
+                    if stmt.strip():
+                        conn.execute(stmt)
+                row = conn.execute("SELECT value FROM meta WHERE key='ledger_id'").fetchone()
+                if row is None:
+                    key = _load_or_create_key(kpath)
+                    ledger_id = str(uuid.uuid4())
+                    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                    conn.executemany(
+                        "INSERT INTO meta (key, value) VALUES (?, ?)",
+                        [
+                            ("format", FORMAT),
+                            ("ledger_id", ledger_id),
+                            ("created", now),
+                            ("key_id", key_id(key)),
+                            ("head_seq", "0"),
+                            ("head_hash", genesis_hash(ledger_id)),
+                            ("head_mac", head_mac(key, ledger_id, 0, genesis_hash(ledger_id))),
+                        ],
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("format") != FORMAT:
+            raise LedgerError(f"{path}: unsupported ledger format {meta.get('format')!r} (this clientguard reads {FORMAT})")
+        ledger_id = meta.get("ledger_id")
+        if not ledger_id:
+            raise LedgerError(f"{path}: ledger has no id in its meta table (damaged)")
+        try:
+            key: bytes | None = _read_key(kpath)
+        except FileNotFoundError:
+            if require_key:
+                raise LedgerError(
+                    f"the key file {kpath} for ledger {path} is missing; entries can be neither appended nor authenticated",
+                    hint="restore the key file from backup; `ledger verify --without-key` checks the unkeyed chain only",
+                ) from None
+            key = None
+        if key is not None and meta.get("key_id") != key_id(key):
+            raise LedgerError(f"the key file {kpath} does not belong to ledger {path} (key id mismatch)")
+        return ledger_id, key
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def append(self, record: EgressRecord) -> int:
+        """Append a record durably and return its sequence number (1-based).
+
+        Serialized across threads (a lock) and processes (BEGIN IMMEDIATE takes SQLite's
+        write lock before the head is read), so concurrent writers never fork the chain.
+        """
+        if not isinstance(record, EgressRecord):
+            raise LedgerError(f"Ledger.append expects an EgressRecord, got {type(record).__name__}")
+        if self._key is None:
+            raise LedgerError(f"ledger {self.path} was opened without its key; it cannot be appended to")
+        data = record.to_dict()
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    seq, prev = self._read_head_locked()
+                    seq += 1
+                    data["seq"] = seq
+                    body = canonical_json(data)
+                    h = entry_hash(self.ledger_id, seq, prev, body)
+                    self._conn.execute(
+                        "INSERT INTO entries (seq, body, prev_hash, hash, mac) VALUES (?, ?, ?, ?, ?)",
+                        (seq, body, prev, h, entry_mac(self._key, h)),
+                    )
+                    self._conn.executemany(
+                        "UPDATE meta SET value = ? WHERE key = ?",
+                        [
+                            (str(seq), "head_seq"),
+                            (h, "head_hash"),
+                            (head_mac(self._key, self.ledger_id, seq, h), "head_mac"),
+                        ],
+                    )
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise LedgerError(f"cannot write to ledger {self.path}: {exc}") from exc
+        return seq
+
+    def _read_head_locked(self) -> tuple[int, str]:
+        rows = dict(self._conn.execute("SELECT key, value FROM meta WHERE key IN ('head_seq','head_hash')").fetchall())
+        try:
+            return int(rows["head_seq"]), rows["head_hash"]
+        except (KeyError, ValueError) as exc:
+            raise LedgerError(f"ledger {self.path}: head missing from meta table (damaged); run `clientguard ledger verify`") from exc
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @property
+    def has_key(self) -> bool:
+        """Whether this ledger was opened with its key (needed to append and to authenticate)."""
+        return self._key is not None
+
+    def meta(self) -> dict[str, str]:
+        """The meta table as a dict (format, ledger_id, created, key_id, head_*)."""
+        with self._lock:
+            return dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+
+    def head(self) -> Head:
+        """The last entry's sequence number and hash as recorded in the meta table."""
+        with self._lock:
+            seq, h = self._read_head_locked()
+        return Head(self.ledger_id, seq, h)
+
+    def count(self) -> int:
+        """How many entries the entries table holds."""
+        with self._lock:
+            return int(self._conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
+
+    def entries(self, *, since: datetime | None = None, until: datetime | None = None) -> list[LedgerEntry]:
+        """Entries in sequence order, optionally limited to since <= ts < until."""
+        return list(self.iter_entries(since=since, until=until))
+
+    def iter_entries(self, *, since: datetime | None = None, until: datetime | None = None) -> Iterator[LedgerEntry]:
+        """Iterate entries in sequence order without loading all of them at once."""
+        clauses, params = [], []
+        if since is not None:
+            clauses.append("json_extract(body, '$.ts') >= ?")
+            params.append(_bound(since))
+        if until is not None:
+            clauses.append("json_extract(body, '$.ts') < ?")
+            params.append(_bound(until))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._lock:
+            try:
+                rows = self._conn.execute(
+                    f"SELECT seq, prev_hash, hash, mac, body FROM entries {where} ORDER BY seq", params
+                ).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise LedgerError(f"cannot read ledger {self.path}: {exc}") from exc
+        for row in rows:
+            yield LedgerEntry(*row)
+
+    def records(self, *, since: datetime | None = None, until: datetime | None = None) -> list[EgressRecord]:
+        """The records in sequence order (see `entries`)."""
+        return [e.record for e in self.iter_entries(since=since, until=until)]
+
+    def mac_key(self) -> bytes | None:
+        """The chain key, for the verifier in this package; never print or export it."""
+        return self._key
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _bound(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
