@@ -1,0 +1,272 @@
+"""The detection engine: one multi-pattern pass over text, Python validation only on candidate hits.
+
+Two engines give identical findings:
+- ``hyperscan``: every rule pattern compiled into one hyperscan database that reports where candidate
+  matches end; the rule's Python regex then runs only on the lines around those ends;
+- ``python``: each rule's regex over the whole text (used when hyperscan cannot be imported).
+A finding's reported span is the rule's ``secret`` group when it has one, else the whole match.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterable, Literal, Sequence
+
+try:  # re._parser is the 3.11+ home of sre_parse
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover
+    import sre_parse  # type: ignore[no-redef]
+
+from clientguard.detect.fingerprint import fingerprint, load_or_create_key
+from clientguard.detect.model import SEVERITY_RANK, Finding, Rule
+from clientguard.detect.rules import PY_FLAGS, builtin_rules, compile_rule
+from clientguard.detect.validators import VALIDATORS, shannon_entropy
+
+try:
+    import hyperscan  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - exercised by the python-engine tests
+    hyperscan = None
+
+EngineName = Literal["auto", "hyperscan", "python"]
+INLINE_ALLOW = "clientguard:allow"
+#: Joins segments in scan_many; no rule matches across it (NUL is never part of a match we report).
+SEGMENT_SEPARATOR = "\n\x00\n"
+KIND_RANK = {"secret": 2, "pii": 1, "identifier": 0}
+IDENTIFIER_RULE_ID = "client-identifier"
+
+
+def hyperscan_available() -> bool:
+    return hyperscan is not None
+
+
+def identifier_rule(identifiers: Iterable[str]) -> Rule | None:
+    """Build the rule matching the client's identifiers: case-insensitive, at word boundaries.
+
+    Boundaries are letters and digits only, so an identifier is still found inside e-mail addresses,
+    URLs, hostnames and snake_case names (``jane@acme-health.de``, ``acmehealth_billing``).
+    """
+    words = sorted({w.strip() for w in identifiers if w and w.strip()}, key=lambda w: (-len(w), w.lower()))
+    if not words:
+        return None
+    alts = "|".join(r"\s+".join(re.escape(part) for part in w.split()) for w in words)
+    pattern = rf"(?<![A-Za-z0-9])(?:{alts})(?![A-Za-z0-9])"
+    return Rule.model_construct(
+        id=IDENTIFIER_RULE_ID, title="Client identifier", kind="identifier", severity="medium", pattern=pattern,
+        keywords=(), entropy=None, validator=None, ignore_case=True, priority=0, label="CLIENT",
+        max_length=max(len(w) for w in words) * 4 + 16, examples=(), counter_examples=(),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    rule: Rule
+    regex: re.Pattern[str]
+    width: int  # longest match the rule reports
+    has_secret_group: bool
+    label: str
+
+
+def _max_width(rule: Rule, regex: re.Pattern[str]) -> int:
+    try:
+        hi = sre_parse.parse(rule.pattern, regex.flags).getwidth()[1]
+    except Exception:  # pragma: no cover - compile already succeeded; be conservative
+        hi = rule.max_length
+    return min(hi, rule.max_length)
+
+
+def _compile(rule: Rule) -> _Compiled:
+    regex = compile_rule(rule)
+    return _Compiled(rule, regex, _max_width(rule, regex), "secret" in regex.groupindex, rule.placeholder_label)
+
+
+def _hs_expression(rule: Rule) -> bytes:
+    # hyperscan knows PCRE syntax: drop Python's named-group spelling.
+    expr = re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(", rule.pattern)
+    return expr.encode("utf-8")
+
+
+@lru_cache(maxsize=16)
+def _hs_database(exprs: tuple[bytes, ...], caseless: tuple[bool, ...]):
+    """Compile (once per rule set) a block-mode database; patterns hyperscan cannot run exactly use prefilter mode."""
+    flags = []
+    for expr, ci in zip(exprs, caseless):
+        base = hyperscan.HS_FLAG_CASELESS if ci else 0
+        probe = hyperscan.Database()
+        try:
+            probe.compile(expressions=[expr], ids=[0], flags=[base])
+        except hyperscan.error:
+            base |= hyperscan.HS_FLAG_PREFILTER
+        flags.append(base)
+    db = hyperscan.Database()
+    db.compile(expressions=list(exprs), ids=list(range(len(exprs))), flags=flags)
+    return db
+
+
+class Detector:
+    """Finds secrets, PII and client identifiers in text."""
+
+    def __init__(self, rules: Sequence[Rule], *, fingerprint_key: bytes, engine: EngineName = "auto",
+                 honor_inline_allow: bool = True):
+        if engine == "hyperscan" and hyperscan is None:
+            raise RuntimeError("the hyperscan engine was asked for, but the hyperscan module cannot be imported")
+        self.rules = list(rules)
+        self._compiled = [_compile(r) for r in self.rules]
+        self._key = fingerprint_key
+        self._honor_allow = honor_inline_allow
+        self.engine: str = "hyperscan" if (engine != "python" and hyperscan is not None) else "python"
+        self._db = None
+        if self.engine == "hyperscan" and self._compiled:
+            self._db = _hs_database(tuple(_hs_expression(c.rule) for c in self._compiled),
+                                    tuple(c.rule.ignore_case for c in self._compiled))
+
+    @classmethod
+    def create(cls, identifiers: Iterable[str] = (), *, fingerprint_key: bytes | None = None,
+               engine: EngineName = "auto", rules: Sequence[Rule] | None = None,
+               honor_inline_allow: bool = True) -> "Detector":
+        """A detector with the built-in rules (or ``rules``) plus a rule for the client's identifiers."""
+        chosen = list(builtin_rules() if rules is None else rules)
+        ident = identifier_rule(identifiers)
+        if ident is not None:
+            chosen.append(ident)
+        key = fingerprint_key if fingerprint_key is not None else load_or_create_key("default")
+        return cls(chosen, fingerprint_key=key, engine=engine, honor_inline_allow=honor_inline_allow)
+
+    # -- public API ---------------------------------------------------------------------------------
+
+    def scan(self, text: str) -> list[Finding]:
+        """Findings in one text, sorted by start offset."""
+        return self.scan_many([text])[0]
+
+    def scan_many(self, texts: Sequence[str]) -> list[list[Finding]]:
+        """Findings per text, computed in one pass over all of them."""
+        if not texts:
+            return []
+        if len(texts) == 1:
+            joined, starts = texts[0], [0]
+        else:
+            starts, pos = [], 0
+            for t in texts:
+                starts.append(pos)
+                pos += len(t) + len(SEGMENT_SEPARATOR)
+            joined = SEGMENT_SEPARATOR.join(texts)
+        spans = self._spans_hyperscan(joined) if self._db is not None else self._spans_python(joined)
+        per_text: list[list[Finding]] = [[] for _ in texts]
+        for idx, s, e in spans:
+            seg = bisect.bisect_right(starts, s) - 1
+            base = starts[seg]
+            if e > base + len(texts[seg]):
+                continue  # crosses a segment boundary
+            c = self._compiled[idx]
+            r = c.rule
+            per_text[seg].append(Finding(
+                rule_id=r.id, title=r.title, kind=r.kind, severity=r.severity, start=s - base, end=e - base,
+                fingerprint=fingerprint(self._key, joined[s:e]), label=c.label, priority=r.priority,
+            ))
+        return [_resolve_same_kind(fs) for fs in per_text]
+
+    # -- engines ------------------------------------------------------------------------------------
+
+    def _spans_python(self, text: str) -> set[tuple[int, int, int]]:
+        lowered = text.lower() if any(c.rule.keywords for c in self._compiled) else text
+        out: set[tuple[int, int, int]] = set()
+        for idx, c in enumerate(self._compiled):
+            if c.rule.keywords and not any(k in lowered for k in c.rule.keywords):
+                continue
+            for m in c.regex.finditer(text):
+                self._accept(idx, c, m, text, out)
+        return out
+
+    def _spans_hyperscan(self, text: str) -> set[tuple[int, int, int]]:
+        data = text.encode("utf-8", "surrogatepass")
+        ends: dict[int, list[int]] = defaultdict(list)
+
+        def on_match(pid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            ends[pid].append(to)
+
+        self._db.scan(data, match_event_handler=on_match)
+        if not ends:
+            return set()
+        to_char = _byte_to_char_mapper(data, text)
+        out: set[tuple[int, int, int]] = set()
+        for idx, byte_ends in ends.items():
+            c = self._compiled[idx]
+            for ws, we in _windows(text, sorted({to_char(b) for b in byte_ends}), c.width):
+                for m in c.regex.finditer(text, ws, we):
+                    self._accept(idx, c, m, text, out)
+        return out
+
+    def _accept(self, idx: int, c: _Compiled, m: re.Match[str], text: str, out: set) -> None:
+        r = c.rule
+        if m.end() - m.start() > c.width or m.end() == m.start():
+            return
+        if c.has_secret_group and m.start("secret") >= 0:
+            s, e = m.span("secret")
+        else:
+            s, e = m.span()
+        if s == e:
+            return
+        if r.keywords:
+            whole = m.group(0).lower()
+            if not any(k in whole for k in r.keywords):
+                return
+        value = text[s:e]
+        if r.entropy is not None and shannon_entropy(value) < r.entropy:
+            return
+        if r.validator is not None and not VALIDATORS[r.validator](value):
+            return
+        if self._honor_allow:
+            ls = text.rfind("\n", 0, s) + 1
+            le = text.find("\n", e)
+            if text.find(INLINE_ALLOW, ls, le if le >= 0 else len(text)) >= 0:
+                return
+        out.add((idx, s, e))
+
+
+def _byte_to_char_mapper(data: bytes, text: str):
+    if len(data) == len(text):
+        return lambda b: b
+    continuation = [m.start() for m in re.finditer(rb"[\x80-\xbf]", data)]
+    return lambda b: b - bisect.bisect_left(continuation, b)
+
+
+def _windows(text: str, ends: list[int], width: int) -> list[tuple[int, int]]:
+    """Merged line-aligned windows that contain every match of at most ``width`` chars ending at ``ends``."""
+    out: list[tuple[int, int]] = []
+    n = len(text)
+    for e in ends:
+        ws = text.rfind("\n", 0, max(0, e - width)) + 1
+        nl = text.find("\n", e)
+        we = n if nl < 0 else min(n, nl + 1)
+        if out and ws <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], we))
+        else:
+            out.append((ws, we))
+    return out
+
+
+def _resolve_same_kind(findings: list[Finding]) -> list[Finding]:
+    """Where findings of the same kind overlap, keep the most specific (priority, then length, then severity)."""
+    if len(findings) <= 1:
+        return findings
+    ranked = sorted(findings, key=lambda f: (-f.priority, -(f.end - f.start), -SEVERITY_RANK[f.severity], f.rule_id, f.start))
+    kept: list[Finding] = []
+    for f in ranked:
+        if any(k.kind == f.kind and k.start < f.end and f.start < k.end for k in kept):
+            continue
+        kept.append(f)
+    return sorted(kept, key=lambda f: (f.start, f.end, f.rule_id))
+
+
+def select_non_overlapping(findings: Iterable[Finding]) -> list[Finding]:
+    """A non-overlapping subset for redaction: the longest span wins, then secrets over PII over identifiers."""
+    ranked = sorted(findings, key=lambda f: (-(f.end - f.start), -KIND_RANK.get(f.kind, 0), -f.priority, f.start))
+    kept: list[Finding] = []
+    for f in ranked:
+        if any(k.start < f.end and f.start < k.end for k in kept):
+            continue
+        kept.append(f)
+    return sorted(kept, key=lambda f: f.start)

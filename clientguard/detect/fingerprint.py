@@ -1,0 +1,40 @@
+"""Keyed fingerprints: a finding is identified by HMAC-SHA256 of its value, never by the value."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from pathlib import Path
+
+from platformdirs import user_data_path
+
+FINGERPRINT_HEX = 16
+
+
+def fingerprint(key: bytes, value: str) -> str:
+    """Return the keyed fingerprint of a value (16 hex characters of HMAC-SHA256)."""
+    return hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:FINGERPRINT_HEX]
+
+
+def _key_dir() -> Path:
+    override = os.environ.get("CLIENTGUARD_HOME")
+    return Path(override) if override else user_data_path("clientguard", appauthor=False)
+
+
+def load_or_create_key(name: str = "default") -> bytes:
+    """Read the named 32-byte key from the user's data directory, creating it (mode 0600) if absent."""
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name.lower()) or "default"
+    path = _key_dir() / "keys" / f"{safe}.key"
+    try:
+        data = path.read_bytes()
+        if len(data) == 32:
+            return data
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = os.urandom(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+    return key

@@ -1,0 +1,297 @@
+"""Validators: checks a candidate value must pass before it becomes a finding.
+
+Each takes the reported value and returns True when it is the real thing. Rules name them by key.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import math
+import re
+from collections import Counter
+from typing import Callable
+
+import phonenumbers
+
+Validator = Callable[[str], bool]
+VALIDATORS: dict[str, Validator] = {}
+
+
+def validator(name: str) -> Callable[[Validator], Validator]:
+    def register(fn: Validator) -> Validator:
+        VALIDATORS[name] = fn
+        return fn
+
+    return register
+
+
+def shannon_entropy(value: str) -> float:
+    """Bits per character of the value's character distribution."""
+    if not value:
+        return 0.0
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+
+
+# --- payment cards -------------------------------------------------------------------------------
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+# Issuer ranges (IIN prefixes) and the lengths each issues.
+_CARD_ISSUERS: list[tuple[re.Pattern[str], tuple[int, ...]]] = [
+    (re.compile(r"^4"), (13, 16, 19)),  # Visa
+    (re.compile(r"^(5[1-5]|2(2[2-9][1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720))"), (16,)),  # Mastercard
+    (re.compile(r"^3[47]"), (15,)),  # American Express
+    (re.compile(r"^(6011|65|64[4-9]|622)"), (16, 19)),  # Discover
+    (re.compile(r"^35(2[89]|[3-8]\d)"), (16, 19)),  # JCB
+    (re.compile(r"^3(0[0-5]|[689])"), (14, 16, 19)),  # Diners Club
+    (re.compile(r"^(5018|5020|5038|5893|6304|6759|676[1-3])"), (12, 13, 14, 15, 16, 17, 18, 19)),  # Maestro
+    (re.compile(r"^62"), (16, 17, 18, 19)),  # UnionPay
+]
+
+
+@validator("credit_card")
+def credit_card(value: str) -> bool:
+    digits = re.sub(r"[ -]", "", value)
+    if not digits.isdigit() or not 12 <= len(digits) <= 19:
+        return False
+    if len(set(digits)) <= 2:  # 4111 1111 1111 1111 style filler is still a test card: keep; 0000... is not
+        if set(digits) <= {"0"}:
+            return False
+    for prefix, lengths in _CARD_ISSUERS:
+        if prefix.match(digits) and len(digits) in lengths:
+            return luhn_ok(digits)
+    return False
+
+
+# --- IBAN ----------------------------------------------------------------------------------------
+
+# Length of a full IBAN per country (ISO 13616 registry).
+IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BI": 27,
+    "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DJ": 27, "DK": 18, "DO": 28,
+    "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FK": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
+    "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27,
+    "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "LY": 25,
+    "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MN": 20, "MR": 27, "MT": 31, "MU": 30, "NI": 28, "NL": 18,
+    "NO": 15, "OM": 23, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "RU": 33,
+    "SA": 24, "SC": 31, "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25, "SV": 28,
+    "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
+}
+
+
+@validator("iban")
+def iban(value: str) -> bool:
+    compact = re.sub(r"\s", "", value).upper()
+    if len(compact) < 4 or IBAN_LENGTHS.get(compact[:2]) != len(compact):
+        return False
+    if not compact[2:4].isdigit() or not compact.isalnum():
+        return False
+    rearranged = compact[4:] + compact[:4]
+    numeric = "".join(str(int(ch, 36)) for ch in rearranged)
+    return int(numeric) % 97 == 1
+
+
+# --- US SSN --------------------------------------------------------------------------------------
+
+# Numbers the SSA published in advertising and that are known not to be assigned.
+_SSN_PUBLICISED = {"078051120", "219099999", "457555462"}
+
+
+@validator("ssn")
+def ssn(value: str) -> bool:
+    digits = re.sub(r"[ -]", "", value)
+    if len(digits) != 9 or not digits.isdigit():
+        return False
+    area, group, serial = digits[:3], digits[3:5], digits[5:]
+    if area in {"000", "666"} or area[0] == "9":
+        return False
+    if group == "00" or serial == "0000":
+        return False
+    if digits in _SSN_PUBLICISED:
+        return False
+    return len(set(digits)) > 1
+
+
+# --- phone numbers -------------------------------------------------------------------------------
+
+@validator("phone")
+def phone(value: str) -> bool:
+    text = value.strip()
+    region = None if text.startswith("+") or text.startswith("00") else "US"
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(number)
+
+
+# --- e-mail --------------------------------------------------------------------------------------
+
+# Domains reserved for documentation (RFC 2606/6761) and common placeholders: not a person's address.
+_EXAMPLE_DOMAINS = re.compile(r"(^|\.)(example\.(com|org|net)|example|test|invalid|localhost|domain\.(com|tld))$")
+
+
+@validator("email")
+def email(value: str) -> bool:
+    local, _, domain = value.rpartition("@")
+    if not local or not domain or "." not in domain:
+        return False
+    domain = domain.lower().rstrip(".")
+    tld = domain.rsplit(".", 1)[-1]
+    if not tld.isalpha() or len(tld) < 2:
+        return False  # file names like icon@2x.png end in a non-TLD
+    if tld in {"png", "jpg", "jpeg", "gif", "svg", "webp", "js", "ts", "py", "css", "map", "json", "md"}:
+        return False
+    if _EXAMPLE_DOMAINS.search(domain):
+        return False
+    if local.startswith("-") or ".." in local:
+        return False
+    if local.lower() in {"git", "hg", "svn"}:
+        return False  # SSH remote of a code host (git@github.com:org/repo.git), not a person's mailbox
+    return True
+
+
+# --- IP addresses --------------------------------------------------------------------------------
+
+def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        return None
+
+
+def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return ip.is_global and not ip.is_multicast
+
+
+def _documentation_net(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    docs = ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+    return any(ip in ipaddress.ip_network(n) for n in docs if ipaddress.ip_network(n).version == ip.version)
+
+
+@validator("ipv4_public")
+def ipv4_public(value: str) -> bool:
+    ip = _ip(value)
+    return isinstance(ip, ipaddress.IPv4Address) and _is_public(ip) and not _documentation_net(ip)
+
+
+@validator("ipv4_private")
+def ipv4_private(value: str) -> bool:
+    ip = _ip(value)
+    if not isinstance(ip, ipaddress.IPv4Address):
+        return False
+    # Loopback, unspecified and link-local addresses name no host of the client's network.
+    return ip.is_private and not (ip.is_loopback or ip.is_unspecified or ip.is_link_local) and not _documentation_net(ip)
+
+
+@validator("ipv6_public")
+def ipv6_public(value: str) -> bool:
+    ip = _ip(value)
+    return isinstance(ip, ipaddress.IPv6Address) and _is_public(ip) and not _documentation_net(ip)
+
+
+@validator("ipv6_private")
+def ipv6_private(value: str) -> bool:
+    ip = _ip(value)
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return False
+    return (ip.is_private or ip.is_site_local) and not (ip.is_loopback or ip.is_unspecified or ip.is_link_local) \
+        and not _documentation_net(ip)
+
+
+# --- tokens --------------------------------------------------------------------------------------
+
+def _b64url_json(part: str) -> dict | None:
+    try:
+        raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@validator("jwt")
+def jwt(value: str) -> bool:
+    parts = value.split(".")
+    if len(parts) != 3:
+        return False
+    header = _b64url_json(parts[0])
+    return bool(header and "alg" in header) and _b64url_json(parts[1]) is not None
+
+
+# Values that stand for a secret without being one.
+_PLACEHOLDER_WORDS = re.compile(
+    r"(?i)^(?:changeme|change[_-]?me|changeit|password|passwd|secret|token|apikey|api[_-]?key|none|null|nil|"
+    r"undefined|true|false|example|sample|dummy|placeholder|redacted|hidden|masked|todo|tbd|fixme|test|testing|"
+    r"default|empty|string|value|your[_-]?\w*|my[_-]?\w*|\w*[_-]here|replace[_-]?me|insert[_-]?\w*|enter[_-]?\w*|"
+    r"foo|bar|baz|qwerty|letmein|admin|root|user|username|pass|secret[_-]?key|private[_-]?key|"
+    r"not[_-]?set|unset|n/?a|xxx+|\*+|\.+|-+|_+|0+|1234\w*|abc\w{0,3}|s3cr3t|p@ssw0rd)$"
+)
+_TEMPLATE = re.compile(
+    r"^(?:\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*\}\}|\{\%.*\%\}|%\([^)]*\)s|%s|<[^>]*>|\[[^\]]*\]|"
+    r"#\{[^}]*\}|@[A-Za-z_]+@|__[A-Z0-9_]+__)$"
+)
+_CODE_REFERENCE = re.compile(
+    r"(?i)(os\.environ|os\.getenv|getenv\(|process\.env|env\(|environ\[|config\[|settings\.|secrets\.|vault:|"
+    r"\$\{\{|ENV\[|System\.getenv|Environment\.GetEnvironmentVariable|keyring|\bsecretKeyRef\b)"
+)
+
+
+def is_placeholder(value: str) -> bool:
+    """True when a value is a template, an environment lookup, a mask or a well-known stand-in."""
+    v = value.strip().strip("'\"`")
+    if not v:
+        return True
+    if _PLACEHOLDER_WORDS.match(v) or _TEMPLATE.match(v) or _CODE_REFERENCE.search(v):
+        return True
+    if len(set(v.lower())) <= 2:  # xxxxxxxx, ********, aaaa1111
+        return True
+    low = v.lower()
+    if any(w in low for w in ("example", "changeme", "placeholder", "your_", "your-", "<your", "dummy", "xxxxx",
+                               "redacted", "*****", "fake", "sample", "notreal", "not_real", "insert_", "replace")):
+        return True
+    return False
+
+
+@validator("generic_secret")
+def generic_secret(value: str) -> bool:
+    """A literal value assigned to a secret-looking name that is not a placeholder or a code reference."""
+    v = value.strip().strip("'\"`")
+    if len(v) < 8 or is_placeholder(v):
+        return False
+    # A bare identifier path (settings.DB_PASSWORD, self.password) is a reference, not a literal.
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+(\(\))?", v):
+        return False
+    if re.fullmatch(r"[a-z]+(_[a-z]+)+", v) or re.fullmatch(r"[A-Z]+(_[A-Z]+)+", v):
+        return False  # snake_case words: a variable or constant name
+    if re.fullmatch(r"[/~.][\w./-]*", v) and "/" in v:
+        return False  # a file path
+    return True
+
+
+@validator("not_placeholder")
+def not_placeholder(value: str) -> bool:
+    return not is_placeholder(value)
+
+
+def validate(name: str, value: str) -> bool:
+    return VALIDATORS[name](value)
+
+
+# Validators that belong to particular rule families live beside this module and register on import.
+from clientguard.detect import validators_secrets, validators_services  # noqa: E402,F401

@@ -1,0 +1,5 @@
+"""Validators for the services rules (registered into clientguard.detect.validators.VALIDATORS)."""
+
+from __future__ import annotations
+
+from clientguard.detect.validators import shannon_entropy, validator  # noqa: F401

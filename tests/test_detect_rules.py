@@ -1,0 +1,102 @@
+"""Every detection rule matches its examples and none of its counter-examples, in both engines."""
+
+from __future__ import annotations
+
+import pytest
+
+from clientguard.detect import Detector, builtin_rules, hyperscan_available, load_rules
+from clientguard.errors import RuleError
+
+RULES = builtin_rules()
+KEY = b"k" * 32
+ENGINES = ["python"] + (["hyperscan"] if hyperscan_available() else [])
+
+
+def _rule_ids(detector: Detector, text: str) -> set[str]:
+    return {f.rule_id for f in detector.scan(text)}
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def detectors(request) -> dict[str, Detector]:
+    return {r.id: Detector([r], fingerprint_key=KEY, engine=request.param) for r in RULES}
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_rule_matches_each_example(rule, detectors):
+    det = detectors[rule.id]
+    missed = [ex for ex in rule.examples if rule.id not in _rule_ids(det, ex)]
+    assert not missed, f"{rule.id} ({det.engine}) does not match: {missed}"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_rule_ignores_each_counter_example(rule, detectors):
+    det = detectors[rule.id]
+    wrong = [ex for ex in rule.counter_examples if rule.id in _rule_ids(det, ex)]
+    assert not wrong, f"{rule.id} ({det.engine}) matches counter-examples: {wrong}"
+
+
+def test_builtin_rule_set_covers_at_least_120_secret_formats():
+    assert sum(1 for r in RULES if r.kind == "secret") >= 120
+
+
+def test_rule_ids_are_unique():
+    ids = [r.id for r in RULES]
+    assert len(ids) == len(set(ids))
+
+
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed on this platform")
+def test_every_rule_compiles_into_one_hyperscan_database():
+    det = Detector(list(RULES), fingerprint_key=KEY, engine="hyperscan")
+    assert det.engine == "hyperscan"
+
+
+def _write(tmp_path, body: str):
+    path = tmp_path / "rules.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+VALID = '''
+[[rule]]
+id = "demo-token"
+title = "Demo token"
+kind = "secret"
+severity = "high"
+pattern = 'demo_[a-z0-9]{8}'
+examples = ["demo_abcd1234", "x = demo_zzzz9999"]
+counter_examples = ["demo_short"]
+'''
+
+
+def test_a_valid_rule_file_loads(tmp_path):
+    assert [r.id for r in load_rules([_write(tmp_path, VALID)])] == ["demo-token"]
+
+
+def test_a_rule_with_a_bad_pattern_is_rejected_with_file_and_rule(tmp_path):
+    path = _write(tmp_path, VALID.replace("demo_[a-z0-9]{8}", "demo_[a-z"))
+    with pytest.raises(RuleError, match=r"rules\.toml: rule #1 \(demo-token\): pattern does not compile"):
+        load_rules([path])
+
+
+def test_a_rule_missing_a_field_is_rejected_naming_the_field(tmp_path):
+    path = _write(tmp_path, VALID.replace('severity = "high"\n', ""))
+    with pytest.raises(RuleError, match=r"demo-token.*severity: Field required"):
+        load_rules([path])
+
+
+def test_a_rule_with_one_example_is_rejected(tmp_path):
+    path = _write(tmp_path, VALID.replace('examples = ["demo_abcd1234", "x = demo_zzzz9999"]', 'examples = ["demo_abcd1234"]'))
+    with pytest.raises(RuleError, match=r"examples"):
+        load_rules([path])
+
+
+def test_a_rule_naming_an_unknown_validator_is_rejected(tmp_path):
+    path = _write(tmp_path, VALID.replace('severity = "high"', 'severity = "high"\nvalidator = "nope"'))
+    with pytest.raises(RuleError, match=r"unknown validator 'nope'"):
+        load_rules([path])
+
+
+def test_malformed_toml_is_rejected_with_its_location(tmp_path):
+    path = _write(tmp_path, "[[rule]\nid = ")
+    with pytest.raises(RuleError, match=r"not valid TOML: .*line 1"):
+        load_rules([path])
