@@ -58,7 +58,10 @@ def main() -> None:
     """Entry point: run the app, turning clientguard errors into a message and exit code."""
     err = Console(stderr=True)
     try:
-        app(standalone_mode=False)
+        rc = app(standalone_mode=False)
+        # With standalone_mode=False click returns the code of a typer.Exit instead of raising it.
+        if isinstance(rc, int) and rc != 0:
+            sys.exit(rc)
     except ClientguardError as exc:
         err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
         if exc.hint:
