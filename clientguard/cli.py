@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import typer
@@ -82,7 +83,12 @@ def main() -> None:
             sys.exit(2 if exc.exit_code not in (0, 1) else exc.exit_code)
         if isinstance(exc, click.exceptions.Exit):
             sys.exit(exc.exit_code)
-        raise
+        if os.environ.get("CLIENTGUARD_DEBUG"):
+            raise
+        # A bug, not bad input: say so in one line; CLIENTGUARD_DEBUG=1 shows the traceback.
+        err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}", highlight=False, markup=True)
+        err.print("  [dim]hint:[/] rerun with CLIENTGUARD_DEBUG=1 for the traceback, and report it", highlight=False)
+        sys.exit(2)
 
 
 if __name__ == "__main__":
