@@ -1,0 +1,1 @@
+"""Acme Health billing: invoices for patients of Acme Health GmbH."""
