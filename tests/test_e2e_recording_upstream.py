@@ -17,7 +17,7 @@ import zstandard
 
 from clientguard.gateway.recording import PLACEHOLDER_RE, RecordingUpstream, split_deltas
 
-PLACEHOLDER = "CG_EMAIL_abcdefgh"
+PLACEHOLDER = "CG_EMAIL_abcdefgh"  # the vault grammar: CG_, label, 8 base32 characters
 READ_FILE_TOOL = {
     "type": "function",
     "function": {

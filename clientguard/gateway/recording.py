@@ -27,7 +27,6 @@ import asyncio
 import gzip
 import itertools
 import json
-import re
 import socket
 import threading
 import time
@@ -42,15 +41,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-try:  # The vault owns the placeholder grammar; use its pattern so the two never drift apart.
-    from clientguard.redact.vault import PLACEHOLDER_RE as _VAULT_PLACEHOLDER_RE
-except ImportError:  # pragma: no cover - only while the redaction package is not installed
-    _VAULT_PLACEHOLDER_RE = None
-
-PLACEHOLDER_RE: re.Pattern[str] = (
-    _VAULT_PLACEHOLDER_RE if _VAULT_PLACEHOLDER_RE is not None else re.compile(r"CG_[A-Z0-9_]+")
-)
-"""What the upstream treats as a placeholder when it echoes what it saw."""
+# The vault owns the placeholder grammar; the upstream echoes exactly what the vault would restore.
+from clientguard.redact.vault import PLACEHOLDER_RE
 
 DELTA_SIZES: tuple[int, ...] = (5, 6, 7)
 """Sizes the answers are cut into; uneven on purpose so placeholders land across event borders."""
