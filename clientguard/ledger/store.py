@@ -290,6 +290,10 @@ class Ledger:
         Serialized across threads (a lock) and processes (BEGIN IMMEDIATE takes SQLite's
         write lock before the head is read), so concurrent writers never fork the chain.
         """
+        return self.append_entry(record).seq
+
+    def append_entry(self, record: EgressRecord) -> LedgerEntry:
+        """Like `append`, but return the stored entry (sequence number, hash, MAC, body)."""
         if not isinstance(record, EgressRecord):
             raise LedgerError(f"Ledger.append expects an EgressRecord, got {type(record).__name__}")
         if self._key is None:
@@ -323,7 +327,7 @@ class Ledger:
                     raise
             except sqlite3.Error as exc:
                 raise LedgerError(f"cannot write to ledger {self.path}: {exc}") from exc
-        return seq
+        return LedgerEntry(seq, prev, h, entry_mac(self._key, h), body)
 
     def _read_head_locked(self) -> tuple[int, str]:
         rows = dict(self._conn.execute("SELECT key, value FROM meta WHERE key IN ('head_seq','head_hash')").fetchall())
