@@ -137,12 +137,15 @@ class Detector:
 
     # -- public API ---------------------------------------------------------------------------------
 
-    def scan(self, text: str) -> list[Finding]:
-        """Findings in one text, sorted by start offset."""
-        return self.scan_many([text])[0]
+    def scan(self, text: str, *, utf8: bytes | None = None) -> list[Finding]:
+        """Findings in one text, sorted by start offset (``utf8``: the text's UTF-8 bytes, if at hand)."""
+        return self._scan([text], utf8)[0]
 
     def scan_many(self, texts: Sequence[str]) -> list[list[Finding]]:
         """Findings per text, computed in one pass over all of them."""
+        return self._scan(texts, None)
+
+    def _scan(self, texts: Sequence[str], utf8: bytes | None) -> list[list[Finding]]:
         if not texts:
             return []
         if len(texts) == 1:
@@ -153,7 +156,7 @@ class Detector:
                 starts.append(pos)
                 pos += len(t) + len(SEGMENT_SEPARATOR)
             joined = SEGMENT_SEPARATOR.join(texts)
-        spans = self._spans_hyperscan(joined) if self._db is not None else self._spans_python(joined)
+        spans = self._spans_hyperscan(joined, utf8) if self._db is not None else self._spans_python(joined)
         per_text: list[list[Finding]] = [[] for _ in texts]
         for idx, s, e in spans:
             seg = bisect.bisect_right(starts, s) - 1
@@ -180,8 +183,9 @@ class Detector:
                 self._accept(idx, c, m, text, out)
         return out
 
-    def _spans_hyperscan(self, text: str) -> set[tuple[int, int, int]]:
-        data = text.encode("utf-8", "surrogatepass")
+    def _spans_hyperscan(self, text: str, data: bytes | None = None) -> set[tuple[int, int, int]]:
+        if data is None:
+            data = text.encode("utf-8", "surrogatepass")
         ends: dict[int, list[int]] = defaultdict(list)
 
         def on_match(pid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:

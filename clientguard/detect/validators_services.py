@@ -1,5 +1,43 @@
-"""Validators for the services rules (registered into clientguard.detect.validators.VALIDATORS)."""
+"""Validators for the services rules (registered into clientguard.detect.validators.VALIDATORS).
+
+Service tokens have fixed prefixes and charsets, so the pattern already does most of the work; what is
+left is telling a real token from the masks and fillers people paste into docs and templates
+(``ghp_xxxxxxxx…``, ``sk_live_****``, ``AKIA0000000000000000``).
+"""
 
 from __future__ import annotations
 
+import re
+
 from clientguard.detect.validators import shannon_entropy, validator  # noqa: F401
+
+# A masked value (xxxx, ****, ####, ....) or a long run of one character: nobody's real random token.
+_MASK_OR_RUN = re.compile(r"(?i)x{6,}|\*{3,}|#{4,}|\.{4,}|(.)\1{9,}")
+# Letters and digits of a value, without the separators most token formats use.
+_SEPARATORS = re.compile(r"[-_.:/+=$~]")
+# Strings that only show where a value goes: <token>, {{ token }}, ${TOKEN}, %TOKEN%.
+_TEMPLATE_MARK = re.compile(r"[<>{}$%]")
+
+
+@validator("token")
+def token(value: str) -> bool:
+    """A service token of the rule's shape that is not a mask, a template or a one-character filler.
+
+    Documentation examples with the right shape (AWS's ``…EXAMPLE`` keys) still count: a scanner
+    protecting a client cannot tell a published example from a key someone reused.
+    """
+    if not value or _MASK_OR_RUN.search(value):
+        return False
+    if _TEMPLATE_MARK.search(value) and not value.startswith("access_token$"):
+        return False
+    body = _SEPARATORS.sub("", value)
+    # Too few distinct characters for a random string: 0000…, abab…, 1212….
+    return len(set(body.lower())) >= min(6, max(1, len(body) // 3))
+
+
+@validator("token_digits")
+def token_digits(value: str) -> bool:
+    """A token that contains at least one digit and one letter (random base-36/62 strings almost always do)."""
+    if not token(value):
+        return False
+    return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)

@@ -1,0 +1,103 @@
+"""`clientguard scan`: secrets, PII and client identifiers in a repository, as an agent would read it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from clientguard.detect.engine import Detector
+from clientguard.detect.fingerprint import load_or_create_key
+from clientguard.detect.output import print_table, read_baseline, to_json, to_sarif, write_baseline
+from clientguard.detect.scanner import DEFAULT_MAX_FILE_SIZE, collect_files, scan_files
+from clientguard.errors import ClientguardError, InputError
+from clientguard.paths import PathGlobs
+
+
+class ScanFormat(str, Enum):
+    table = "table"
+    json = "json"
+    sarif = "sarif"
+
+
+class EngineChoice(str, Enum):
+    auto = "auto"
+    hyperscan = "hyperscan"
+    python = "python"
+
+
+def _policy_settings(policy: Path | None, start: Path) -> tuple[str | None, list[str], list[str]]:
+    """(client name, identifiers, allowlisted path globs) from clientguard.toml, if there is one."""
+    from clientguard.policy import find_policy, load_policy
+
+    path = policy if policy is not None else find_policy(start)
+    if path is None:
+        return None, [], []
+    if not path.exists():
+        raise InputError(f"{path}: policy file not found")
+    pol = load_policy(path)
+    return pol.client.name, list(pol.client.identifiers), list(pol.scan.allow_paths)
+
+
+def scan_command(
+    paths: list[Path] = typer.Argument(None, help="Files or directories to scan (default: the current directory)."),
+    fmt: ScanFormat = typer.Option(ScanFormat.table, "--format", "-f", help="Output format."),
+    identifier: list[str] = typer.Option([], "--identifier", "-i", help="A client identifier to find (repeatable)."),
+    policy: Optional[Path] = typer.Option(None, "--policy", help="clientguard.toml to read identifiers and allowlisted paths from."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="Suppress findings accepted in this baseline file."),
+    write_baseline_to: Optional[Path] = typer.Option(None, "--write-baseline", help="Write every finding to this baseline file."),
+    max_file_size: int = typer.Option(DEFAULT_MAX_FILE_SIZE, "--max-file-size", help="Skip files larger than this (bytes)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),
+    engine: EngineChoice = typer.Option(EngineChoice.auto, "--engine", help="Matching engine (auto prefers hyperscan)."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+) -> None:
+    """Find secrets, personal data and client identifiers. Exit 0: nothing found, 1: findings, 2: error."""
+    targets = [Path(p) for p in (paths or [Path(".")])]
+    start = targets[0] if targets[0].is_dir() else targets[0].parent
+    client, pol_identifiers, allow_globs = _policy_settings(policy, start)
+    try:
+        detector = Detector.create(
+            [*pol_identifiers, *identifier],
+            fingerprint_key=load_or_create_key(client or "default"),
+            engine=engine.value,
+        )
+    except RuntimeError as exc:
+        raise InputError(str(exc)) from None
+    accepted = read_baseline(baseline) if baseline else None
+    files = collect_files(targets)
+    err = Console(stderr=True)
+    show_progress = not no_progress and err.is_terminal and len(files) > 200
+    if show_progress:
+        with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=err, transient=True) as bar:
+            task = bar.add_task("scan", total=len(files))
+            result = scan_files(files, detector, max_file_size=max_file_size, allow=PathGlobs(allow_globs),
+                                baseline=accepted, on_progress=lambda n: bar.advance(task, n))
+    else:
+        result = scan_files(files, detector, max_file_size=max_file_size, allow=PathGlobs(allow_globs),
+                            baseline=accepted)
+    if write_baseline_to is not None:
+        write_baseline(write_baseline_to, result)
+        err.print(f"wrote {len(result.findings)} finding(s) to baseline {write_baseline_to}")
+    if fmt is ScanFormat.table:
+        console = Console(file=open(output, "w", encoding="utf-8") if output else sys.stdout,
+                          width=160 if output else None)
+        print_table(console, result)
+    else:
+        data = to_json(result) if fmt is ScanFormat.json else to_sarif(result, detector.rules)
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+        if output:
+            output.write_text(text + "\n", encoding="utf-8")
+        else:
+            sys.stdout.write(text + "\n")
+    raise typer.Exit(1 if result.findings else 0)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("scan")(scan_command)

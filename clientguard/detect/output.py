@@ -1,0 +1,147 @@
+"""Scan results for people (a rich table) and for machines (JSON, SARIF 2.1.0), and baseline files."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from clientguard import __version__
+from clientguard.detect.model import Rule
+from clientguard.detect.scanner import ScanResult
+from clientguard.errors import InputError
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
+_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
+
+
+def to_json(result: ScanResult) -> dict:
+    return {
+        "version": __version__,
+        "findings": [f.as_dict() for f in result.findings],
+        "stats": {
+            "files": result.files,
+            "bytes": result.bytes,
+            "seconds": round(result.seconds, 4),
+            "skipped": len(result.skipped),
+            "suppressed_by_baseline": result.suppressed,
+        },
+        "skipped": [{"path": s.path, "reason": s.reason} for s in result.skipped],
+    }
+
+
+def to_sarif(result: ScanResult, rules: Sequence[Rule]) -> dict:
+    used = sorted({f.rule_id for f in result.findings})
+    by_id = {r.id: r for r in rules}
+    sarif_rules = []
+    for rid in used:
+        r = by_id.get(rid)
+        title = r.title if r else "Client identifier"
+        kind = r.kind if r else "identifier"
+        severity = r.severity if r else "medium"
+        sarif_rules.append({
+            "id": rid,
+            "name": "".join(w.capitalize() for w in rid.split("-")),
+            "shortDescription": {"text": title},
+            "defaultConfiguration": {"level": _SARIF_LEVEL[severity]},
+            "properties": {"kind": kind, "severity": severity, "tags": ["security", kind]},
+        })
+    index = {rid: i for i, rid in enumerate(used)}
+    results = []
+    for f in result.findings:
+        results.append({
+            "ruleId": f.rule_id,
+            "ruleIndex": index[f.rule_id],
+            "level": _SARIF_LEVEL[f.severity],
+            "message": {"text": f"{f.title} ({f.kind}): {f.preview}"},
+            "locations": [{
+                "physicalLocation": {
+                    "artifactLocation": {"uri": f.path, "uriBaseId": "SRCROOT"},
+                    "region": {"startLine": f.line, "startColumn": f.column,
+                               "endLine": f.end_line, "endColumn": f.end_column},
+                }
+            }],
+            "partialFingerprints": {"clientguardFingerprint/v1": f.fingerprint},
+            "properties": {"kind": f.kind, "gitIgnored": f.ignored_file},
+        })
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "clientguard",
+                "version": __version__,
+                "informationUri": "https://pypi.org/project/clientguard/",
+                "rules": sarif_rules,
+            }},
+            "originalUriBaseIds": {"SRCROOT": {"description": {"text": "The scanned directory"}}},
+            "results": results,
+            "invocations": [{
+                "executionSuccessful": True,
+                "toolExecutionNotifications": [
+                    {"level": "note", "message": {"text": f"skipped {s.path}: {s.reason}"}}
+                    for s in result.skipped if s.reason != "allowlisted path"
+                ][:1000],
+            }],
+        }],
+    }
+
+
+def print_table(console: Console, result: ScanResult) -> None:
+    if result.findings:
+        table = Table(title="clientguard scan", show_lines=False, header_style="bold")
+        for col in ("severity", "kind", "rule", "location", "preview"):
+            table.add_column(col, overflow="fold")
+        for f in result.findings:
+            where = f"{f.path}:{f.line}:{f.column}" + (" (git-ignored)" if f.ignored_file else "")
+            table.add_row(f"[{_STYLE[f.severity]}]{f.severity}[/]", f.kind, f.rule_id, where, f.preview)
+        console.print(table)
+    kinds: dict[str, int] = {}
+    for f in result.findings:
+        kinds[f.kind] = kinds.get(f.kind, 0) + 1
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "nothing"
+    mb = result.bytes / 1e6
+    speed = f" ({mb / result.seconds:.0f} MB/s)" if result.seconds > 0 and mb > 1 else ""
+    console.print(f"Found {summary} in {result.files} files, {mb:.2f} MB, {result.seconds:.2f}s{speed}.")
+    if result.suppressed:
+        console.print(f"{result.suppressed} finding(s) accepted by the baseline were not shown.")
+    if result.skipped:
+        reasons: dict[str, int] = {}
+        for s in result.skipped:
+            key = s.reason.split(" (")[0]
+            reasons[key] = reasons.get(key, 0) + 1
+        console.print("Skipped " + ", ".join(f"{n} {r}" for r, n in sorted(reasons.items())) + ".")
+
+
+# -- baselines --------------------------------------------------------------------------------------
+
+def write_baseline(path: Path, result: ScanResult) -> None:
+    data = {
+        "version": 1,
+        "tool": f"clientguard {__version__}",
+        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "note": "Accepted findings, by keyed fingerprint (never the value). Fingerprints use this machine's key.",
+        "findings": sorted(
+            ({"fingerprint": f.fingerprint, "rule_id": f.rule_id, "path": f.path} for f in result.findings),
+            key=lambda d: (d["path"], d["rule_id"], d["fingerprint"]),
+        ),
+    }
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def read_baseline(path: Path) -> set[str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: baseline file not found", hint="create one with --write-baseline FILE") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: baseline is not valid JSON: {exc}") from None
+    items = data.get("findings") if isinstance(data, dict) else None
+    if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("fingerprint"), str) for i in items):
+        raise InputError(f"{path}: baseline must be an object with a 'findings' list of {{'fingerprint': ...}} entries")
+    return {i["fingerprint"] for i in items}

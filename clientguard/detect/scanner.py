@@ -1,0 +1,261 @@
+"""Scanning a repository the way a coding agent sees it: files, encodings, limits, findings with places."""
+
+from __future__ import annotations
+
+import bisect
+import codecs
+import os
+import stat
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from clientguard.detect.engine import Detector
+from clientguard.detect.model import Finding
+from clientguard.errors import InputError
+from clientguard.paths import PathGlobs
+
+DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
+
+#: Git-ignored files that agents read all the same (they open them to "understand the config").
+AGENT_READ_IGNORED = PathGlobs([
+    ".env", ".env.*", "*.env", ".envrc", "*.pem", "*.key", "id_rsa*", "id_ed25519*", "*.p8",
+    "config/*.local.*", "*.local.json", "*.local.yml", "*.local.yaml", "*.local.toml", "*.local.ini",
+    ".npmrc", ".pypirc", ".netrc", ".git-credentials", "credentials", "credentials.*", "secrets.*",
+    "*.tfvars", "terraform.tfstate*", "docker-compose.override.yml", "application-*.properties",
+])
+
+_BOMS = [
+    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+]
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path          # on disk
+    relpath: str        # as reported (POSIX, relative to the scan root where possible)
+    ignored: bool = False  # git-ignored, but read by agents
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ScanFinding:
+    rule_id: str
+    title: str
+    kind: str
+    severity: str
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    fingerprint: str
+    preview: str
+    ignored_file: bool = False
+
+    def as_dict(self) -> dict:
+        return {
+            "rule_id": self.rule_id, "title": self.title, "kind": self.kind, "severity": self.severity,
+            "path": self.path, "line": self.line, "column": self.column, "end_line": self.end_line,
+            "end_column": self.end_column, "fingerprint": self.fingerprint, "preview": self.preview,
+            "git_ignored": self.ignored_file,
+        }
+
+
+@dataclass
+class ScanResult:
+    findings: list[ScanFinding] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    skipped: list[Skipped] = field(default_factory=list)
+    suppressed: int = 0  # findings accepted by a baseline
+
+
+def mask(value: str) -> str:
+    """A preview that shows a value's shape but not the value: ``AKIA************MPLE``."""
+    flat = " ".join(value.split())
+    n = len(flat)
+    if n <= 4:
+        return "*" * n
+    if n < 12:
+        return flat[0] + "*" * (n - 2) + flat[-1]
+    return flat[:4] + "*" * min(n - 8, 24) + flat[-4:]
+
+
+# -- finding the files ------------------------------------------------------------------------------
+
+def _git_toplevel(path: Path) -> Path | None:
+    try:
+        out = subprocess.run(["git", "-C", str(path), "rev-parse", "--show-toplevel"], capture_output=True,
+                             text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return Path(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else None
+
+
+def _git_ls(top: Path, args: list[str]) -> list[str]:
+    out = subprocess.run(["git", "-C", str(top), "ls-files", "-z", *args], capture_output=True, timeout=300)
+    if out.returncode != 0:
+        raise InputError(f"{top}: git ls-files failed: {out.stderr.decode(errors='replace').strip()}")
+    return [p for p in out.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+
+
+def iter_source_files(root: Path) -> Iterator[SourceFile]:
+    """Files under ``root`` an agent would read: in a git work tree the tracked and untracked files plus the
+    git-ignored ones agents commonly open; elsewhere every file, without following directory symlinks."""
+    root = root.resolve()
+    top = _git_toplevel(root)
+    if top is not None:
+        rel_root = root.relative_to(top) if root != top else None
+        scope = [str(rel_root)] if rel_root else []
+        seen: set[str] = set()
+        for rel in _git_ls(top, ["--cached", "--others", "--exclude-standard", "--", *scope]):
+            if rel not in seen:
+                seen.add(rel)
+                yield SourceFile(top / rel, _display(top / rel, root))
+        for rel in _git_ls(top, ["--others", "--ignored", "--exclude-standard", "--", *scope]):
+            if rel not in seen and AGENT_READ_IGNORED.matches(rel):
+                seen.add(rel)
+                yield SourceFile(top / rel, _display(top / rel, root), ignored=True)
+        return
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d != ".git")
+        for name in sorted(filenames):
+            p = Path(dirpath) / name
+            yield SourceFile(p, _display(p, root))
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+# -- reading one file -------------------------------------------------------------------------------
+
+def decode(data: bytes) -> tuple[str, bytes | None]:
+    """Text of a file in whatever encoding it has; also its UTF-8 bytes when they are the input itself."""
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            return data.decode(enc, errors="replace"), None
+    try:
+        return data.decode("utf-8"), data
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[: 1 << 20]).best()
+    if best is not None and best.encoding not in ("utf_8", "utf-8"):
+        try:
+            return data.decode(best.encoding), None
+        except (UnicodeDecodeError, LookupError):
+            pass
+    return data.decode("utf-8", errors="replace"), None
+
+
+def read_text(sf: SourceFile, max_size: int) -> tuple[str, bytes | None] | Skipped:
+    """The file's text, or why it is skipped (too large, binary, unreadable, not a regular file)."""
+    try:
+        st = os.stat(sf.path)
+    except FileNotFoundError:
+        return Skipped(sf.relpath, "missing (deleted or a dangling symlink)")
+    except OSError as exc:
+        return Skipped(sf.relpath, f"unreadable: {exc.strerror or exc}")
+    if not stat.S_ISREG(st.st_mode):
+        return Skipped(sf.relpath, "not a regular file")
+    if st.st_size > max_size:
+        return Skipped(sf.relpath, f"larger than {max_size} bytes ({st.st_size})")
+    try:
+        with open(sf.path, "rb") as fh:
+            data = fh.read(max_size + 1)
+    except OSError as exc:
+        return Skipped(sf.relpath, f"unreadable: {exc.strerror or exc}")
+    if len(data) > max_size:
+        return Skipped(sf.relpath, f"larger than {max_size} bytes")
+    if not any(data.startswith(bom) for bom, _ in _BOMS) and b"\0" in data[:8192]:
+        return Skipped(sf.relpath, "binary")
+    return decode(data)
+
+
+# -- positions --------------------------------------------------------------------------------------
+
+class LineIndex:
+    """1-based line and column of character offsets."""
+
+    def __init__(self, text: str):
+        self._starts = [0]
+        find = text.find
+        i = find("\n")
+        while i >= 0:
+            self._starts.append(i + 1)
+            i = find("\n", i + 1)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self._starts, offset) - 1
+        return line + 1, offset - self._starts[line] + 1
+
+
+def to_scan_findings(text: str, findings: list[Finding], relpath: str, ignored: bool) -> list[ScanFinding]:
+    if not findings:
+        return []
+    index = LineIndex(text)
+    out = []
+    for f in findings:
+        line, col = index.position(f.start)
+        end_line, end_col = index.position(f.end)
+        out.append(ScanFinding(f.rule_id, f.title, f.kind, f.severity, relpath, line, col, end_line, end_col,
+                               f.fingerprint, mask(text[f.start:f.end]), ignored))
+    return out
+
+
+# -- the scan ---------------------------------------------------------------------------------------
+
+def collect_files(paths: Iterable[Path]) -> list[SourceFile]:
+    files: list[SourceFile] = []
+    for p in paths:
+        if not os.path.lexists(p):
+            raise InputError(f"{p}: no such file or directory")
+        if p.is_dir():
+            files.extend(iter_source_files(p))
+        else:
+            files.append(SourceFile(p, p.as_posix()))
+    return files
+
+
+def scan_files(files: list[SourceFile], detector: Detector, *, max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+               allow: PathGlobs | None = None, baseline: set[str] | None = None,
+               on_progress: Callable[[int], None] | None = None) -> ScanResult:
+    """Scan the given files; ``allow`` globs are skipped, ``baseline`` fingerprints are suppressed."""
+    result = ScanResult()
+    started = time.perf_counter()
+    for sf in files:
+        if allow and allow.matches(sf.relpath):
+            result.skipped.append(Skipped(sf.relpath, "allowlisted path"))
+        else:
+            got = read_text(sf, max_file_size)
+            if isinstance(got, Skipped):
+                result.skipped.append(got)
+            else:
+                text, utf8 = got
+                result.files += 1
+                result.bytes += len(utf8) if utf8 is not None else len(text.encode("utf-8", "replace"))
+                found = to_scan_findings(text, detector.scan(text, utf8=utf8), sf.relpath, sf.ignored)
+                if baseline:
+                    kept = [f for f in found if f.fingerprint not in baseline]
+                    result.suppressed += len(found) - len(kept)
+                    found = kept
+                result.findings.extend(found)
+        if on_progress is not None:
+            on_progress(1)
+    result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,22 @@
+"""Path globs as the user writes them in clientguard.toml (gitignore syntax: `secrets/**`, `*.pem`)."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Iterable
+
+import pathspec
+
+
+class PathGlobs:
+    """A set of gitignore-style globs matched against repository-relative POSIX paths."""
+
+    def __init__(self, globs: Iterable[str]):
+        self.globs = [g for g in globs if g and g.strip()]
+        self._spec = pathspec.PathSpec.from_lines("gitwildmatch", self.globs)
+
+    def __bool__(self) -> bool:
+        return bool(self.globs)
+
+    def matches(self, relpath: str | PurePosixPath) -> bool:
+        return bool(self.globs) and self._spec.match_file(str(relpath))

@@ -1,0 +1,137 @@
+"""The engine's contract: exact offsets, keyed fingerprints, one pass over many segments, identical engines."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from clientguard.detect import Detector, builtin_rules, fingerprint, hyperscan_available, select_non_overlapping
+
+KEY = b"t" * 32
+ROOT = Path(__file__).resolve().parents[1]
+needs_hyperscan = pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed on this platform")
+
+
+def _aws_key(rng: random.Random) -> str:
+    return "AKIA" + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
+
+
+@pytest.fixture(scope="module")
+def det() -> Detector:
+    return Detector.create(["Acme Health", "acme-health.de", "acmehealth"], fingerprint_key=KEY)
+
+
+def test_findings_carry_exact_character_offsets(det):
+    text = "naïve café → mail jane.doe@acme-health.de now"
+    f = next(f for f in det.scan(text) if f.rule_id == "email-address")
+    assert text[f.start:f.end] == "jane.doe@acme-health.de"
+
+
+def test_fingerprint_is_keyed_and_never_the_value(det):
+    text = "mail jane.doe@acme-health.de"
+    f = next(f for f in det.scan(text) if f.rule_id == "email-address")
+    assert f.fingerprint == fingerprint(KEY, "jane.doe@acme-health.de")
+    assert f.fingerprint != fingerprint(b"other-key" * 4, "jane.doe@acme-health.de")
+    assert "jane" not in repr(f)
+
+
+def test_identifiers_match_case_insensitively_at_word_boundaries(det):
+    text = "ACME HEALTH ships acmehealth_billing; see https://billing.acme-health.de/x and bob@acme-health.de"
+    spans = [text[f.start:f.end] for f in det.scan(text) if f.kind == "identifier"]
+    assert spans == ["ACME HEALTH", "acmehealth", "acme-health.de", "acme-health.de"]
+
+
+def test_identifiers_do_not_match_inside_longer_words(det):
+    assert not [f for f in det.scan("acmehealthcare and notacmehealth") if f.kind == "identifier"]
+
+
+def test_identifier_with_space_matches_across_a_line_break(det):
+    text = "Acme\n    Health GmbH"
+    assert [text[f.start:f.end] for f in det.scan(text) if f.kind == "identifier"] == ["Acme\n    Health"]
+
+
+def test_inline_allow_comment_silences_its_line(det):
+    text = 'email = "jane.doe@acme-corp.com"  # clientguard:allow\nother = "john@acme-corp.com"'
+    found = [text[f.start:f.end] for f in det.scan(text) if f.kind == "pii"]
+    assert found == ["john@acme-corp.com"]
+
+
+def test_scan_many_gives_offsets_per_segment(det):
+    segs = ["nothing here", "write to jane.doe@acme-corp.com", "and john@acme-corp.com"]
+    result = det.scan_many(segs)
+    assert result[0] == []
+    assert [segs[1][f.start:f.end] for f in result[1]] == ["jane.doe@acme-corp.com"]
+    assert [segs[2][f.start:f.end] for f in result[2]] == ["john@acme-corp.com"]
+
+
+def test_no_match_spans_two_segments(det):
+    result = det.scan_many(["card 4111 1111", "1111 1111 end"])
+    assert all(f.rule_id != "payment-card-number" for fs in result for f in fs)
+
+
+def test_select_non_overlapping_prefers_the_longer_span(det):
+    text = "contact anna@acme-health.de today"
+    chosen = select_non_overlapping(det.scan(text))
+    assert [text[f.start:f.end] for f in chosen] == ["anna@acme-health.de"]
+
+
+@needs_hyperscan
+def test_auto_engine_uses_hyperscan_when_installed():
+    assert Detector.create(fingerprint_key=KEY).engine == "hyperscan"
+
+
+def _corpus() -> list[str]:
+    rng = random.Random(7)
+    texts = []
+    for r in builtin_rules():
+        texts.extend(r.examples)
+        texts.extend(r.counter_examples)
+    texts.append("\n".join(texts))  # everything at once, many hits per rule
+    for p in sorted((ROOT / "examples" / "acme-client").rglob("*")):
+        if p.is_file():
+            texts.append(p.read_text(encoding="utf-8", errors="replace"))
+    for p in sorted((ROOT / "clientguard").rglob("*.py"))[:40]:
+        texts.append(p.read_text(encoding="utf-8"))
+    blob = "".join(texts)
+    for _ in range(30):  # random windows cut anywhere, including inside matches and multi-byte chars
+        a = rng.randrange(len(blob))
+        texts.append(blob[a:a + rng.randrange(1, 3000)] + f" {_aws_key(rng)} ü€ {rng.random()}")
+    return texts
+
+
+@needs_hyperscan
+def test_hyperscan_and_python_engines_give_identical_findings():
+    hs = Detector.create(["Acme Health", "acme-health.de"], fingerprint_key=KEY, engine="hyperscan")
+    py = Detector.create(["Acme Health", "acme-health.de"], fingerprint_key=KEY, engine="python")
+    corpus = _corpus()
+    assert hs.scan_many(corpus) == py.scan_many(corpus)
+    for text in corpus:
+        assert hs.scan(text) == py.scan(text)
+
+
+@needs_hyperscan
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from([
+    "AKIAIOSFODNN7EXAMPLE", "jane.doe@acme-corp.com", "+49 30 901820", "4111 1111 1111 1111",
+    "DE89 3704 0044 0532 0130 00", "536-22-8726", "81.169.145.105", "Acme Health", "x", "=", "\n", " ", "é",
+    "password = \"", "\"", "token: ", "ghp_", "0123456789abcdef", "sk-", "://user:", "@db.acme-health.de",
+]), max_size=40))
+def test_engines_agree_on_arbitrary_mixtures(parts):
+    hs = _engines()["hyperscan"]
+    py = _engines()["python"]
+    text = "".join(parts)
+    assert hs.scan(text) == py.scan(text)
+
+
+_ENGINE_CACHE: dict[str, Detector] = {}
+
+
+def _engines() -> dict[str, Detector]:
+    if not _ENGINE_CACHE:
+        for name in ("hyperscan", "python"):
+            _ENGINE_CACHE[name] = Detector.create(["Acme Health"], fingerprint_key=KEY, engine=name)
+    return _ENGINE_CACHE

@@ -1,0 +1,167 @@
+"""`clientguard scan` on real directories and git repositories, through the real command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+DATA = Path(__file__).parent / "data"
+FAKE_AWS = "AKIAIOSFODNN7EXAMPLE"
+EMAIL = "jane.doe@acme-corp.com"
+
+
+def run_scan(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CLIENTGUARD_HOME": str(Path(cwd or ".").resolve() / ".cg-home")}
+    return subprocess.run([sys.executable, "-m", "clientguard.cli", "scan", "--no-progress", *args],
+                          capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+
+
+def scan_json(*args: str, cwd: Path | None = None) -> tuple[int, dict]:
+    proc = run_scan("--format", "json", *args, cwd=cwd)
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t.invalid",
+                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t.invalid"})
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    r = tmp_path / "client"
+    (r / "src").mkdir(parents=True)
+    (r / "src" / "config.py").write_text(f'# old key\n# AWS_KEY = "{FAKE_AWS}"\nOWNER = "{EMAIL}"\n')
+    (r / ".gitignore").write_text(".env\nbuild/\n")
+    (r / ".env").write_text("CONTACT=ops@acme-corp.com\n")
+    (r / "build").mkdir()
+    (r / "build" / "out.txt").write_text("built by bob@acme-corp.com\n")
+    (r / "notes.txt").write_text("untracked note for carol@acme-corp.com\n")
+    git(r, "init", "-q")
+    git(r, "add", "src/config.py", ".gitignore")
+    git(r, "commit", "-qm", "init")
+    return r
+
+
+def test_json_report_has_positions_fingerprints_and_masked_previews(repo):
+    rc, data = scan_json(str(repo / "src"))
+    assert rc == 1
+    aws = next(f for f in data["findings"] if f["kind"] == "secret")
+    assert (aws["path"], aws["line"], aws["column"]) == ("config.py", 2, 13)
+    assert (aws["end_line"], aws["end_column"]) == (2, 33)
+    assert aws["preview"] == "AKIA************MPLE"
+    assert len(aws["fingerprint"]) == 16
+    assert set(data["stats"]) >= {"files", "bytes", "seconds", "skipped"}
+
+
+def test_a_key_in_a_comment_is_still_found(repo):
+    _, data = scan_json(str(repo))
+    assert any(f["preview"].startswith("AKIA") for f in data["findings"])
+
+
+def test_raw_values_never_appear_in_any_output_format(repo):
+    for fmt in ("json", "sarif", "table"):
+        out = run_scan("--format", fmt, str(repo)).stdout
+        assert FAKE_AWS not in out and EMAIL not in out
+
+
+def test_scans_tracked_untracked_and_agent_read_ignored_files_only(repo):
+    _, data = scan_json(str(repo))
+    paths = {f["path"]: f["git_ignored"] for f in data["findings"]}
+    assert paths == {"src/config.py": False, "notes.txt": False, ".env": True}
+
+
+def test_exit_code_is_zero_when_nothing_is_found(tmp_path):
+    (tmp_path / "a.py").write_text("print('hello')\n")
+    assert run_scan(str(tmp_path)).returncode == 0
+
+
+def test_a_missing_path_is_an_error_with_exit_2(tmp_path):
+    proc = run_scan(str(tmp_path / "nope"))
+    assert proc.returncode == 2
+    assert "no such file or directory" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_identifier_flags_find_the_clients_names(tmp_path):
+    (tmp_path / "a.md").write_text("Deploy for ACME Corp to db.acme-corp.com\n")
+    _, data = scan_json("-i", "ACME Corp", "-i", "acme-corp.com", str(tmp_path))
+    assert sorted(f["preview"] for f in data["findings"] if f["kind"] == "identifier") == ["A*******p", "acme******.com"]
+
+
+def test_sarif_output_validates_against_the_official_schema(repo):
+    proc = run_scan("--format", "sarif", str(repo))
+    sarif = json.loads(proc.stdout)
+    schema = json.loads((DATA / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.validate(sarif, schema)
+    results = sarif["runs"][0]["results"]
+    assert {r["ruleId"] for r in results} >= {"email-address"}
+    assert all(r["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1 for r in results)
+
+
+def test_baseline_silences_accepted_findings_and_new_ones_still_fail(repo, tmp_path):
+    base = tmp_path / "baseline.json"
+    first = run_scan("--write-baseline", str(base), str(repo))
+    assert first.returncode == 1
+    assert FAKE_AWS not in base.read_text()
+    assert run_scan("--baseline", str(base), str(repo)).returncode == 0
+    (repo / "src" / "new.py").write_text('ADMIN = "dave@acme-corp.com"\n')
+    rc, data = scan_json("--baseline", str(base), str(repo))
+    assert rc == 1 and [f["path"] for f in data["findings"]] == ["src/new.py"]
+
+
+def test_a_malformed_baseline_is_a_clear_error(repo, tmp_path):
+    bad = tmp_path / "b.json"
+    bad.write_text("{not json")
+    proc = run_scan("--baseline", str(bad), str(repo))
+    assert proc.returncode == 2 and "baseline is not valid JSON" in proc.stderr
+
+
+def test_inline_allow_comment_is_honoured(tmp_path):
+    (tmp_path / "a.py").write_text(f'OWNER = "{EMAIL}"  # clientguard:allow\n')
+    assert run_scan(str(tmp_path)).returncode == 0
+
+
+def test_invalid_utf8_latin1_and_utf16_files_are_read(tmp_path):
+    (tmp_path / "bad.txt").write_bytes(b"\xff\xfe\xfa broken " + EMAIL.encode() + b"\n")
+    (tmp_path / "latin1.txt").write_bytes("Grüße an ".encode("latin-1") + b"ops@acme-corp.com\n")
+    (tmp_path / "utf16.txt").write_bytes(("owner: " + "x@acme-corp.com\n").encode("utf-16"))
+    _, data = scan_json(str(tmp_path))
+    assert sorted(f["path"] for f in data["findings"]) == ["bad.txt", "latin1.txt", "utf16.txt"]
+
+
+def test_binary_large_and_special_files_are_skipped_and_reported(tmp_path):
+    (tmp_path / "blob.bin").write_bytes(b"\x00\x01" + EMAIL.encode())
+    with open(tmp_path / "huge.log", "wb") as fh:  # a sparse 1 GB file: skipped without being read
+        fh.truncate(1 << 30)
+    os.mkfifo(tmp_path / "pipe")
+    os.symlink(tmp_path / "loop_a", tmp_path / "loop_b")
+    os.symlink(tmp_path / "loop_b", tmp_path / "loop_a")
+    os.symlink(tmp_path, tmp_path / "self_dir")  # a directory cycle
+    rc, data = scan_json(str(tmp_path))
+    reasons = {s["path"]: s["reason"] for s in data["skipped"]}
+    assert rc == 0
+    assert reasons["blob.bin"] == "binary"
+    assert reasons["huge.log"].startswith("larger than")
+    assert reasons["pipe"] == "not a regular file"
+    assert reasons["loop_a"].startswith("unreadable") and reasons["loop_b"].startswith("unreadable")
+
+
+def test_a_directory_of_100000_small_files_is_scanned(tmp_path):
+    root = tmp_path / "many"
+    for d in range(100):
+        sub = root / f"d{d:03d}"
+        sub.mkdir(parents=True)
+        for i in range(1000):
+            (sub / f"f{i:04d}.txt").write_text(f"line {i}\n")
+    (root / "d042" / "f0007.txt").write_text(f"owner {EMAIL}\n")
+    rc, data = scan_json(str(root))
+    assert rc == 1
+    assert data["stats"]["files"] == 100_000
+    assert [f["path"] for f in data["findings"]] == ["d042/f0007.txt"]
