@@ -1,0 +1,85 @@
+"""What every agent inherits: secrets in environment variables, and secret files it can read."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from pathlib import Path
+
+from clientguard.posture.model import AgentPosture, AuditContext
+from clientguard.posture.secret_env import names_only, secret_env_catalog
+
+AGENT = "environment"
+# Bound the repository walk; a client repo with more files than this is reported from the first ones seen.
+MAX_REPO_FILES = 50000
+SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache",
+                       ".pytest_cache", "dist", "build", ".next", "target", ".gradle", ".idea"})
+SECRET_FILE_PATTERNS = (
+    ".env", ".env.*", "*.env", ".envrc", "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore",
+    "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "credentials.json", "service-account*.json",
+    "*.tfstate", "*.tfstate.backup", ".npmrc", ".pypirc", ".netrc", ".htpasswd", "secrets.y*ml", "secrets.json",
+)
+NOT_SECRET_SUFFIXES = (".example", ".sample", ".template", ".dist", ".defaults", ".tpl")
+HOME_CREDENTIALS = (
+    ".aws/credentials", ".config/gcloud/application_default_credentials.json", ".azure/accessTokens.json",
+    ".kube/config", ".docker/config.json", ".netrc", ".npmrc", ".pypirc", ".config/gh/hosts.yml",
+    ".git-credentials", ".pgpass",
+)
+
+
+def audit_environment(ctx: AuditContext) -> AgentPosture:
+    """Secret-bearing variables (names only) and secret files in the repository and home."""
+    posture = AgentPosture(AGENT, found=True)
+    catalog = secret_env_catalog()
+    secrets = catalog.secrets_in(ctx.env)
+    if secrets:
+        by_family: dict[str, list[str]] = {}
+        for name, family in secrets.items():
+            by_family.setdefault(family, []).append(name)
+        detail = "; ".join(f"{catalog.description(f)}: {names_only(n)}" for f, n in sorted(by_family.items()))
+        posture.add("environment.secret_variables", "medium",
+                    f"every agent started from this shell inherits these secrets, and a command it runs can print "
+                    f"them into the prompt: {detail}.",
+                    "start agents with `clientguard run -- AGENT` (it removes the secrets the agent does not need), "
+                    "or inject secrets per command: `op run -- CMD` / `aws-vault exec PROFILE -- CMD`")
+    if ctx.repo is not None and ctx.repo.is_dir():
+        posture.add_config_path(ctx.repo)
+        files, truncated = secret_files(ctx.repo)
+        if files:
+            shown = ", ".join(files[:12]) + (f" and {len(files) - 12} more" if len(files) > 12 else "")
+            more = " (the walk stopped early)" if truncated else ""
+            posture.add("environment.secret_files_in_repo", "medium",
+                        f"secret files in the client repository that an agent can read and send: {shown}{more}. "
+                        "The gateway redacts the secrets it recognises; files under protected paths are withheld.",
+                        "move them out of the working tree (or into protected_paths in clientguard.toml), "
+                        "and load secrets at run time: `op run --env-file=.env.tpl -- CMD`")
+    home_files = [rel for rel in HOME_CREDENTIALS if (ctx.home / rel).is_file()]
+    if home_files:
+        posture.add("environment.home_credentials", "low",
+                    f"credential files in the home directory that an agent running commands can read: "
+                    f"{', '.join('~/' + f for f in home_files)}.",
+                    'keep Codex in its sandbox (sandbox_mode = "workspace-write") and Claude Code in the project '
+                    '("permissions": {"deny": ["Read(~/.aws/**)", "Read(~/.kube/**)"]})')
+    return posture
+
+
+def is_secret_file(name: str) -> bool:
+    """True for a file name that usually holds secrets (.env, keys, credentials), not for templates."""
+    if name.endswith(NOT_SECRET_SUFFIXES):
+        return False
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in SECRET_FILE_PATTERNS)
+
+
+def secret_files(repo: Path) -> tuple[list[str], bool]:
+    """Repository-relative paths of secret files, and whether the walk hit its bound."""
+    found: list[str] = []
+    seen = 0
+    for root, dirs, names in os.walk(repo):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+        for name in sorted(names):
+            seen += 1
+            if seen > MAX_REPO_FILES:
+                return found, True
+            if is_secret_file(name):
+                found.append(str((Path(root) / name).relative_to(repo)))
+    return found, False

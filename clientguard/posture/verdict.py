@@ -1,0 +1,169 @@
+"""Combine what the audit read about an agent with the client's policy into ok / caution / do_not_use."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from clientguard.errors import ClientguardError
+from clientguard.posture.model import AgentPosture, verdict_for
+
+if TYPE_CHECKING:
+    from clientguard.policy import Account, Policy
+
+# Plan names agents report that the catalog spells differently (the catalog's own aliases are tried first).
+PLAN_SYNONYMS: dict[tuple[str, str], str] = {
+    ("openai", "business"): "team",
+    ("openai", "education"): "edu",
+    ("openai", "hc"): "enterprise",
+    ("cursor", "free"): "hobby",
+    ("cursor", "pro_plus"): "pro",
+    ("cursor", "team"): "teams",
+    ("cursor", "business"): "teams",
+}
+# Providers whose Claude models are served under Anthropic's API terms for the catalog.
+PROVIDER_SYNONYMS = {"aws-bedrock": "anthropic", "google-vertex": "anthropic", "azure-foundry": "anthropic"}
+CONSUMER_FALLBACK = {("openai", p) for p in ("free", "go", "plus", "pro")} | {("anthropic", p) for p in ("free", "pro", "max")}
+
+
+def catalog_account(provider: str, plan: str) -> tuple[str, str] | None:
+    """The catalog's (provider, plan) for what an agent reported, or None when the catalog has no such plan."""
+    from clientguard.policy import load_catalog
+
+    catalog = load_catalog()
+    provider_id = catalog.canonical_provider(PROVIDER_SYNONYMS.get(provider, provider))
+    if provider_id is None:
+        return None
+    plan_id = catalog.canonical_plan(provider_id, plan) or catalog.canonical_plan(
+        provider_id, PLAN_SYNONYMS.get((provider_id, plan), plan))
+    return (provider_id, plan_id) if plan_id else None
+
+
+def apply_without_policy(posture: AgentPosture) -> None:
+    """No client policy: say what the detected plan does with the code, from the provider catalog."""
+    if not posture.found or not posture.provider or not posture.plan or posture.local_only:
+        posture.verdict = verdict_for(posture.findings)
+        return
+    described = _posture_facts(posture.provider, posture.plan)
+    consumer = described["consumer"] if described else (posture.provider, posture.plan) in CONSUMER_FALLBACK
+    if consumer and not posture.routed_through_clientguard:
+        trains = described.get("trains") if described else "may be used for training by default"
+        posture.add("plan.consumer_terms", "high",
+                    f"{described.get('plan_name') if described else posture.plan} is a consumer plan: prompts and code "
+                    f"{trains}; the training switch is an account setting clientguard cannot read locally.",
+                    described.get("how") if described and described.get("how") else
+                    "switch training off in the account's privacy settings, or sign in with a business/API account")
+    posture.add("policy.none", "info",
+                "no clientguard.toml found: the verdict covers the agent's setup only, not the client's contract.",
+                "clientguard init  # in the client's repository")
+    posture.verdict = verdict_for(posture.findings)
+
+
+def _posture_facts(provider: str, plan: str) -> dict[str, Any] | None:
+    try:
+        mapped = catalog_account(provider, plan)
+        if mapped is None:
+            return None
+        from clientguard.policy import load_catalog
+
+        p = load_catalog().posture(*mapped)
+    except (ClientguardError, ImportError):
+        return None
+    trains = p.fact("trains_by_default")
+    return {
+        "consumer": p.is_consumer,
+        "plan_name": p.plan_name,
+        "trains": "are used for training by default" if trains.value is True else "are not used for training by default",
+        "how": p.opt_out_how,
+    }
+
+
+def apply_policy(posture: AgentPosture, policy: "Policy") -> None:
+    """Decide with the client's policy for the account the agent actually uses, and set the verdict."""
+    from clientguard.policy import decide
+
+    if not posture.found or posture.agent == "environment":
+        posture.verdict = verdict_for(posture.findings)
+        return
+    account, how = _account_for(posture, policy)
+    if account is None:
+        posture.verdict = verdict_for(posture.findings)
+        return
+    client = policy.client.name
+    try:
+        verdict = decide(policy, account, "local")
+    except ClientguardError as exc:
+        posture.add("policy.undecidable", "medium", f"clientguard cannot decide for {how}: {exc.message}",
+                    exc.hint or "name the account in clientguard.toml [[accounts]]")
+        posture.verdict = verdict_for(posture.findings)
+        return
+    reasons = "; ".join(f"{r.clause}: {r.fact.rstrip('.')}" for r in verdict.reasons) or "no reason given"
+    fixes = "\n".join(verdict.fixes)
+    if verdict.action == "block":
+        posture.add("policy.block", "critical",
+                    f"{client}'s contract forbids sending its code under {how}: {reasons}.",
+                    fixes or "use an account the contract allows (clientguard check lists them)")
+    elif verdict.action == "route_local":
+        if posture.local_only:
+            posture.add("policy.route_local_ok", "info", f"{client}'s contract allows only a local model, and this agent uses one.")
+        else:
+            local = verdict.local_account.name if verdict.local_account is not None else None
+            posture.add("policy.route_local", "critical",
+                        f"{client}'s contract allows only a local model, but this agent sends code to "
+                        f"{posture.provider}: {reasons}.",
+                        (f"clientguard run -- {_binary(posture.agent)}  # wires it to the local model account {local!r}\n"
+                         if local else "") + fixes)
+    else:
+        for index, caution in enumerate(verdict.cautions):
+            posture.add(f"policy.caution.{index + 1}", "low", caution,
+                        "record the check in clientguard.toml (opt_out_confirmed = YYYY-MM-DD)")
+    if verdict.requires_ledger and not posture.routed_through_clientguard and not posture.local_only:
+        posture.add("policy.audit_log_required", "high",
+                    f"{client}'s contract requires a record of every egress, and this agent's traffic "
+                    "bypasses the clientguard ledger.",
+                    f"clientguard run -- {_binary(posture.agent)}")
+    posture.verdict = verdict_for(posture.findings)
+
+
+def _binary(agent: str) -> str:
+    return {"claude-code": "claude", "continue": "cn"}.get(agent, agent)
+
+
+def _account_for(posture: AgentPosture, policy: "Policy") -> tuple["Account | None", str]:
+    """The policy's account matching the agent's provider and plan, or one built from what was detected."""
+    from clientguard.policy import Account
+
+    if posture.routed_through_clientguard and policy.gateway.account:
+        try:
+            account = policy.account(policy.gateway.account)
+            return account, f"the gateway's account {account.name!r} ({account.provider} {account.plan})"
+        except ClientguardError:
+            pass
+    if not posture.provider or not posture.plan:
+        if posture.local_only:
+            return None, "a local model"
+        posture.add("policy.plan_unknown", "medium",
+                    f"the {posture.agent} sign-in and plan could not be read, so the client's policy cannot be applied.",
+                    "sign in, then name the account in clientguard.toml [[accounts]] (provider and plan)")
+        return None, ""
+    try:
+        mapped = catalog_account(posture.provider, posture.plan)
+    except ClientguardError:
+        mapped = None
+    if mapped is None:
+        posture.add("policy.plan_not_in_catalog", "high",
+                    f"{posture.provider} plan {posture.plan!r} is not in the provider catalog: clientguard cannot "
+                    "tell what the provider does with the client's code.",
+                    "use an account from `clientguard providers`, or route the agent through clientguard with an allowed account")
+        return None, ""
+    provider, plan = mapped
+    for account in policy.accounts:
+        if account.provider == provider and account.plan == plan:
+            return account, f"the account {account.name!r} ({provider} {plan})"
+    fields: dict[str, Any] = {"name": f"detected-{posture.agent}", "provider": provider, "plan": plan}
+    fields.update(posture.account_facts)
+    try:
+        account = Account.model_validate(fields)
+    except Exception as exc:  # pydantic validation of what the agent reported: a finding, not a crash
+        posture.add("policy.plan_not_in_catalog", "high", f"{provider} {plan}: {exc}", "")
+        return None, ""
+    return account, f"the detected {provider} {plan} sign-in (not listed in clientguard.toml, so no opt-out is assumed)"
