@@ -13,6 +13,8 @@ import secrets
 import string
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -180,7 +182,7 @@ def codex_provider_args(base_url: str) -> list[str]:
     """`-c` overrides selecting a custom Responses provider at `base_url` (no WebSocket attempts)."""
     provider = (
         f'{{name="clientguard",base_url="{base_url}",env_key="OPENAI_API_KEY",'
-        'wire_api="responses",supports_websockets=false,request_max_retries=0,stream_max_retries=0}'
+        'wire_api="responses",supports_websockets=false}'
     )
     return ["-c", "model_provider=cg", "-c", f"model_providers.cg={provider}"]
 
@@ -225,7 +227,7 @@ def run_claude(
         CLAUDE_CODE_MAX_RETRIES="0",
     )
     # The prompt goes first: --allowedTools is variadic and would swallow it.
-    argv = [str(agent_binary("claude")), "-p", prompt, "--allowedTools", f"Bash(cat:*)"]
+    argv = [str(agent_binary("claude")), "-p", prompt, "--allowedTools", "Bash(cat:*)"]
     return _run(argv, repo, env, timeout)
 
 
@@ -237,3 +239,64 @@ def upstream_leaks(requests: list[Any], canaries: Canaries) -> list[str]:
             if request.contains(value):
                 leaks.append(f"request {index} {request.method} {request.path}: {name}")
     return leaks
+
+
+POLICY_TEMPLATE = """\
+[client]
+name = "{client}"
+identifiers = ["{client}", "{domain}", "acme-health"]
+
+[contract]
+nda = true
+audit_log_required = true
+
+[[accounts]]
+name = "openai-api"
+provider = "openai"
+plan = "api"
+
+[[accounts]]
+name = "anthropic-api"
+provider = "anthropic"
+plan = "api"
+
+# Consumer plans with training on: an NDA forbids sending the client's code there.
+[[accounts]]
+name = "chatgpt-plus"
+provider = "openai"
+plan = "plus"
+
+[[accounts]]
+name = "claude-pro"
+provider = "anthropic"
+plan = "pro"
+"""
+
+
+def write_policy(directory: Path) -> Path:
+    """A clientguard.toml for the test client (outside the repository, as a freelancer keeps it)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "clientguard.toml"
+    path.write_text(POLICY_TEMPLATE.format(client=CLIENT_NAME, domain=CLIENT_DOMAIN), encoding="utf-8")
+    return path
+
+
+@contextmanager
+def running_gateway(policy: Path, upstream_url: str, account: str, state: Path) -> Iterator[Any]:
+    """The real gateway in a background thread, forwarding to `upstream_url`; yields its handle."""
+    from clientguard.gateway.server import GatewayConfig, run_in_thread
+
+    state.mkdir(parents=True, exist_ok=True)
+    config = GatewayConfig(
+        policy=policy,
+        account=account,
+        port=0,
+        upstreams={"openai": f"{upstream_url}/v1", "anthropic": upstream_url},
+        ledger_path=state / "ledger.sqlite",
+        vault_dir=state / "vaults",
+    )
+    handle = run_in_thread(config)
+    try:
+        yield handle
+    finally:
+        handle.stop()

@@ -355,6 +355,16 @@ def _messages_has_tool_result(body: dict[str, Any]) -> bool:
     )
 
 
+def has_tool_result(api: str, body: dict[str, Any]) -> bool:
+    """Whether the request's last input is a tool result (`api`: "responses", "chat" or "messages")."""
+    check = {
+        "responses": _responses_has_tool_result,
+        "chat": _chat_has_tool_result,
+        "messages": _messages_has_tool_result,
+    }[api]
+    return check(body)
+
+
 @dataclass(frozen=True)
 class Plan:
     """What to answer: a tool call, or text."""
@@ -368,11 +378,7 @@ def plan_answer(upstream: RecordingUpstream, recorded: RecordedRequest, api: str
     body = recorded.json if isinstance(recorded.json, dict) else {}
     script = upstream.script
     placeholders = recorded.placeholders()
-    has_result = {
-        "responses": _responses_has_tool_result,
-        "chat": _chat_has_tool_result,
-        "messages": _messages_has_tool_result,
-    }[api](body)
+    has_result = has_tool_result(api, body)
     tool = None
     if script.tool_calls and not has_result:
         tool = choose_tool(_function_tool_names(body.get("tools"), api=api), script.tool_file, [*placeholders, *script.echo])
