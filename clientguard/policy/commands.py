@@ -16,7 +16,7 @@ from rich.prompt import Confirm, Prompt
 from rich.table import Table
 
 from clientguard.errors import InputError
-from clientguard.policy.catalog import FACT_NAMES, FACT_TITLES, Catalog, Fact, catalog_json_schema, load_catalog
+from clientguard.policy.catalog import FACT_NAMES, Catalog, Fact, catalog_json_schema, load_catalog
 from clientguard.policy.decide import CLAUSE_WORDS, Verdict, decide
 from clientguard.policy.errors import PolicyError
 from clientguard.policy.init import Discovery, InitAnswers, discover, render_policy
@@ -33,6 +33,17 @@ class ModeChoice(str, Enum):
     local = "local"
     cloud = "cloud"
 
+
+# Column titles of the compact catalog table (FACT_TITLES has the long forms).
+FACT_SHORT = {
+    "trains_by_default": "trains by default",
+    "training_opt_out": "opt-out",
+    "retention": "retention",
+    "dpa": "DPA",
+    "baa": "BAA",
+    "zdr": "ZDR",
+    "cloud_stages_repo": "cloud task stages repo",
+}
 
 ACTION_STYLE = {"allow": "bold green", "route_local": "bold yellow", "block": "bold red"}
 ACTION_LABEL = {"allow": "ALLOW", "route_local": "LOCAL ONLY", "block": "BLOCK"}
@@ -223,8 +234,7 @@ def _print_catalog(
     table = Table(title=f"provider posture catalog (fact ages as of {today.isoformat()})", show_lines=True)
     table.add_column("provider / plans", no_wrap=True)
     for name in FACT_NAMES:
-        title = FACT_TITLES[name].replace("cloud tasks stage the whole repository", "cloud tasks stage repo")
-        table.add_column(title, min_width=26 if name == "retention" else None)
+        table.add_column(FACT_SHORT[name], min_width=24 if name == "retention" else None)
     for (_pid, _posture_id), members in groups.items():
         first = members[0]
         plans = ", ".join(p.plan for p in members)

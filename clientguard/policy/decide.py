@@ -212,9 +212,15 @@ def _local_verdict(policy: Policy, account: Account, posture: Posture, mode: str
 
 
 def _opted_out(account: Account, posture: Posture) -> bool:
+    """True when the account switched training off with the setting this plan actually has.
+
+    A plan without a known opt-out (opt_out_setting unset) cannot be opted out of: fail closed.
+    """
     if posture.opt_out_setting == "privacy_mode":
         return account.privacy_mode is True
-    return account.training_opt_out
+    if posture.opt_out_setting == "training_opt_out":
+        return account.training_opt_out
+    return False
 
 
 def _opt_out_fix(account: Account, posture: Posture) -> str | None:

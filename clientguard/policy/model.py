@@ -332,8 +332,29 @@ class Policy(PolicyDocument):
         return [a for a in self.accounts if a.is_local(catalog)]
 
 
-def policy_json_schema() -> dict[str, Any]:
-    """The JSON Schema of clientguard.toml (for editors: taplo, Even Better TOML)."""
+def policy_json_schema(catalog: Catalog | None = None) -> dict[str, Any]:
+    """The JSON Schema of clientguard.toml (for editors: taplo, Even Better TOML).
+
+    Providers and plans come from the catalog, so editors can complete them and flag unknown ones.
+    """
+    catalog = catalog or load_catalog()
     schema = PolicyDocument.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    account = schema["$defs"]["Account"]
+    names: list[str] = []
+    conditions: list[dict[str, Any]] = []
+    for pid in catalog.provider_ids:
+        spellings = [pid, *catalog.data.providers[pid].aliases]
+        names += spellings
+        plans: list[str] = []
+        for posture in catalog.data.providers[pid].postures.values():
+            plans += [*posture.plans, *posture.aliases]
+        conditions.append({
+            "if": {"properties": {"provider": {"enum": spellings}}, "required": ["provider"]},
+            "then": {"properties": {"plan": {"enum": plans}}},
+        })
+    account["properties"]["provider"]["enum"] = names
+    account["allOf"] = conditions
+    subprocessors = schema["$defs"]["GdprClause"]["properties"]["authorized_subprocessors"]
+    subprocessors["items"] = {"type": "string", "enum": names}
     return schema
