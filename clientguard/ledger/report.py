@@ -19,6 +19,7 @@ from clientguard.errors import InputError
 from clientguard.ledger.record import EgressRecord, LedgerError
 from clientguard.ledger.store import Ledger
 from clientguard.ledger.verify import VerifyResult, verify_ledger
+from clientguard.paths import PathGlobs
 
 FORMATS = ("html", "pdf", "md")
 VERDICT_ORDER = ("allow", "route_local", "block")
@@ -165,33 +166,6 @@ def _day(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d")
 
 
-def glob_regex(glob: str) -> re.Pattern[str]:
-    """A protected-path glob as a regex: `**` spans directories, `*` and `?` stay within one."""
-    out, i = [], 0
-    g = glob.strip().lstrip("/")
-    while i < len(g):
-        if g.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif g.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif g[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif g[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(g[i]))
-            i += 1
-    pattern = "".join(out)
-    if g.endswith("/"):
-        pattern += ".*"
-    # A directory glob without wildcards also covers everything under it.
-    return re.compile(f"^{pattern}(?:/.*)?$")
-
-
 def _relative(file: str, repo_root: Path | None) -> str:
     p = PurePosixPath(file.replace("\\", "/"))
     if p.is_absolute() and repo_root is not None:
@@ -282,9 +256,10 @@ def build_report(
     globs = list(policy.client.protected_paths) if policy is not None else []
     protected = []
     for g in globs:
-        rx = glob_regex(g)
-        sent = [s for s, r in pairs if r.verdict != "block" and any(rx.match(_relative(f, repo_root)) for f in r.files)]
-        held = [s for s, r in pairs if r.verdict == "block" and any(rx.match(_relative(f, repo_root)) for f in r.files)]
+        # The same gitignore-style matching `scan` and the gateway use for these globs.
+        spec = PathGlobs([g])
+        sent = [s for s, r in pairs if r.verdict != "block" and any(spec.matches(_relative(f, repo_root)) for f in r.files)]
+        held = [s for s, r in pairs if r.verdict == "block" and any(spec.matches(_relative(f, repo_root)) for f in r.files)]
         protected.append(ProtectedPath(g, sent, held))
     files_sent = sorted({_relative(f, repo_root) for r in records if r.verdict != "block" for f in r.files})
 
