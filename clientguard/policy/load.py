@@ -341,6 +341,13 @@ def _describe(err: dict[str, Any], loc: KeyPath) -> str:
     key = loc[-1] if loc else ""
     parent = loc[:-1]
     given = err.get("input")
+    if "detail" in (err.get("ctx") or {}):  # our own checks already say what and how
+        return err["msg"]
+    if kind in ("missing", "too_short") and loc == ("accounts",):
+        return (
+            'at least one [[accounts]] table is needed (name, provider, plan); e.g. name = "local", '
+            'provider = "ollama", plan = "local"'
+        )
     if kind == "missing":
         model = _model_at(parent)
         field = model.model_fields.get(str(key)) if model else None
@@ -362,8 +369,6 @@ def _describe(err: dict[str, Any], loc: KeyPath) -> str:
         return f"expected a table ([{_dotted(loc)}] or {{ key = value }}), got {given!r}"
     if kind.startswith("date") or kind.startswith("datetime"):
         return f"expected a date like 2026-05-01 (unquoted, no time), got {given!r}"
-    if kind == "too_short" and loc == ("accounts",):
-        return 'at least one [[accounts]] table is needed (name, provider, plan); e.g. provider = "ollama", plan = "local"'
     if kind == "too_short":
         return f"must not be empty ({err['msg']})"
     if kind == "string_pattern_mismatch" and key == "name":
