@@ -49,7 +49,7 @@ SKIP_DIRS = {
 MAX_CONFIG_FILES = 2000
 MAX_CONFIG_BYTES = 256 * 1024
 
-_HOSTNAME = re.compile(r"(?<![\w.@-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,62})(?![\w-])", re.I)
+_HOSTNAME = re.compile(r"(?<![\w.-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,62})(?![\w-])", re.I)
 _SECRETISH_NAMES = (".env", "secrets", "secret", "credentials")
 
 
@@ -230,8 +230,9 @@ def _from_config_hosts(repo: Path, found: Discovery, mail_domains: list[str]) ->
     slugs = {p.value.lower() for p in found.identifiers if p.kind in ("organisation", "package")}
     files = [
         p for p in _walk(repo, max_depth=6)
-        if p.suffix.lower() in CONFIG_SUFFIXES or p.name in CONFIG_NAMES or p.name.startswith(".env")
-        or p.name.endswith(".md")
+        if p.name != "clientguard.toml"  # our own policy would propose what it already lists
+        and (p.suffix.lower() in CONFIG_SUFFIXES or p.name in CONFIG_NAMES or p.name.startswith(".env")
+             or p.name.endswith(".md"))
     ][:MAX_CONFIG_FILES]
     for path in files:
         try:
@@ -394,6 +395,5 @@ def render_policy(a: InitAnswers) -> str:
         "",
         "[ledger]",
         "keep_prompts = false              # keep fingerprints and counts only, never prompt text",
-        "",
     ]
-    return "\n".join(out)
+    return "\n".join(out) + "\n"
