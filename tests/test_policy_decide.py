@@ -3,6 +3,7 @@ action and the reasons, plus the behaviours around it (cautions, fixes, route_lo
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -348,3 +349,22 @@ def test_verdict_json_shape_has_the_documented_keys() -> None:
     data = decide(scenario_policy("nda", "openai", "plus"), "acct", "local").to_dict()
     assert {"account", "provider", "plan", "mode", "action", "reasons", "fixes"} <= set(data)
     assert set(data["reasons"][0]) == {"clause", "fact", "source"}
+
+
+def test_opt_out_confirmed_long_ago_gets_a_recheck_caution_when_today_is_given() -> None:
+    policy = scenario_policy("nda_opted_out", "openai", "plus")  # confirmed 2026-05-01
+    aged = decide(policy, "acct", "local", today=date(2026, 11, 26))
+    fresh = decide(policy, "acct", "local", today=date(2026, 6, 1))
+    assert any("last confirmed 209 days ago" in c for c in aged.cautions)
+    assert not any("last confirmed" in c for c in fresh.cautions)
+    assert not any("last confirmed" in c for c in decide(policy, "acct", "local").cautions)
+
+
+def test_zdr_claim_on_a_plan_without_zdr_gets_a_caution() -> None:
+    policy = parse_policy(
+        '[client]\nname = "X GmbH"\n[[accounts]]\nname = "acct"\nprovider = "openai"\nplan = "team"\nzdr = true\n',
+        Path("/n/clientguard.toml"),
+    )
+    verdict = decide(policy, "acct", "local")
+    assert verdict.action == "allow"
+    assert any("zdr = true" in c for c in verdict.cautions)

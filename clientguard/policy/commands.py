@@ -79,7 +79,7 @@ def check_command(
     pol = resolve_policy(policy)
     catalog = load_catalog()
     accounts = [pol.account(account)] if account else list(pol.accounts)
-    verdicts = [decide(pol, acc, mode.value, catalog) for acc in accounts]
+    verdicts = [decide(pol, acc, mode.value, catalog, today=date.today()) for acc in accounts]
     if fmt is OutputFormat.json:
         doc = {"client": pol.client.name, "verdicts": [v.to_dict() for v in verdicts]}
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
@@ -115,6 +115,12 @@ def _print_verdicts(console: Console, pol: Policy, verdicts: list[Verdict], cata
             reasons,
         )
     console.print(table)
+    counts = {a: sum(1 for v in verdicts if v.action == a) for a in ("allow", "route_local", "block")}
+    console.print(
+        f"{len(verdicts)} account(s): [green]{counts['allow']} allow[/], "
+        f"[yellow]{counts['route_local']} local only[/], [red]{counts['block']} block[/]",
+        highlight=False,
+    )
     for v in verdicts:
         if not v.fixes and not v.cautions:
             continue

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -115,8 +116,18 @@ class _Builder:
             self.cautions.append(text)
 
 
-def decide(policy: Policy, account: Account | str, mode: str, catalog: Catalog | None = None) -> Verdict:
-    """Decide whether `account` may process this client's code in `mode` ("local" agent or "cloud" task)."""
+def decide(
+    policy: Policy,
+    account: Account | str,
+    mode: str,
+    catalog: Catalog | None = None,
+    today: date | None = None,
+) -> Verdict:
+    """Decide whether `account` may process this client's code in `mode` ("local" agent or "cloud" task).
+
+    `today`, when given, adds a caution for an opt-out confirmed longer ago than the catalog's
+    staleness limit; without it the verdict depends on nothing but the arguments.
+    """
     if mode not in MODES:
         raise PolicyError(f"unknown mode {mode!r}", hint=f"use one of: {', '.join(MODES)}")
     if isinstance(account, str):
@@ -145,6 +156,7 @@ def decide(policy: Policy, account: Account | str, mode: str, catalog: Catalog |
         return _verdict(action, policy, account, posture, mode, b, local[0] if local else None)
 
     _nda_rule(policy, account, posture, catalog, b)
+    _account_claims(account, posture, catalog, today, b)
     _gdpr_rule(policy, account, posture, catalog, b)
     _hipaa_rule(policy, account, posture, catalog, b)
     _cloud_rule(policy, account, posture, mode, b)
@@ -305,6 +317,23 @@ def _nda_rule(policy: Policy, account: Account, posture: Posture, catalog: Catal
             f"{posture.plan_name} does not train on prompts or code by default.",
             trains.citation(),
         )
+
+
+def _account_claims(account: Account, posture: Posture, catalog: Catalog, today: date | None, b: _Builder) -> None:
+    """Cautions where what the policy says about the account does not fit the plan, or has aged."""
+    if account.zdr and not posture.says("zdr"):
+        b.caution(
+            f"Account {account.name!r} says zdr = true, but {posture.plan_name} offers no Zero Data Retention "
+            "in the catalog; check the agreement."
+        )
+    if today is not None and account.opt_out_confirmed is not None and _opted_out(account, posture):
+        age = (today - account.opt_out_confirmed).days
+        if age > catalog.stale_after_days:
+            b.caution(
+                f"The opt-out of account {account.name!r} was last confirmed {age} days ago "
+                f"({account.opt_out_confirmed.isoformat()}); providers re-ask after terms changes: check it "
+                "again and update opt_out_confirmed."
+            )
 
 
 def _gdpr_rule(policy: Policy, account: Account, posture: Posture, catalog: Catalog, b: _Builder) -> None:
