@@ -301,3 +301,16 @@ def test_key_lines_maps_tables_array_entries_dotted_and_multiline_values() -> No
 
 def test_loaded_policy_is_the_interface_type(tmp_path: Path) -> None:
     assert isinstance(load_policy(write(tmp_path, MINIMAL)), Policy)
+
+
+def test_single_bracket_accounts_table_says_to_use_double_brackets(tmp_path: Path) -> None:
+    text = '[client]\nname = "X GmbH"\n\n[accounts]\nname = "a"\nprovider = "openai"\nplan = "team"\n'
+    err = load_error(tmp_path, text)
+    assert ":4: accounts: accounts are an array of tables: write [[accounts]]" in err.message
+
+
+def test_empty_file_asks_for_client_and_accounts(tmp_path: Path) -> None:
+    err = load_error(tmp_path, "# nothing yet\n")
+    assert "2 problems" in err.message
+    assert "missing the [client] table" in err.message
+    assert "at least one [[accounts]] table is needed" in err.message

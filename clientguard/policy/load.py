@@ -348,6 +348,10 @@ def _describe(err: dict[str, Any], loc: KeyPath) -> str:
             'at least one [[accounts]] table is needed (name, provider, plan); e.g. name = "local", '
             'provider = "ollama", plan = "local"'
         )
+    if kind == "list_type" and loc == ("accounts",):
+        return "accounts are an array of tables: write [[accounts]] (double brackets) above each account"
+    if kind == "missing" and loc == ("client",):
+        return 'missing the [client] table; add [client] with name = "Client GmbH" (and identifiers, protected_paths)'
     if kind == "missing":
         model = _model_at(parent)
         field = model.model_fields.get(str(key)) if model else None
@@ -392,8 +396,6 @@ def _custom_loc(err: dict[str, Any], raw: dict[str, Any]) -> KeyPath:
         dupes = [i for i, n in enumerate(names) if n == ctx.get("name")]
         if len(dupes) > 1:
             return ("accounts", dupes[1], "name")
-    if kind in ("unknown_provider", "identifier_too_short", "glob_not_relative", "empty_glob"):
-        return loc
     return loc
 
 
