@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -18,7 +19,7 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
     return subprocess.run(
         [sys.executable, "-m", "clientguard.cli", *args],
         capture_output=True, text=True, cwd=cwd or ROOT, timeout=120,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": "160", "NO_COLOR": "1", "HOME": str(cwd or ROOT)},
+        env={**os.environ, "COLUMNS": "160", "NO_COLOR": "1"}, stdin=subprocess.DEVNULL,
     )
 
 
