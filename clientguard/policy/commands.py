@@ -125,10 +125,15 @@ def _print_verdicts(console: Console, pol: Policy, verdicts: list[Verdict], cata
         if not v.fixes and not v.cautions:
             continue
         console.print(f"\n[bold]{escape(v.account)}[/] ({ACTION_LABEL[v.action].lower()}):", highlight=False)
+        # A grid keeps wrapped lines indented under their text, not under the label.
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True, justify="right")
+        grid.add_column(ratio=1)
         for i, fix in enumerate(v.fixes, 1):
-            console.print(f"  fix {i}. {escape(fix)}", highlight=False)
+            grid.add_row(f"  fix {i}.", escape(fix))
         for caution in v.cautions:
-            console.print(f"  [yellow]caution:[/] {escape(caution)}", highlight=False)
+            grid.add_row("  [yellow]caution:[/]", escape(caution))
+        console.print(grid)
     if any(v.requires_ledger for v in verdicts):
         console.print(
             "\n[bold]audit_log_required[/]: the gateway keeps the egress ledger on for this client.",
