@@ -144,3 +144,9 @@ def test_missing_catalog_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_catalog_schema_is_a_valid_json_schema() -> None:
     jsonschema.Draft202012Validator.check_schema(catalog_json_schema())
+
+
+def test_every_source_is_cited_by_some_fact() -> None:
+    catalog = load_catalog()
+    cited = {f.source.url for p in catalog.postures() for f in p.facts.values()}
+    assert {s.url for s in catalog.data.sources.values()} == cited
