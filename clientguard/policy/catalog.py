@@ -7,7 +7,9 @@ schema, loads it once, and answers lookups such as "which posture does openai/pl
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -186,7 +188,7 @@ class Posture:
     tier: Tier
     opt_out_setting: OptOutSetting | None
     opt_out_how: str | None
-    facts: dict[str, Fact]
+    facts: Mapping[str, Fact]  # read-only: postures are shared between callers
 
     @property
     def is_local(self) -> bool:
@@ -218,6 +220,7 @@ class Catalog:
         self.data = data
         self.path = path
         self.stale_after_days = data.stale_after_days
+        self._postures: dict[tuple[str, str], Posture] = {}  # the catalog is immutable: build each once
         self._provider_alias: dict[str, str] = {}
         for pid, provider in data.providers.items():
             self._provider_alias[pid] = pid
@@ -279,6 +282,9 @@ class Catalog:
                 f"unknown plan {plan!r} for provider {pid!r}",
                 hint=f"known plans: {', '.join(self.plan_choices(pid))}",
             )
+        cached = self._postures.get((pid, canonical))
+        if cached is not None:
+            return cached
         entry = self.data.providers[pid]
         for posture_id, posture in entry.postures.items():
             if canonical in posture.plans:
@@ -291,7 +297,7 @@ class Catalog:
                     )
                     for name in FACT_NAMES
                 }
-                return Posture(
+                built = self._postures[(pid, canonical)] = Posture(
                     provider=pid,
                     provider_name=entry.name,
                     posture_id=posture_id,
@@ -300,8 +306,9 @@ class Catalog:
                     tier=posture.tier,
                     opt_out_setting=posture.opt_out_setting,
                     opt_out_how=posture.opt_out_how,
-                    facts=facts,
+                    facts=MappingProxyType(facts),
                 )
+                return built
         raise AssertionError("unreachable: canonical_plan returned a plan no posture holds")
 
     def postures(self) -> list[Posture]:
