@@ -138,6 +138,8 @@ def test_providers_json_gives_each_fact_its_age_and_staleness() -> None:
     assert (fact["value"], fact["retrieved"], fact["age_days"], fact["stale"]) == (True, "2026-05-09", 201, True)
     assert fact["source"].startswith("https://help.openai.com/")
     assert doc["stale_facts"] > 0
+    team = next(p for p in openai["plans"] if p["id"] == "team")
+    assert team["aliases"] == ["business"]
 
 
 def test_providers_without_stale_facts_prints_no_warning() -> None:

@@ -197,10 +197,16 @@ def providers_command(
                 {
                     "id": pid,
                     "name": catalog.provider_name(pid),
+                    "aliases": list(catalog.data.providers[pid].aliases),
                     "plans": [
                         {
                             "id": p.plan,
                             "name": p.plan_name,
+                            "aliases": [
+                                alias
+                                for posture in catalog.data.providers[pid].postures.values()
+                                for alias, target in posture.aliases.items() if target == p.plan
+                            ],
                             "tier": p.tier,
                             "posture": p.posture_id,
                             "facts": {
