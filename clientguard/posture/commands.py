@@ -66,4 +66,7 @@ def audit_command(
 
 def register(app: typer.Typer) -> None:
     """Add `audit` and `run` to the clientguard command line."""
+    from clientguard.posture.run import run_command
+
     app.command("audit")(audit_command)
+    app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(run_command)
