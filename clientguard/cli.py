@@ -8,6 +8,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from clientguard import __version__
 from clientguard.errors import ClientguardError
@@ -64,9 +65,9 @@ def main() -> None:
         if isinstance(rc, int) and rc != 0:
             sys.exit(rc)
     except ClientguardError as exc:
-        err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
         if exc.hint:
-            err.print(f"  [dim]hint:[/] {exc.hint}", highlight=False)
+            err.print(f"  [dim]hint:[/] {escape(exc.hint)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
