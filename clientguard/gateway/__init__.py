@@ -1,0 +1,1 @@
+"""The local gateway between coding agents and model providers: inspect, pseudonymize, forward, restore."""

@@ -1,0 +1,572 @@
+"""The gateway as an ASGI application: a request in, inspected, redacted or refused, forwarded, restored.
+
+    agent ─▶ classify path ─▶ read + decode body ─▶ collect text segments ─▶ detect (one pass)
+          ─▶ protected content? policy verdict? ─▶ refuse in the provider's error shape
+          ─▶ replace findings by vault placeholders ─▶ ledger ─▶ forward (httpx, streaming)
+          ─▶ restore placeholders event by event ─▶ agent
+
+Everything before forwarding fails closed: if any step raises, nothing leaves and the agent gets a
+provider-shaped 5xx naming the cause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import anyio
+import httpx
+
+from clientguard import __version__
+from clientguard.detect import Detector, select_non_overlapping
+from clientguard.errors import ClientguardError, InputError
+from clientguard.gateway import segments as seg
+from clientguard.gateway.body import decode_body, read_body
+from clientguard.gateway.config import GatewayConfig
+from clientguard.gateway.errors import Provider, RequestRefused, error_body, stream_error_event
+from clientguard.gateway.formats import adapter_for
+from clientguard.gateway.protected import ProtectedIndex
+from clientguard.gateway.routing import DEFAULT_UPSTREAMS, Route, classify, upstream_url
+from clientguard.gateway.sse import SSEParser
+from clientguard.gateway.stats import GatewayStats
+from clientguard.ledger import EgressRecord, Ledger, LedgerError, default_ledger_path
+from clientguard.policy import Account, Policy, Verdict, decide, find_policy, load_catalog, load_policy
+from clientguard.redact import Vault
+
+log = logging.getLogger("clientguard.gateway")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict]]
+Send = Callable[[dict], Awaitable[None]]
+
+#: Request headers never forwarded: hop-by-hop, recomputed, or ours.
+_DROP_REQUEST = frozenset({
+    "host", "content-length", "content-encoding", "accept-encoding", "connection", "keep-alive",
+    "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection", "proxy-authorization",
+    "x-clientguard-token",
+})
+_DROP_RESPONSE = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive"})
+#: Headers whose values agents fill with workspace metadata (absolute paths, repository names).
+_INSPECTED_HEADERS = ("x-codex-turn-metadata",)
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@dataclass
+class Exchange:
+    """One request's state as it moves through the gateway."""
+
+    method: str
+    path: str
+    query: str
+    headers: list[tuple[str, str]]
+    route: Route
+    started: float = field(default_factory=time.perf_counter)
+    agent: str = "unknown"
+    account: Account | None = None
+    verdict: Verdict | None = None
+    redaction: seg.Redaction = field(default_factory=seg.Redaction)
+    files: list[str] = field(default_factory=list)
+    body: bytes = b""
+    upstream: str = ""
+    out_headers: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def provider(self) -> Provider:
+        return self.route.provider
+
+
+def _agent_name(headers: dict[str, str]) -> str:
+    raw = headers.get("originator") or headers.get("x-app") and f"claude-{headers['x-app']}" or headers.get("user-agent", "")
+    name = raw.split()[0].split("/")[0] if raw else "unknown"
+    return "".join(c for c in name if c.isalnum() or c in "._-")[:64] or "unknown"
+
+
+def _found_summary(redaction: seg.Redaction, counts: Counter | None = None) -> str:
+    rules = counts if counts is not None else redaction.by_rule()
+    return ", ".join(f"{rule} x{n}" for rule, n in sorted(rules.items()))
+
+
+class Gateway:
+    """The ASGI app. Build it from a GatewayConfig; it loads the policy, vault, detector and ledger."""
+
+    def __init__(self, config: GatewayConfig):
+        self.config = config
+        self.policy = self._load_policy(config.policy)
+        self.catalog = load_catalog()
+        self.client_name = self.policy.client.name
+        self.default_account = self._pick_account(config.account)
+        self.vault = Vault.open(self.client_name, config.vault_dir)
+        self.detector = Detector.create(self.policy.client.identifiers, engine=config.engine)  # type: ignore[arg-type]
+        self.protected = ProtectedIndex.build(
+            self.policy.repo_root, self.policy.client.protected_paths, self.vault.fingerprint_key
+        )
+        self.upstreams = {**DEFAULT_UPSTREAMS, **{k: v.rstrip("/") for k, v in config.upstreams.items()}}
+        unknown = sorted(set(config.upstreams) - set(DEFAULT_UPSTREAMS))
+        if unknown:
+            raise InputError(f"unknown upstream name(s) {', '.join(unknown)}; use openai=URL or anthropic=URL")
+        self.audit_required = bool(self.policy.contract.audit_log_required)
+        ledger_path = Path(config.ledger_path) if config.ledger_path else default_ledger_path(self.client_name)
+        self.ledger: Ledger | None
+        try:
+            self.ledger = Ledger.open(ledger_path)
+        except LedgerError:
+            if self.audit_required:
+                raise
+            log.warning("cannot open the ledger %s; requests are forwarded without records", ledger_path)
+            self.ledger = None
+        self.ledger_path = ledger_path
+        self.otel = self._otel(config.otel_endpoint)
+        self.stats = GatewayStats()
+        self.client: httpx.AsyncClient | None = None
+        self._background: set[asyncio.Task] = set()
+
+    # -- set-up -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _load_policy(policy: Any) -> Policy:
+        if isinstance(policy, Policy):
+            return policy
+        if policy is None:
+            found = find_policy(Path.cwd())
+            if found is None:
+                raise InputError(
+                    f"no clientguard.toml found in {Path.cwd()} or any parent directory",
+                    hint="pass --policy FILE, or run `clientguard init` in the client's repository",
+                )
+            return load_policy(found)
+        return load_policy(Path(policy))
+
+    def _pick_account(self, name: str | None) -> Account:
+        wanted = name or self.policy.gateway.account
+        if wanted:
+            return self.policy.account(wanted)
+        if len(self.policy.accounts) == 1:
+            return self.policy.accounts[0]
+        raise InputError(
+            f"{self.policy.path}: several accounts and none chosen for the gateway",
+            hint="add [gateway] account = \"NAME\" to the policy or pass --account NAME; accounts: "
+            + ", ".join(a.name for a in self.policy.accounts),
+        )
+
+    @staticmethod
+    def _otel(endpoint: str | None):
+        if not endpoint:
+            return None
+        try:
+            from clientguard.ledger.otel import OtelExporter
+        except ImportError as exc:
+            raise InputError(f"--otel-endpoint given, but OpenTelemetry export is not available: {exc}") from None
+        return OtelExporter(endpoint)
+
+    def account_for(self, provider: str) -> Account | None:
+        """The account whose terms apply to a request for `provider`."""
+        chosen = self.default_account
+        if chosen.provider == provider or chosen.is_local(self.catalog):
+            return chosen
+        for account in self.policy.accounts:
+            if account.provider == provider:
+                return account
+        return None
+
+    # -- ASGI ---------------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        elif kind == "websocket":
+            # The WebSocket transport is not served; the client falls back to HTTP.
+            await receive()
+            await send({"type": "websocket.close", "code": 1008, "reason": "clientguard serves HTTP only"})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.startup()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def startup(self) -> None:
+        """Open the upstream connection pool (inside the serving event loop)."""
+        if self.client is None:
+            t = self.config.upstream_timeout
+            self.client = httpx.AsyncClient(
+                timeout=httpx.Timeout(t, connect=15.0),
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=256),
+                follow_redirects=False,
+                trust_env=False,
+            )
+
+    async def shutdown(self) -> None:
+        """Finish pending ledger writes and close connections."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        if self.client is not None:
+            await self.client.aclose()
+            self.client = None
+        if self.otel is not None:
+            try:
+                self.otel.close()
+            except Exception:  # noqa: BLE001 - exporter shutdown must not block ours
+                log.warning("OpenTelemetry exporter did not close cleanly")
+        if self.ledger is not None:
+            self.ledger.close()
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        method: str = scope["method"]
+        headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]
+        hmap = dict(headers)
+        if path.startswith("/_clientguard/"):
+            await self._internal(path, method, send)
+            return
+        ex = Exchange(method, path, scope.get("query_string", b"").decode("latin-1"), headers,
+                      classify(method, path, hmap))
+        ex.agent = _agent_name(hmap)
+        self.stats.requests += 1
+        try:
+            if self.config.token is not None and not hmac.compare_digest(
+                hmap.get("x-clientguard-token", "").encode(), self.config.token.encode()
+            ):
+                raise RequestRefused(401, "clientguard_token", "clientguard: this gateway needs the header "
+                                     "x-clientguard-token (it listens beyond loopback).")
+            if hmap.get("upgrade", "").lower() == "websocket":
+                raise RequestRefused(
+                    426, "websocket_not_supported",
+                    "clientguard serves the Responses API over HTTP only; fall back to HTTPS POST "
+                    "(Codex: set supports_websockets = false on the model provider).",
+                )
+            length = hmap.get("content-length")
+            raw = await read_body(receive, self.config.max_body, int(length) if length and length.isdigit() else None)
+            self._prepare(ex, raw, hmap)
+        except RequestRefused as refused:
+            await self._refuse(ex, refused, send)
+            return
+        except ConnectionAbortedError:
+            return
+        except ClientguardError as exc:
+            await self._refuse(ex, RequestRefused(500, "clientguard_error", f"clientguard could not inspect this "
+                                                  f"request, so nothing was forwarded: {exc.message}"), send)
+            return
+        except Exception as exc:  # noqa: BLE001 - fail closed on anything unexpected
+            log.error("inspection failed: %s", type(exc).__name__)
+            await self._refuse(ex, RequestRefused(
+                500, "clientguard_internal_error",
+                f"clientguard could not inspect this request ({type(exc).__name__}), so nothing was forwarded.",
+            ), send)
+            return
+        await self._forward_watching(ex, receive, send)
+
+    # -- inspection ---------------------------------------------------------------------------------
+
+    def _prepare(self, ex: Exchange, raw: bytes, hmap: dict[str, str]) -> None:
+        """Decode, inspect, decide and redact. Raises RequestRefused when the request must not leave."""
+        body = decode_body(raw, hmap.get("content-encoding"), self.config.max_body)
+        doc: Any = None
+        if body.strip():
+            try:
+                doc = json.loads(body)
+            except (ValueError, UnicodeDecodeError) as exc:
+                if ex.route.api is not None:
+                    raise RequestRefused(400, "invalid_json", f"clientguard: the request body is not valid JSON "
+                                         f"({type(exc).__name__} at {getattr(exc, 'pos', '?')}); nothing was forwarded.")
+                raise RequestRefused(
+                    415, "uninspectable_body",
+                    f"clientguard: the body of {ex.method} {ex.path} is not JSON, so it cannot be inspected; "
+                    "nothing was forwarded.",
+                ) from None
+        segs = seg.collect(doc) if doc is not None else seg.Segments()
+        header_slots: list[tuple[int, str]] = []
+        for i, (name, value) in enumerate(ex.headers):
+            if name in _INSPECTED_HEADERS and value:
+                header_slots.append((i, value))
+        texts = segs.texts + [v for _i, v in header_slots]
+        findings = self.detector.scan_many(texts) if texts else []
+        ex.files = list(dict.fromkeys(segs.files))
+        protected = self.protected.files_in(segs.texts)
+
+        account = ex.account = self.account_for(ex.provider)
+        if account is None:
+            raise RequestRefused(
+                403, "clientguard_no_account",
+                f"clientguard: the policy {self.policy.path} has no account for provider {ex.provider}, so it cannot "
+                f"tell whether this client's code may go there; nothing was forwarded. Fix: add an [[accounts]] entry "
+                f"with provider = \"{ex.provider}\" (and its plan).",
+                verdict="block",
+            )
+        verdict = ex.verdict = decide(self.policy, account, "local", self.catalog)
+        found = Counter(f.rule_id for fs in findings for f in select_non_overlapping(fs))
+        found_text = f" Found in this request: {_found_summary(ex.redaction, found)}." if found else ""
+        if protected:
+            ex.files = list(dict.fromkeys(protected + ex.files))
+            raise RequestRefused(
+                403, "clientguard_protected_content",
+                f"clientguard blocked this request: it carries content of the protected file(s) "
+                f"{', '.join(protected)} ([client] protected_paths in {self.policy.path}). Protected files never "
+                "leave this machine, not even pseudonymized. Fix: start a new conversation without that content, "
+                "or remove the file from protected_paths if the client allows it.",
+                verdict="block",
+                reasons=[{"clause": "client.protected_paths", "fact": f"content of {p}", "source": str(self.policy.path)}
+                         for p in protected],
+                files=protected,
+            )
+        target = self._target(ex, verdict, found_text)
+        ex.upstream = upstream_url(target, ex.route.path, ex.query)
+
+        changed = seg.apply(segs, findings[: len(segs.texts)], self.vault, select_non_overlapping, ex.redaction)
+        out_headers = [(k, v) for k, v in ex.headers if k not in _DROP_REQUEST]
+        for (i, value), fs in zip(header_slots, findings[len(segs.texts):]):
+            if fs:
+                new = seg.redact_text(value, fs, self.vault, select_non_overlapping, ex.redaction)
+                name = ex.headers[i][0]
+                out_headers = [(k, new if k == name else v) for k, v in out_headers]
+        out_headers.append(("accept-encoding", "identity"))
+        ex.out_headers = out_headers
+        if changed:
+            ex.body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        else:
+            ex.body = body
+
+    def _target(self, ex: Exchange, verdict: Verdict, found_text: str) -> str:
+        """The base URL this request goes to, or a refusal when the verdict forbids the provider."""
+        account = ex.account
+        assert account is not None
+        if account.is_local(self.catalog) and account.base_url:
+            return account.base_url
+        if verdict.action == "allow":
+            return self.upstreams[ex.provider]
+        local = verdict.local_account
+        if verdict.action == "route_local" and local is not None and local.base_url:
+            return local.base_url
+        reasons = "; ".join(f"{r.clause}: {r.fact}" for r in verdict.reasons) or "the policy forbids this provider"
+        fixes = " ".join(f"Fix: {f}" for f in verdict.fixes)
+        why = ("the policy routes this client to a local model, but no local account with a base_url is configured. "
+               if verdict.action == "route_local" else "")
+        raise RequestRefused(
+            403, "clientguard_blocked",
+            f"clientguard blocked this request for client {self.client_name} on account {account.name} "
+            f"({account.provider} {account.plan}): {why}{reasons}.{found_text} {fixes}".rstrip(),
+            verdict=verdict.action,
+            reasons=[r.to_dict() for r in verdict.reasons],
+        )
+
+    # -- answering ----------------------------------------------------------------------------------
+
+    async def _refuse(self, ex: Exchange, refused: RequestRefused, send: Send) -> None:
+        if refused.verdict in ("block", "route_local"):
+            self.stats.blocked += 1
+        else:
+            self.stats.errors += 1
+        self.stats.files.update(refused.files)
+        log.info("%s %s -> %d %s", ex.method, ex.route.path, refused.status, refused.code)
+        if ex.route.api is not None or refused.verdict != "error":
+            record = self._record(ex, refused.verdict, refused.status, reasons=refused.reasons, sent=False)
+            ok = await self._write_record(record, wait=self.audit_required)
+            if not ok and self.audit_required:
+                refused = RequestRefused(503, "clientguard_ledger_unavailable", refused.message +
+                                         " (The audit ledger could not be written either.)")
+        body = error_body(ex.provider, refused.status, refused.code, refused.message)
+        await send({"type": "http.response.start", "status": refused.status, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+            (b"x-clientguard", refused.code.encode()),
+        ]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _internal(self, path: str, method: str, send: Send) -> None:
+        if path == "/_clientguard/health":
+            payload: dict = {"status": "ok", "client": self.client_name, "version": __version__,
+                             "account": self.default_account.name, "ledger": str(self.ledger_path)}
+            status = 200
+        elif path == "/_clientguard/stats":
+            payload, status = self.stats.as_dict(), 200
+        else:
+            payload, status = {"error": f"unknown clientguard endpoint {path}"}, 404
+        body = json.dumps(payload).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    # -- ledger -------------------------------------------------------------------------------------
+
+    def _record(self, ex: Exchange, verdict: str, status: int | None, *, reasons: list[dict] | None = None,
+                sent: bool = True) -> EgressRecord:
+        account = ex.account
+        v = ex.verdict
+        prompt = None
+        if sent and self.policy.ledger.keep_prompts and ex.body:
+            prompt = ex.body.decode("utf-8", errors="replace")
+        return EgressRecord(
+            ts=datetime.now(timezone.utc),
+            client=self.client_name,
+            agent=ex.agent,
+            provider=account.provider if account else ex.provider,
+            endpoint=ex.route.path,
+            account=account.name if account else "",
+            plan=account.plan if account else "",
+            mode="local",
+            verdict=verdict,
+            reasons=reasons if reasons is not None else ([r.to_dict() for r in v.reasons] if v else []),
+            redactions=ex.redaction.as_records(),
+            files=ex.files[:200],
+            bytes_sent=len(ex.body) if sent else 0,
+            request_sha256=hashlib.sha256(ex.body).hexdigest() if sent else None,
+            status=status,
+            prompt=prompt,
+            duration_ms=round((time.perf_counter() - ex.started) * 1000, 3),
+        )
+
+    def _append(self, record: EgressRecord) -> bool:
+        if self.ledger is None:
+            return False
+        try:
+            self.ledger.append(record)
+        except LedgerError as exc:
+            log.error("ledger write failed: %s", exc.message)
+            return False
+        if self.otel is not None:
+            try:
+                self.otel.export(record)
+            except Exception as exc:  # noqa: BLE001 - telemetry is best effort; the ledger is the record
+                log.warning("OpenTelemetry export failed: %s", type(exc).__name__)
+        return True
+
+    async def _write_record(self, record: EgressRecord, *, wait: bool) -> bool:
+        """Append a record; with `wait` the caller needs to know it is durable before going on."""
+        if wait:
+            return await anyio.to_thread.run_sync(self._append, record)
+        task = asyncio.get_running_loop().create_task(anyio.to_thread.run_sync(self._append, record))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return True
+
+    async def drain(self) -> None:
+        """Wait for pending background ledger writes (tests and shutdown)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
+    # -- forwarding ---------------------------------------------------------------------------------
+
+    async def _forward_watching(self, ex: Exchange, receive: Receive, send: Send) -> None:
+        """Forward, cancelling the upstream request if the agent disconnects."""
+        async with anyio.create_task_group() as tg:
+            async def watch() -> None:
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        tg.cancel_scope.cancel()
+                        return
+
+            tg.start_soon(watch)
+            try:
+                await self._forward(ex, send)
+            finally:
+                tg.cancel_scope.cancel()
+
+    async def _forward(self, ex: Exchange, send: Send) -> None:
+        if self.audit_required:
+            record = self._record(ex, ex.verdict.action if ex.verdict else "allow", None)
+            if not await self._write_record(record, wait=True):
+                await self._refuse(ex, RequestRefused(
+                    503, "clientguard_ledger_unavailable",
+                    f"clientguard: the contract requires an audit log, and the ledger {self.ledger_path} cannot be "
+                    "written; nothing was forwarded. Fix: check the disk and the ledger file, then retry.",
+                ), send)
+                return
+        assert self.client is not None, "the gateway was not started"
+        request = self.client.build_request(
+            ex.method, ex.upstream, headers=ex.out_headers,
+            content=ex.body if (ex.body or ex.method not in ("GET", "HEAD", "OPTIONS")) else None,
+        )
+        try:
+            response = await self.client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            self.stats.errors += 1
+            body = error_body(ex.provider, 502, "clientguard_upstream_unreachable",
+                              f"clientguard could not reach the upstream {ex.upstream.split('?')[0]}: "
+                              f"{type(exc).__name__}.")
+            await send({"type": "http.response.start", "status": 502,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        try:
+            self.stats.forwarded += 1
+            for kind, n in ex.redaction.by_kind().items():
+                self.stats.by_kind[kind] += n
+            for rule, n in ex.redaction.by_rule().items():
+                self.stats.by_rule[rule] += n
+            self.stats.files.update(ex.files)
+            log.info("%s %s -> %d %s (%d redactions)", ex.method, ex.route.path, response.status_code,
+                     ex.provider, ex.redaction.total)
+            if not self.audit_required:
+                await self._write_record(self._record(ex, ex.verdict.action if ex.verdict else "allow",
+                                                      response.status_code), wait=False)
+            headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.multi_items()
+                       if k.lower() not in _DROP_RESPONSE]
+            ctype = response.headers.get("content-type", "")
+            if "text/event-stream" in ctype:
+                await self._stream_back(ex, response, headers, send)
+            else:
+                await self._whole_back(response, headers, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await response.aclose()
+
+    async def _whole_back(self, response: httpx.Response, headers: list[tuple[bytes, bytes]], send: Send) -> None:
+        data = await response.aread()
+        if data and "json" in response.headers.get("content-type", "") and b"CG_" in data:
+            try:
+                doc = json.loads(data)
+            except ValueError:
+                doc = None
+            if doc is not None and seg.restore_json(doc, self.vault):
+                data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        headers.append((b"content-length", str(len(data)).encode()))
+        await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+        await send({"type": "http.response.body", "body": data})
+
+    async def _stream_back(self, ex: Exchange, response: httpx.Response, headers: list[tuple[bytes, bytes]],
+                           send: Send) -> None:
+        adapter = adapter_for(ex.route.api, ex.provider, self.vault)
+        parser = SSEParser()
+        await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+        try:
+            async for chunk in response.aiter_bytes():
+                out: list[bytes] = []
+                for event in parser.feed(chunk):
+                    out.extend(adapter.on_event(event))
+                if out:
+                    await send({"type": "http.response.body", "body": b"".join(out), "more_body": True})
+            out = []
+            for event in parser.close():
+                out.extend(adapter.on_event(event))
+            out.extend(adapter.finish())
+            await send({"type": "http.response.body", "body": b"".join(out), "more_body": False})
+        except httpx.HTTPError as exc:
+            message = f"clientguard: the upstream stream broke off ({type(exc).__name__})."
+            await send({"type": "http.response.body", "more_body": False,
+                        "body": stream_error_event(ex.provider, ex.route.api, "clientguard_upstream_error", message)})
+        except Exception as exc:  # noqa: BLE001 - a restore failure ends the stream with a visible error
+            log.error("restoring the stream failed: %s", type(exc).__name__)
+            message = f"clientguard could not restore the response stream ({type(exc).__name__})."
+            await send({"type": "http.response.body", "more_body": False,
+                        "body": stream_error_event(ex.provider, ex.route.api, "clientguard_restore_error", message)})
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach."""
+    return host in _LOOPBACK or host.startswith("127.")

@@ -1,0 +1,119 @@
+"""OpenAI Responses streams (Codex): restore deltas, and keep `.done` events and `response.completed`
+consistent with them, since Codex takes its history from `output_item.done` and SDKs from the deltas.
+
+Held-back text is flushed as one extra delta event just before the channel's `.done` event; every
+later event's `sequence_number` is shifted so the numbering stays strictly increasing.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from clientguard.gateway import sse
+from clientguard.gateway.segments import restore_json
+from clientguard.gateway.sse import SSEEvent
+from clientguard.redact import StreamRestorer, Vault
+
+#: delta event type -> (channel kind, JSON-escaped?, matching done event type)
+_DELTAS = {
+    "response.output_text.delta": ("text", False),
+    "response.refusal.delta": ("refusal", False),
+    "response.function_call_arguments.delta": ("args", True),
+    "response.custom_tool_call_input.delta": ("custom", False),
+}
+_DONES = {
+    "response.output_text.done": "text",
+    "response.refusal.done": "refusal",
+    "response.function_call_arguments.done": "args",
+    "response.custom_tool_call_input.done": "custom",
+}
+_TERMINAL = ("response.completed", "response.incomplete", "response.failed", "error")
+
+
+def _key(kind: str, obj: dict) -> tuple:
+    item = obj.get("item_id", obj.get("output_index"))
+    if kind in ("text", "refusal"):
+        return (kind, item, obj.get("content_index"))
+    return (kind, item)
+
+
+class ResponsesStream:
+    """One restorer per (item, content part) text channel and per tool call's argument stream."""
+
+    def __init__(self, vault: Vault):
+        self._vault = vault
+        self._channels: dict[tuple, tuple[StreamRestorer, dict, str | None]] = {}
+        self._shift = 0  # extra events inserted so far
+
+    def _synthetic(self, key: tuple, seq: int | None) -> bytes | None:
+        restorer, template, event_name = self._channels.pop(key)
+        rest = restorer.flush()
+        if not rest:
+            return None
+        ev = copy.copy(template)
+        ev["delta"] = rest
+        if isinstance(seq, int):
+            ev["sequence_number"] = seq + self._shift
+            self._shift += 1
+        elif "sequence_number" in ev:
+            ev.pop("sequence_number")
+        return sse.encode(event_name, ev)
+
+    def _flush(self, keys: list[tuple], seq: int | None) -> list[bytes]:
+        out = []
+        for key in keys:
+            b = self._synthetic(key, seq)
+            if b is not None:
+                out.append(b)
+        return out
+
+    def on_event(self, ev: SSEEvent) -> list[bytes]:
+        if ev.data is None:
+            return [sse.raw(ev)]
+        try:
+            obj = json.loads(ev.data)
+        except ValueError:
+            return [sse.raw(ev)]
+        if not isinstance(obj, dict):
+            return [sse.raw(ev)]
+        etype = obj.get("type", ev.event)
+        seq = obj.get("sequence_number")
+        out: list[bytes] = []
+        changed = False
+        spec = _DELTAS.get(etype)
+        if spec is not None and isinstance(obj.get("delta"), str):
+            kind, json_escape = spec
+            key = _key(kind, obj)
+            entry = self._channels.get(key)
+            if entry is None:
+                entry = (StreamRestorer(self._vault, json_escape=json_escape), obj, ev.event)
+                self._channels[key] = entry
+            text = obj["delta"]
+            restored = entry[0].feed(text)
+            if restored != text:
+                template = dict(obj)
+                self._channels[key] = (entry[0], template, ev.event)
+                obj["delta"] = restored
+                changed = True
+        else:
+            if etype in _DONES:
+                key = _key(_DONES[etype], obj)
+                if key in self._channels:
+                    out.extend(self._flush([key], seq))
+            elif etype == "response.output_item.done":
+                item = obj.get("item") or {}
+                ids = {item.get("id"), obj.get("output_index")}
+                out.extend(self._flush([k for k in self._channels if k[1] in ids], seq))
+            elif etype in _TERMINAL:
+                out.extend(self._flush(list(self._channels), seq))
+            changed = restore_json(obj, self._vault) if "CG_" in ev.data else False
+        if self._shift and isinstance(seq, int):
+            obj["sequence_number"] = seq + self._shift
+            changed = True
+        out.append(sse.encode(ev.event, obj) if changed else sse.raw(ev))
+        return out
+
+    def finish(self) -> list[bytes]:
+        return self._flush(list(self._channels), None)

@@ -1,0 +1,208 @@
+"""The redaction core shared by every API adapter: find the text a request carries, replace findings.
+
+A request body is walked as JSON; every string value is a segment, except values that are not text
+for the model (ids, model names, tool names, types, roles) and opaque data that must pass through
+byte-identical (encrypted reasoning, thinking blocks and their signatures, base64 images and files).
+Unknown item and block types are walked like any other, so their strings are inspected too.
+Strings that hold a JSON document (tool-call ``arguments``) are parsed and their strings become
+segments of their own; the document is re-encoded only if something in it was replaced.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from clientguard.redact import PLACEHOLDER_RE, Vault
+
+#: Keys whose string values are never text for the model (and must stay stable for the APIs).
+SKIP_KEYS = frozenset({
+    "model", "id", "call_id", "tool_call_id", "tool_use_id", "item_id", "type", "role", "status",
+    "encrypted_content", "signature", "prompt_cache_key", "previous_response_id", "media_type",
+    "object", "tool_choice", "service_tier", "truncation", "effort", "verbosity", "detail", "format_type",
+})
+#: Item / block types that are opaque or signed: passed through untouched in both directions.
+OPAQUE_TYPES = frozenset({"reasoning", "thinking", "redacted_thinking"})
+#: Keys holding a JSON document as a string (function-call arguments).
+JSON_STRING_KEYS = frozenset({"arguments"})
+#: Keys whose values name files an agent read or wrote (recorded in the ledger, never redacted for that).
+FILE_KEYS = frozenset({"file_path", "path", "filename", "notebook_path"})
+_MAX_FILES = 200
+
+
+@dataclass
+class _JsonDoc:
+    container: Any
+    key: Any
+    parsed: Any
+    first_slot: int
+    end_slot: int = 0
+
+
+@dataclass
+class Segments:
+    """Every text segment of a request, with where to write its redacted form back."""
+
+    slots: list[tuple[Any, Any]] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    docs: list[_JsonDoc] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def add(self, container: Any, key: Any, text: str) -> None:
+        self.slots.append((container, key))
+        self.texts.append(text)
+
+
+def _walk(node: Any, segs: Segments) -> None:
+    if isinstance(node, dict):
+        if node.get("type") in OPAQUE_TYPES:
+            return
+        has_role = "role" in node
+        is_base64 = node.get("type") == "base64"
+        for key, value in node.items():
+            if isinstance(value, str):
+                if not value or key in SKIP_KEYS or (key == "name" and not has_role):
+                    continue
+                if is_base64 and key == "data":
+                    continue
+                if value.startswith("data:") and ";base64," in value[:200]:
+                    continue
+                if key in FILE_KEYS and len(segs.files) < _MAX_FILES and len(value) <= 1024:
+                    segs.files.append(value)
+                if key in JSON_STRING_KEYS and value[:1] in ("{", "["):
+                    try:
+                        parsed = json.loads(value)
+                    except ValueError:
+                        parsed = None
+                    if isinstance(parsed, (dict, list)):
+                        doc = _JsonDoc(node, key, parsed, len(segs.slots))
+                        holder = [parsed]
+                        _walk(holder, segs)
+                        doc.parsed = holder
+                        doc.end_slot = len(segs.slots)
+                        segs.docs.append(doc)
+                        continue
+                segs.add(node, key, value)
+            elif isinstance(value, (dict, list)):
+                _walk(value, segs)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            if isinstance(value, str):
+                if value and not (value.startswith("data:") and ";base64," in value[:200]):
+                    segs.add(node, i, value)
+            elif isinstance(value, (dict, list)):
+                _walk(value, segs)
+
+
+def collect(body: Any) -> Segments:
+    """All text segments of a parsed request body."""
+    segs = Segments()
+    _walk(body, segs)
+    return segs
+
+
+@dataclass
+class Redaction:
+    """What one request's redaction did: counts per (rule, kind, label, fingerprint)."""
+
+    counts: Counter = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def as_records(self) -> list[dict]:
+        """Ledger form: rule_id, kind, label, fingerprint, count. Never the value."""
+        return [
+            {"rule_id": rule, "kind": kind, "label": label, "fingerprint": fp, "count": n}
+            for (rule, kind, label, fp), n in sorted(self.counts.items())
+        ]
+
+    def by_kind(self) -> Counter:
+        out: Counter = Counter()
+        for (_rule, kind, _label, _fp), n in self.counts.items():
+            out[kind] += n
+        return out
+
+    def by_rule(self) -> Counter:
+        out: Counter = Counter()
+        for (rule, _kind, _label, _fp), n in self.counts.items():
+            out[rule] += n
+        return out
+
+
+def redact_text(text: str, findings: Iterable[Any], vault: Vault, select, summary: Redaction) -> str:
+    """Replace each selected finding in `text` by its vault placeholder."""
+    chosen = select(findings)
+    if not chosen:
+        return text
+    out: list[str] = []
+    pos = 0
+    for f in chosen:
+        if f.start < pos:
+            continue
+        value = text[f.start:f.end]
+        if not value or PLACEHOLDER_RE.fullmatch(value):
+            continue  # already a placeholder: redaction is idempotent
+        out.append(text[pos:f.start])
+        out.append(vault.placeholder(f.label, value))
+        summary.counts[(f.rule_id, f.kind, f.label, f.fingerprint)] += 1
+        pos = f.end
+    if not out:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def apply(segs: Segments, findings: Sequence[Sequence[Any]], vault: Vault, select, summary: Redaction) -> bool:
+    """Write redacted segments back into the body; re-encode JSON documents that changed."""
+    changed_slots: set[int] = set()
+    for i, fs in enumerate(findings):
+        if not fs:
+            continue
+        new = redact_text(segs.texts[i], fs, vault, select, summary)
+        if new != segs.texts[i]:
+            container, key = segs.slots[i]
+            container[key] = new
+            changed_slots.add(i)
+    if not changed_slots:
+        return False
+    # Innermost documents were registered last; re-encode them first.
+    for doc in reversed(segs.docs):
+        if any(doc.first_slot <= i < doc.end_slot for i in changed_slots):
+            doc.container[doc.key] = json.dumps(doc.parsed[0], ensure_ascii=False, separators=(",", ":"))
+    return True
+
+
+def restore_json(node: Any, vault: Vault) -> bool:
+    """Restore known placeholders in every string of a response object; True if anything changed.
+
+    Opaque items (reasoning, thinking) are left byte-identical; ``arguments`` and ``partial_json``
+    strings are JSON documents, so their restored values are JSON-escaped.
+    """
+    changed = False
+    if isinstance(node, dict):
+        if node.get("type") in OPAQUE_TYPES:
+            return False
+        for key, value in node.items():
+            if isinstance(value, str):
+                if "CG_" in value and key not in ("encrypted_content", "signature"):
+                    new = vault.restore(value, json_escape=key in ("arguments", "partial_json"))
+                    if new != value:
+                        node[key] = new
+                        changed = True
+            elif isinstance(value, (dict, list)):
+                changed = restore_json(value, vault) or changed
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            if isinstance(value, str):
+                if "CG_" in value:
+                    new = vault.restore(value)
+                    if new != value:
+                        node[i] = new
+                        changed = True
+            elif isinstance(value, (dict, list)):
+                changed = restore_json(value, vault) or changed
+    return changed

@@ -1,0 +1,76 @@
+"""Incremental server-sent-events framing: events may arrive split across any number of reads."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(slots=True)
+class SSEEvent:
+    """One event: its raw bytes (without the blank line), the `event:` name and the joined `data:`."""
+
+    raw: bytes
+    event: str | None
+    data: str | None
+
+
+def _parse_block(block: bytes) -> SSEEvent:
+    event: str | None = None
+    data_lines: list[str] = []
+    for line in block.decode("utf-8", errors="surrogateescape").split("\n"):
+        if not line or line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            data_lines.append(value)
+        elif name == "event":
+            event = value
+    return SSEEvent(block, event, "\n".join(data_lines) if data_lines else None)
+
+
+class SSEParser:
+    """Feed bytes, get complete events; `close()` returns a trailing event without its blank line."""
+
+    def __init__(self) -> None:
+        self._buf = b""
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        buf = self._buf + chunk if self._buf else chunk
+        if b"\r" in buf:
+            # Normalize CRLF; a lone trailing CR may be the first half of a CRLF in the next read.
+            tail = b""
+            if buf.endswith(b"\r"):
+                buf, tail = buf[:-1], b"\r"
+            buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n") + tail
+        events: list[SSEEvent] = []
+        start = 0
+        while True:
+            end = buf.find(b"\n\n", start)
+            if end < 0:
+                break
+            block = buf[start:end]
+            start = end + 2
+            if block:
+                events.append(_parse_block(block))
+        self._buf = buf[start:]
+        return events
+
+    def close(self) -> list[SSEEvent]:
+        rest, self._buf = self._buf.strip(b"\r\n"), b""
+        return [_parse_block(rest)] if rest else []
+
+
+def encode(event: str | None, data: Any) -> bytes:
+    """Serialize one event; `data` is JSON-encoded unless it is already text."""
+    text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    head = f"event: {event}\n" if event else ""
+    return (head + "data: " + text.replace("\n", "\ndata: ") + "\n\n").encode("utf-8", errors="surrogateescape")
+
+
+def raw(ev: SSEEvent) -> bytes:
+    """The event's original bytes, re-terminated."""
+    return ev.raw + b"\n\n"

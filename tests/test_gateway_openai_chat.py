@@ -1,0 +1,87 @@
+"""Chat Completions through the gateway with the real openai SDK: nothing planted leaves, all returns."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openai
+import pytest
+
+from _gateway_support import FAKE_OPENAI_KEY, Canaries, Stack, running_stack
+
+TOOLS = [{"type": "function", "function": {
+    "name": "read_file", "description": "Read a file",
+    "parameters": {"type": "object", "properties": {"path": {"type": "string"}, "note": {"type": "string"}}},
+}}]
+
+
+@pytest.fixture
+def stack(tmp_path: Path):
+    with running_stack(tmp_path) as s:
+        yield s
+
+
+def _client(stack: Stack) -> openai.OpenAI:
+    return openai.OpenAI(base_url=stack.url + "/v1", api_key=FAKE_OPENAI_KEY, max_retries=0)
+
+
+def _messages(c: Canaries) -> list[dict]:
+    return [
+        {"role": "system", "content": f"You work on the {c.client} code base."},
+        {"role": "user", "content": c.sentence()},
+    ]
+
+
+def test_non_streamed_answer_holds_originals_and_upstream_saw_none(stack: Stack) -> None:
+    c = Canaries.generate()
+    answer = _client(stack).chat.completions.create(model="gpt-4.1", messages=_messages(c))
+    text = answer.choices[0].message.content
+    assert stack.leaked(c) == []
+    assert c.aws_key_id in text and c.email in text and c.client in text
+
+
+def test_streamed_answer_holds_originals_and_upstream_saw_none(stack: Stack) -> None:
+    c = Canaries.generate()
+    stream = _client(stack).chat.completions.create(model="gpt-4.1", messages=_messages(c), stream=True)
+    text = "".join(ch.choices[0].delta.content or "" for ch in stream if ch.choices)
+    assert stack.leaked(c) == []
+    assert c.aws_key_id in text and c.email in text
+    assert "CG_" not in text
+
+
+def test_streamed_tool_call_arguments_are_restored_as_valid_json(stack: Stack) -> None:
+    c = Canaries.generate()
+    with _client(stack).chat.completions.stream(model="gpt-4.1", messages=_messages(c), tools=TOOLS) as stream:
+        final = stream.get_final_completion()
+    call = final.choices[0].message.tool_calls[0]
+    args = json.loads(call.function.arguments)
+    assert stack.leaked(c) == []
+    assert c.aws_key_id in args["note"] and c.email in args["note"]
+
+
+def test_tool_results_and_earlier_tool_arguments_in_history_are_redacted(stack: Stack) -> None:
+    c = Canaries.generate()
+    history = _messages(c) + [
+        {"role": "assistant", "content": None, "tool_calls": [{
+            "id": "call_1", "type": "function",
+            "function": {"name": "read_file", "arguments": json.dumps({"path": "notes.txt", "note": c.email})},
+        }]},
+        {"role": "tool", "tool_call_id": "call_1", "content": f"AWS_ACCESS_KEY_ID={c.aws_key_id}\n"},
+    ]
+    answer = _client(stack).chat.completions.create(model="gpt-4.1", messages=history, tools=TOOLS)
+    sent = stack.upstream.requests[-1].json
+    assert stack.leaked(c) == []
+    assert sent["messages"][2]["tool_calls"][0]["function"]["name"] == "read_file"
+    assert json.loads(sent["messages"][2]["tool_calls"][0]["function"]["arguments"])["path"] == "notes.txt"
+    assert c.aws_key_id in answer.choices[0].message.content
+
+
+def test_same_value_gets_the_same_placeholder_on_every_request(stack: Stack) -> None:
+    c = Canaries.generate()
+    client = _client(stack)
+    client.chat.completions.create(model="gpt-4.1", messages=_messages(c))
+    client.chat.completions.create(model="gpt-4.1", messages=_messages(c))
+    first, second = stack.upstream.requests[-2:]
+    assert first.json["messages"] == second.json["messages"]
+    assert first.placeholders()
