@@ -1,0 +1,162 @@
+"""The ledger behind the real gateway: what it records, what it never records, and SIGKILL under load."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import openai
+
+from _gateway_support import FAKE_OPENAI_KEY, Canaries, running_stack, write_policy
+from _otel_support import OtlpReceiver, attrs
+from clientguard.gateway.recording import RecordingUpstream
+from clientguard.gateway.server import GatewayConfig, run_in_thread
+from clientguard.ledger import Ledger, key_path_for
+from clientguard.ledger.verify import verify_ledger
+
+
+def _ledger_bytes(path: Path) -> bytes:
+    parts = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"), key_path_for(path)]
+    return b"".join(p.read_bytes() for p in parts if p.exists())
+
+
+def test_gateway_requests_are_recorded_without_the_values_it_redacted(tmp_path: Path) -> None:
+    canaries = Canaries.generate()
+    with running_stack(tmp_path, audit=True) as stack:
+        client = openai.OpenAI(base_url=stack.url + "/v1", api_key=FAKE_OPENAI_KEY, max_retries=0)
+        for _ in range(3):
+            client.chat.completions.create(model="gpt-4.1", messages=[{"role": "user", "content": canaries.sentence()}])
+        stack.gateway.drain()
+        ledger = stack.ledger
+    result = verify_ledger(ledger)
+    assert result.ok and result.count == 3
+    with Ledger.open(ledger) as led:
+        records = led.records()
+    assert {(r.provider, r.endpoint, r.verdict) for r in records} == {("openai", "/v1/chat/completions", "allow")}
+    # With an audit log required the entry is written before forwarding, when no status exists yet.
+    assert {r.status for r in records} <= {None, 200}
+    kinds = {red["kind"] for red in records[0].redactions}
+    assert {"secret", "pii", "identifier"} <= kinds
+    assert all(r.bytes_sent > 0 and r.request_sha256 and r.prompt is None for r in records)
+    raw = _ledger_bytes(ledger)
+    assert [c for c in (canaries.aws_key_id, canaries.email) if c.encode() in raw] == []
+
+
+def test_gateway_exports_each_entry_to_an_otlp_collector(tmp_path: Path) -> None:
+    canaries = Canaries.generate()
+    policy = write_policy(tmp_path / "repo", audit=True)
+    with RecordingUpstream() as up, OtlpReceiver() as rx:
+        handle = run_in_thread(GatewayConfig(
+            policy=policy, port=0, upstreams={"openai": up.url}, ledger_path=tmp_path / "l.sqlite",
+            vault_dir=tmp_path / "vaults", otel_endpoint=rx.url,
+        ))
+        try:
+            client = openai.OpenAI(base_url=handle.url + "/v1", api_key=FAKE_OPENAI_KEY, max_retries=0)
+            client.chat.completions.create(model="gpt-4.1", messages=[{"role": "user", "content": canaries.sentence()}])
+            handle.drain()
+        finally:
+            handle.stop()
+        rx.wait_for(1)
+        (_, lr), = rx.log_records()
+    a = attrs(lr)
+    assert (a["clientguard.client"], a["clientguard.verdict"], a["clientguard.endpoint"]) == (
+        "Acme Health", "allow", "/v1/chat/completions")
+    assert a["clientguard.redactions.secret"] >= 1
+    assert canaries.aws_key_id not in json.dumps(a)
+
+
+GATEWAY_PROCESS = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from clientguard.gateway.server import GatewayConfig, serve_forever
+    policy, port, upstream, ledger, vaults = sys.argv[1:6]
+    serve_forever(GatewayConfig(policy=Path(policy), port=int(port), upstreams={"openai": upstream},
+                                ledger_path=Path(ledger), vault_dir=Path(vaults)))
+    """
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_gateway(tmp_path: Path, policy: Path, upstream: str, ledger: Path) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", GATEWAY_PROCESS, str(policy), str(port), upstream, str(ledger), str(tmp_path / "vaults")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"gateway exited: {proc.stderr.read().decode()[-2000:]}")
+        try:
+            if httpx.get(url + "/_clientguard/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("gateway did not become healthy")
+
+
+def test_sigkilled_gateway_loses_no_entry_whose_response_had_started(tmp_path: Path) -> None:
+    # audit_log_required = true: the gateway appends durably before it forwards (see docs/ledger.md).
+    canaries = Canaries.generate()
+    policy = write_policy(tmp_path / "repo", audit=True)
+    ledger = tmp_path / "ledger.sqlite"
+    started: set[str] = set()
+    lock = threading.Lock()
+    stop = threading.Event()
+    with RecordingUpstream() as up:
+        proc, url = _start_gateway(tmp_path, policy, up.url, ledger)
+
+        def agent(n: int) -> None:
+            with httpx.Client(timeout=30) as http:
+                for i in range(200):  # bounded: the kill comes long before
+                    if stop.is_set():
+                        return
+                    name = f"burst-{n}-{i}"
+                    body = {"model": "gpt-4.1", "stream": i % 2 == 0,
+                            "messages": [{"role": "user", "content": canaries.sentence()}]}
+                    try:
+                        with http.stream("POST", url + "/v1/chat/completions", json=body,
+                                         headers={"user-agent": name, "authorization": f"Bearer {FAKE_OPENAI_KEY}"}) as resp:
+                            # The status line arrived: the response has started.
+                            with lock:
+                                started.add(name)
+                            for _ in resp.iter_bytes():
+                                pass
+                    except httpx.HTTPError:
+                        return
+
+        threads = [threading.Thread(target=agent, args=(n,)) for n in range(12)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 120
+        while len(started) < 80 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+        proc.stderr.close()
+    assert len(started) >= 80
+    result = verify_ledger(ledger)
+    assert result.ok, result.problem
+    with Ledger.open(ledger) as led:
+        recorded = {r.agent for r in led.records()}
+    assert sorted(started - recorded) == []
