@@ -176,3 +176,16 @@ def test_ledger_uses_wal_and_full_sync(tmp_path: Path) -> None:
         assert led._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     finally:
         led.close()
+
+
+def test_a_cut_off_database_file_fails_verification_as_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "big.sqlite"
+    led = fill(path, 300)
+    led._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # move every entry into the main file
+    led.close()
+    with open(path, "r+b") as fh:
+        fh.truncate(path.stat().st_size // 2)
+    result = verify_ledger(path)
+    assert not result.ok
+    assert result.problem.kind == "corrupt"
+    assert "damaged" in result.problem.message

@@ -1,6 +1,6 @@
 """The egress ledger: a tamper-evident record of what left the machine, its verifier and the client report."""
 
-from clientguard.ledger.record import EgressRecord, LedgerError
+from clientguard.ledger.record import EgressRecord, LedgerCorruptError, LedgerError
 from clientguard.ledger.store import Head, Ledger, LedgerEntry, default_ledger_path, key_path_for
 
 __all__ = [
@@ -8,6 +8,7 @@ __all__ = [
     "Head",
     "Ledger",
     "LedgerEntry",
+    "LedgerCorruptError",
     "LedgerError",
     "default_ledger_path",
     "key_path_for",

@@ -66,7 +66,8 @@ def verify_cmd(
         else:
             p = result.problem
             assert p is not None
-            out.print(f"[bold red]ledger BROKEN[/] at entry {p.seq} ({p.kind}): {p.message}")
+            where = f" at entry {p.seq}" if p.seq else ""
+            out.print(f"[bold red]ledger BROKEN[/]{where} ({p.kind}): {p.message}")
             out.print(f"  {result.count} entries verified before it; ledger: {result.path}")
     raise typer.Exit(0 if result.ok else 1)
 

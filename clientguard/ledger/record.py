@@ -20,6 +20,10 @@ class LedgerError(ClientguardError):
     """The ledger cannot be opened, written, or read, or a record is malformed."""
 
 
+class LedgerCorruptError(LedgerError):
+    """The ledger file is a damaged SQLite database (truncated, overwritten, disk error)."""
+
+
 REDACTION_KEYS = frozenset({"rule_id", "kind", "fingerprint", "count", "label"})
 _REDACTION_REQUIRED = ("rule_id", "kind", "fingerprint", "count")
 _FINGERPRINT_RE = re.compile(r"^[0-9a-f]{16,128}$")

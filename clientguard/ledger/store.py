@@ -33,7 +33,7 @@ from pathlib import Path
 
 import platformdirs
 
-from clientguard.ledger.record import EgressRecord, LedgerError, canonical_json
+from clientguard.ledger.record import EgressRecord, LedgerCorruptError, LedgerError, canonical_json
 
 FORMAT = "clientguard-ledger/1"
 _KEY_BYTES = 32
@@ -179,7 +179,7 @@ def _connect(path: Path) -> sqlite3.Connection:
         # FULL: a commit is on disk (WAL fsynced) before append() returns.
         conn.execute("PRAGMA synchronous = FULL")
     except sqlite3.DatabaseError as exc:
-        raise LedgerError(f"ledger {path} is not a usable SQLite database: {exc}") from exc
+        raise LedgerCorruptError(f"ledger {path} is not a usable SQLite database: {exc}") from exc
     return conn
 
 
@@ -224,7 +224,7 @@ class Ledger:
             ledger_id, key = cls._initialize(conn, path, require_key=require_key)
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise LedgerError(f"ledger {path} cannot be read: {exc}") from exc
+            raise LedgerCorruptError(f"ledger {path} cannot be read: {exc}") from exc
         except BaseException:
             conn.close()
             raise

@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from clientguard.ledger.record import EgressRecord, LedgerError
+from clientguard.ledger.record import EgressRecord, LedgerCorruptError, LedgerError
 from clientguard.ledger.store import Ledger, entry_hash, entry_mac, genesis_hash, head_mac
 
 # How an entry can break the chain; the words `ledger verify` prints.
@@ -73,7 +73,14 @@ def verify_ledger(
     ledger, key missing while required); every break in the chain is a `Problem`.
     """
     path = Path(path)
-    ledger = Ledger.open(path, create=False, require_key=require_key)
+    try:
+        ledger = Ledger.open(path, create=False, require_key=require_key)
+    except LedgerCorruptError as exc:
+        # A damaged file is a failed verification, not a usage error: report it as the break.
+        return VerifyResult(
+            path=str(path), ledger_id="", count=0, head_seq=0, head_hash="", authenticated=False,
+            problem=Problem(0, CORRUPT, f"the ledger file is damaged and cannot be read ({exc.message.split(': ', 1)[-1]})"),
+        )
     try:
         return _verify_open(ledger, anchors or [])
     finally:
