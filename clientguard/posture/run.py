@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from clientguard.errors import ClientguardError, InputError
-from clientguard.posture.launch import LaunchPlan, plan_launch
+from clientguard.posture.launch import LaunchPlan, agent_kind, plan_launch
 from clientguard.posture.ollama import installed_models, is_cloud_model
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def pick_account(policy: "Policy", name: str | None) -> "Account":
     if len(policy.accounts) == 1:
         return policy.accounts[0]
     raise InputError(f"{policy.path}: several accounts and none chosen",
-                     hint="pass --account NAME or add [gateway] account = \"NAME\"; accounts: "
+                     hint="pass --account NAME or set account = \"NAME\" in the policy's [gateway] table; accounts: "
                           + ", ".join(a.name for a in policy.accounts))
 
 
@@ -144,11 +144,17 @@ def print_summary(summary: dict[str, Any], err: Console) -> None:
         err.print("  files involved: " + escape(", ".join(summary["files"])), highlight=False)
 
 
+def resolve_executable(command: str, env: dict[str, str] | os._Environ[str]) -> str:
+    """The agent's executable, checked before any gateway is started."""
+    executable = shutil.which(command, path=env.get("PATH", os.defpath))
+    if executable is None:
+        raise InputError(f"{command}: not found on PATH", hint="install the agent, or give its full path")
+    return executable
+
+
 def launch(plan: LaunchPlan) -> int:
     """Run the agent in the foreground; Ctrl-C goes to the agent (same terminal), not to clientguard."""
-    executable = shutil.which(plan.argv[0], path=plan.env.get("PATH", os.defpath))
-    if executable is None:
-        raise InputError(f"{plan.argv[0]}: not found on PATH", hint="install the agent, or give its full path")
+    executable = resolve_executable(plan.argv[0], plan.env)
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         process = subprocess.Popen([executable, *plan.argv[1:]], env=plan.env)
@@ -177,6 +183,7 @@ def run_command(
     policy: Optional[Path] = typer.Option(None, "--policy", help="The client's clientguard.toml (default: found from here)."),
     account: Optional[str] = typer.Option(None, "--account", help="The account to forward under (default: the policy's gateway account)."),
     gateway: Optional[str] = typer.Option(None, "--gateway", help="Use the gateway already running at this URL."),
+    new_gateway: bool = typer.Option(False, "--new-gateway", help=f"Start a gateway of its own even if one serves this client at {DEFAULT_GATEWAY}."),
     upstream: list[str] = typer.Option([], "--upstream", help="NAME=URL for a gateway started by run (repeatable)."),
     ledger: Optional[Path] = typer.Option(None, "--ledger", help="Ledger file for a gateway started by run."),
     otel_endpoint: Optional[str] = typer.Option(None, "--otel-endpoint", help="OTLP endpoint for a gateway started by run."),
@@ -195,7 +202,20 @@ def run_command(
     loaded = resolve_policy(policy, Path.cwd())
     if loaded is None:
         raise InputError("no clientguard.toml found here or above", hint="pass --policy FILE, or run `clientguard init`")
-    chosen = pick_account(loaded, account)
+    if not agent:
+        raise InputError("no agent given", hint="clientguard run -- codex   (or claude, aider, ...)")
+    agent_kind(agent[0])  # refuses agents that cannot be routed before anything starts
+    resolve_executable(agent[0], os.environ)
+    running: Gateway | None = None
+    if gateway:
+        running = find_running_gateway(gateway, loaded.client.name)
+        if running is None:
+            raise InputError(f"--gateway {gateway}: no clientguard gateway for {loaded.client.name} answers there",
+                             hint=f"start one with `clientguard serve --policy {loaded.path}`, or leave out --gateway")
+    elif not (new_gateway or upstream or ledger is not None or otel_endpoint):
+        running = find_running_gateway(DEFAULT_GATEWAY, loaded.client.name)
+    # A running gateway forwards under its own account, so that is the one to decide for.
+    chosen = pick_account(loaded, account or (running.account if running is not None else None))
     verdict = decide(loaded, chosen, "local")
     if verdict.action == "block":
         raise RunRefused(refusal_text(loaded, chosen, verdict))
@@ -207,14 +227,9 @@ def run_command(
                   f"account {local!r}, model {use_model!r}", highlight=False)
 
     upstreams = parse_upstreams(upstream)
-    running: Gateway | None = None
-    if gateway:
-        running = find_running_gateway(gateway, loaded.client.name)
-        if running is None:
-            raise InputError(f"--gateway {gateway}: no clientguard gateway for {loaded.client.name} answers there",
-                             hint=f"start one with `clientguard serve --policy {loaded.path}`, or leave out --gateway")
-    elif not upstreams and ledger is None and otel_endpoint is None:
-        running = find_running_gateway(DEFAULT_GATEWAY, loaded.client.name)
+    if running is not None and account and running.account and account != running.account:
+        raise InputError(f"the gateway at {running.url} forwards under account {running.account!r}, not {account!r}",
+                         hint="leave out --account, or let run start its own gateway (pass --upstream or stop the other one)")
     started = running is None
     active = running or start_gateway(loaded, chosen.name, upstreams, ledger, otel_endpoint)
     try:
