@@ -58,7 +58,7 @@ class Canaries:
     @classmethod
     def generate(cls) -> Canaries:
         """Fresh random canaries shaped like an AWS key pair and a customer's e-mail address."""
-        upper = string.ascii_uppercase + string.digits
+        upper = string.ascii_uppercase + "234567"  # AWS key ids are base32
         key_id = "AKIA" + "".join(secrets.choice(upper) for _ in range(16))
         b64ish = string.ascii_letters + string.digits + "+/"
         secret = "".join(secrets.choice(b64ish) for _ in range(40))

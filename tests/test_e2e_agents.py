@@ -11,8 +11,10 @@ Agent runs are module-scoped fixtures (one run, several behaviours checked) and 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from _e2e_support import (
@@ -23,9 +25,17 @@ from _e2e_support import (
     make_client_repo,
     run_claude,
     run_codex,
+    running_gateway,
     upstream_leaks,
+    write_policy,
 )
-from clientguard.gateway.recording import RecordingUpstream
+from clientguard.gateway.recording import (
+    PLACEHOLDER_RE,
+    MessagesFormat,
+    RecordedRequest,
+    RecordingUpstream,
+    has_tool_result,
+)
 
 PROMPT = f"Show me the contents of {TOOL_FILE}."
 
@@ -109,3 +119,179 @@ def test_codex_builtin_provider_falls_back_to_https_when_the_websocket_upgrade_g
     assert len(posts) == 1
     # A 426 makes Codex fall back at once; retrying the upgrade costs about 6 s.
     assert run.seconds < 5, run.describe()
+
+
+# -- through the gateway: nothing leaks, the user still sees the real values ------------------------
+
+# The repository directory carries the client's name, as it does on a freelancer's disk: the agents put
+# the working directory into prompts (Codex <environment_context>, Claude Code's system prompt) and
+# Codex also into its x-codex-turn-metadata header.
+REPO_DIR = "acme-health-portal"
+
+
+@dataclass
+class GatewayRun:
+    """One agent run through the gateway: what the user saw and what the upstream received."""
+
+    run: AgentRun
+    requests: list[RecordedRequest]
+    canaries: Canaries
+
+    def posts(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.method == "POST"]
+
+
+def _through_gateway(tmp: Path, agent: str, account: str) -> GatewayRun:
+    canaries = Canaries.generate()
+    repo = make_client_repo(tmp, canaries, dirname=REPO_DIR)
+    policy = write_policy(tmp / "policy")
+    with RecordingUpstream(tool_file=TOOL_FILE) as up:
+        with running_gateway(policy, up.url, account, tmp / "state") as gateway:
+            if agent == "codex":
+                run = run_codex(repo, tmp / "home", PROMPT, base_url=f"{gateway.url}/v1")
+            else:
+                run = run_claude(repo, tmp / "home", PROMPT, base_url=gateway.url)
+        return GatewayRun(run, up.requests, canaries)
+
+
+@pytest.fixture(scope="module")
+def codex_via_gateway(tmp_path_factory: pytest.TempPathFactory) -> GatewayRun:
+    return _through_gateway(tmp_path_factory.mktemp("codex-gw"), "codex", "openai-api")
+
+
+@pytest.fixture(scope="module")
+def claude_via_gateway(tmp_path_factory: pytest.TempPathFactory) -> GatewayRun:
+    return _through_gateway(tmp_path_factory.mktemp("claude-gw"), "claude", "anthropic-api")
+
+
+def _placeholders_in_tool_results(request: RecordedRequest) -> list[str]:
+    """Placeholders inside the tool results of one recorded request (Responses or Messages)."""
+    body = request.json or {}
+    texts = [json.dumps(i.get("output")) for i in body.get("input", []) if isinstance(i, dict) and i.get("type") == "function_call_output"]
+    for message in body.get("messages", []):
+        if isinstance(message.get("content"), list):
+            texts += [json.dumps(b.get("content")) for b in message["content"] if b.get("type") == "tool_result"]
+    return sorted(set(PLACEHOLDER_RE.findall("\n".join(texts))))
+
+
+def test_codex_through_gateway_completes_the_tool_round_trip(codex_via_gateway: GatewayRun):
+    run = codex_via_gateway.run
+    assert run.returncode == 0, run.describe()
+    assert [r.path for r in codex_via_gateway.posts()] == ["/v1/responses", "/v1/responses"]
+    assert any(FILE_MARKER in out for out in run.command_outputs()), run.describe()
+
+
+def test_codex_through_gateway_sends_no_canary_upstream(codex_via_gateway: GatewayRun):
+    assert upstream_leaks(codex_via_gateway.requests, codex_via_gateway.canaries) == []
+
+
+def test_codex_through_gateway_sends_the_file_with_placeholders(codex_via_gateway: GatewayRun):
+    last = codex_via_gateway.posts()[-1]
+    assert FILE_MARKER in last.text, "the tool output should reach the model, redacted, not be dropped"
+    # The key id, the secret key, the e-mail and the client's name each get their own placeholder.
+    assert len(_placeholders_in_tool_results(last)) >= 4, _placeholders_in_tool_results(last)
+
+
+def test_codex_through_gateway_shows_the_user_the_original_values(codex_via_gateway: GatewayRun):
+    run, canaries = codex_via_gateway.run, codex_via_gateway.canaries
+    (answer,) = [m for m in run.agent_messages() if m.startswith(f"I read {TOOL_FILE}.")] or [run.describe()]
+    for name, value in canaries.values().items():
+        assert value in answer, f"{name} not restored in the answer: {answer}"
+    assert not PLACEHOLDER_RE.search(answer), answer
+
+
+def test_codex_through_gateway_keeps_the_workspace_path_from_the_upstream(codex_via_gateway: GatewayRun):
+    leaks = [f"{r.path}: {k}" for r in codex_via_gateway.requests for k, v in [("body", r.text), *r.headers.items()]
+             if "acme-health" in v.lower()]
+    assert leaks == []
+
+
+def test_claude_code_through_gateway_completes_the_tool_round_trip(claude_via_gateway: GatewayRun):
+    run = claude_via_gateway.run
+    assert run.returncode == 0, run.describe()
+    posts = claude_via_gateway.posts()
+    assert len(posts) >= 2 and {r.path for r in posts} == {"/v1/messages"}
+    assert has_tool_result("messages", posts[-1].json)
+
+
+def test_claude_code_through_gateway_sends_no_canary_upstream(claude_via_gateway: GatewayRun):
+    assert upstream_leaks(claude_via_gateway.requests, claude_via_gateway.canaries) == []
+
+
+def test_claude_code_through_gateway_sends_the_file_with_placeholders(claude_via_gateway: GatewayRun):
+    last = claude_via_gateway.posts()[-1]
+    assert FILE_MARKER in last.text, "the tool output should reach the model, redacted, not be dropped"
+    assert len(_placeholders_in_tool_results(last)) >= 4, _placeholders_in_tool_results(last)
+
+
+def test_claude_code_through_gateway_shows_the_user_the_original_values(claude_via_gateway: GatewayRun):
+    run, canaries = claude_via_gateway.run, claude_via_gateway.canaries
+    for name, value in canaries.values().items():
+        assert value in run.stdout, f"{name} not restored: {run.describe()}"
+    assert not PLACEHOLDER_RE.search(run.stdout), run.describe()
+
+
+def test_claude_code_through_gateway_replays_the_thinking_signature_unchanged(claude_via_gateway: GatewayRun):
+    replayed = [
+        block
+        for message in claude_via_gateway.posts()[-1].json["messages"]
+        if message.get("role") == "assistant" and isinstance(message.get("content"), list)
+        for block in message["content"]
+        if block.get("type") == "thinking"
+    ]
+    assert [b["signature"] for b in replayed] == [MessagesFormat.SIGNATURE]
+    assert [b["thinking"] for b in replayed] == [MessagesFormat.THINKING]
+
+
+def test_claude_code_through_gateway_keeps_the_workspace_path_from_the_upstream(claude_via_gateway: GatewayRun):
+    leaks = [f"{r.path}: {k}" for r in claude_via_gateway.requests for k, v in [("body", r.text), *r.headers.items()]
+             if "acme-health" in v.lower()]
+    assert leaks == []
+
+
+# -- a blocked request: the user reads why, the provider receives nothing ---------------------------
+
+
+def _assert_block_explained(blocked: GatewayRun) -> None:
+    run = blocked.run
+    assert run.returncode != 0, run.describe()
+    shown = run.output.lower()
+    assert "nda" in shown, run.describe()  # the clause that forbids it
+    assert "training" in shown, run.describe()  # why: this plan trains on prompts by default
+    assert [r for r in blocked.requests if r.method == "POST"] == []
+    assert upstream_leaks(blocked.requests, blocked.canaries) == []
+
+
+def test_codex_blocked_by_the_policy_shows_the_reason_and_sends_nothing(tmp_path: Path):
+    _assert_block_explained(_through_gateway(tmp_path, "codex", "chatgpt-plus"))
+
+
+def test_claude_code_blocked_by_the_policy_shows_the_reason_and_sends_nothing(tmp_path: Path):
+    _assert_block_explained(_through_gateway(tmp_path, "claude", "claude-pro"))
+
+
+# -- Codex's built-in provider and its WebSocket attempt ---------------------------------------------
+
+
+def test_gateway_answers_a_websocket_upgrade_on_responses_with_426(tmp_path: Path):
+    with RecordingUpstream() as up, running_gateway(write_policy(tmp_path), up.url, "openai-api", tmp_path / "state") as gw:
+        response = httpx.get(
+            f"{gw.url}/v1/responses",
+            headers={"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+                     "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "OpenAI-Beta": "responses_websockets=2026-02-06"},
+        )
+    assert response.status_code == 426
+    assert "error" in response.json()
+
+
+def test_codex_builtin_provider_through_gateway_falls_back_to_https_at_once(tmp_path: Path):
+    canaries = Canaries.generate()
+    repo = make_client_repo(tmp_path, canaries)
+    with RecordingUpstream(tool_file=TOOL_FILE) as up:
+        with running_gateway(write_policy(tmp_path / "policy"), up.url, "openai-api", tmp_path / "state") as gw:
+            run = run_codex(repo, tmp_path / "home", PROMPT, builtin_base_url=f"{gw.url}/v1")
+        requests = up.requests
+    assert run.returncode == 0, run.describe()
+    assert run.seconds < 10, f"Codex retried the WebSocket instead of falling back: {run.describe()}"
+    assert [(r.method, r.path) for r in requests if r.method == "POST"] == [("POST", "/v1/responses")] * 2
+    assert upstream_leaks(requests, canaries) == []

@@ -157,7 +157,8 @@ class RecordingUpstream:
         sock.listen(512)
         self._socket = sock
         config = uvicorn.Config(
-            self.app, log_level="error", access_log=False, ws="none", lifespan="off", timeout_keep_alive=30
+            self.app, log_level="error", access_log=False, ws="none", lifespan="off", timeout_keep_alive=30,
+            timeout_graceful_shutdown=3,
         )
         self._server = uvicorn.Server(config)
         self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # not the main thread
