@@ -33,6 +33,9 @@ _BOMS = [
 ]
 
 
+_BOM_PREFIXES = tuple(bom for bom, _ in _BOMS)
+
+
 @dataclass(frozen=True)
 class SourceFile:
     path: Path          # on disk
@@ -145,13 +148,14 @@ def _display(path: Path, root: Path) -> str:
 
 def decode(data: bytes) -> tuple[str, bytes | None]:
     """Text of a file in whatever encoding it has; also its UTF-8 bytes when they are the input itself."""
+    try:
+        if not data.startswith(_BOM_PREFIXES):
+            return data.decode("utf-8"), data
+    except UnicodeDecodeError:
+        pass
     for bom, enc in _BOMS:
         if data.startswith(bom):
             return data.decode(enc, errors="replace"), None
-    try:
-        return data.decode("utf-8"), data
-    except UnicodeDecodeError:
-        pass
     from charset_normalizer import from_bytes
 
     best = from_bytes(data[: 1 << 20]).best()
@@ -165,24 +169,34 @@ def decode(data: bytes) -> tuple[str, bytes | None]:
 
 def read_text(sf: SourceFile, max_size: int) -> tuple[str, bytes | None] | Skipped:
     """The file's text, or why it is skipped (too large, binary, unreadable, not a regular file)."""
+    # One open and one fstat per file: on a repository of small files the system calls are the cost.
     try:
-        st = os.stat(sf.path)
+        fd = os.open(sf.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         return Skipped(sf.relpath, "missing (deleted or a dangling symlink)")
     except OSError as exc:
         return Skipped(sf.relpath, f"unreadable: {exc.strerror or exc}")
-    if not stat.S_ISREG(st.st_mode):
-        return Skipped(sf.relpath, "not a regular file")
-    if st.st_size > max_size:
-        return Skipped(sf.relpath, f"larger than {max_size} bytes ({st.st_size})")
     try:
-        with open(sf.path, "rb") as fh:
-            data = fh.read(max_size + 1)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return Skipped(sf.relpath, "not a regular file")
+        if st.st_size > max_size:
+            return Skipped(sf.relpath, f"larger than {max_size} bytes ({st.st_size})")
+        chunks, size = [], 0
+        while True:
+            chunk = os.read(fd, max(st.st_size + 1 - size, 65536))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > max_size:
+                return Skipped(sf.relpath, f"larger than {max_size} bytes")
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     except OSError as exc:
         return Skipped(sf.relpath, f"unreadable: {exc.strerror or exc}")
-    if len(data) > max_size:
-        return Skipped(sf.relpath, f"larger than {max_size} bytes")
-    if not any(data.startswith(bom) for bom, _ in _BOMS) and b"\0" in data[:8192]:
+    finally:
+        os.close(fd)
+    if b"\0" in data[:8192] and not data.startswith(_BOM_PREFIXES):
         return Skipped(sf.relpath, "binary")
     return decode(data)
 
