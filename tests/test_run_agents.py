@@ -1,0 +1,121 @@
+"""`clientguard run` with the real Codex CLI and Claude Code (npm), through the real gateway, to a recording upstream."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from _e2e_support import (
+    FAKE_ANTHROPIC_KEY,
+    FAKE_OPENAI_KEY,
+    TOOL_FILE,
+    Canaries,
+    agent_binary,
+    hermetic_env,
+    make_client_repo,
+    upstream_leaks,
+    write_policy,
+)
+from clientguard.gateway.recording import RecordingUpstream
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 240
+
+
+def canaries() -> Canaries:
+    """Fresh canaries; the key id uses the base32 alphabet real AWS key ids have."""
+    key_id = "AKIA" + "".join(secrets.choice(string.ascii_uppercase + "234567") for _ in range(16))
+    secret = "".join(secrets.choice(string.ascii_letters + string.digits + "+/") for _ in range(40))
+    return Canaries(aws_key_id=key_id, aws_secret_key=secret, email=f"lena.hoffmann.{secrets.token_hex(3)}@posteo.de")
+
+
+def run_agent_through_clientguard(tmp_path: Path, upstream: RecordingUpstream, account: str, agent: list[str],
+                                  env: dict[str, str]) -> tuple[subprocess.CompletedProcess, dict]:
+    """`clientguard run` in a fresh client repository with a throwaway HOME; returns the run and its summary."""
+    policy = write_policy(tmp_path / "policy")
+    summary = tmp_path / "summary.json"
+    argv = [sys.executable, "-m", "clientguard.cli", "run", "--policy", str(policy), "--account", account,
+            "--upstream", f"openai={upstream.url}/v1", "--upstream", f"anthropic={upstream.url}",
+            "--ledger", str(tmp_path / "ledger.sqlite"), "--summary", str(summary), "--", *agent]
+    result = subprocess.run(argv, cwd=env["CG_TEST_REPO"], env={**env, "PYTHONPATH": str(REPO_ROOT)},
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=TIMEOUT)
+    assert summary.exists(), f"exit {result.returncode}\n{result.stderr[-3000:]}"
+    return result, json.loads(summary.read_text())
+
+
+@pytest.fixture
+def client_repo(tmp_path: Path) -> tuple[Path, Canaries]:
+    planted = canaries()
+    return make_client_repo(tmp_path, planted), planted
+
+
+def test_codex_through_run_reaches_the_provider_only_via_the_gateway_with_secrets_redacted(
+        tmp_path: Path, client_repo: tuple[Path, Canaries]) -> None:
+    repo, planted = client_repo
+    home = tmp_path / "home"
+    env = hermetic_env(home, CODEX_HOME=str(home / ".codex"), OPENAI_API_KEY=FAKE_OPENAI_KEY,
+                       AWS_SECRET_ACCESS_KEY="FAKE-env-aws-0000", CG_TEST_REPO=str(repo))
+    (home / ".codex").mkdir(parents=True)
+    with RecordingUpstream(tool_file=TOOL_FILE) as upstream:
+        result, summary = run_agent_through_clientguard(
+            tmp_path, upstream, "openai-api",
+            [str(agent_binary("codex")), "exec", "--skip-git-repo-check", "--ephemeral", "--json", "-m", "gpt-5.1",
+             f"Show me {TOOL_FILE}"], env)
+        requests = upstream.requests
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [r.path for r in requests] == ["/v1/responses", "/v1/responses"]  # model turn, then the tool result
+    assert upstream_leaks(requests, planted) == []
+    # The real values come back to the agent: the restored answer names them.
+    assert planted.aws_secret_key in result.stdout
+    metadata = json.loads(requests[0].headers["x-codex-turn-metadata"])
+    assert metadata["analytics_enabled"] is False
+    assert summary["requests"] == 2 and summary["blocked"] == 0
+    assert summary["redactions"]["by_kind"].get("secret", 0) >= 2  # key id and secret key
+    assert "removed from the agent's environment: AWS_SECRET_ACCESS_KEY" in result.stderr
+    assert "clientguard session: 2 request(s)" in result.stderr
+
+
+def test_claude_code_through_run_reaches_the_provider_only_via_the_gateway_with_secrets_redacted(
+        tmp_path: Path, client_repo: tuple[Path, Canaries]) -> None:
+    repo, planted = client_repo
+    home = tmp_path / "home"
+    env = hermetic_env(home, ANTHROPIC_API_KEY=FAKE_ANTHROPIC_KEY, OPENAI_API_KEY=FAKE_OPENAI_KEY,
+                       CLAUDE_CODE_MAX_RETRIES="0", CG_TEST_REPO=str(repo))
+    with RecordingUpstream(tool_file=TOOL_FILE) as upstream:
+        result, summary = run_agent_through_clientguard(
+            tmp_path, upstream, "anthropic-api",
+            [str(agent_binary("claude")), "-p", f"Show me {TOOL_FILE}", "--allowedTools", "Bash(cat:*)"], env)
+        requests = upstream.requests
+    assert result.returncode == 0, result.stderr[-3000:]
+    messages = [r for r in requests if r.method == "POST"]
+    # Claude Code also probes the base URL (HEAD /v1/); every model call is a Messages request.
+    assert messages and all(r.path == "/v1/messages" for r in messages)
+    assert upstream_leaks(requests, planted) == []
+    assert summary["requests"] >= len(messages) and summary["blocked"] == 0
+    assert summary["redactions"]["by_kind"].get("secret", 0) >= 2
+    assert "OPENAI_API_KEY" in result.stderr.split("removed from the agent's environment:")[1].splitlines()[0]
+    assert "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC" in result.stderr
+
+
+def test_codex_on_a_blocked_account_never_starts_and_nothing_is_sent(
+        tmp_path: Path, client_repo: tuple[Path, Canaries]) -> None:
+    repo, _planted = client_repo
+    home = tmp_path / "home"
+    env = hermetic_env(home, CODEX_HOME=str(home / ".codex"), OPENAI_API_KEY=FAKE_OPENAI_KEY, CG_TEST_REPO=str(repo))
+    policy = write_policy(tmp_path / "policy")
+    with RecordingUpstream() as upstream:
+        result = subprocess.run(
+            [sys.executable, "-m", "clientguard.cli", "run", "--policy", str(policy), "--account", "chatgpt-plus",
+             "--upstream", f"openai={upstream.url}/v1", "--", str(agent_binary("codex")), "exec",
+             "--skip-git-repo-check", "--ephemeral", "hello"],
+            cwd=repo, env={**env, "PYTHONPATH": str(REPO_ROOT)}, stdin=subprocess.DEVNULL,
+            capture_output=True, text=True, timeout=TIMEOUT)
+        assert upstream.requests == []
+    assert result.returncode == 3
+    assert "chatgpt-plus" in result.stderr and "fix:" in result.stderr
