@@ -1,0 +1,111 @@
+"""Responses API (what Codex speaks) through the gateway with the real openai SDK."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openai
+import pytest
+
+from _gateway_support import FAKE_OPENAI_KEY, Canaries, Stack, running_stack
+
+TOOLS = [{"type": "function", "name": "exec_command", "description": "Run a shell command",
+          "parameters": {"type": "object", "properties": {"cmd": {"type": "string"}}}}]
+READ_FILE = [{"type": "function", "name": "read_file", "description": "Read a file",
+              "parameters": {"type": "object", "properties": {"path": {"type": "string"}, "note": {"type": "string"}}}}]
+
+
+@pytest.fixture
+def stack(tmp_path: Path):
+    with running_stack(tmp_path) as s:
+        yield s
+
+
+def _client(stack: Stack) -> openai.OpenAI:
+    return openai.OpenAI(base_url=stack.url + "/v1", api_key=FAKE_OPENAI_KEY, max_retries=0)
+
+
+def _input(c: Canaries, cwd: str = "/home/dev/acme-health.de/app") -> list[dict]:
+    return [
+        {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "You are a coding agent."}]},
+        {"type": "message", "role": "user", "content": [
+            {"type": "input_text", "text": f"<environment_context><cwd>{cwd}</cwd></environment_context>"}]},
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": c.sentence()}]},
+    ]
+
+
+def test_non_streamed_response_holds_originals(stack: Stack) -> None:
+    c = Canaries.generate()
+    response = _client(stack).responses.create(model="gpt-5.1", input=_input(c))
+    assert stack.leaked(c) == []
+    assert c.aws_key_id in response.output_text and c.email in response.output_text
+
+
+def test_streamed_deltas_and_completed_response_agree_on_the_originals(stack: Stack) -> None:
+    c = Canaries.generate()
+    deltas, done_texts, completed = [], [], None
+    for event in _client(stack).responses.create(model="gpt-5.1", input=_input(c), stream=True):
+        if event.type == "response.output_text.delta":
+            deltas.append(event.delta)
+        elif event.type == "response.output_text.done":
+            done_texts.append(event.text)
+        elif event.type == "response.completed":
+            completed = event.response
+    streamed = "".join(deltas)
+    assert stack.leaked(c) == []
+    assert c.aws_key_id in streamed and c.client in streamed and "CG_" not in streamed
+    assert done_texts == [streamed]
+    assert completed is not None and completed.output_text == streamed
+
+
+def test_sequence_numbers_stay_strictly_increasing(stack: Stack) -> None:
+    c = Canaries.generate()
+    numbers = [e.sequence_number for e in _client(stack).responses.create(model="gpt-5.1", input=_input(c), stream=True)]
+    assert numbers == sorted(set(numbers))
+
+
+def test_streamed_function_call_arguments_are_restored_in_deltas_and_items(stack: Stack) -> None:
+    c = Canaries.generate()
+    args_deltas, item_args = [], None
+    for event in _client(stack).responses.create(model="gpt-5.1", input=_input(c), tools=READ_FILE, stream=True):
+        if event.type == "response.function_call_arguments.delta":
+            args_deltas.append(event.delta)
+        elif event.type == "response.output_item.done" and event.item.type == "function_call":
+            item_args = event.item.arguments
+    assert item_args is not None
+    assert "".join(args_deltas) == item_args
+    note = json.loads(item_args)["note"]
+    assert c.aws_key_id in note and c.email in note and "CG_" not in note
+
+
+def test_history_items_are_redacted_but_reasoning_passes_untouched(stack: Stack) -> None:
+    c = Canaries.generate()
+    encrypted = "gAAAAB" + "A" * 40 + c.client.replace(" ", "")  # opaque: must arrive byte-identical
+    items = _input(c) + [
+        {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": encrypted},
+        {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "exec_command",
+         "arguments": json.dumps({"cmd": f"grep {c.email} users.csv"})},
+        {"type": "function_call_output", "call_id": "call_1", "output": f"key={c.aws_key_id}\n"},
+        {"type": "custom_tool_call", "call_id": "call_2", "name": "apply_patch",
+         "input": f"*** Begin Patch\n+owner = {c.email}\n*** End Patch"},
+    ]
+    _client(stack).responses.create(model="gpt-5.1", input=items, tools=TOOLS)
+    sent = stack.upstream.requests[-1].json["input"]
+    assert stack.leaked(c) == []
+    assert sent[3]["encrypted_content"] == encrypted
+    assert sent[4]["name"] == "exec_command" and sent[4]["call_id"] == "call_1"
+    assert json.loads(sent[4]["arguments"])["cmd"].startswith("grep CG_EMAIL_")
+
+
+def test_workspace_path_in_environment_context_and_turn_metadata_is_pseudonymized(stack: Stack) -> None:
+    c = Canaries.generate()
+    metadata = json.dumps({"workspaces": {"/home/dev/acme-health.de/app": {"has_changes": True}}})
+    _client(stack).responses.create(
+        model="gpt-5.1", input=_input(c), extra_headers={"x-codex-turn-metadata": metadata},
+        extra_body={"client_metadata": {"x-codex-turn-metadata": metadata}},
+    )
+    recorded = stack.upstream.requests[-1]
+    assert "acme-health.de" not in recorded.text
+    assert "acme-health.de" not in recorded.headers["x-codex-turn-metadata"]
+    assert json.loads(recorded.headers["x-codex-turn-metadata"])["workspaces"]
