@@ -165,3 +165,40 @@ def test_a_directory_of_100000_small_files_is_scanned(tmp_path):
     assert rc == 1
     assert data["stats"]["files"] == 100_000
     assert [f["path"] for f in data["findings"]] == ["d042/f0007.txt"]
+
+
+POLICY = """
+[client]
+name = "Acme Corp"
+identifiers = ["Acme Corp", "acme-corp.com"]
+
+[contract]
+nda = true
+
+[[accounts]]
+name = "api"
+provider = "openai"
+plan = "api"
+
+[scan]
+allow_paths = ["fixtures/**"]
+"""
+
+
+def test_policy_file_supplies_identifiers_and_allowlisted_paths(tmp_path):
+    (tmp_path / "clientguard.toml").write_text(POLICY)
+    (tmp_path / "fixtures").mkdir()
+    (tmp_path / "fixtures" / "users.csv").write_text(f"{EMAIL}\n")
+    (tmp_path / "app.md").write_text("Built for Acme Corp.\n")
+    rc, data = scan_json(str(tmp_path), cwd=tmp_path)
+    assert rc == 1
+    assert [(f["path"], f["kind"]) for f in data["findings"]] == [("app.md", "identifier")]
+    assert {"path": "fixtures/users.csv", "reason": "allowlisted path"} in data["skipped"]
+
+
+def test_a_malformed_policy_file_is_a_clear_error(tmp_path):
+    (tmp_path / "clientguard.toml").write_text("[client\nname = 1\n")
+    (tmp_path / "a.txt").write_text("x\n")
+    proc = run_scan(str(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "clientguard.toml" in proc.stderr and "Traceback" not in proc.stderr

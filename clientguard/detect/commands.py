@@ -32,17 +32,17 @@ class EngineChoice(str, Enum):
     python = "python"
 
 
-def _policy_settings(policy: Path | None, start: Path) -> tuple[str | None, list[str], list[str]]:
-    """(client name, identifiers, allowlisted path globs) from clientguard.toml, if there is one."""
+def _policy_settings(policy: Path | None, start: Path) -> tuple[str | None, list[str], list[str], Path | None]:
+    """(client name, identifiers, allowlisted path globs, the policy file) from clientguard.toml, if any."""
     from clientguard.policy import find_policy, load_policy
 
     path = policy if policy is not None else find_policy(start)
     if path is None:
-        return None, [], []
+        return None, [], [], None
     if not path.exists():
         raise InputError(f"{path}: policy file not found")
     pol = load_policy(path)
-    return pol.client.name, list(pol.client.identifiers), list(pol.scan.allow_paths)
+    return pol.client.name, list(pol.client.identifiers), list(pol.scan.allow_paths), pol.path
 
 
 def scan_command(
@@ -60,7 +60,7 @@ def scan_command(
     """Find secrets, personal data and client identifiers. Exit 0: nothing found, 1: findings, 2: error."""
     targets = [Path(p) for p in (paths or [Path(".")])]
     start = targets[0] if targets[0].is_dir() else targets[0].parent
-    client, pol_identifiers, allow_globs = _policy_settings(policy, start)
+    client, pol_identifiers, allow_globs, policy_file = _policy_settings(policy, start)
     try:
         detector = Detector.create(
             [*pol_identifiers, *identifier],
@@ -71,6 +71,9 @@ def scan_command(
         raise InputError(str(exc)) from None
     accepted = read_baseline(baseline) if baseline else None
     files = collect_files(targets)
+    if policy_file is not None:
+        # The policy lists the client's identifiers by design: reporting them there is noise.
+        files = [f for f in files if not _same_file(f.path, policy_file)]
     err = Console(stderr=True)
     show_progress = not no_progress and err.is_terminal and len(files) > 200
     if show_progress:
@@ -97,6 +100,13 @@ def scan_command(
         else:
             sys.stdout.write(text + "\n")
     raise typer.Exit(1 if result.findings else 0)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
 
 
 def register(app: typer.Typer) -> None:

@@ -95,8 +95,11 @@ def to_sarif(result: ScanResult, rules: Sequence[Rule]) -> dict:
 def print_table(console: Console, result: ScanResult) -> None:
     if result.findings:
         table = Table(title="clientguard scan", show_lines=False, header_style="bold")
-        for col in ("severity", "kind", "rule", "location", "preview"):
-            table.add_column(col, overflow="fold")
+        table.add_column("severity", no_wrap=True)
+        table.add_column("kind", no_wrap=True)
+        table.add_column("rule", overflow="fold", min_width=14)
+        table.add_column("location", overflow="fold", min_width=18)
+        table.add_column("preview", overflow="fold")
         for f in result.findings:
             where = f"{f.path}:{f.line}:{f.column}" + (" (git-ignored)" if f.ignored_file else "")
             table.add_row(f"[{_STYLE[f.severity]}]{f.severity}[/]", f.kind, f.rule_id, where, f.preview)
@@ -107,7 +110,8 @@ def print_table(console: Console, result: ScanResult) -> None:
     summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "nothing"
     mb = result.bytes / 1e6
     speed = f" ({mb / result.seconds:.0f} MB/s)" if result.seconds > 0 and mb > 1 else ""
-    console.print(f"Found {summary} in {result.files} files, {mb:.2f} MB, {result.seconds:.2f}s{speed}.")
+    size = f"{mb:.1f} MB" if mb >= 1 else f"{result.bytes / 1e3:.1f} kB"
+    console.print(f"Found {summary} in {result.files} files, {size}, {result.seconds:.2f}s{speed}.")
     if result.suppressed:
         console.print(f"{result.suppressed} finding(s) accepted by the baseline were not shown.")
     if result.skipped:

@@ -42,7 +42,7 @@ _DEFAULT_PASSWORDS = frozenset({
     "postgres", "postgresql", "mysql", "mariadb", "mongo", "mongodb", "redis", "rabbitmq", "guest", "admin",
     "root", "pass", "password", "passwd", "pwd", "secret", "test", "user", "username", "changeme", "example",
     "sa", "dev", "demo", "local", "localhost", "default", "docker", "airflow", "superset", "keycloak",
-    "pw", "p", "x", "xxx", "foo", "bar", "baz", "hunter2", "mypassword", "yourpassword", "dbpass", "dbpassword",
+    "pw", "p", "x", "xxx", "foo", "bar", "baz", "hunter2", "anonymous", "tiger", "scott", "mypassword", "yourpassword", "dbpass", "dbpassword",
 })
 _FORMAT_FIELD = re.compile(r"\{[^}]*\}|%\(?[A-Za-z_]*\)?[sd]|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|<[^>]*>|\[[^\]]*\]|\{\{|\}\}")
 

@@ -16,7 +16,7 @@ _MASK_OR_RUN = re.compile(r"(?i)x{6,}|\*{3,}|#{4,}|\.{4,}|(.)\1{9,}")
 # Letters and digits of a value, without the separators most token formats use.
 _SEPARATORS = re.compile(r"[-_.:/+=$~]")
 # Strings that only show where a value goes: <token>, {{ token }}, ${TOKEN}, %TOKEN%.
-_TEMPLATE_MARK = re.compile(r"[<>{}$%]")
+_TEMPLATE_MARK = re.compile(r"[<>{}]|\$\{|\$\(")
 
 
 @validator("token")
@@ -28,7 +28,7 @@ def token(value: str) -> bool:
     """
     if not value or _MASK_OR_RUN.search(value):
         return False
-    if _TEMPLATE_MARK.search(value) and not value.startswith("access_token$"):
+    if _TEMPLATE_MARK.search(value):
         return False
     body = _SEPARATORS.sub("", value)
     # Too few distinct characters for a random string: 0000…, abab…, 1212….
@@ -41,3 +41,14 @@ def token_digits(value: str) -> bool:
     if not token(value):
         return False
     return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+
+
+# The account key of the Azurite / Azure Storage Emulator account "devstoreaccount1": published by
+# Microsoft for local development, the same on every machine, so it protects nothing.
+_AZURE_EMULATOR_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+@validator("azure_storage_key")
+def azure_storage_key(value: str) -> bool:
+    """An Azure storage account key that is not the storage emulator's well-known public key."""
+    return value != _AZURE_EMULATOR_KEY and token(value)
