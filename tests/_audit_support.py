@@ -22,10 +22,11 @@ def fixture_home(name: str, tmp_path: Path) -> Path:
 
 
 def context(home: Path, *, repo: Path | None = None, env: dict[str, str] | None = None,
-            cwd: Path | None = None, managed: tuple[Path, ...] = ()) -> AuditContext:
+            cwd: Path | None = None, managed: tuple[Path, ...] = (), protected: tuple[str, ...] = ()) -> AuditContext:
     """A hermetic audit context: only the given environment, no PATH lookups, no system settings."""
     return AuditContext(home=home, repo=repo, cwd=cwd or (repo or home), env=dict(env or {}),
-                        honour_env_dirs=False, managed_settings=managed, search_path=False)
+                        honour_env_dirs=False, managed_settings=managed, search_path=False,
+                        protected_paths=protected)
 
 
 def audit(home: Path, **kwargs) -> AuditReport:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from _audit_support import audit
+from _audit_support import audit, context
 from clientguard.errors import ClientguardError
+from clientguard.posture import run_audit
 from clientguard.posture.secret_env import parse_catalog, secret_env_catalog
 
 
@@ -83,3 +84,19 @@ def test_the_bundled_secret_variable_catalog_is_valid_and_has_no_duplicates() ->
 def test_a_malformed_secret_variable_catalog_is_rejected_with_its_location() -> None:
     with pytest.raises(ClientguardError, match="families.x.names"):
         parse_catalog({"schema": 1, "families": {"x": {"description": "d", "names": "OPENAI_API_KEY"}}})
+
+
+def test_secret_files_under_protected_paths_are_information_not_a_caution(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "secrets").mkdir(parents=True)
+    (repo / "secrets" / "deploy.pem").write_text("FAKE\n")
+    (repo / ".env").write_text("FAKE=1\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    agent = run_audit(context(home, repo=repo, protected=("secrets/**",))).agent("environment")
+    by_id = {f.id: f for f in agent.findings}
+    assert "secrets/deploy.pem" in by_id["environment.secret_files_protected"].message
+    assert by_id["environment.secret_files_protected"].severity == "info"
+    assert ".env" in by_id["environment.secret_files_in_repo"].message
+    assert "secrets/deploy.pem" not in by_id["environment.secret_files_in_repo"].message
+    assert 'protected_paths = [".env"]' in by_id["environment.secret_files_in_repo"].fix

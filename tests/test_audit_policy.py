@@ -34,6 +34,12 @@ def test_consumer_sign_in_under_an_nda_is_do_not_use_with_the_contract_reason(tm
     assert block.fix
 
 
+def test_blocked_sign_in_fix_names_the_allowed_account_to_switch_to(tmp_path: Path, repo: Path) -> None:
+    codex = _audit_with(NDA_POLICY, fixture_home("codex-plus", tmp_path), repo).agent("codex")
+    block = next(f for f in codex.findings if f.id == "policy.block")
+    assert block.fix.splitlines()[0].endswith("clientguard run --account work -- codex")
+
+
 def test_business_sign_in_under_the_same_nda_is_not_blocked(tmp_path: Path, repo: Path) -> None:
     codex = _audit_with(NDA_POLICY, fixture_home("codex-business", tmp_path), repo).agent("codex")
     assert "policy.block" not in {f.id for f in codex.findings}

@@ -55,7 +55,8 @@ def audit_command(
     loaded = resolve_policy(policy, repo or cwd)
     if repo is None:
         repo = loaded.repo_root if loaded is not None else find_repo_root(cwd)
-    ctx = AuditContext.for_machine(home=home, repo=repo, cwd=cwd)
+    protected = tuple(loaded.client.protected_paths) if loaded is not None else ()
+    ctx = AuditContext.for_machine(home=home, repo=repo, cwd=cwd, protected_paths=protected)
     report = run_audit(ctx, loaded)
     if fmt is AuditFormat.json:
         typer.echo(json.dumps(report.to_json(), indent=2))

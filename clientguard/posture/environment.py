@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
 from pathlib import Path
 
+from clientguard.paths import PathGlobs
 from clientguard.posture.model import AgentPosture, AuditContext
 from clientguard.posture.secret_env import names_only, secret_env_catalog
 
@@ -45,14 +47,21 @@ def audit_environment(ctx: AuditContext) -> AgentPosture:
     if ctx.repo is not None and ctx.repo.is_dir():
         posture.add_config_path(ctx.repo)
         files, truncated = secret_files(ctx.repo)
-        if files:
-            shown = ", ".join(files[:12]) + (f" and {len(files) - 12} more" if len(files) > 12 else "")
-            more = " (the walk stopped early)" if truncated else ""
+        globs = PathGlobs(ctx.protected_paths)
+        protected = [f for f in files if globs.matches(Path(f).as_posix())]
+        exposed = [f for f in files if f not in protected]
+        more = " (the walk stopped early)" if truncated else ""
+        if exposed:
             posture.add("environment.secret_files_in_repo", "medium",
-                        f"secret files in the client repository that an agent can read and send: {shown}{more}. "
-                        "The gateway redacts the secrets it recognises; files under protected paths are withheld.",
-                        "move them out of the working tree (or into protected_paths in clientguard.toml), "
+                        f"secret files in the client repository that an agent can read and send: {_shown(exposed)}{more}. "
+                        "The gateway redacts the secrets it recognises, but only protected paths are withheld whole.",
+                        "move them out of the working tree, or add them to protected_paths in clientguard.toml "
+                        f"(e.g. protected_paths = {json.dumps(exposed[:3])}), "
                         "and load secrets at run time: `op run --env-file=.env.tpl -- CMD`")
+        if protected:
+            posture.add("environment.secret_files_protected", "info",
+                        f"secret files under the client's protected paths: {_shown(protected)}; the gateway withholds "
+                        "their content from every request (an agent on its own still reads them locally).")
     home_files = [rel for rel in HOME_CREDENTIALS if (ctx.home / rel).is_file()]
     if home_files:
         posture.add("environment.home_credentials", "low",
@@ -61,6 +70,10 @@ def audit_environment(ctx: AuditContext) -> AgentPosture:
                     'keep Codex in its sandbox (sandbox_mode = "workspace-write") and Claude Code in the project '
                     '("permissions": {"deny": ["Read(~/.aws/**)", "Read(~/.kube/**)"]})')
     return posture
+
+
+def _shown(files: list[str]) -> str:
+    return ", ".join(files[:12]) + (f" and {len(files) - 12} more" if len(files) > 12 else "")
 
 
 def is_secret_file(name: str) -> bool:

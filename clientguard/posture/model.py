@@ -120,6 +120,8 @@ class AuditContext:
     managed_settings: tuple[Path, ...] = ()
     # Look agents up on PATH to decide whether they are installed.
     search_path: bool = True
+    # The client's protected path globs (from clientguard.toml): files there are withheld by the gateway.
+    protected_paths: tuple[str, ...] = ()
 
     @classmethod
     def for_machine(
@@ -129,6 +131,7 @@ class AuditContext:
         repo: Path | None = None,
         cwd: Path | None = None,
         env: Mapping[str, str] | None = None,
+        protected_paths: tuple[str, ...] = (),
     ) -> "AuditContext":
         """The context for auditing this machine, or another home when `home` is given."""
         environ = dict(os.environ if env is None else env)
@@ -140,6 +143,7 @@ class AuditContext:
             honour_env_dirs=home is None,
             managed_settings=default_managed_settings(),
             search_path=True,
+            protected_paths=protected_paths,
         )
 
 

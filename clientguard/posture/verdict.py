@@ -99,9 +99,10 @@ def apply_policy(posture: AgentPosture, policy: "Policy") -> None:
     reasons = "; ".join(f"{r.clause}: {r.fact.rstrip('.')}" for r in verdict.reasons) or "no reason given"
     fixes = "\n".join(verdict.fixes)
     if verdict.action == "block":
+        switch = _allowed_switch(posture, policy)
         posture.add("policy.block", "critical",
                     f"{client}'s contract forbids sending its code under {how}: {reasons}.",
-                    fixes or "use an account the contract allows (clientguard check lists them)")
+                    "\n".join(x for x in (switch, fixes) if x) or "use an account the contract allows (clientguard check lists them)")
     elif verdict.action == "route_local":
         if posture.local_only:
             posture.add("policy.route_local_ok", "info", f"{client}'s contract allows only a local model, and this agent uses one.")
@@ -122,6 +123,29 @@ def apply_policy(posture: AgentPosture, policy: "Policy") -> None:
                     "bypasses the clientguard ledger.",
                     f"clientguard run -- {_binary(posture.agent)}")
     posture.verdict = verdict_for(posture.findings)
+
+
+# Providers each routable agent can talk to through the gateway.
+AGENT_PROVIDERS = {"codex": {"openai", "ollama"}, "claude-code": {"anthropic", "ollama"}}
+
+
+def _allowed_switch(posture: AgentPosture, policy: "Policy") -> str:
+    """`clientguard run --account NAME -- AGENT` for the first account the contract allows with this agent."""
+    from clientguard.policy import decide
+
+    usable = AGENT_PROVIDERS.get(posture.agent)
+    if posture.agent in ("cursor", "ollama") or usable is None and posture.agent not in ("aider", "continue"):
+        return ""
+    for account in policy.accounts:
+        if usable is not None and account.provider not in usable:
+            continue
+        try:
+            if decide(policy, account, "local").action == "allow":
+                return (f"switch to the account {account.name!r} ({account.provider} {account.plan}), which the contract "
+                        f"allows: clientguard run --account {account.name} -- {_binary(posture.agent)}")
+        except ClientguardError:
+            continue
+    return ""
 
 
 def _binary(agent: str) -> str:
