@@ -20,7 +20,7 @@ from clientguard.errors import InputError
 from clientguard.gateway.app import Gateway, is_loopback
 from clientguard.gateway.config import GatewayConfig
 
-__all__ = ["GatewayConfig", "GatewayHandle", "build_gateway", "run_in_thread", "serve_forever"]
+__all__ = ["GatewayConfig", "GatewayHandle", "bind_socket", "build_gateway", "run_in_thread", "serve_forever"]
 
 
 class _QuietUpgradeWarnings(logging.Filter):
@@ -43,7 +43,7 @@ def build_gateway(config: GatewayConfig) -> Gateway:
     return Gateway(config)
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def bind_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -99,7 +99,7 @@ class GatewayHandle:
 def run_in_thread(config: GatewayConfig, *, startup_timeout: float = 30.0) -> GatewayHandle:
     """Start the gateway on `config.host` (port 0 = a free port) in a daemon thread; return its handle."""
     app = build_gateway(config)
-    sock = _bind(config.host, config.port)
+    sock = bind_socket(config.host, config.port)
     port = sock.getsockname()[1]
     server = uvicorn.Server(_uvicorn_config(app, config, "warning"))
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # not the main thread
@@ -130,9 +130,9 @@ def run_in_thread(config: GatewayConfig, *, startup_timeout: float = 30.0) -> Ga
                          _loop=holder.get("loop"))
 
 
-def serve_forever(config: GatewayConfig, app: Gateway | None = None) -> None:
+def serve_forever(config: GatewayConfig, app: Gateway | None = None, sock: socket.socket | None = None) -> None:
     """Serve in the foreground until interrupted (what `clientguard serve` runs)."""
     app = app or build_gateway(config)
-    sock = _bind(config.host, config.port)
+    sock = sock or bind_socket(config.host, config.port)
     server = uvicorn.Server(_uvicorn_config(app, config, "warning"))
     server.run(sockets=[sock])
