@@ -99,12 +99,18 @@ def test_show_json_lists_entries_with_sequence_and_hash(ledger_path: Path) -> No
 def test_show_since_filters_by_time(ledger_path: Path) -> None:
     # make_record spaces entries 3 h apart from 2026-11-02T09:00Z: entries 5 and 6 are at 21:00 and 00:00.
     res = cg("ledger", "show", "--ledger", str(ledger_path), "--format", "json", "--since", "2026-11-02T20:00:00Z")
+    assert res.returncode == 0, res.stderr
     assert [r["seq"] for r in json.loads(res.stdout)] == [5, 6]
 
 
-def test_show_until_a_date_excludes_that_day(ledger_path: Path) -> None:
-    res = cg("ledger", "show", "--ledger", str(ledger_path), "--format", "json", "--until", "2026-11-03")
+def test_show_until_a_date_includes_that_whole_day(ledger_path: Path) -> None:
+    res = cg("ledger", "show", "--ledger", str(ledger_path), "--format", "json", "--until", "2026-11-02")
     assert [r["seq"] for r in json.loads(res.stdout)] == [1, 2, 3, 4, 5]
+
+
+def test_show_until_a_time_excludes_that_moment(ledger_path: Path) -> None:
+    res = cg("ledger", "show", "--ledger", str(ledger_path), "--format", "json", "--until", "2026-11-02T18:00:00Z")
+    assert [r["seq"] for r in json.loads(res.stdout)] == [1, 2, 3]
 
 
 def test_show_table_lists_verdicts(ledger_path: Path) -> None:

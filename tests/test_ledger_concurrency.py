@@ -88,3 +88,22 @@ def test_processes_creating_and_appending_at_once_append_a_single_chain(tmp_path
     with Ledger.open(path) as led:
         agents = {r.agent for r in led.records()}
     assert agents == {f"proc-{w}" for w in range(4)}
+
+
+def test_verify_while_another_process_appends_sees_a_consistent_ledger(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    with Ledger.open(path) as led:
+        for i in range(200):
+            led.append(make_record(i))
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path), "7", "400"], stdin=subprocess.PIPE, text=True)
+    writer.stdin.write("go\n")
+    writer.stdin.close()
+    try:
+        results = []
+        while writer.poll() is None and len(results) < 2000:  # bounded; the writer ends first
+            results.append(verify_ledger(path))
+    finally:
+        assert writer.wait(timeout=120) == 0
+    assert len({r.count for r in results}) > 2  # verified at several points of the writer's burst
+    assert all(r.ok for r in results), [r.problem for r in results if not r.ok][:3]
+    assert verify_ledger(path).count == 600

@@ -75,7 +75,7 @@ def verify_cmd(
 @ledger_app.command("show")
 def show_cmd(
     since: Optional[str] = typer.Option(None, "--since", help="Only entries at or after this date/time (UTC)."),
-    until: Optional[str] = typer.Option(None, "--until", help="Only entries before this date/time (UTC)."),
+    until: Optional[str] = typer.Option(None, "--until", help="Only entries up to this date (inclusive) or before this time (UTC)."),
     fmt: str = typer.Option("table", "--format", help="table or json."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Show only the last N entries."),
     ledger: Optional[Path] = _LEDGER_OPT,
@@ -85,7 +85,7 @@ def show_cmd(
     """List ledger entries (never raw secrets: redactions appear as counts and fingerprints)."""
     _check_format(fmt, ("table", "json"))
     path = _ledger_path(ledger, client, policy)
-    start, end = parse_when(since, "--since"), parse_when(until, "--until")
+    start, end = parse_when(since, "--since"), parse_when(until, "--until", whole_day=True)
     with Ledger.open(path, create=False, require_key=False) as led:
         entries = led.entries(since=start, until=end)
     if limit is not None:
@@ -122,7 +122,7 @@ def show_cmd(
 def report_cmd(
     client: Optional[str] = typer.Option(None, "--client", help="Client name (default: the policy's client)."),
     since: Optional[str] = typer.Option(None, "--since", help="Report from this date/time (UTC)."),
-    until: Optional[str] = typer.Option(None, "--until", help="Report up to (not including) this date/time (UTC)."),
+    until: Optional[str] = typer.Option(None, "--until", help="Report up to this date (inclusive) or before this time (UTC)."),
     fmt: str = typer.Option("html", "--format", help="html, pdf or md."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file (default: <client>-report.<format>)."),
     ledger: Optional[Path] = _LEDGER_OPT,
@@ -138,7 +138,7 @@ def report_cmd(
         raise InputError(f"--client {client!r} differs from the policy's client {pol.client.name!r}",
                          hint="pass --policy with that client's clientguard.toml")
     path = resolve_ledger_path(ledger, client, pol)
-    data = build_report(path, policy=pol, client=client, since=parse_when(since, "--since"), until=parse_when(until, "--until"))
+    data = build_report(path, policy=pol, client=client, since=parse_when(since, "--since"), until=parse_when(until, "--until", whole_day=True))
     target = output or Path(f"{data.client_slug}-report.{fmt}")
     write_report(data, fmt, target)
     status = "chain intact" if data.verify.ok else f"CHAIN BROKEN at entry {data.verify.problem.seq}"  # type: ignore[union-attr]

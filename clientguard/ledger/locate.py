@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +55,12 @@ def resolve_ledger_path(ledger: Path | None, client: str | None, policy: Any | N
     )
 
 
-def parse_when(value: str | None, option: str) -> datetime | None:
-    """Parse a --since/--until value: a date (YYYY-MM-DD, UTC midnight) or an ISO 8601 time."""
+def parse_when(value: str | None, option: str, *, whole_day: bool = False) -> datetime | None:
+    """Parse a --since/--until value: a date (YYYY-MM-DD, UTC) or an ISO 8601 time.
+
+    With `whole_day` (for --until) a bare date means the end of that day, so
+    `--since 2026-11-01 --until 2026-11-30` covers all of November.
+    """
     if value is None:
         return None
     text = value.strip()
@@ -68,4 +72,6 @@ def parse_when(value: str | None, option: str) -> datetime | None:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
+    if whole_day and len(text) == 10:
+        parsed += timedelta(days=1)
     return parsed.astimezone(timezone.utc)

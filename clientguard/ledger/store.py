@@ -27,6 +27,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -363,29 +364,52 @@ class Ledger:
         """Entries in sequence order, optionally limited to since <= ts < until."""
         return list(self.iter_entries(since=since, until=until))
 
-    def iter_entries(self, *, since: datetime | None = None, until: datetime | None = None) -> Iterator[LedgerEntry]:
-        """Iterate entries in sequence order without loading all of them at once."""
-        clauses, params = [], []
+    def iter_entries(
+        self, *, since: datetime | None = None, until: datetime | None = None, batch: int = 2000
+    ) -> Iterator[LedgerEntry]:
+        """Iterate entries in sequence order, `batch` rows at a time (a large ledger is never all in memory)."""
+        clauses, params = ["seq > ?"], []
         if since is not None:
             clauses.append("json_extract(body, '$.ts') >= ?")
             params.append(_bound(since))
         if until is not None:
             clauses.append("json_extract(body, '$.ts') < ?")
             params.append(_bound(until))
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT seq, prev_hash, hash, mac, body FROM entries WHERE {' AND '.join(clauses)} ORDER BY seq LIMIT ?"
+        after = -(2**63)
+        while True:
+            with self._lock:
+                try:
+                    rows = self._conn.execute(sql, [after, *params, batch]).fetchall()
+                except sqlite3.DatabaseError as exc:
+                    raise LedgerError(f"cannot read ledger {self.path}: {exc}") from exc
+            for row in rows:
+                yield LedgerEntry(*row)
+            if len(rows) < batch:
+                return
+            after = rows[-1][0]
+
+    def seq_of_hash(self, hash_hex: str) -> int | None:
+        """The sequence number of the entry with this hash, if any (for diagnosing reordering)."""
         with self._lock:
-            try:
-                rows = self._conn.execute(
-                    f"SELECT seq, prev_hash, hash, mac, body FROM entries {where} ORDER BY seq", params
-                ).fetchall()
-            except sqlite3.DatabaseError as exc:
-                raise LedgerError(f"cannot read ledger {self.path}: {exc}") from exc
-        for row in rows:
-            yield LedgerEntry(*row)
+            row = self._conn.execute("SELECT seq FROM entries WHERE hash = ? LIMIT 1", (hash_hex,)).fetchone()
+        return None if row is None else int(row[0])
 
     def records(self, *, since: datetime | None = None, until: datetime | None = None) -> list[EgressRecord]:
         """The records in sequence order (see `entries`)."""
         return [e.record for e in self.iter_entries(since=since, until=until)]
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Read inside one transaction, so every read sees the same state of the ledger."""
+        with self._lock:
+            self._conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            with self._lock:
+                if self._conn.in_transaction:
+                    self._conn.execute("COMMIT")
 
     def mac_key(self) -> bytes | None:
         """The chain key, for the verifier in this package; never print or export it."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -82,7 +83,10 @@ def verify_ledger(
             problem=Problem(0, CORRUPT, f"the ledger file is damaged and cannot be read ({exc.message.split(': ', 1)[-1]})"),
         )
     try:
-        return _verify_open(ledger, anchors or [])
+        # One read transaction: in WAL mode it is a snapshot, so a gateway appending meanwhile
+        # cannot make the head and the entries disagree.
+        with ledger.snapshot():
+            return _verify_open(ledger, anchors or [])
     finally:
         ledger.close()
 
@@ -110,17 +114,17 @@ def _verify_open(ledger: Ledger, anchors: list[tuple[int, str]]) -> VerifyResult
     wanted = dict(anchors)
 
     prev_seq, prev_hash = 0, genesis_hash(ledger_id)
-    seen_hashes: dict[str, int] = {}
-    try:
-        entries = ledger.entries()
-    except LedgerError as exc:
-        result.problem = Problem(0, CORRUPT, f"the entries cannot be read: {exc.message}")
-        return result
-    for entry in entries:
-        seen_hashes[entry.hash] = entry.seq
-    for entry in entries:
+    entries = ledger.iter_entries()
+    while True:
+        try:
+            entry = next(entries, None)
+        except LedgerError as exc:
+            result.problem = Problem(prev_seq + 1, CORRUPT, f"the entries after entry {prev_seq} cannot be read: {exc.message}")
+            return result
+        if entry is None:
+            break
         problem = _check_entry(entry.seq, entry.body, entry.prev_hash, entry.hash, entry.mac,
-                               prev_seq, prev_hash, ledger_id, key, seen_hashes)
+                               prev_seq, prev_hash, ledger_id, key, ledger.seq_of_hash)
         if problem is not None:
             result.problem = problem
             return result
@@ -174,7 +178,7 @@ def _verify_open(ledger: Ledger, anchors: list[tuple[int, str]]) -> VerifyResult
 
 def _check_entry(
     seq: int, body: str, prev_hash_stored: str, hash_stored: str, mac_stored: str,
-    prev_seq: int, prev_hash: str, ledger_id: str, key: bytes | None, seen_hashes: dict[str, int],
+    prev_seq: int, prev_hash: str, ledger_id: str, key: bytes | None, seq_of_hash: Callable[[str], int | None],
 ) -> Problem | None:
     expected = prev_seq + 1
     if seq != expected:
@@ -195,7 +199,7 @@ def _check_entry(
     if entry_hash(ledger_id, seq, prev_hash_stored, body) != hash_stored:
         return Problem(seq, EDITED, f"entry {seq}'s content does not match its hash: the entry was edited")
     if prev_hash_stored != prev_hash:
-        other = seen_hashes.get(prev_hash_stored)
+        other = seq_of_hash(prev_hash_stored)
         if other is not None and other != prev_seq:
             return Problem(seq, REORDERED, f"entry {seq} was chained after entry {other}, not entry {prev_seq}: entries were reordered")
         return Problem(
