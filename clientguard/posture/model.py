@@ -142,7 +142,8 @@ class AuditContext:
             env=environ,
             honour_env_dirs=home is None,
             managed_settings=default_managed_settings(),
-            search_path=True,
+            # Another home is audited by its files alone: this machine's PATH says nothing about it.
+            search_path=home is None,
             protected_paths=protected_paths,
         )
 
