@@ -101,6 +101,9 @@ def make_client_repo(parent: Path, canaries: Canaries, dirname: str = "project")
     }
     for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "Add rollout notes"]):
         subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, timeout=30)
+    # Work in progress, as on any working copy: Codex then lists the workspace path in a header.
+    with (repo / "README.md").open("a", encoding="utf-8") as readme:
+        readme.write("Work in progress.\n")
     return repo
 
 

@@ -39,6 +39,11 @@ from clientguard.gateway.recording import (
 
 PROMPT = f"Show me the contents of {TOOL_FILE}."
 
+# The repository directory carries the client's name, as it does on a freelancer's disk: the agents put
+# the working directory into prompts (Codex <environment_context>, Claude Code's system prompt) and
+# Codex also into its x-codex-turn-metadata header.
+REPO_DIR = "acme-health-portal"
+
 
 # -- without the gateway: the harness works and the leak is real ------------------------------------
 
@@ -47,7 +52,7 @@ PROMPT = f"Show me the contents of {TOOL_FILE}."
 def direct_codex(tmp_path_factory: pytest.TempPathFactory):
     canaries = Canaries.generate()
     base = tmp_path_factory.mktemp("codex-direct")
-    repo = make_client_repo(base, canaries)
+    repo = make_client_repo(base, canaries, dirname=REPO_DIR)
     with RecordingUpstream(tool_file=TOOL_FILE) as up:
         run = run_codex(repo, base / "home", PROMPT, base_url=f"{up.url}/v1")
         yield run, up.requests, canaries
@@ -57,7 +62,7 @@ def direct_codex(tmp_path_factory: pytest.TempPathFactory):
 def direct_claude(tmp_path_factory: pytest.TempPathFactory):
     canaries = Canaries.generate()
     base = tmp_path_factory.mktemp("claude-direct")
-    repo = make_client_repo(base, canaries)
+    repo = make_client_repo(base, canaries, dirname=REPO_DIR)
     with RecordingUpstream(tool_file=TOOL_FILE) as up:
         run = run_claude(repo, base / "home", PROMPT, base_url=up.url)
         yield run, up.requests, canaries
@@ -82,6 +87,12 @@ def test_codex_without_gateway_sends_the_file_contents_to_the_provider(direct_co
     assert sorted(upstream_leaks(requests, canaries)) == sorted(
         f"request 1 POST /v1/responses: {name}" for name in canaries.values()
     )
+
+
+def test_codex_without_gateway_sends_the_workspace_path_in_prompt_and_header(direct_codex):
+    run, requests, canaries = direct_codex
+    assert REPO_DIR in requests[0].headers["x-codex-turn-metadata"]
+    assert REPO_DIR in requests[0].text
 
 
 def test_claude_code_runs_the_scripted_cat_against_the_recording_upstream(direct_claude):
@@ -123,10 +134,6 @@ def test_codex_builtin_provider_falls_back_to_https_when_the_websocket_upgrade_g
 
 # -- through the gateway: nothing leaks, the user still sees the real values ------------------------
 
-# The repository directory carries the client's name, as it does on a freelancer's disk: the agents put
-# the working directory into prompts (Codex <environment_context>, Claude Code's system prompt) and
-# Codex also into its x-codex-turn-metadata header.
-REPO_DIR = "acme-health-portal"
 
 
 @dataclass
