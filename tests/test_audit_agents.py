@@ -210,3 +210,28 @@ def test_empty_home_finds_no_agent_and_every_verdict_is_ok(tmp_path: Path) -> No
     report = audit(fixture_home("empty", tmp_path))
     assert [a.agent for a in report.agents if a.found] == ["environment"]
     assert report.exit_code == 0
+
+
+def test_cursor_flags_env_files_missing_from_cursorignore(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".env").write_text("FAKE=1\n")
+    finding = next(f for f in audit(fixture_home("cursor-nodb", tmp_path), repo=repo).agent("cursor").findings
+                   if f.id == "cursor.env_files_not_ignored")
+    assert ".env*" in finding.fix
+
+
+def test_cursorignore_listing_env_files_clears_the_finding(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".env").write_text("FAKE=1\n")
+    (repo / ".cursorignore").write_text("node_modules/\n.env*\n")
+    assert "cursor.env_files_not_ignored" not in finding_ids(audit(fixture_home("cursor-nodb", tmp_path), repo=repo), "cursor")
+
+
+def test_continue_telemetry_switched_off_in_vscode_settings_counts(tmp_path: Path) -> None:
+    home = fixture_home("continue-mixed", tmp_path)
+    settings = home / ".config" / "Code" / "User" / "settings.json"
+    settings.parent.mkdir(parents=True)
+    settings.write_text('{\n  // VS Code allows comments\n  "continue.telemetryEnabled": false\n}\n')
+    assert "continue.telemetry_on" not in finding_ids(audit(home), "continue")

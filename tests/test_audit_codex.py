@@ -191,3 +191,11 @@ def test_world_readable_auth_json_gets_a_chmod_fix(tmp_path: Path) -> None:
     (home / ".codex" / "auth.json").chmod(0o644)
     finding = next(f for f in audit(home).agent("codex").findings if f.id == "codex.auth_file_readable_by_others")
     assert finding.fix.startswith("chmod 600")
+
+
+def test_keyring_credentials_leave_the_plan_unknown_and_say_why(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / ".codex").mkdir(parents=True)
+    (home / ".codex" / "config.toml").write_text('cli_auth_credentials_store = "keyring"\n')
+    codex = audit(home).agent("codex")
+    assert codex.plan is None and "codex.credentials_in_keyring" in {f.id for f in codex.findings}

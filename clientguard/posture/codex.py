@@ -64,6 +64,13 @@ def audit_codex(ctx: AuditContext) -> AgentPosture:
             effective = _merge(base, active)
 
     _read_auth(posture, home, ctx)
+    store = base.get("cli_auth_credentials_store")
+    if store in ("keyring", "auto") and posture.plan is None:
+        posture.add("codex.credentials_in_keyring", "low",
+                    f'cli_auth_credentials_store = "{store}": the sign-in lives in the OS keyring, which the audit does '
+                    "not open, so the plan is unknown.",
+                    "name the account in clientguard.toml [[accounts]] (provider and plan), and check the plan at "
+                    "chatgpt.com › Settings › Account")
     _route(posture, effective, ctx)
     _check_layer(posture, base, "")
     base_ids = {f.id for f in posture.findings}

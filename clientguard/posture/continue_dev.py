@@ -70,7 +70,8 @@ def audit_continue(ctx: AuditContext) -> AgentPosture:
         posture.local_only = all(r.destination == "local_model" for r in posture.routes)
         posture.plan_source = "Continue model entries (API keys: API terms)"
 
-    if telemetry is not False:
+    vscode_off = _vscode_telemetry_setting(ctx) is False
+    if telemetry is not False and not vscode_off:
         posture.add("continue.telemetry_on", "low",
                     "Continue's anonymous telemetry (PostHog) is on unless switched off; it goes around the gateway.",
                     "add to ~/.continue/config.yaml:\nallowAnonymousTelemetry: false\n"
@@ -128,3 +129,18 @@ def _check_entry(posture: AgentPosture, label: str, entry: dict[str, Any], path:
         posture.add(f"continue.ollama_cloud_model.{slug}", "high",
                     f"model {label} is an Ollama cloud model ({model_name}): it runs on ollama.com, not on this machine.",
                     "use a local model tag instead")
+
+
+VSCODE_SETTINGS = (".config/Code/User/settings.json", "Library/Application Support/Code/User/settings.json",
+                   "AppData/Roaming/Code/User/settings.json")
+
+
+def _vscode_telemetry_setting(ctx: AuditContext) -> object:
+    """`continue.telemetryEnabled` from VS Code's user settings (JSONC), or None when not set or unreadable."""
+    for rel in VSCODE_SETTINGS:
+        path = ctx.home / rel
+        if path.is_file():
+            loaded = load_json(path, allow_comments=True)
+            if loaded.ok and isinstance(loaded.data, dict) and "continue.telemetryEnabled" in loaded.data:
+                return loaded.data["continue.telemetryEnabled"]
+    return None

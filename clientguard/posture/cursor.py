@@ -48,6 +48,7 @@ def audit_cursor(ctx: AuditContext) -> AgentPosture:
                 "clientguard cannot redact or record it; only the privacy mode protects the client's code.",
                 "for work under an NDA use an agent clientguard can route (`clientguard run -- codex` or `-- claude`), "
                 "or keep Cursor's Privacy Mode on")
+    _check_ignore_file(posture, ctx)
     if not databases:
         posture.add("cursor.privacy_mode_unknown", "medium",
                     "Cursor's state database was not found, so its privacy mode cannot be read locally.", CHECK_FIX)
@@ -107,3 +108,27 @@ def _privacy_mode(values: dict[str, str]) -> tuple[str | None, str]:
     if legacy in ("true", "false"):
         return ("on", "Privacy Mode on (legacy setting)") if legacy == "true" else ("off", "Privacy Mode off (legacy setting)")
     return None, ""
+
+
+def _check_ignore_file(posture: AgentPosture, ctx: AuditContext) -> None:
+    """.cursorignore keeps files out of Cursor's AI features and index: the repo's .env files should be in it."""
+    if ctx.repo is None or not ctx.repo.is_dir():
+        return
+    env_files = sorted(p.name for p in ctx.repo.glob(".env*") if p.is_file()
+                       and not p.name.endswith((".example", ".sample", ".template")))
+    if not env_files:
+        return
+    ignore = ctx.repo / ".cursorignore"
+    patterns: set[str] = set()
+    if ignore.is_file():
+        posture.add_config_path(ignore)
+        try:
+            patterns = {line.strip().lstrip("/") for line in ignore.read_text("utf-8", errors="replace").splitlines()}
+        except OSError:
+            patterns = set()
+    if patterns & {".env", ".env*", ".env.*", "*.env", "**/.env*", "**/.env"}:
+        return
+    posture.add("cursor.env_files_not_ignored", "medium",
+                f"the repository has {', '.join(env_files)} and no .cursorignore entry keeps them out of Cursor's "
+                "AI features and codebase index.",
+                f"add to {ignore}:\n.env*\nsecrets/")

@@ -25,7 +25,7 @@ NOT_SECRET_SUFFIXES = (".example", ".sample", ".template", ".dist", ".defaults",
 HOME_CREDENTIALS = (
     ".aws/credentials", ".config/gcloud/application_default_credentials.json", ".azure/accessTokens.json",
     ".kube/config", ".docker/config.json", ".netrc", ".npmrc", ".pypirc", ".config/gh/hosts.yml",
-    ".git-credentials", ".pgpass",
+    ".git-credentials", ".pgpass", ".env", ".aider/oauth-keys.env",
 )
 
 
