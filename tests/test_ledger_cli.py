@@ -17,7 +17,7 @@ from clientguard.ledger import Ledger, default_ledger_path
 def cg(*args: str, cwd: Path | None = None, data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     if data_dir is not None:
-        env["CLIENTGUARD_DATA_DIR"] = str(data_dir)
+        env["CLIENTGUARD_HOME"] = str(data_dir)
     return subprocess.run(
         [sys.executable, "-m", "clientguard.cli", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
     )
@@ -74,13 +74,11 @@ def test_verify_a_malformed_anchor_exits_2(ledger_path: Path) -> None:
     assert res.returncode == 2 and "SEQ:HASH" in res.stderr
 
 
-def test_verify_by_client_name_uses_the_default_ledger_location(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    os.environ["CLIENTGUARD_DATA_DIR"] = str(data_dir)
-    try:
-        path = default_ledger_path("Acme Health")
-    finally:
-        del os.environ["CLIENTGUARD_DATA_DIR"]
+def test_verify_by_client_name_uses_the_default_ledger_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data_dir = tmp_path / "home"
+    monkeypatch.setenv("CLIENTGUARD_HOME", str(data_dir))
+    path = default_ledger_path("Acme Health")
+    assert path == data_dir / "ledgers" / "acme-health.sqlite"
     fill(path, 2).close()
     res = cg("ledger", "verify", "--client", "Acme Health", data_dir=data_dir)
     assert res.returncode == 0, res.stderr

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -74,18 +73,6 @@ def test_gateway_exports_each_entry_to_an_otlp_collector(tmp_path: Path) -> None
     assert canaries.aws_key_id not in json.dumps(a)
 
 
-GATEWAY_PROCESS = textwrap.dedent(
-    """
-    import sys
-    from pathlib import Path
-    from clientguard.gateway.server import GatewayConfig, serve_forever
-    policy, port, upstream, ledger, vaults = sys.argv[1:6]
-    serve_forever(GatewayConfig(policy=Path(policy), port=int(port), upstreams={"openai": upstream},
-                                ledger_path=Path(ledger), vault_dir=Path(vaults)))
-    """
-)
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -93,10 +80,13 @@ def _free_port() -> int:
 
 
 def _start_gateway(tmp_path: Path, policy: Path, upstream: str, ledger: Path) -> tuple[subprocess.Popen, str]:
+    """`clientguard serve` as a user starts it, in its own process (so it can be SIGKILLed)."""
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-c", GATEWAY_PROCESS, str(policy), str(port), upstream, str(ledger), str(tmp_path / "vaults")],
+        [sys.executable, "-m", "clientguard.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--policy", str(policy), "--upstream", f"openai={upstream}", "--ledger", str(ledger)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path,
+        env={**os.environ, "CLIENTGUARD_HOME": str(tmp_path / "home")},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

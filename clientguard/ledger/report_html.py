@@ -160,7 +160,8 @@ def _policy(data: ReportData) -> str:
         _table(["clause", "value"], [list(c) for c in pol.clauses]),
         "<h3>Decisions for each account</h3>",
         _table(["account", "provider", "plan", "mode", "decision", "why"],
-               [[a.account, a.provider, a.plan, a.mode, (f'<span class="verdict-{escape(a.action)}">{escape(a.action)}</span>',), "; ".join(a.reasons)]
+               [[a.account, a.provider, a.plan, a.mode, (f'<span class="verdict-{escape(a.action)}">{escape(a.action)}</span>',),
+                 ("<br>".join(escape(r) for r in a.reasons),)]
                 for a in pol.accounts]),
     ]
     return _section("policy", "Policy in force", *parts)

@@ -59,12 +59,12 @@ CREATE INDEX IF NOT EXISTS entries_ts ON entries (json_extract(body, '$.ts'));
 def default_ledger_path(client_name: str) -> Path:
     """Where a client's ledger lives unless `--ledger` says otherwise.
 
-    `$CLIENTGUARD_DATA_DIR` overrides the per-user data directory (tests, CI, portable setups).
+    `$CLIENTGUARD_HOME` overrides the per-user data directory, as for the vault and fingerprint keys.
     """
     slug = re.sub(r"[^a-z0-9]+", "-", client_name.strip().lower()).strip("-")
     if not slug:
         raise LedgerError(f"client name {client_name!r} has no letters or digits to name a ledger file after")
-    base = os.environ.get("CLIENTGUARD_DATA_DIR")
+    base = os.environ.get("CLIENTGUARD_HOME")
     root = Path(base) if base else Path(platformdirs.user_data_dir("clientguard", appauthor=False))
     return root / "ledgers" / f"{slug}.sqlite"
 
