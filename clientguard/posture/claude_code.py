@@ -14,9 +14,6 @@ from clientguard.posture.secret_env import looks_secret_name
 from clientguard.posture.transcripts import summarize
 
 AGENT = "claude-code"
-CONSUMER_PLANS = frozenset({"free", "pro", "max"})
-COMMERCIAL_PLANS = frozenset({"team", "enterprise"})
-TELEMETRY_SWITCHES = ("DISABLE_TELEMETRY", "DISABLE_ERROR_REPORTING", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC")
 ANTHROPIC_DEFAULT_BASE = "https://api.anthropic.com"
 
 TELEMETRY_FIX = (

@@ -15,8 +15,6 @@ from clientguard.posture.secret_env import looks_secret_name
 from clientguard.posture.transcripts import summarize
 
 AGENT = "codex"
-CONSUMER_PLANS = frozenset({"free", "go", "plus", "pro"})
-WORKSPACE_PLANS = frozenset({"team", "business", "enterprise", "edu", "education", "hc"})
 OPENAI_DEFAULT_BASE = "https://api.openai.com/v1"
 CHATGPT_BACKEND = "https://chatgpt.com/backend-api/codex"
 LOCAL_PROVIDERS = {"ollama": "http://localhost:11434/v1", "lmstudio": "http://localhost:1234/v1", "oss": "http://localhost:11434/v1"}

@@ -127,15 +127,17 @@ def apply_policy(posture: AgentPosture, policy: "Policy") -> None:
 
 # Providers each routable agent can talk to through the gateway.
 AGENT_PROVIDERS = {"codex": {"openai", "ollama"}, "claude-code": {"anthropic", "ollama"}}
+ROUTABLE_AGENTS = ("codex", "claude-code", "aider", "continue")
 
 
 def _allowed_switch(posture: AgentPosture, policy: "Policy") -> str:
     """`clientguard run --account NAME -- AGENT` for the first account the contract allows with this agent."""
     from clientguard.policy import decide
 
-    usable = AGENT_PROVIDERS.get(posture.agent)
-    if posture.agent in ("cursor", "ollama") or usable is None and posture.agent not in ("aider", "continue"):
+    if posture.agent not in ROUTABLE_AGENTS:
         return ""
+    # Codex and Claude Code speak one provider's API; aider and Continue can use any provider.
+    usable = AGENT_PROVIDERS.get(posture.agent)
     for account in policy.accounts:
         if usable is not None and account.provider not in usable:
             continue
