@@ -235,3 +235,10 @@ def test_continue_telemetry_switched_off_in_vscode_settings_counts(tmp_path: Pat
     settings.parent.mkdir(parents=True)
     settings.write_text('{\n  // VS Code allows comments\n  "continue.telemetryEnabled": false\n}\n')
     assert "continue.telemetry_on" not in finding_ids(audit(home), "continue")
+
+
+def test_cursor_database_is_opened_read_only(tmp_path: Path) -> None:
+    path = _cursor_db(tmp_path, {"cursorai/donotchange/privacyMode": "true"})
+    before = {p.name: p.stat().st_mtime_ns for p in path.parent.iterdir()}
+    audit(tmp_path)
+    assert {p.name: p.stat().st_mtime_ns for p in path.parent.iterdir()} == before

@@ -147,3 +147,30 @@ def test_audit_of_the_bundled_demo_homes_gives_different_verdicts_for_the_demo_c
                          "--format", "json")
         verdicts[home] = json.loads(result.stdout)["agents"][0]["verdict"]
     assert verdicts == {"consumer-plus": "do_not_use", "business": "ok"}
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    return {str(p): (p.stat().st_mtime_ns, p.stat().st_size) for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("home", ["codex-pro-risky", "claude-apikey-inline", "continue-mixed", "ollama-mixed"])
+def test_audit_opens_no_network_connection_and_changes_no_file(tmp_path: Path, home: str, monkeypatch) -> None:
+    import socket
+
+    from _audit_support import context
+    from clientguard.posture import run_audit
+
+    path = fixture_home(home, tmp_path)
+    before = _snapshot(path)
+    attempts: list[object] = []
+
+    def refuse(self, address):  # any connection attempt is recorded and refused
+        attempts.append(address)
+        raise OSError("the audit must not connect anywhere")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    report = run_audit(context(path, repo=tmp_path))
+    assert attempts == []
+    assert not any(f.id == "audit.reader_failed" for a in report.agents for f in a.findings)
+    assert _snapshot(path) == before
