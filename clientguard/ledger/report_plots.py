@@ -31,9 +31,12 @@ def egress_figure(data: ReportData) -> Figure | None:
         ax.bar(x, values, bottom=bottom, label=verdict, color=VERDICT_COLORS.get(verdict, OTHER_COLOR), width=0.8)
         bottom = [b + v for b, v in zip(bottom, values)]
     ax.set_ylabel("requests")
-    ax.set_title(f"Requests per {data.bucket}, by verdict")
-    ax.legend(loc="upper left", fontsize=8, frameon=False, ncols=len(verdicts))
+    ax.set_title(f"Requests per {data.bucket}, by verdict", loc="left")
+    # Legend above the bars, right of the title, so it never covers a bar.
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False, ncols=len(verdicts))
     ax.yaxis.get_major_locator().set_params(integer=True)
+    # A period of one or two buckets would otherwise draw one bar across the whole width.
+    ax.set_xlim(-0.6, max(len(x), 6) - 0.4)
     kb = [s[2] / 1024 for s in data.series]
     ax2.plot(x, kb, marker="o", markersize=3, color="#37474f")
     ax2.fill_between(x, kb, color="#90a4ae", alpha=0.4)
@@ -57,7 +60,7 @@ def redactions_figure(data: ReportData) -> Figure | None:
     bars = ax.barh(kinds, counts, color=[KIND_COLORS.get(k, OTHER_COLOR) for k in kinds])
     ax.bar_label(bars, padding=3, fontsize=9)
     ax.set_xlabel("values replaced by placeholders")
-    ax.set_title("Redactions by kind")
+    ax.set_title("Redactions by kind", loc="left")
     ax.spines[["top", "right"]].set_visible(False)
     ax.margins(x=0.1)
     return fig
