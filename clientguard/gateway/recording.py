@@ -151,10 +151,7 @@ class RecordingUpstream:
         """Bind, start serving in a background thread, and return once the server accepts connections."""
         if self._server is not None:
             return self
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self._port))
-        sock.listen(512)
+        sock = listening_socket(self.host, self._port)
         self._socket = sock
         config = uvicorn.Config(
             self.app, log_level="error", access_log=False, ws="none", lifespan="off", timeout_keep_alive=30,
@@ -193,10 +190,7 @@ class RecordingUpstream:
 
     def serve_forever(self) -> None:
         """Serve in the current thread until interrupted (used by ``python -m``)."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self._port))
-        sock.listen(512)
+        sock = listening_socket(self.host, self._port)
         self._socket = sock
         config = uvicorn.Config(self.app, log_level="error", access_log=False, ws="none", lifespan="off")
         uvicorn.Server(config).run(sockets=[sock])
@@ -235,6 +229,17 @@ class RecordingUpstream:
     def next_id(self, prefix: str) -> str:
         """A short unique id such as ``resp_000007``."""
         return f"{prefix}_{next(self._ids):06d}"
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound, listening TCP socket with TCP_NODELAY (inherited by accepted connections on Linux),
+    so every stream event leaves as soon as it is written."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    sock.listen(512)
+    return sock
 
 
 # -- request decoding ----------------------------------------------------------------------------

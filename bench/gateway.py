@@ -1,0 +1,399 @@
+"""What the gateway adds: latency and time to first token, against calling the same upstream directly.
+
+    .venv/bin/python bench/gateway.py [--quick] [--format json]
+
+Starts two processes on 127.0.0.1, the recording upstream (``python -m clientguard.gateway.recording``)
+and the gateway (``clientguard serve``) in front of it, then sends the same requests both ways,
+interleaved in random order so drift on a shared machine hits both sides alike:
+
+* non-streamed Chat Completions requests of 1 KB, 100 KB and 1 MB, each with a few planted secrets
+  (an AWS-style key pair, customer e-mail addresses, the client's name) for the gateway to find and
+  replace; latency is request sent to last byte received;
+* streamed requests (Responses, Chat Completions, Anthropic Messages) of 1 KB; time to first token is
+  request sent to the first text delta received.
+
+"Added" is the gateway's percentile minus the direct percentile. Targets (DESIGN.md): p50 < 2 ms and
+p99 < 10 ms added on 100 KB, < 1 ms added to time to first token. Request counts are bounded; all
+traffic stays on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import secrets
+import shutil
+import socket
+import statistics
+import string
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIENT_NAME = "Acme Health"
+ACCOUNT = "openai-api"
+
+POLICY = f"""\
+[client]
+name = "{CLIENT_NAME}"
+identifiers = ["{CLIENT_NAME}", "acme-health.de"]
+
+[contract]
+nda = true
+audit_log_required = true
+
+[[accounts]]
+name = "{ACCOUNT}"
+provider = "openai"
+plan = "api"
+
+[[accounts]]
+name = "anthropic-api"
+provider = "anthropic"
+plan = "api"
+
+[gateway]
+account = "{ACCOUNT}"
+"""
+
+SOURCE_LINES = [
+    "def load_settings(path: str) -> dict[str, str]:",
+    "    \"\"\"Read key=value pairs, skipping comments.\"\"\"",
+    "    result: dict[str, str] = {}",
+    "    for line in open(path, encoding='utf-8'):",
+    "        line = line.strip()",
+    "        if not line or line.startswith('#'):",
+    "            continue",
+    "        key, _, value = line.partition('=')",
+    "        result[key.strip()] = value.strip()",
+    "    return result",
+    "",
+    "class RetryPolicy:",
+    "    def __init__(self, attempts: int = 3, backoff: float = 0.5) -> None:",
+    "        self.attempts = attempts",
+    "        self.backoff = backoff",
+    "",
+]
+
+
+@dataclass(frozen=True)
+class Planted:
+    """The secrets planted in every benchmark request (generated per run, never real)."""
+
+    aws_key_id: str
+    aws_secret: str
+    email: str
+
+    @classmethod
+    def generate(cls) -> Planted:
+        upper = string.ascii_uppercase + "234567"  # AWS key ids are base32
+        return cls(
+            aws_key_id="AKIA" + "".join(secrets.choice(upper) for _ in range(16)),
+            aws_secret="".join(secrets.choice(string.ascii_letters + string.digits + "/+") for _ in range(40)),
+            email=f"kunde.{secrets.token_hex(3)}@posteo.de",
+        )
+
+
+def code_text(size: int, planted: Planted) -> str:
+    """About `size` bytes of ordinary source code with the planted secrets near the start, middle and end."""
+    header = (
+        f"# settings for {CLIENT_NAME}\n"
+        f"AWS_ACCESS_KEY_ID = '{planted.aws_key_id}'\n"
+        f"AWS_SECRET_ACCESS_KEY = '{planted.aws_secret}'\n"
+    )
+    tail = f"# escalations: {planted.email}\n"
+    filler = "\n".join(SOURCE_LINES) + "\n"
+    body = (filler * (max(0, size - len(header) - 2 * len(tail)) // len(filler) + 1))[
+        : max(0, size - len(header) - 2 * len(tail))
+    ]
+    middle = len(body) // 2
+    return header + body[:middle] + tail + body[middle:] + tail
+
+
+def chat_body(text: str, stream: bool) -> dict[str, Any]:
+    return {
+        "model": "gpt-4.1",
+        "stream": stream,
+        "messages": [
+            {"role": "system", "content": "You are a careful coding assistant."},
+            {"role": "user", "content": f"Review this file:\n{text}"},
+        ],
+    }
+
+
+def responses_body(text: str) -> dict[str, Any]:
+    return {
+        "model": "gpt-5.1",
+        "stream": True,
+        "store": False,
+        "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": f"Review:\n{text}"}]}],
+    }
+
+
+def messages_body(text: str) -> dict[str, Any]:
+    return {
+        "model": "claude-opus-4-8",
+        "max_tokens": 1024,
+        "stream": True,
+        "messages": [{"role": "user", "content": f"Review:\n{text}"}],
+    }
+
+
+# -- processes ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(url: str, proc: subprocess.Popen[bytes], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            raise SystemExit(f"{what} exited with {proc.returncode} before it was ready:\n{out[-3000:]}")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{what} did not answer {url} within {timeout:.0f}s")
+
+
+def start_processes(workdir: Path) -> tuple[list[subprocess.Popen[bytes]], str, str]:
+    """Upstream and gateway as separate processes; returns them and the (direct, gateway) base URLs."""
+    env = {**os.environ, "CLIENTGUARD_HOME": str(workdir / "home")}
+    up_port, gw_port = free_port(), free_port()
+    upstream_url = f"http://127.0.0.1:{up_port}"
+    upstream = subprocess.Popen(
+        [sys.executable, "-m", "clientguard.gateway.recording", "--port", str(up_port), "--no-tool-calls"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+    )
+    wait_until(f"{upstream_url}/v1/models", upstream, "the recording upstream")
+    policy = workdir / "clientguard.toml"
+    policy.write_text(POLICY, encoding="utf-8")
+    gateway = subprocess.Popen(
+        [
+            sys.executable, "-m", "clientguard.cli", "serve", "--host", "127.0.0.1", "--port", str(gw_port),
+            "--policy", str(policy), "--account", ACCOUNT,
+            "--upstream", f"openai={upstream_url}/v1", "--upstream", f"anthropic={upstream_url}",
+            "--ledger", str(workdir / "ledger.sqlite"),
+        ],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=workdir,
+    )
+    gateway_url = f"http://127.0.0.1:{gw_port}"
+    wait_until(f"{gateway_url}/_clientguard/health", gateway, "the gateway")
+    return [upstream, gateway], upstream_url, gateway_url
+
+
+def stop_processes(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+# -- measuring ----------------------------------------------------------------------------------
+
+
+def timed_post(client: httpx.Client, url: str, payload: bytes, headers: dict[str, str]) -> tuple[float, bytes]:
+    started = time.perf_counter()
+    response = client.post(url, content=payload, headers=headers)
+    body = response.content
+    elapsed = time.perf_counter() - started
+    if response.status_code != 200:
+        raise SystemExit(f"POST {url} answered {response.status_code}: {body[:500]!r}")
+    return elapsed, body
+
+
+FIRST_TEXT = {
+    "chat": lambda line: line.startswith("data: {") and '"content":"' in line and '"content":""' not in line,
+    "responses": lambda line: line.startswith("data: ") and '"response.output_text.delta"' in line,
+    "messages": lambda line: line.startswith("data: ") and '"text_delta"' in line,
+}
+
+
+def timed_first_token(
+    client: httpx.Client, url: str, payload: bytes, headers: dict[str, str], is_text: Callable[[str], bool]
+) -> float:
+    started = time.perf_counter()
+    first: float | None = None
+    with client.stream("POST", url, content=payload, headers=headers) as response:
+        if response.status_code != 200:
+            raise SystemExit(f"POST {url} answered {response.status_code}: {response.read()[:500]!r}")
+        for line in response.iter_lines():
+            if first is None and is_text(line):
+                first = time.perf_counter() - started
+    if first is None:
+        raise SystemExit(f"no text delta in the stream from {url}")
+    return first
+
+
+def http_client() -> httpx.Client:
+    """A keep-alive client with TCP_NODELAY, as the agents' HTTP stacks (Node, reqwest) use."""
+    transport = httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+    return httpx.Client(timeout=60, transport=transport, limits=httpx.Limits(max_keepalive_connections=4))
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+@dataclass
+class Row:
+    """One measured case: direct and through-gateway percentiles, in milliseconds."""
+
+    case: str
+    metric: str
+    n: int
+    direct_p50: float
+    direct_p99: float
+    gateway_p50: float
+    gateway_p99: float
+    target: str
+
+    @property
+    def added_p50(self) -> float:
+        return self.gateway_p50 - self.direct_p50
+
+    @property
+    def added_p99(self) -> float:
+        return self.gateway_p99 - self.direct_p99
+
+
+def paired(n: int, direct: Callable[[], float], gateway: Callable[[], float]) -> tuple[list[float], list[float]]:
+    """Run n direct and n gateway samples, interleaved in random order."""
+    d: list[float] = []
+    g: list[float] = []
+    for _ in range(n):
+        if random.random() < 0.5:
+            d.append(direct())
+            g.append(gateway())
+        else:
+            g.append(gateway())
+            d.append(direct())
+    return d, g
+
+
+def row(case: str, metric: str, d: list[float], g: list[float], target: str) -> Row:
+    ms = 1000.0
+    return Row(case, metric, len(d), percentile(d, 50) * ms, percentile(d, 99) * ms,
+               percentile(g, 50) * ms, percentile(g, 99) * ms, target)
+
+
+def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
+    planted = Planted.generate()
+    counts = {1_000: 300, 100_000: 200, 1_000_000: 30} if not quick else {1_000: 60, 100_000: 40, 1_000_000: 8}
+    ttft_n = 200 if not quick else 40
+    rows: list[Row] = []
+    checks: dict[str, Any] = {}
+    workdir = Path(tempfile.mkdtemp(prefix="cg-bench-"))
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        procs, direct_url, gateway_url = start_processes(workdir)
+        openai_headers = {"content-type": "application/json", "authorization": "Bearer sk-bench-FAKE0000"}
+        anthropic_headers = {"content-type": "application/json", "x-api-key": "sk-ant-bench-FAKE0000",
+                             "anthropic-version": "2023-06-01"}
+        with http_client() as dc, http_client() as gc:
+            for size, n in counts.items():
+                payload = json.dumps(chat_body(code_text(size, planted), stream=False)).encode()
+                path = "/v1/chat/completions"
+                for _ in range(3):  # warm up connections, caches, the vault
+                    timed_post(dc, direct_url + path, payload, openai_headers)
+                    _, warm = timed_post(gc, gateway_url + path, payload, openai_headers)
+                # The upstream repeats the placeholders it received; through the gateway they come back
+                # restored, so the planted key in the answer proves it was replaced and restored.
+                answer = json.loads(warm)["choices"][0]["message"]["content"]
+                checks[f"{size} B redacted and restored"] = planted.aws_key_id in answer and "CG_" not in answer
+                d, g = paired(
+                    n,
+                    lambda: timed_post(dc, direct_url + path, payload, openai_headers)[0],
+                    lambda: timed_post(gc, gateway_url + path, payload, openai_headers)[0],
+                )
+                target = "p50 < 2 ms, p99 < 10 ms added" if size == 100_000 else ""
+                rows.append(row(f"chat, {size // 1000} KB" if size < 1_000_000 else "chat, 1 MB", "latency", d, g, target))
+            small = code_text(1_000, planted)
+            streams = {
+                "responses": ("/v1/responses", responses_body(small), openai_headers),
+                "chat": ("/v1/chat/completions", chat_body(small, stream=True), openai_headers),
+                "messages": ("/v1/messages", messages_body(small), anthropic_headers),
+            }
+            for api, (path, body, headers) in streams.items():
+                payload = json.dumps(body).encode()
+                is_text = FIRST_TEXT[api]
+                for _ in range(3):
+                    timed_first_token(dc, direct_url + path, payload, headers, is_text)
+                    timed_first_token(gc, gateway_url + path, payload, headers, is_text)
+                d, g = paired(
+                    ttft_n,
+                    lambda: timed_first_token(dc, direct_url + path, payload, headers, is_text),
+                    lambda: timed_first_token(gc, gateway_url + path, payload, headers, is_text),
+                )
+                rows.append(row(f"{api} stream, 1 KB", "time to first token", d, g, "< 1 ms added"))
+            stats = httpx.get(f"{gateway_url}/_clientguard/stats", timeout=5).json()
+            checks["gateway requests counted"] = stats.get("requests")
+            checks["redactions by kind"] = stats.get("redactions", {}).get("by_kind")
+    finally:
+        stop_processes(procs)
+        shutil.rmtree(workdir, ignore_errors=True)
+    return rows, checks
+
+
+def render(rows: list[Row], checks: dict[str, Any], console: Console) -> None:
+    table = Table(title="clientguard gateway: added latency vs calling the upstream directly (ms, loopback)")
+    for name, justify in [("case", "left"), ("metric", "left"), ("n", "right"), ("direct p50", "right"),
+                          ("direct p99", "right"), ("gateway p50", "right"), ("gateway p99", "right"),
+                          ("added p50", "right"), ("added p99", "right"), ("target", "left")]:
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for r in rows:
+        table.add_row(r.case, r.metric, str(r.n), f"{r.direct_p50:.2f}", f"{r.direct_p99:.2f}",
+                      f"{r.gateway_p50:.2f}", f"{r.gateway_p99:.2f}", f"[bold]{r.added_p50:+.2f}[/]",
+                      f"{r.added_p99:+.2f}", r.target)
+    console.print(table)
+    for name, value in checks.items():
+        console.print(f"  {name}: {value}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    console.print(f"  machine: {os.cpu_count()} CPUs, load average {load:.1f} at the end of the run")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run, noisier figures)")
+    parser.add_argument("--format", choices=["table", "json"], default="table")
+    parser.add_argument("--seed", type=int, default=1, help="seed for the interleaving order")
+    args = parser.parse_args()
+    random.seed(args.seed)
+    rows, checks = run(args.quick)
+    if args.format == "json":
+        rows_out = [{**asdict(r), "added_p50": r.added_p50, "added_p99": r.added_p99} for r in rows]
+        print(json.dumps({"rows": rows_out, "checks": checks, "cpus": os.cpu_count()}, indent=2))
+    else:
+        console = Console(width=max(Console().width, 140))
+        render(rows, checks, console)
+    if not all(v for k, v in checks.items() if k.endswith("restored")):
+        print("the gateway did not redact and restore the planted secrets", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
