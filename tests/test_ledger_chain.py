@@ -161,6 +161,14 @@ def test_key_file_is_private_to_the_user(ledger_path: Path) -> None:
     assert key_path_for(ledger_path).stat().st_mode & 0o077 == 0
 
 
+def test_database_and_wal_files_are_private_to_the_user(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "l.sqlite"
+    with Ledger.open(path) as led:
+        led.append(make_record(0))
+        for p in (path, path.with_name("l.sqlite-wal")):
+            assert p.stat().st_mode & 0o077 == 0, p
+
+
 def test_a_wrong_key_file_is_diagnosed(tmp_path: Path, ledger_path: Path) -> None:
     other = tmp_path / "other.sqlite"
     Ledger.open(other).close()

@@ -213,8 +213,11 @@ class Ledger:
         if not exists:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                # The entries name the client, its files and accounts: private to the user, like
+                # the key. SQLite gives the -wal and -shm files the database file's mode.
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
             except OSError as exc:
-                raise LedgerError(f"cannot create the ledger directory {path.parent}: {exc.strerror}") from exc
+                raise LedgerError(f"cannot create the ledger {path}: {exc.strerror}") from exc
         if exists:
             with open(path, "rb") as fh:
                 magic = fh.read(16)
