@@ -109,6 +109,12 @@ def test_the_agents_exit_code_is_passed_through(workspace: dict[str, Path]) -> N
     assert "clientguard session: 0 request(s), 0 blocked, 0 redaction(s)" in result.stderr
 
 
+def test_an_agent_killed_by_a_signal_exits_like_in_a_shell(workspace: dict[str, Path]) -> None:
+    result = run_cli(workspace, "--account", "openai-api", "--ledger", str(workspace["tmp"] / "ledger.sqlite"),
+                     "--", "sh", "-c", "kill -TERM $$")
+    assert result.returncode == 128 + 15, result.stderr
+
+
 def test_a_blocked_account_is_refused_with_reasons_and_fixes(workspace: dict[str, Path]) -> None:
     result = run_cli(workspace, "--account", "chatgpt-plus", "--", "env")
     assert result.returncode == 3

@@ -161,7 +161,9 @@ def launch(plan: LaunchPlan) -> int:
         forward = lambda signum, _frame: process.send_signal(signum)  # noqa: E731
         previous_term = signal.signal(signal.SIGTERM, forward)
         try:
-            return process.wait()
+            code = process.wait()
+            # A signal death is reported the way a shell does it: 128 + the signal number.
+            return 128 - code if code < 0 else code
         finally:
             signal.signal(signal.SIGTERM, previous_term)
     finally:
@@ -214,6 +216,9 @@ def run_command(
                              hint=f"start one with `clientguard serve --policy {loaded.path}`, or leave out --gateway")
     elif not (new_gateway or upstream or ledger is not None or otel_endpoint):
         running = find_running_gateway(DEFAULT_GATEWAY, loaded.client.name)
+    if running is not None and account and running.account and account != running.account:
+        raise InputError(f"the gateway at {running.url} forwards under account {running.account!r}, not {account!r}",
+                         hint="leave out --account, or let run start its own gateway (--new-gateway)")
     # A running gateway forwards under its own account, so that is the one to decide for.
     chosen = pick_account(loaded, account or (running.account if running is not None else None))
     verdict = decide(loaded, chosen, "local")
@@ -227,9 +232,6 @@ def run_command(
                   f"account {local!r}, model {use_model!r}", highlight=False)
 
     upstreams = parse_upstreams(upstream)
-    if running is not None and account and running.account and account != running.account:
-        raise InputError(f"the gateway at {running.url} forwards under account {running.account!r}, not {account!r}",
-                         hint="leave out --account, or let run start its own gateway (pass --upstream or stop the other one)")
     started = running is None
     active = running or start_gateway(loaded, chosen.name, upstreams, ledger, otel_endpoint)
     try:
@@ -243,13 +245,28 @@ def run_command(
             err.print("clientguard: agent telemetry off: " + ", ".join(plan.telemetry_off), highlight=False)
         for note in [*plan.notes, *verdict.cautions]:
             err.print(f"clientguard: note: {escape(note)}", highlight=False)
-        before = active.stats()
+        before = read_stats(active, err) or {}
         code = launch(plan)
-        summary = session_summary(before, active.stats())
+        after = read_stats(active, err)
     finally:
         active.stop()
-    print_summary(summary, err)
+    summary = session_summary(before, after) if after is not None else None
+    if summary is not None:
+        print_summary(summary, err)
     if summary_file is not None:
-        summary_file.write_text(json.dumps({"client": loaded.client.name, "gateway": active.url,
-                                            "exit_code": code, **summary}, indent=2))
+        document = {"client": loaded.client.name, "gateway": active.url, "exit_code": code, **(summary or {})}
+        try:
+            summary_file.write_text(json.dumps(document, indent=2))
+        except OSError as exc:
+            raise InputError(f"--summary {summary_file}: cannot write ({exc.strerror})") from None
     raise typer.Exit(code)
+
+
+def read_stats(active: Gateway, err: Console) -> dict[str, Any] | None:
+    """The gateway's counters, or None (with a message) when it cannot be asked."""
+    try:
+        return active.stats()
+    except (httpx.HTTPError, ValueError) as exc:
+        err.print(f"clientguard: could not read the gateway's statistics at {active.url} ({type(exc).__name__}); "
+                  "the session summary is missing", highlight=False)
+        return None
