@@ -7,6 +7,7 @@ left is telling a real token from the masks and fillers people paste into docs a
 
 from __future__ import annotations
 
+import base64
 import re
 
 from clientguard.detect.validators import shannon_entropy, validator  # noqa: F401
@@ -52,3 +53,19 @@ _AZURE_EMULATOR_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz
 def azure_storage_key(value: str) -> bool:
     """An Azure storage account key that is not the storage emulator's well-known public key."""
     return value != _AZURE_EMULATOR_KEY and token(value)
+
+
+def _b64_decode_text(part: str) -> str | None:
+    try:
+        raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        return raw.decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+@validator("discord_bot_token")
+def discord_bot_token(value: str) -> bool:
+    """A Discord bot token: its first part is the bot's numeric user ID, base64-encoded."""
+    first = value.split(".", 1)[0]
+    decoded = _b64_decode_text(first)
+    return decoded is not None and decoded.isdigit() and 15 <= len(decoded) <= 21 and token(value)
