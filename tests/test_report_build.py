@@ -36,11 +36,17 @@ def test_counts_verdicts_and_bytes_forwarded(setup) -> None:
     assert data.bytes_total == sum(r.bytes_sent for r in allowed)
 
 
-def test_redactions_are_counted_by_kind_and_rule(setup) -> None:
+def test_redactions_of_forwarded_requests_are_counted_by_kind_and_rule(setup) -> None:
     ledger, policy = setup
     data = build_report(ledger, policy=policy)
-    assert data.redactions_by_kind == {"pii": 48, "secret": 24}
-    assert ("secret", "aws-access-key-id", 24, 24) in data.redactions_by_rule
+    # 20 forwarded requests, each with one AWS key and two e-mail addresses replaced.
+    assert data.redactions_by_kind == {"pii": 40, "secret": 20}
+    assert ("secret", "aws-access-key-id", 20, 20) in data.redactions_by_rule
+
+
+def test_values_found_in_blocked_requests_are_counted_as_held(setup) -> None:
+    ledger, policy = setup
+    assert [b.found for b in build_report(ledger, policy=policy).blocked] == [3, 3, 3, 3]
 
 
 def test_usage_lists_each_account_plan_and_mode(setup) -> None:

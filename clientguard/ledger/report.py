@@ -78,6 +78,7 @@ class BlockedRow:
     endpoint: str
     account: str
     reasons: list[str]
+    found: int = 0  # secrets, PII and identifiers detected in the request (none of them left)
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,10 @@ def build_report(
     kind_counts: Counter[str] = Counter()
     rule_counts: Counter[tuple[str, str]] = Counter()
     rule_values: dict[tuple[str, str], set[str]] = defaultdict(set)
+    # Only forwarded requests had values replaced; what a blocked request held is counted with it.
     for r in records:
+        if r.verdict == "block":
+            continue
         for red in r.redactions:
             kind_counts[red["kind"]] += int(red["count"])
             rule_counts[(red["kind"], red["rule_id"])] += int(red["count"])
@@ -248,7 +252,7 @@ def build_report(
 
     blocked = [
         BlockedRow(seq, str(r.ts), r.agent, r.provider, r.endpoint, r.account,
-                   [_reason_text(x) for x in r.reasons] or ["(no reason recorded)"])
+                   [_reason_text(x) for x in r.reasons] or ["(no reason recorded)"], r.redaction_count)
         for seq, r in pairs if r.verdict == "block"
     ]
 

@@ -45,7 +45,7 @@ def _summary(data: ReportData) -> str:
     cards = [
         (data.total, "requests through the gateway"),
         (data.by_verdict.get("block", 0), "blocked"),
-        (data.redactions_total, "values redacted"),
+        (data.redactions_total, "values redacted before sending"),
         (len({(u.provider, u.plan) for u in data.usage if u.requests > u.blocked}), "provider plans used"),
         (f"{data.bytes_total / 1024:.1f} KiB", "sent to providers"),
     ]
@@ -123,9 +123,12 @@ def _redactions(data: ReportData) -> str:
 def _blocked(data: ReportData) -> str:
     if not data.blocked:
         return _section("blocked", "Blocked requests", _p("No request was blocked in this period."))
-    rows = [[b.seq, b.ts[:19].replace("T", " "), b.agent, b.provider, b.endpoint, b.account,
+    rows = [[b.seq, b.ts[:19].replace("T", " "), b.agent, b.provider, b.endpoint, b.account, b.found,
              ("<br>".join(escape(r) for r in b.reasons),)] for b in data.blocked]
-    return _section("blocked", "Blocked requests", _table(["#", "time (UTC)", "agent", "provider", "endpoint", "account", "why"], rows, [0]))
+    return _section("blocked", "Blocked requests",
+                    _p("Nothing of these requests left the machine. \"Held\" counts the secrets, personal data and "
+                       "client identifiers found in each."),
+                    _table(["#", "time (UTC)", "agent", "provider", "endpoint", "account", "held", "why"], rows, [0, 6]))
 
 
 def _protected(data: ReportData) -> str:

@@ -25,7 +25,7 @@ def render_md(data: ReportData) -> str:
         ["requests", data.total],
         *[[f"verdict: {k}", n] for k, n in data.by_verdict.items()],
         ["bytes sent to providers", data.bytes_total],
-        ["values redacted", data.redactions_total],
+        ["values redacted before sending", data.redactions_total],
         ["ledger entries (whole ledger)", v.count],
     ])
     lines += ["## Ledger integrity", ""]
@@ -58,8 +58,8 @@ def render_md(data: ReportData) -> str:
     if data.redactions_by_rule:
         lines += _table(["kind", "rule", "count", "distinct values"], [list(r) for r in data.redactions_by_rule])
     lines += ["## Blocked requests", ""]
-    lines += _table(["#", "time", "agent", "provider", "endpoint", "account", "why"],
-                    [[b.seq, b.ts[:19], b.agent, b.provider, b.endpoint, b.account, "; ".join(b.reasons)] for b in data.blocked]) if data.blocked else ["No request was blocked.", ""]
+    lines += _table(["#", "time", "agent", "provider", "endpoint", "account", "held", "why"],
+                    [[b.seq, b.ts[:19], b.agent, b.provider, b.endpoint, b.account, b.found, "; ".join(b.reasons)] for b in data.blocked]) if data.blocked else ["No request was blocked.", ""]
     lines += ["## Protected paths", ""]
     if data.protected:
         lines += _table(["path", "status"], [[p.glob, "never sent" if not p.sent_in else f"SENT in entries {', '.join(map(str, p.sent_in))}"] for p in data.protected])

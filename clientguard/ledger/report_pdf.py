@@ -102,7 +102,7 @@ def render_pdf(data: ReportData) -> bytes:
         ["requests through the gateway", data.total],
         *[[f"verdict: {k}", n] for k, n in data.by_verdict.items()],
         ["bytes sent to providers", data.bytes_total],
-        ["values redacted", data.redactions_total],
+        ["values redacted before sending", data.redactions_total],
     ], (70, 40))
     _h2(pdf, "Ledger integrity")
     if v.ok:
@@ -151,9 +151,9 @@ def render_pdf(data: ReportData) -> bytes:
     _page(pdf, PAGES[3])
     _h2(pdf, "Blocked requests")
     if data.blocked:
-        _table(pdf, ["#", "time (UTC)", "agent", "provider", "account", "why"],
-               [[b.seq, b.ts[:16].replace("T", " "), b.agent, b.provider, b.account, "; ".join(b.reasons)] for b in data.blocked],
-               (10, 28, 30, 22, 22, 78))
+        _table(pdf, ["#", "time (UTC)", "agent", "provider", "account", "held", "why"],
+               [[b.seq, b.ts[:16].replace("T", " "), b.agent, b.provider, b.account, b.found, "; ".join(b.reasons)] for b in data.blocked],
+               (10, 28, 28, 20, 20, 12, 72))
     else:
         _text(pdf, "No request was blocked in this period.")
     _h2(pdf, "Protected paths")
