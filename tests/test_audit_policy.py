@@ -132,3 +132,52 @@ def test_without_a_policy_a_consumer_plan_is_a_caution_citing_the_catalog(tmp_pa
     finding = next(f for f in codex.findings if f.id == "plan.consumer_terms")
     assert "ChatGPT Plus" in finding.message and finding.severity == "high"
     assert codex.verdict == "caution"
+
+
+CURSOR_POLICY = """\
+[client]
+name = "Acme Health GmbH"
+[contract]
+nda = true
+[[accounts]]
+name = "cursor"
+provider = "cursor"
+plan = "pro"
+privacy_mode = true
+"""
+
+
+def _cursor_home(tmp_path: Path, privacy_mode: str) -> Path:
+    import json
+    import sqlite3
+
+    home = tmp_path / "home"
+    db = home / ".config" / "Cursor" / "User" / "globalStorage" / "state.vscdb"
+    db.parent.mkdir(parents=True)
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE ItemTable (key TEXT UNIQUE, value BLOB)")
+        conn.executemany("INSERT INTO ItemTable VALUES (?, ?)", [
+            ("cursorai/donotchange/newPrivacyMode2", json.dumps({"privacyMode": privacy_mode})),
+            ("cursorAuth/stripeMembershipType", "pro")])
+    return home
+
+
+def test_cursor_privacy_mode_off_contradicting_the_policy_is_do_not_use(tmp_path: Path, repo: Path) -> None:
+    cursor = _audit_with(CURSOR_POLICY, _cursor_home(tmp_path, "PRIVACY_MODE_USAGE_CODEBASE_TRAINING_ALLOWED"),
+                         repo).agent("cursor")
+    assert "policy.privacy_mode_mismatch" in {f.id for f in cursor.findings}
+    assert cursor.verdict == "do_not_use"
+
+
+def test_cursor_unlisted_with_privacy_mode_off_is_blocked_by_the_nda(tmp_path: Path, repo: Path) -> None:
+    policy = NDA_POLICY  # lists no Cursor account: the detected one is judged with the privacy mode read locally
+    cursor = _audit_with(policy, _cursor_home(tmp_path, "PRIVACY_MODE_USAGE_DATA_TRAINING_ALLOWED"), repo).agent("cursor")
+    assert "policy.block" in {f.id for f in cursor.findings}
+
+
+def test_cursor_unlisted_with_privacy_mode_on_is_not_blocked(tmp_path: Path, repo: Path) -> None:
+    cursor = _audit_with(NDA_POLICY, _cursor_home(tmp_path, "PRIVACY_MODE_NO_TRAINING"), repo).agent("cursor")
+    assert "policy.block" not in {f.id for f in cursor.findings}
+    assert cursor.verdict == "caution"  # it still cannot be routed through clientguard
+    ledger = next(f for f in cursor.findings if f.id == "policy.audit_log_required")
+    assert "cannot be routed" in ledger.fix

@@ -40,7 +40,8 @@ def catalog_account(provider: str, plan: str) -> tuple[str, str] | None:
 
 def apply_without_policy(posture: AgentPosture) -> None:
     """No client policy: say what the detected plan does with the code, from the provider catalog."""
-    if not posture.found or not posture.provider or not posture.plan or posture.local_only:
+    # Cursor's reader judges its privacy mode itself; the plan name alone says nothing about training there.
+    if not posture.found or not posture.provider or not posture.plan or posture.local_only or posture.agent == "cursor":
         posture.verdict = verdict_for(posture.findings)
         return
     described = _posture_facts(posture.provider, posture.plan)
@@ -118,10 +119,12 @@ def apply_policy(posture: AgentPosture, policy: "Policy") -> None:
             posture.add(f"policy.caution.{index + 1}", "low", caution,
                         "record the check in clientguard.toml (opt_out_confirmed = YYYY-MM-DD)")
     if verdict.requires_ledger and not posture.routed_through_clientguard and not posture.local_only:
+        fix = (f"clientguard run -- {_binary(posture.agent)}" if posture.agent in ROUTABLE_AGENTS else
+               "this agent cannot be routed through clientguard: use Codex, Claude Code or aider with "
+               "`clientguard run` for this client's work")
         posture.add("policy.audit_log_required", "high",
                     f"{client}'s contract requires a record of every egress, and this agent's traffic "
-                    "bypasses the clientguard ledger.",
-                    f"clientguard run -- {_binary(posture.agent)}")
+                    "bypasses the clientguard ledger.", fix)
     posture.verdict = verdict_for(posture.findings)
 
 
@@ -148,6 +151,16 @@ def _allowed_switch(posture: AgentPosture, policy: "Policy") -> str:
         except ClientguardError:
             continue
     return ""
+
+
+def _check_recorded_facts(posture: AgentPosture, account: "Account") -> None:
+    """What clientguard.toml records about the account must match what the machine shows."""
+    local = posture.account_facts.get("privacy_mode")
+    if local is False and account.privacy_mode is True:
+        posture.add("policy.privacy_mode_mismatch", "critical",
+                    f"clientguard.toml records privacy_mode = true for the account {account.name!r}, but Cursor's "
+                    "own setting on this machine says Privacy Mode is off.",
+                    "turn Privacy Mode on in Cursor › Settings › General, or set privacy_mode = false in clientguard.toml")
 
 
 def _binary(agent: str) -> str:
@@ -184,6 +197,7 @@ def _account_for(posture: AgentPosture, policy: "Policy") -> tuple["Account | No
     provider, plan = mapped
     for account in policy.accounts:
         if account.provider == provider and account.plan == plan:
+            _check_recorded_facts(posture, account)
             return account, f"the account {account.name!r} ({provider} {plan})"
     fields: dict[str, Any] = {"name": f"detected-{posture.agent}", "provider": provider, "plan": plan}
     fields.update(posture.account_facts)
