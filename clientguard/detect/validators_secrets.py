@@ -42,9 +42,11 @@ _DEFAULT_PASSWORDS = frozenset({
     "postgres", "postgresql", "mysql", "mariadb", "mongo", "mongodb", "redis", "rabbitmq", "guest", "admin",
     "root", "pass", "password", "passwd", "pwd", "secret", "test", "user", "username", "changeme", "example",
     "sa", "dev", "demo", "local", "localhost", "default", "docker", "airflow", "superset", "keycloak",
-    "pw", "p", "x", "xxx", "foo", "bar", "baz", "hunter2", "anonymous", "tiger", "scott", "mypassword", "yourpassword", "dbpass", "dbpassword",
+    "pw", "p", "x", "xxx", "foo", "bar", "baz", "anonymous", "tiger", "scott", "mypassword", "yourpassword", "dbpass", "dbpassword",
 })
-_FORMAT_FIELD = re.compile(r"\{[^}]*\}|%\(?[A-Za-z_]*\)?[sd]|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|<[^>]*>|\[[^\]]*\]|\{\{|\}\}")
+#: Template fields anywhere in a value: {pw}, %(pw)s, %s, ${DB_PASS}, <password>, [password], {{ x }}.
+#: ($VAR alone is a template too, but a "$" inside a password is common: is_placeholder judges the whole value.)
+_FORMAT_FIELD = re.compile(r"\{[^}]*\}|%\(?[A-Za-z_]*\)?[sd]|\$\{[^}]*\}?|<[^>]*>|\[[^\]]*\]|\{\{|\}\}")
 
 
 @validator("url_password")
@@ -68,13 +70,21 @@ def url_password(value: str) -> bool:
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _WORDS = re.compile(r"[a-z][a-z0-9]*(?:[-_.:/][a-z][a-z0-9]*)+|[A-Z][A-Z0-9]*(?:[-_.:][A-Z][A-Z0-9]*)+")
+_SNAKE_OR_CAMEL_WORDS = re.compile(r"_*[a-z]+(?:_+[a-z0-9]+)+_*|[a-z]+(?:[A-Z][a-z]*)+|(?:[A-Z][a-z]+){2,}")
 _FILE_REF = re.compile(r"(?i)^[\w.~/\\-]*[/\\][\w.~/\\-]*$|\.(?:pem|key|crt|cer|der|p12|pfx|jks|json|ya?ml|txt|env|"
-                       r"pub|gpg|asc|ini|cfg|conf|toml|xml|properties)$")
+                       r"pub|gpg|asc|ini|cfg|conf|toml|xml|properties|html?|js|py|rb|php|go|java|sh)$")
 _URL = re.compile(r"(?i)^[a-z][a-z0-9+.-]*://")
 _CALL_OR_INDEX = re.compile(r"[()\[\]{}]")
 _VERSION_OR_NUMBER = re.compile(r"^[vV]?\d+(?:[.\-_]\d+)*(?:[.-]?[A-Za-z]+\d*)?$")
-_HASH_ALGO_PREFIX = re.compile(r"(?i)^(?:sha\d*|md5|bcrypt|argon2\w*|pbkdf2\w*|scrypt)[-:=$]")
 _UUID_NIL = re.compile(r"^0{8}-0{4}-0{4}-0{4}-0{12}$")
+_REGEX_SYNTAX = re.compile(r"\(\?[:=!<P]|\\[dwsbDWSB]|\[\^?[^\]]+\][*+?{]|\)[*+?]|\|.*\)")
+_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+_DATE_OR_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?\S*)?$|^\d{1,2}:\d{2}(?::\d{2})?$")
+#: Values that name a kind of thing rather than being a secret: MIME types, charsets, algorithms, booleans.
+_KNOWN_WORDS = re.compile(
+    r"(?i)^(?:application/\S+|text/\S+|utf-?8|ascii|latin-?1|sha-?\d+|md5|hmac-?sha\d+|hs\d{3}|rs\d{3}|es\d{3}|"
+    r"bearer|basic|oauth2?|jwt|aes-?\d+(?:-\w+)?|base64|hex|enabled|disabled|required|optional|on|off|yes|no)$"
+)
 
 
 def _char_classes(v: str) -> int:
@@ -86,47 +96,71 @@ def _char_classes(v: str) -> int:
     ))
 
 
-@validator("generic_assigned_secret")
-def generic_assigned_secret(value: str) -> bool:
-    """A literal assigned to a secret-named variable that looks like a credential, not like code or prose.
+def _entropy_floor(n: int) -> float:
+    """Minimum bits/char for a value of length n: random strings of that length clear it easily."""
+    if n < 10:
+        return 2.0
+    if n < 16:
+        return 2.5
+    return 3.0
 
-    On top of ``generic_secret`` (length, placeholders, references, snake_case names, absolute paths) it
-    rejects: bare identifiers (a variable name, a class name), dotted/dashed lowercase words (i18n keys,
-    Kubernetes secret names), file references, URLs without credentials, version numbers, format
-    fields, and values with too little variety to be a password or key.
-    """
-    v = value.strip().strip("'\"`")
-    if not generic_secret(v):
+
+def _literal_like_secret(v: str) -> bool:
+    """Shared checks for a literal value assigned to a secret-named variable."""
+    if len(v) < 6 or is_placeholder(v) or _FORMAT_FIELD.search(v):
         return False
-    if _CALL_OR_INDEX.search(v) or _FORMAT_FIELD.search(v):
+    if v.lower() in _DEFAULT_PASSWORDS or _KNOWN_WORDS.match(v):
+        return False
+    # A bare identifier path (settings.DB_PASSWORD, self.password) is a reference, not a literal.
+    if re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)+(?:\(\))?", v):
         return False
     if _WORDS.fullmatch(v) or _FILE_REF.search(v) or _URL.match(v) or _VERSION_OR_NUMBER.fullmatch(v):
         return False
-    if _UUID_NIL.match(v):
+    if _UUID_NIL.match(v) or _DATE_OR_TIME.match(v) or _COLOR.match(v):
         return False
     if _IDENTIFIER.fullmatch(v) and not any(c.isdigit() for c in v):
-        return False  # refreshToken, SecretStr, myApiKey: names, not values
+        return False  # refreshToken, SecretStr, REPLACE_ME: names, not values
+    if shannon_entropy(v) < _entropy_floor(len(v)):
+        return False
     if v.isdigit():
-        return len(v) >= 16 and shannon_entropy(v) >= 3.0
+        return len(v) >= 12 and shannon_entropy(v) >= 2.8
     if _char_classes(v) < 2:
         # One character class (all lowercase letters, say): only long random-looking strings qualify.
         return len(v) >= 16 and shannon_entropy(v) >= 3.5
     return True
 
 
+@validator("generic_assigned_secret")
+def generic_assigned_secret(value: str) -> bool:
+    """A quoted literal assigned to a secret-named variable that looks like a credential, not code or prose.
+
+    Rejects placeholders and templates, references (settings.X), dotted/dashed/snake words (i18n keys,
+    Kubernetes secret names, constant names), file references, URLs, versions, dates, well-known words
+    (MIME types, algorithms), bare identifiers without digits, and values with too little variety.
+    """
+    v = value.strip().strip("'\"`")
+    if _REGEX_SYNTAX.search(v):
+        return False  # a pattern that matches secrets is not one
+    return _literal_like_secret(v)
+
+
 @validator("generic_unquoted_secret")
 def generic_unquoted_secret(value: str) -> bool:
     """Like ``generic_assigned_secret`` for values written without quotes (.env, YAML, properties, flags).
 
-    Unquoted, a value is much more often a reference (``$VAR``, ``true``, ``none``, a name) than a
-    literal, so it must also mix letters with digits or symbols.
+    Unquoted, a value is much more often a reference (a variable, a call, an index) than a literal, so
+    calls and indexing are rejected, and identifier-shaped values must look random (two digits or more,
+    not snake_case or camelCase words).
     """
     v = value.strip()
-    if not generic_assigned_secret(v):
+    if _CALL_OR_INDEX.search(v) or not _literal_like_secret(v):
         return False
-    has_letter = any(c.isalpha() for c in v)
-    has_other = any(not c.isalpha() for c in v)
-    return (has_letter and has_other) or v.isdigit()
+    if _IDENTIFIER.fullmatch(v):
+        if _SNAKE_OR_CAMEL_WORDS.fullmatch(v.rstrip("0123456789")):
+            return False
+        if sum(c.isdigit() for c in v) < 2:
+            return False
+    return True
 
 
 @validator("basic_auth_credentials")
@@ -150,4 +184,6 @@ def bearer_token(value: str) -> bool:
         return False
     if _IDENTIFIER.fullmatch(v) and not any(c.isdigit() for c in v):
         return False
+    if _WORDS.fullmatch(v) or _SNAKE_OR_CAMEL_WORDS.fullmatch(v):
+        return False  # a header or parameter name (proxy-authorization), not a token
     return shannon_entropy(v) >= 3.0 and _char_classes(v) >= 2
