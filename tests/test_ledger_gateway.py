@@ -71,6 +71,10 @@ def test_gateway_exports_each_entry_to_an_otlp_collector(tmp_path: Path) -> None
         "Acme Health", "allow", "/v1/chat/completions")
     assert a["clientguard.redactions.secret"] >= 1
     assert canaries.aws_key_id not in json.dumps(a)
+    # The collector holds the entry's chain hash: an anchor outside the freelancer's machine.
+    with Ledger.open(tmp_path / "l.sqlite") as led:
+        (entry,) = led.entries()
+    assert (a["clientguard.ledger.seq"], a["clientguard.ledger.hash"]) == (1, entry.hash)
 
 
 def _free_port() -> int:

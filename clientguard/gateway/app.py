@@ -434,13 +434,14 @@ class Gateway:
         if self.ledger is None:
             return False
         try:
-            self.ledger.append(record)
+            entry = self.ledger.append_entry(record)
         except LedgerError as exc:
             log.error("ledger write failed: %s", exc.message)
             return False
         if self.otel is not None:
             try:
-                self.otel.export(record)
+                # With the entry, the collector also keeps its sequence number and chain hash (an anchor).
+                self.otel.export(record, entry)
             except Exception as exc:  # noqa: BLE001 - telemetry is best effort; the ledger is the record
                 log.warning("OpenTelemetry export failed: %s", type(exc).__name__)
         return True
