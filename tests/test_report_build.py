@@ -167,3 +167,13 @@ def test_report_command_rejects_a_client_other_than_the_policys(setup) -> None:
     ledger, policy = setup
     res = _cg("report", "--ledger", str(ledger), "--client", "Other Corp", cwd=policy.path.parent)
     assert res.returncode == 2 and "differs from the policy's client" in res.stderr
+
+
+def test_a_provider_missing_from_the_catalog_is_reported_with_unknown_terms(setup) -> None:
+    ledger, policy = setup
+    with Ledger.open(ledger) as led:
+        led.append(make_record(30, client=CLIENT, provider="examplecloud", plan="pro"))
+    data = build_report(ledger, policy=policy)
+    unknown = [t for t in data.terms if not t.known]
+    assert [(t.provider, t.plan) for t in unknown] == [("examplecloud", "pro")]
+    assert "not in clientguard's catalog: its terms are unknown" in render_md(data)
