@@ -102,7 +102,7 @@ def _entropy_floor(n: int) -> float:
         return 2.0
     if n < 16:
         return 2.5
-    return 3.0
+    return 2.75
 
 
 def _literal_like_secret(v: str) -> bool:

@@ -1,0 +1,126 @@
+"""The built-in rule set finds secrets as they appear in real files, and stays quiet on code that only
+names them (references, templates, labels, placeholders).
+
+Each positive case gives a line and the exact value that must be reported (so redaction replaces the
+secret, not its surroundings); each negative case is a line on which no secret may be reported.
+Values are fake: patterned filler with the right shape.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from clientguard.detect import Detector, hyperscan_available
+
+ENGINES = ["python"] + (["hyperscan"] if hyperscan_available() else [])
+KEY = b"s" * 32
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def detector(request) -> Detector:
+    return Detector.create(fingerprint_key=KEY, engine=request.param)
+
+
+def _secret_values(detector: Detector, text: str) -> list[str]:
+    return [text[f.start:f.end] for f in detector.scan(text) if f.kind == "secret"]
+
+
+FOUND = [
+    # generic assignments, one per syntax
+    ('password = "hunter2"', "hunter2"),
+    ("DB_PASSWORD=s3cr3tP@ss", "s3cr3tP@ss"),
+    ('{"password": "P@ssw0rd123!"}', "P@ssw0rd123!"),
+    ("database:\n  password: Sup3rS3cret!\n", "Sup3rS3cret!"),
+    ("db.password = Pr0dPassw0rd", "Pr0dPassw0rd"),
+    ("<password>Secr3t!99</password>", "Secr3t!99"),
+    ("docker login -u ci --password=S3cret!23 registry.acme.io", "S3cret!23"),
+    ('conn = psycopg2.connect(host="db", user="app", password="S3cr3t!x")', "S3cr3t!x"),
+    ('private static final String API_KEY = "AKd93kd83kdk0000";', "AKd93kd83kdk0000"),
+    ("$password = 'p4ssw0rd';", "p4ssw0rd"),
+    ("auth: { user: 'svc', pass: 'Secr3tValue' }", "Secr3tValue"),
+    ('"apiKey": "AbCdEf123456TEST"', "AbCdEf123456TEST"),
+    ("let accessToken = 'tok0000TESTa1b2c3';", "tok0000TESTa1b2c3"),
+    ('# password = "Tr0ub4dor&3"', "Tr0ub4dor&3"),
+    ("PGPASSWORD=Pg0000TESTpw psql -h db.internal -U app", "Pg0000TESTpw"),
+    ("sshpass -p 'Ss0000TESTpw' ssh deploy@web01", "Ss0000TESTpw"),
+    ('SECRET_KEY = "django-insecure-0000test8s9d7f6g5h4j3k2l1z"', "django-insecure-0000test8s9d7f6g5h4j3k2l1z"),
+    ("ENV DB_PASSWORD Dk0000TESTpw9", "Dk0000TESTpw9"),
+    # credentials in URLs and connection strings: the password alone
+    ("DATABASE_URL=postgres://app:Tst0000Pw9q@db.internal:5432/app", "Tst0000Pw9q"),
+    ("mongodb+srv://api:Mg0000TESTpw@cluster0.ab1cd.mongodb.net/prod", "Mg0000TESTpw"),
+    ("REDIS_URL=redis://:Rd0000TESTpw@cache:6379/0", "Rd0000TESTpw"),
+    ("Server=sql01;Database=Crm;User Id=crm;Password=Sq0000TESTpw;", "Sq0000TESTpw"),
+    # service tokens
+    ("SHOPIFY_TOKEN=shpat_0123456789abcdef0123456789abcdef", "shpat_0123456789abcdef0123456789abcdef"),
+    ("DIGITALOCEAN_TOKEN=dop_v1_" + "0123456789abcdef" * 4, "dop_v1_" + "0123456789abcdef" * 4),
+    ("DATABRICKS_TOKEN=dapi0123456789abcdef0123456789abcdef", "dapi0123456789abcdef0123456789abcdef"),
+    ("NEW_RELIC_API_KEY=NRAK-TEST0000ABCDEFGHIJKLMNOPQRS", "NRAK-TEST0000ABCDEFGHIJKLMNOPQRS"),
+    ("PULUMI_ACCESS_TOKEN=pul-0123456789abcdef0123456789abcdef01234567",
+     "pul-0123456789abcdef0123456789abcdef01234567"),
+]
+
+QUIET = [
+    "password = getpass.getpass()",
+    'password = input("Password: ")',
+    "password: ${{ secrets.DB_PASSWORD }}",
+    'password = "${DB_PASSWORD:-default}"',
+    'token = "{{ .Values.token }}"',
+    '"password": "<password>"',
+    "secret: !Ref DbSecret",
+    'password = "REPLACE_WITH_PASSWORD"',
+    "apiKey: process.env.API_KEY,",
+    'api_key = config["api_key"]',
+    "PASSWORD_MIN_LENGTH = 8",
+    "password_hash = bcrypt.hashpw(password, salt)",
+    'if password == "":',
+    "assert token == expected_token",
+    '"password": "password"',
+    "TOKEN_EXPIRY = 3600",
+    'token = "Bearer " + access_token',
+    "secret_key = os.urandom(32)",
+    'api_key: str = Field(..., description="API key")',
+    "DJANGO_SECRET_KEY=",
+    'password: "${PASSWORD}"',
+    "token: $(cat /run/secrets/token)",
+    'password = settings.DATABASES["default"]["PASSWORD"]',
+    '"password": null',
+    'password="***"',
+    '<input type="password" name="password" placeholder="Enter your password">',
+    'password_reset_url = "https://acme.io/reset"',
+    'api_key_header = "X-API-Key"',
+    "auth_token_ttl = 86400",
+    "def login(self, username: str, password: str) -> Token:",
+    "token = self._tokenizer.next_token()",
+    'eos_token = "</s>"',
+    "const { password } = req.body;",
+    "password: Joi.string().min(8).required(),",
+    'self.api_key = api_key or os.getenv("ACME_API_KEY")',
+    "postgres://postgres:postgres@localhost:5432/postgres",
+    "-----BEGIN PUBLIC KEY-----",
+    'Token:                      "#d8dee9",',
+]
+
+
+@pytest.mark.parametrize(("line", "value"), FOUND, ids=[v[:24] for _, v in FOUND])
+def test_secret_in_a_realistic_line_is_reported_exactly(detector, line, value):
+    assert value in _secret_values(detector, line)
+
+
+@pytest.mark.parametrize("line", QUIET, ids=[q[:32] for q in QUIET])
+def test_code_that_only_names_a_secret_is_not_reported(detector, line):
+    assert _secret_values(detector, line) == []
+
+
+def test_a_key_block_in_a_json_string_is_reported_whole(detector):
+    body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQFAKE0000ABCDEF\\nTEST/+9876543210zyxwvutsrqponmlk"
+    block = f"-----BEGIN PRIVATE KEY-----\\n{body}\\n-----END PRIVATE KEY-----"
+    text = '{"type": "service_account", "private_key": "' + block + '\\n", "client_email": "x@y.iam"}'
+    values = _secret_values(detector, text)
+    # Reported whole, by this file's PKCS#8 rule or a cloud rule for service-account files.
+    assert any(v.startswith("-----BEGIN PRIVATE KEY-----") and "-----END PRIVATE KEY-----" in v for v in values)
+
+
+def test_a_service_token_beats_the_generic_rule_on_the_same_value(detector):
+    text = "api_token = 'pul-0123456789abcdef0123456789abcdef01234567'"
+    rules = {f.rule_id for f in detector.scan(text) if f.kind == "secret"}
+    assert rules == {"pulumi-access-token"}
