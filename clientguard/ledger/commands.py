@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -116,7 +117,8 @@ def show_cmd(
             str(r.bytes_sent),
             "" if r.status is None else str(r.status),
         )
-    Console().print(table)
+    # Piped output has no terminal width; keep each entry on one line rather than wrap at 80 columns.
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
 def report_cmd(
