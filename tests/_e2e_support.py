@@ -298,8 +298,11 @@ def running_gateway(policy: Path, upstream_url: str, account: str, state: Path) 
         ledger_path=state / "ledger.sqlite",
         vault_dir=state / "vaults",
     )
-    handle = run_in_thread(config)
-    try:
-        yield handle
-    finally:
-        handle.stop()
+    with pytest.MonkeyPatch.context() as env:
+        # Keys (fingerprints, vaults) go under the test's state directory, never the user's data dir.
+        env.setenv("CLIENTGUARD_HOME", str(state / "home"))
+        handle = run_in_thread(config)
+        try:
+            yield handle
+        finally:
+            handle.stop()
