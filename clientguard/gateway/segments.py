@@ -57,7 +57,9 @@ class Segments:
 
 def _walk(node: Any, segs: Segments) -> None:
     if isinstance(node, dict):
-        if node.get("type") in OPAQUE_TYPES:
+        kind = node.get("type")
+        # "type" can be a JSON Schema property (a dict) inside tool parameters, so check it is a string.
+        if isinstance(kind, str) and kind in OPAQUE_TYPES:
             return
         has_role = "role" in node
         is_base64 = node.get("type") == "base64"
@@ -184,7 +186,9 @@ def restore_json(node: Any, vault: Vault) -> bool:
     """
     changed = False
     if isinstance(node, dict):
-        if node.get("type") in OPAQUE_TYPES:
+        kind = node.get("type")
+        # "type" can be a JSON Schema property (a dict) inside tool parameters, so check it is a string.
+        if isinstance(kind, str) and kind in OPAQUE_TYPES:
             return False
         for key, value in node.items():
             if isinstance(value, str):
