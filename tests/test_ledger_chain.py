@@ -197,3 +197,11 @@ def test_a_cut_off_database_file_fails_verification_as_corrupt(tmp_path: Path) -
     assert not result.ok
     assert result.problem.kind == "corrupt"
     assert "damaged" in result.problem.message
+
+
+def test_verifying_an_empty_file_does_not_turn_it_into_a_ledger(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.sqlite"
+    empty.touch()
+    with pytest.raises(LedgerError, match="is empty"):
+        verify_ledger(empty)
+    assert empty.stat().st_size == 0 and not key_path_for(empty).exists()

@@ -176,6 +176,7 @@ def _connect(path: Path) -> sqlite3.Connection:
         conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
+            conn.close()
             raise LedgerError(f"ledger {path}: SQLite refused WAL mode (got {mode}); is the file on a network share?")
         # FULL: a commit is on disk (WAL fsynced) before append() returns.
         conn.execute("PRAGMA synchronous = FULL")
@@ -218,6 +219,9 @@ class Ledger:
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
             except OSError as exc:
                 raise LedgerError(f"cannot create the ledger {path}: {exc.strerror}") from exc
+        if exists and not create and path.stat().st_size == 0:
+            # Reading commands (verify, show, report) must not turn an empty file into a ledger.
+            raise LedgerError(f"{path} is empty: no ledger has been written there yet")
         if exists:
             with open(path, "rb") as fh:
                 magic = fh.read(16)
@@ -225,7 +229,7 @@ class Ledger:
                 raise LedgerError(f"{path} is not a clientguard ledger (not a SQLite database)")
         conn = _connect(path)
         try:
-            ledger_id, key = cls._initialize(conn, path, require_key=require_key)
+            ledger_id, key = cls._initialize(conn, path, create=create, require_key=require_key)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise LedgerCorruptError(f"ledger {path} cannot be read: {exc}") from exc
@@ -235,11 +239,14 @@ class Ledger:
         return cls(path, conn, ledger_id, key)
 
     @staticmethod
-    def _initialize(conn: sqlite3.Connection, path: Path, *, require_key: bool) -> tuple[str, bytes | None]:
+    def _initialize(conn: sqlite3.Connection, path: Path, *, create: bool, require_key: bool) -> tuple[str, bytes | None]:
         kpath = key_path_for(path)
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if tables and not {"meta", "entries"} <= tables:
             raise LedgerError(f"{path} is a SQLite database but not a clientguard ledger (tables: {', '.join(sorted(tables))})")
+        if not tables and not create:
+            # Reading commands (verify, show, report) must not turn an empty file into a ledger.
+            raise LedgerError(f"{path} is empty: no ledger has been written there yet")
         if not tables:
             conn.execute("BEGIN IMMEDIATE")
             try:
