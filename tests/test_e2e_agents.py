@@ -347,3 +347,27 @@ def test_codex_builtin_provider_through_gateway_falls_back_to_https_at_once(tmp_
     assert run.seconds < 10, f"Codex retried the WebSocket instead of falling back: {run.describe()}"
     assert [(r.method, r.path) for r in requests if r.method == "POST"] == [("POST", "/v1/responses")] * 2
     assert upstream_leaks(requests, canaries) == []
+
+
+# -- one port for several providers: a path prefix per provider ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("agent", "account", "prefix", "upstream_path"),
+    [("codex", "openai-api", "/openai/v1", "/v1/responses"), ("claude", "anthropic-api", "/anthropic", "/v1/messages")],
+)
+def test_agent_reaches_its_provider_through_a_provider_prefix(tmp_path: Path, agent, account, prefix, upstream_path):
+    canaries = Canaries.generate()
+    repo = make_client_repo(tmp_path, canaries)
+    with RecordingUpstream(tool_file=TOOL_FILE) as up:
+        with running_gateway(write_policy(tmp_path / "policy"), up.url, account, tmp_path / "state") as gw:
+            if agent == "codex":
+                run = run_codex(repo, tmp_path / "home", PROMPT, base_url=f"{gw.url}{prefix}")
+            else:
+                run = run_claude(repo, tmp_path / "home", PROMPT, base_url=f"{gw.url}{prefix}")
+        requests = up.requests
+    assert run.returncode == 0, run.describe()
+    assert {r.path for r in requests if r.method == "POST"} == {upstream_path}
+    assert upstream_leaks(requests, canaries) == []
+    answer = "\n".join(run.agent_messages()) if agent == "codex" else run.stdout
+    assert canaries.aws_key_id in answer, run.describe()  # restored in the model's answer
