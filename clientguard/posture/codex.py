@@ -184,6 +184,10 @@ def _route(posture: AgentPosture, config: dict[str, Any], ctx: AuditContext) -> 
     base_url: str | None
     if provider_id == "openai":
         base_url = config.get("openai_base_url") or as_table(providers.get("openai")).get("base_url")
+        if base_url is not None and not isinstance(base_url, str):
+            posture.add("codex.bad_base_url", "medium", f"openai_base_url is {base_url!r}, not a URL; Codex rejects it.",
+                        'openai_base_url = "http://127.0.0.1:8787/v1"')
+            base_url = None
         if not base_url and ctx.env.get("OPENAI_BASE_URL"):
             base_url = ctx.env["OPENAI_BASE_URL"]
             posture.add("codex.openai_base_url_env_ignored", "medium",

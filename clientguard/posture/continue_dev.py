@@ -91,8 +91,10 @@ def _model_entries(data: dict[str, Any], path: Path) -> list[tuple[str, dict[str
     if isinstance(models, list):
         for model in models:
             if isinstance(model, dict) and ("provider" in model or "model" in model):
-                roles = model.get("roles") or ["chat"]
-                out.append((f"{model.get('name') or model.get('model')} ({', '.join(map(str, roles))})", model, path))
+                roles = model.get("roles")
+                roles = [str(r) for r in roles] if isinstance(roles, list) and roles else \
+                    [roles] if isinstance(roles, str) else ["chat"]
+                out.append((f"{model.get('name') or model.get('model')} ({', '.join(roles)})", model, path))
     autocomplete = data.get("tabAutocompleteModel")
     for entry in autocomplete if isinstance(autocomplete, list) else [autocomplete]:
         if isinstance(entry, dict):

@@ -13,8 +13,10 @@ LOCAL_MODEL_PORTS = {11434: "ollama", 1234: "lmstudio", 8080: "llama.cpp"}
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
 
-def host_of(url: str) -> str | None:
+def host_of(url: object) -> str | None:
     """The host of a URL (or of a bare `host:port`), lower-cased, or None when there is none."""
+    if not isinstance(url, str):
+        return None
     text = url.strip()
     if "://" not in text:
         text = "http://" + text
@@ -25,7 +27,9 @@ def host_of(url: str) -> str | None:
     return host.lower() if host else None
 
 
-def port_of(url: str) -> int | None:
+def port_of(url: object) -> int | None:
+    if not isinstance(url, str):
+        return None
     text = url.strip()
     if "://" not in text:
         text = "http://" + text
@@ -57,9 +61,9 @@ def is_unspecified_host(host: str | None) -> bool:
         return False
 
 
-def classify(url: str | None) -> Destination:
+def classify(url: object) -> Destination:
     """A loopback URL on a local-model port is a local model; any other loopback URL is a gateway."""
-    if not url:
+    if not url or not isinstance(url, str):
         return "unknown"
     host = host_of(url)
     if host is None:
