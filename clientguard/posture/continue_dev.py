@@ -120,7 +120,7 @@ def _check_entry(posture: AgentPosture, label: str, entry: dict[str, Any], path:
     if entry.get("apiKey") and not str(entry["apiKey"]).startswith("${{"):
         posture.add(f"continue.inline_key.{slug}", "high",
                     f"model {label} in {path} stores its API key in plain text.",
-                    "use a secret reference instead: apiKey: ${{ secrets.OPENAI_API_KEY }}")
+                    f"use a secret reference instead: apiKey: ${{{{ secrets.{provider_id.upper().replace('-', '_')}_API_KEY }}}}")
     if destination in ("provider", "unknown"):
         autocomplete = " Autocomplete sends the code around the cursor continuously." if "autocomplete" in label else ""
         posture.add(f"continue.direct_to_provider.{slug}", "medium",
