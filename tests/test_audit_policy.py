@@ -64,6 +64,12 @@ def test_plan_not_listed_in_the_policy_is_decided_as_detected_without_assuming_a
     assert claude.verdict == "do_not_use"
 
 
+def test_unlisted_account_gets_the_toml_lines_to_record_it(tmp_path: Path, repo: Path) -> None:
+    claude = _audit_with(NDA_POLICY, fixture_home("claude-pro", tmp_path), repo).agent("claude-code")
+    finding = next(f for f in claude.findings if f.id == "policy.account_not_listed")
+    assert '[[accounts]]\nname = "anthropic-pro"\nprovider = "anthropic"\nplan = "pro"' in finding.fix
+
+
 def test_opted_out_consumer_account_is_allowed_with_a_caution(tmp_path: Path, repo: Path) -> None:
     policy = NDA_POLICY.replace('plan = "plus"\n', 'plan = "plus"\ntraining_opt_out = true\nopt_out_confirmed = 2026-05-01\n')
     codex = _audit_with(policy, fixture_home("codex-plus", tmp_path), repo).agent("codex")
@@ -173,6 +179,7 @@ def test_cursor_unlisted_with_privacy_mode_off_is_blocked_by_the_nda(tmp_path: P
     policy = NDA_POLICY  # lists no Cursor account: the detected one is judged with the privacy mode read locally
     cursor = _audit_with(policy, _cursor_home(tmp_path, "PRIVACY_MODE_USAGE_DATA_TRAINING_ALLOWED"), repo).agent("cursor")
     assert "policy.block" in {f.id for f in cursor.findings}
+    assert "privacy_mode = false" in next(f for f in cursor.findings if f.id == "policy.account_not_listed").fix
 
 
 def test_cursor_unlisted_with_privacy_mode_on_is_not_blocked(tmp_path: Path, repo: Path) -> None:

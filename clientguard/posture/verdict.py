@@ -153,6 +153,13 @@ def _allowed_switch(posture: AgentPosture, policy: "Policy") -> str:
     return ""
 
 
+def _confirmed_setting(posture: AgentPosture) -> str:
+    """The account setting line to record: Cursor's privacy mode as read locally, else the training opt-out."""
+    if "privacy_mode" in posture.account_facts:
+        return f"privacy_mode = {'true' if posture.account_facts['privacy_mode'] else 'false'}"
+    return "training_opt_out = false  # true once switched off in the account's privacy settings"
+
+
 def _check_recorded_facts(posture: AgentPosture, account: "Account") -> None:
     """What clientguard.toml records about the account must match what the machine shows."""
     local = posture.account_facts.get("privacy_mode")
@@ -199,11 +206,16 @@ def _account_for(posture: AgentPosture, policy: "Policy") -> tuple["Account | No
         if account.provider == provider and account.plan == plan:
             _check_recorded_facts(posture, account)
             return account, f"the account {account.name!r} ({provider} {plan})"
-    fields: dict[str, Any] = {"name": f"detected-{posture.agent}", "provider": provider, "plan": plan}
+    fields: dict[str, Any] = {"name": f"{provider}-{plan}", "provider": provider, "plan": plan}
     fields.update(posture.account_facts)
     try:
         account = Account.model_validate(fields)
     except Exception as exc:  # pydantic validation of what the agent reported: a finding, not a crash
         posture.add("policy.plan_not_in_catalog", "high", f"{provider} {plan}: {exc}", "")
         return None, ""
+    posture.add("policy.account_not_listed", "low",
+                f"the {provider} {plan} account {posture.agent} uses is not listed in clientguard.toml, so it is judged "
+                "as detected: no training opt-out, ZDR or BAA is assumed.",
+                f'add it to clientguard.toml with what you have confirmed:\n[[accounts]]\nname = "{provider}-{plan}"\n'
+                f'provider = "{provider}"\nplan = "{plan}"\n' + _confirmed_setting(posture))
     return account, f"the detected {provider} {plan} sign-in (not listed in clientguard.toml, so no opt-out is assumed)"
