@@ -387,7 +387,8 @@ def plan_answer(upstream: RecordingUpstream, recorded: RecordedRequest, api: str
     has_result = has_tool_result(api, body)
     tool = None
     if script.tool_calls and not has_result:
-        tool = choose_tool(_function_tool_names(body.get("tools"), api=api), script.tool_file, [*placeholders, *script.echo])
+        offered = _function_tool_names(body.get("tools"), api=api)
+        tool = choose_tool(offered, script.tool_file, [*placeholders, *script.echo])
     return Plan(tool=tool, text=answer_text(placeholders, script.echo, script.tool_file, has_result))
 
 
@@ -443,7 +444,9 @@ class ResponsesFormat:
         }
 
     @classmethod
-    def json_body(cls, upstream: RecordingUpstream, recorded: RecordedRequest, plan: Plan, model: str) -> dict[str, Any]:
+    def json_body(
+        cls, upstream: RecordingUpstream, recorded: RecordedRequest, plan: Plan, model: str
+    ) -> dict[str, Any]:
         item = cls.output_item(upstream, plan)
         return cls.response(upstream.next_id("resp"), model, "completed", [item], cls.usage(recorded, plan))
 
@@ -489,7 +492,8 @@ class ResponsesFormat:
             yield ev("response.output_text.done", **common, text=text, logprobs=[])
             yield ev("response.content_part.done", **common, part={**part, "text": text})
         yield ev("response.output_item.done", output_index=0, item=item)
-        yield ev("response.completed", response=cls.response(rid, model, "completed", [item], cls.usage(recorded, plan)))
+        done = cls.response(rid, model, "completed", [item], cls.usage(recorded, plan))
+        yield ev("response.completed", response=done)
 
 
 class ChatFormat:
@@ -501,7 +505,9 @@ class ChatFormat:
         return {"prompt_tokens": tin, "completion_tokens": tout, "total_tokens": tin + tout}
 
     @classmethod
-    def json_body(cls, upstream: RecordingUpstream, recorded: RecordedRequest, plan: Plan, model: str) -> dict[str, Any]:
+    def json_body(
+        cls, upstream: RecordingUpstream, recorded: RecordedRequest, plan: Plan, model: str
+    ) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
         if plan.tool is not None:
             message["tool_calls"] = [
@@ -592,7 +598,8 @@ class MessagesFormat:
         if plan.tool is not None:
             if cls.wants_thinking(upstream, recorded):
                 blocks.append({"type": "thinking", "thinking": cls.THINKING, "signature": cls.SIGNATURE})
-            blocks.append({"type": "tool_use", "id": upstream.next_id("toolu"), "name": plan.tool.name, "input": plan.tool.arguments})
+            tool_id = upstream.next_id("toolu")
+            blocks.append({"type": "tool_use", "id": tool_id, "name": plan.tool.name, "input": plan.tool.arguments})
         else:
             blocks.append({"type": "text", "text": plan.text})
         return blocks
@@ -611,7 +618,9 @@ class MessagesFormat:
         }
 
     @classmethod
-    def json_body(cls, upstream: RecordingUpstream, recorded: RecordedRequest, plan: Plan, model: str) -> dict[str, Any]:
+    def json_body(
+        cls, upstream: RecordingUpstream, recorded: RecordedRequest, plan: Plan, model: str
+    ) -> dict[str, Any]:
         tin, tout = _usage_tokens(recorded, plan.text)
         stop = "tool_use" if plan.tool is not None else "end_turn"
         return cls.message(
@@ -619,31 +628,45 @@ class MessagesFormat:
             {"input_tokens": tin, "output_tokens": tout},
         )
 
+    @staticmethod
+    def _event(kind: str, **fields: Any) -> bytes:
+        return sse(kind, {"type": kind, **fields})
+
     @classmethod
-    def events(cls, upstream: RecordingUpstream, recorded: RecordedRequest, plan: Plan, model: str) -> Iterator[bytes]:
+    def _delta(cls, index: int, **delta: Any) -> bytes:
+        return cls._event("content_block_delta", index=index, delta=delta)
+
+    @classmethod
+    def events(
+        cls, upstream: RecordingUpstream, recorded: RecordedRequest, plan: Plan, model: str
+    ) -> Iterator[bytes]:
         tin, tout = _usage_tokens(recorded, plan.text)
-        start_usage = {"input_tokens": tin, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 1}
-        yield sse("message_start", {"type": "message_start", "message": cls.message(upstream.next_id("msg"), model, [], None, start_usage)})
+        start_usage = {
+            "input_tokens": tin, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 1,
+        }
+        yield cls._event("message_start", message=cls.message(upstream.next_id("msg"), model, [], None, start_usage))
         for index, block in enumerate(cls.blocks(upstream, recorded, plan)):
             kind = block["type"]
             if kind == "thinking":
-                yield sse("content_block_start", {"type": "content_block_start", "index": index, "content_block": {"type": "thinking", "thinking": "", "signature": ""}})
-                yield sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": {"type": "thinking_delta", "thinking": block["thinking"]}})
-                yield sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": {"type": "signature_delta", "signature": block["signature"]}})
+                empty = {"type": "thinking", "thinking": "", "signature": ""}
+                yield cls._event("content_block_start", index=index, content_block=empty)
+                yield cls._delta(index, type="thinking_delta", thinking=block["thinking"])
+                yield cls._delta(index, type="signature_delta", signature=block["signature"])
             elif kind == "tool_use":
-                yield sse("content_block_start", {"type": "content_block_start", "index": index, "content_block": {**block, "input": {}}})
-                yield sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": {"type": "input_json_delta", "partial_json": ""}})
+                yield cls._event("content_block_start", index=index, content_block={**block, "input": {}})
+                yield cls._delta(index, type="input_json_delta", partial_json="")
                 for piece in split_deltas(json.dumps(block["input"])):
-                    yield sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": {"type": "input_json_delta", "partial_json": piece}})
+                    yield cls._delta(index, type="input_json_delta", partial_json=piece)
             else:
-                yield sse("content_block_start", {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}})
-                yield sse("ping", {"type": "ping"})
+                yield cls._event("content_block_start", index=index, content_block={"type": "text", "text": ""})
+                yield cls._event("ping")
                 for piece in split_deltas(block["text"]):
-                    yield sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": piece}})
-            yield sse("content_block_stop", {"type": "content_block_stop", "index": index})
+                    yield cls._delta(index, type="text_delta", text=piece)
+            yield cls._event("content_block_stop", index=index)
         stop = "tool_use" if plan.tool is not None else "end_turn"
-        yield sse("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None}, "usage": {"output_tokens": tout}})
-        yield sse("message_stop", {"type": "message_stop"})
+        delta = {"stop_reason": stop, "stop_sequence": None}
+        yield cls._event("message_delta", delta=delta, usage={"output_tokens": tout})
+        yield cls._event("message_stop")
 
 
 FORMATS: dict[str, type[ResponsesFormat] | type[ChatFormat] | type[MessagesFormat]] = {
@@ -720,7 +743,8 @@ def build_app(upstream: RecordingUpstream) -> Starlette:
             # Like a provider that only speaks HTTP: refuse the upgrade so the client falls back at once.
             return provider_error(api or "responses", 426, "WebSocket transport is not supported here; use HTTPS POST.")
         if api is None:
-            return JSONResponse({"error": {"message": f"no route for {request.method} {request.url.path}", "type": "not_found"}}, status_code=404)
+            missing = f"no route for {request.method} {request.url.path}"
+            return JSONResponse({"error": {"message": missing, "type": "not_found"}}, status_code=404)
         if api == "models":
             if request.method != "GET":
                 return provider_error("responses", 405, "use GET for the model list")
@@ -745,7 +769,8 @@ def build_app(upstream: RecordingUpstream) -> Starlette:
                 media_type="text/event-stream",
                 headers={"cache-control": "no-cache", "x-request-id": upstream.next_id("req")},
             )
-        return JSONResponse(fmt.json_body(upstream, recorded, plan, model), headers={"x-request-id": upstream.next_id("req")})
+        answer = fmt.json_body(upstream, recorded, plan, model)
+        return JSONResponse(answer, headers={"x-request-id": upstream.next_id("req")})
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     return Starlette(routes=[Route("/{path:path}", dispatch, methods=methods)])
@@ -762,18 +787,23 @@ def models_body(*, anthropic: bool) -> dict[str, Any]:
     """A model list in the shape the asking SDK expects."""
     if anthropic:
         data = [
-            {"type": "model", "id": m, "display_name": m, "created_at": "2026-01-01T00:00:00Z"} for m in ANTHROPIC_MODELS
+            {"type": "model", "id": m, "display_name": m, "created_at": "2026-01-01T00:00:00Z"}
+            for m in ANTHROPIC_MODELS
         ]
         return {"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]}
     return {
         "object": "list",
-        "data": [{"id": m, "object": "model", "created": 1767225600, "owned_by": "recording-upstream"} for m in OPENAI_MODELS],
+        "data": [
+            {"id": m, "object": "model", "created": 1767225600, "owned_by": "recording-upstream"} for m in OPENAI_MODELS
+        ],
     }
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run a recording upstream in the foreground (for demos and the benchmark)."""
-    parser = argparse.ArgumentParser(prog="python -m clientguard.gateway.recording", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m clientguard.gateway.recording", description=(__doc__ or "").splitlines()[0]
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9100)
     parser.add_argument("--tool-file", default="notes.txt", help="file the scripted tool call reads")
