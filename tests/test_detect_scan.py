@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import jsonschema
@@ -16,8 +17,12 @@ FAKE_AWS = "AKIAIOSFODNN7EXAMPLE"
 EMAIL = "jane.doe@acme-corp.com"
 
 
+# Fingerprint keys of these runs live in a scratch directory, never in the user's data directory.
+KEY_HOME = Path(tempfile.mkdtemp(prefix="cg-scan-keys-"))
+
+
 def run_scan(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CLIENTGUARD_HOME": str(Path(cwd or ".").resolve() / ".cg-home")}
+    env = {**os.environ, "CLIENTGUARD_HOME": str(KEY_HOME)}
     return subprocess.run([sys.executable, "-m", "clientguard.cli", "scan", "--no-progress", *args],
                           capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
 
