@@ -22,18 +22,29 @@ _TEMPLATE_MARK = re.compile(r"[<>{}]|\$\{|\$\(")
 
 @validator("token")
 def token(value: str) -> bool:
-    """A service token of the rule's shape that is not a mask, a template or a one-character filler.
+    """A service token of the rule's shape that is not a mask, a template or a patterned filler.
 
     Documentation examples with the right shape (AWS's ``…EXAMPLE`` keys) still count: a scanner
     protecting a client cannot tell a published example from a key someone reused.
     """
-    if not value or _MASK_OR_RUN.search(value):
+    if not value or _MASK_OR_RUN.search(value) or _TEMPLATE_MARK.search(value):
         return False
-    if _TEMPLATE_MARK.search(value):
-        return False
-    body = _SEPARATORS.sub("", value)
-    # Too few distinct characters for a random string: 0000…, abab…, 1212….
-    return len(set(body.lower())) >= min(6, max(1, len(body) // 3))
+    runs = [run for run in _SEPARATORS.split(value) if run]
+    longest = max(runs, key=len, default="")
+    if len(longest) >= 8 and _periodic(longest):
+        return False  # abab…, 1234 1234…, deadbeefdeadbeef…
+    # The fixed prefix says nothing about randomness; judge the end of the value.
+    tail = _SEPARATORS.sub("", value)[-16:]
+    return len(set(tail.lower())) >= min(6, max(1, len(tail) // 3))
+
+
+def _periodic(text: str, longest_period: int = 8) -> bool:
+    """True when the text repeats a unit of at most ``longest_period`` characters."""
+    for period in range(1, min(longest_period, len(text) // 2) + 1):
+        unit = text[:period]
+        if (unit * (len(text) // period + 1))[: len(text)] == text:
+            return True
+    return False
 
 
 @validator("token_digits")
