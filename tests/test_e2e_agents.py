@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -371,3 +372,48 @@ def test_agent_reaches_its_provider_through_a_provider_prefix(tmp_path: Path, ag
     assert upstream_leaks(requests, canaries) == []
     answer = "\n".join(run.agent_messages()) if agent == "codex" else run.stdout
     assert canaries.aws_key_id in answer, run.describe()  # restored in the model's answer
+
+
+# -- placeholders are stable across turns, so provider prompt caches keep hitting ---------------------
+
+
+def test_codex_through_gateway_replays_a_byte_identical_redacted_history(codex_via_gateway: GatewayRun):
+    first, second = codex_via_gateway.posts()
+    earlier = first.json["input"]
+    # Codex resends the whole history each turn (store: false); redacted again, it must not change.
+    assert second.json["input"][: len(earlier)] == earlier
+    assert second.json.get("instructions") == first.json.get("instructions")
+
+
+def _without_cache_control(node: Any) -> Any:
+    """`node` minus cache_control markers, which Claude Code itself moves to the newest block each turn."""
+    if isinstance(node, dict):
+        return {k: _without_cache_control(v) for k, v in node.items() if k != "cache_control"}
+    if isinstance(node, list):
+        return [_without_cache_control(v) for v in node]
+    return node
+
+
+def test_claude_code_through_gateway_replays_a_byte_identical_redacted_prefix(claude_via_gateway: GatewayRun):
+    first, second = claude_via_gateway.posts()[-2:]
+    assert second.json["system"] == first.json["system"]
+    earlier = _without_cache_control(first.json["messages"])
+    assert _without_cache_control(second.json["messages"])[: len(earlier)] == earlier
+
+
+def test_claude_code_through_gateway_tool_input_round_trips_to_the_same_placeholders(
+    claude_via_gateway: GatewayRun,
+):
+    first, second = claude_via_gateway.posts()[-2:]
+    # The upstream put every placeholder of the first request into the Bash description; the gateway
+    # restored them for Claude Code, which replays the call; redacted again they must read the same.
+    (tool_use,) = [
+        block
+        for message in second.json["messages"]
+        if message.get("role") == "assistant" and isinstance(message.get("content"), list)
+        for block in message["content"]
+        if block.get("type") == "tool_use"
+    ]
+    expected = " ".join(first.placeholders())
+    assert expected, "the first request carried no placeholder to echo"
+    assert tool_use["input"]["description"] == f"Show {TOOL_FILE} ({expected})"
