@@ -53,8 +53,8 @@ _FORMAT_FIELD = re.compile(r"\{[^}]*\}|%\(?[A-Za-z_]*\)?[sd]|\$\{[^}]*\}?|<[^>]*
 def url_password(value: str) -> bool:
     """A password written into a URL or connection string, not a template, mask or service default."""
     v = value.strip().strip("'\"")
-    if len(v) < 3:
-        return False
+    if len(v) < 5:
+        return False  # abc:xyz@, user:123@ - documentation, not a password anyone uses
     if v.lower() in _DEFAULT_PASSWORDS:
         return False
     if _FORMAT_FIELD.search(v):
