@@ -13,7 +13,7 @@ class PathGlobs:
 
     def __init__(self, globs: Iterable[str]):
         self.globs = [g for g in globs if g and g.strip()]
-        self._spec = pathspec.PathSpec.from_lines("gitwildmatch", self.globs)
+        self._spec = pathspec.GitIgnoreSpec.from_lines(self.globs)
 
     def __bool__(self) -> bool:
         return bool(self.globs)

@@ -275,17 +275,27 @@ def _byte_to_char_mapper(data: bytes, text: str):
 
 
 def _windows(text: str, ends: list[int], width: int) -> list[tuple[int, int]]:
-    """Merged line-aligned windows that contain every match of at most ``width`` chars ending at ``ends``."""
+    """Merged line-aligned windows that contain every match of at most ``width`` chars ending at ``ends``.
+
+    ``ends`` is sorted, so window starts never decrease: an end inside the current window adds nothing.
+    """
     out: list[tuple[int, int]] = []
     n = len(text)
+    cur_start, cur_end = -1, -1
     for e in ends:
+        if e < cur_end:
+            continue
         ws = text.rfind("\n", 0, max(0, e - width)) + 1
         nl = text.find("\n", e)
         we = n if nl < 0 else min(n, nl + 1)
-        if out and ws <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], we))
+        if ws <= cur_end:
+            cur_end = max(cur_end, we)
         else:
-            out.append((ws, we))
+            if cur_end >= 0:
+                out.append((cur_start, cur_end))
+            cur_start, cur_end = ws, we
+    if cur_end >= 0:
+        out.append((cur_start, cur_end))
     return out
 
 

@@ -105,6 +105,15 @@ def _git_toplevel(path: Path) -> Path | None:
     return Path(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else None
 
 
+def _git_ignored(top: Path, path: Path) -> bool:
+    try:
+        out = subprocess.run(["git", "-C", str(top), "check-ignore", "-q", "--", str(path)], capture_output=True,
+                             timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0
+
+
 def _git_ls(top: Path, args: list[str]) -> list[str]:
     out = subprocess.run(["git", "-C", str(top), "ls-files", "-z", *args], capture_output=True, timeout=300)
     if out.returncode != 0:
@@ -117,6 +126,8 @@ def iter_source_files(root: Path) -> Iterator[SourceFile]:
     git-ignored ones agents commonly open; elsewhere every file, without following directory symlinks."""
     root = root.resolve()
     top = _git_toplevel(root)
+    if top is not None and root != top and _git_ignored(top, root):
+        top = None  # asked for explicitly although git ignores it (a vendored or build tree): read it all
     if top is not None:
         rel_root = root.relative_to(top) if root != top else None
         scope = [str(rel_root)] if rel_root else []

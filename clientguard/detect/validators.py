@@ -137,6 +137,9 @@ def phone(value: str) -> bool:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return False
+    national = str(number.national_number)
+    if number.country_code == 1 and national[3:7] == "5550" and national[7:8] == "1":
+        return False  # 555-0100..0199: reserved for fiction and documentation in the North American plan
     return phonenumbers.is_valid_number(number)
 
 
@@ -175,8 +178,14 @@ def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
+# Public resolvers and the classic example address: they identify no one.
+_WELL_KNOWN_PUBLIC = {"1.1.1.1", "1.0.0.1", "8.8.8.8", "8.8.4.4", "9.9.9.9", "149.112.112.112", "208.67.222.222",
+                      "208.67.220.220", "1.2.3.4", "4.3.2.1", "2001:4860:4860::8888", "2001:4860:4860::8844",
+                      "2606:4700:4700::1111", "2606:4700:4700::1001"}
+
+
 def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    return ip.is_global and not ip.is_multicast
+    return ip.is_global and not ip.is_multicast and str(ip) not in _WELL_KNOWN_PUBLIC
 
 
 def _documentation_net(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -199,14 +208,23 @@ def ipv4_private(value: str) -> bool:
     return ip.is_private and not (ip.is_loopback or ip.is_unspecified or ip.is_link_local) and not _documentation_net(ip)
 
 
+def _ipv6_shaped(value: str) -> bool:
+    # `1::2` and `::3` are valid addresses but in code they are slices; real ones have three groups or more.
+    return sum(1 for g in value.split(":") if g) >= 3
+
+
 @validator("ipv6_public")
 def ipv6_public(value: str) -> bool:
+    if not _ipv6_shaped(value):
+        return False
     ip = _ip(value)
     return isinstance(ip, ipaddress.IPv6Address) and _is_public(ip) and not _documentation_net(ip)
 
 
 @validator("ipv6_private")
 def ipv6_private(value: str) -> bool:
+    if not _ipv6_shaped(value):
+        return False
     ip = _ip(value)
     if not isinstance(ip, ipaddress.IPv6Address):
         return False
