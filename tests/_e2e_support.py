@@ -197,6 +197,7 @@ def run_codex(
     *,
     base_url: str | None = None,
     builtin_base_url: str | None = None,
+    sandbox: str | None = None,
     timeout: float = AGENT_TIMEOUT,
 ) -> AgentRun:
     """`codex exec --json` in `repo`, against a custom provider (`base_url`) or the built-in one."""
@@ -212,14 +213,22 @@ def run_codex(
         env = hermetic_env(home, CODEX_HOME=str(codex_home), CODEX_API_KEY=FAKE_OPENAI_KEY)
     else:
         raise ValueError("run_codex needs base_url or builtin_base_url")
+    if sandbox is not None:
+        argv += ["--sandbox", sandbox]
     argv += ["-c", "analytics.enabled=false", "-c", "feedback.enabled=false", "-m", "gpt-5.1", prompt]
     return _run(argv, repo, env, timeout)
 
 
 def run_claude(
-    repo: Path, home: Path, prompt: str, *, base_url: str, timeout: float = AGENT_TIMEOUT
+    repo: Path,
+    home: Path,
+    prompt: str,
+    *,
+    base_url: str,
+    allowed_tools: tuple[str, ...] = ("Bash(cat:*)",),
+    timeout: float = AGENT_TIMEOUT,
 ) -> AgentRun:
-    """`claude -p` in `repo` with ANTHROPIC_BASE_URL at `base_url`, allowed to run `cat` only."""
+    """`claude -p` in `repo` with ANTHROPIC_BASE_URL at `base_url`, allowed `cat` (and `allowed_tools`)."""
     env = hermetic_env(
         home,
         ANTHROPIC_BASE_URL=base_url,
@@ -230,7 +239,7 @@ def run_claude(
         CLAUDE_CODE_MAX_RETRIES="0",
     )
     # The prompt goes first: --allowedTools is variadic and would swallow it.
-    argv = [str(agent_binary("claude")), "-p", prompt, "--allowedTools", "Bash(cat:*)"]
+    argv = [str(agent_binary("claude")), "-p", prompt, "--allowedTools", *allowed_tools]
     return _run(argv, repo, env, timeout)
 
 

@@ -417,3 +417,47 @@ def test_claude_code_through_gateway_tool_input_round_trips_to_the_same_placehol
     expected = " ".join(first.placeholders())
     assert expected, "the first request carried no placeholder to echo"
     assert tool_use["input"]["description"] == f"Show {TOOL_FILE} ({expected})"
+
+
+# -- what the model writes lands on the freelancer's disk with the real values -----------------------
+
+WRITTEN_FILE = "summary.txt"
+
+
+@pytest.fixture(scope="module", params=["codex", "claude"])
+def writing_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, GatewayRun, Path]:
+    """The upstream reads the file, then has the agent write every placeholder it saw into summary.txt:
+    Codex with `printf ... > summary.txt`, Claude Code with its Write tool and an absolute path that is
+    itself partly a placeholder (the directory name holds the client's name)."""
+    agent = request.param
+    tmp = tmp_path_factory.mktemp(f"{agent}-write")
+    canaries = Canaries.generate()
+    repo = make_client_repo(tmp, canaries, dirname=REPO_DIR)
+    account = "openai-api" if agent == "codex" else "anthropic-api"
+    with RecordingUpstream(tool_file=TOOL_FILE, write_file=WRITTEN_FILE) as up:
+        with running_gateway(write_policy(tmp / "policy"), up.url, account, tmp / "state") as gw:
+            if agent == "codex":
+                run = run_codex(repo, tmp / "home", PROMPT, base_url=f"{gw.url}/v1", sandbox="workspace-write")
+            else:
+                run = run_claude(repo, tmp / "home", PROMPT, base_url=gw.url, allowed_tools=("Bash(cat:*)", "Write"))
+        return agent, GatewayRun(run, up.requests, canaries, tmp / "state"), repo
+
+
+def test_file_the_agent_writes_from_the_models_answer_holds_the_original_values(writing_run):
+    agent, ran, repo = writing_run
+    assert ran.run.returncode == 0, ran.run.describe()
+    written = repo / WRITTEN_FILE
+    assert written.is_file(), ran.run.describe()
+    content = written.read_text(encoding="utf-8")
+    for name, value in ran.canaries.values().items():
+        assert value in content, f"{name} missing from {WRITTEN_FILE}: {content}"
+    assert not PLACEHOLDER_RE.search(content), content
+
+
+def test_values_restored_into_a_tool_call_are_redacted_again_when_the_agent_replays_it(writing_run):
+    # The write call carries the restored values; the agent sends that call back in its history on the
+    # next turn, where a bare secret has none of the context ("AWS_SECRET_ACCESS_KEY=") that found it
+    # in the file. The gateway must still recognise the value it restored itself.
+    agent, ran, repo = writing_run
+    assert len(ran.posts()) == 3, ran.run.describe()
+    assert upstream_leaks(ran.requests, ran.canaries) == []

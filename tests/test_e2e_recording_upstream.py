@@ -15,7 +15,13 @@ import openai
 import pytest
 import zstandard
 
-from clientguard.gateway.recording import PLACEHOLDER_RE, RecordingUpstream, split_deltas
+from clientguard.gateway.recording import (
+    PLACEHOLDER_RE,
+    RecordingUpstream,
+    choose_write_tool,
+    split_deltas,
+    working_directory,
+)
 
 PLACEHOLDER = "CG_EMAIL_abcdefgh"  # the vault grammar: CG_, label, 8 base32 characters
 READ_FILE_TOOL = {
@@ -285,3 +291,63 @@ def test_contains_finds_a_needle_in_headers_and_json_escaped_bodies(upstream):
     assert recorded.contains('say "quoted"\nline')
     assert recorded.contains("needle-in-header")
     assert not recorded.contains("absent")
+
+
+WRITE_FILE_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "write_file",
+        "parameters": {"type": "object", "properties": {"path": {"type": "string"}, "content": {"type": "string"}}},
+    },
+}
+
+
+def _chat_after_reading(extra: list[dict] | None = None) -> list[dict]:
+    return [
+        {"role": "user", "content": "summarize config.py"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "read_file", "arguments": '{"path":"config.py"}'}}
+        ]},
+        {"role": "tool", "tool_call_id": "call_1", "content": f"OWNER={PLACEHOLDER}"},
+        *(extra or []),
+    ]
+
+
+def test_with_a_write_file_the_second_turn_writes_every_placeholder_seen():
+    with RecordingUpstream(tool_file="config.py", write_file="summary.txt") as up:
+        client = openai.OpenAI(base_url=f"{up.url}/v1", api_key="sk-test-FAKE0000", max_retries=0)
+        result = client.chat.completions.create(
+            model="gpt-4.1", messages=_chat_after_reading(), tools=[READ_FILE_TOOL, WRITE_FILE_TOOL]
+        )
+    (call,) = result.choices[0].message.tool_calls
+    assert call.function.name == "write_file"
+    assert json.loads(call.function.arguments) == {"path": "summary.txt", "content": f"{PLACEHOLDER}\n"}
+
+
+def test_with_a_write_file_the_third_turn_answers_text_naming_both_files():
+    written = [
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_2", "type": "function", "function": {"name": "write_file", "arguments": "{}"}}
+        ]},
+        {"role": "tool", "tool_call_id": "call_2", "content": "ok"},
+    ]
+    with RecordingUpstream(tool_file="config.py", write_file="summary.txt") as up:
+        client = openai.OpenAI(base_url=f"{up.url}/v1", api_key="sk-test-FAKE0000", max_retries=0)
+        result = client.chat.completions.create(
+            model="gpt-4.1", messages=_chat_after_reading(written), tools=[READ_FILE_TOOL, WRITE_FILE_TOOL]
+        )
+    assert result.choices[0].message.content.startswith("I read config.py. I wrote summary.txt.")
+
+
+def test_codex_write_is_a_printf_that_keeps_each_value_in_single_quotes():
+    choice = choose_write_tool(["exec_command"], "summary.txt", ["CG_CLIENT_abcdefgh", "CG_EMAIL_abcdefgh"], None)
+    assert choice is not None
+    assert choice.arguments == {"cmd": "printf '%s\\n' 'CG_CLIENT_abcdefgh' 'CG_EMAIL_abcdefgh' > summary.txt"}
+
+
+def test_claude_code_write_targets_the_working_directory_its_prompt_names():
+    prompt = "Here is useful information about the environment:\n - Primary working directory: /home/dev/CG_CLIENT_abcdefgh-portal\n"
+    cwd = working_directory(json.dumps({"system": [{"type": "text", "text": prompt}]}))
+    choice = choose_write_tool(["Bash", "Write"], "summary.txt", ["x"], cwd)
+    assert choice is not None
+    assert choice.arguments == {"file_path": "/home/dev/CG_CLIENT_abcdefgh-portal/summary.txt", "content": "x\n"}

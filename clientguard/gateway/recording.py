@@ -27,6 +27,7 @@ import asyncio
 import gzip
 import itertools
 import json
+import re
 import socket
 import threading
 import time
@@ -88,6 +89,7 @@ class UpstreamScript:
     echo: list[str] = field(default_factory=list)
     event_delay: float = 0.0
     thinking: bool = True
+    write_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,11 +118,13 @@ class RecordingUpstream:
         echo: Sequence[str] = (),
         event_delay: float = 0.0,
         thinking: bool = True,
+        write_file: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.script = UpstreamScript(
-            tool_file=tool_file, tool_calls=tool_calls, echo=list(echo), event_delay=event_delay, thinking=thinking
+            tool_file=tool_file, tool_calls=tool_calls, echo=list(echo), event_delay=event_delay,
+            thinking=thinking, write_file=write_file,
         )
         self.host = host
         self._port = port
@@ -270,13 +274,15 @@ def decode_body(raw: bytes, content_encoding: str) -> bytes:
 # -- the script ----------------------------------------------------------------------------------
 
 
-def answer_text(placeholders: Sequence[str], echo: Sequence[str], tool_file: str, after_tool: bool) -> str:
+def answer_text(
+    placeholders: Sequence[str], echo: Sequence[str], tool_file: str, after_tool: bool, wrote: str | None = None
+) -> str:
     """The upstream's text answer: a fixed sentence plus everything it was told to repeat."""
     seen = " ".join(placeholders) if placeholders else "(none)"
-    lines = [
-        f"I read {tool_file}." if after_tool else "Hello from the recording upstream.",
-        f"Placeholders seen: {seen}",
-    ]
+    opening = "Hello from the recording upstream."
+    if after_tool:
+        opening = f"I read {tool_file}." + (f" I wrote {wrote}." if wrote else "")
+    lines = [opening, f"Placeholders seen: {seen}"]
     if echo:
         lines.append("Echo: " + " ".join(echo))
     return "\n".join(lines)
@@ -332,6 +338,57 @@ def choose_tool(tool_names: Sequence[str], tool_file: str, notes: Sequence[str])
     return ToolChoice(name, args)
 
 
+def choose_write_tool(
+    tool_names: Sequence[str], path: str, lines: Sequence[str], cwd: str | None
+) -> ToolChoice | None:
+    """A tool call that writes `lines` into `path`, so a test can check what lands on the agent's disk."""
+    content = "".join(f"{line}\n" for line in lines)
+    if "exec_command" in tool_names:  # Codex: a shell command; single quotes keep restored spaces intact
+        words = " ".join(f"'{line}'" for line in lines)
+        return ToolChoice("exec_command", {"cmd": f"printf '%s\\n' {words} > {path}"})
+    if "Write" in tool_names:  # Claude Code's Write wants an absolute path
+        target = f"{cwd}/{path}" if cwd else path
+        return ToolChoice("Write", {"file_path": target, "content": content})
+    if "write_file" in tool_names:
+        return ToolChoice("write_file", {"path": path, "content": content})
+    return None
+
+
+_CWD_PATTERNS = (
+    re.compile(r"<cwd>([^<\\\"]+)</cwd>"),  # Codex <environment_context>
+    re.compile(r"Primary working directory: ([^\s\\\"]+)"),  # Claude Code's system prompt
+)
+
+
+def working_directory(text: str) -> str | None:
+    """The agent's working directory as its request states it (possibly as placeholders), if found."""
+    for pattern in _CWD_PATTERNS:
+        match = pattern.search(text)
+        if match:
+            return match.group(1)
+    return None
+
+
+def count_tool_results(api: str, body: dict[str, Any]) -> int:
+    """How many tool results the request carries in its whole history."""
+    if api == "responses":
+        items = body.get("input")
+        kinds = ("function_call_output", "custom_tool_call_output")
+        return sum(1 for i in items if isinstance(i, dict) and i.get("type") in kinds) if isinstance(items, list) else 0
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return 0
+    if api == "chat":
+        return sum(1 for m in messages if isinstance(m, dict) and m.get("role") in ("tool", "function"))
+    return sum(
+        1
+        for m in messages
+        if isinstance(m, dict) and isinstance(m.get("content"), list)
+        for b in m["content"]
+        if isinstance(b, dict) and b.get("type") == "tool_result"
+    )
+
+
 def _responses_has_tool_result(body: dict[str, Any]) -> bool:
     items = body.get("input")
     if not isinstance(items, list) or not items:
@@ -385,11 +442,16 @@ def plan_answer(upstream: RecordingUpstream, recorded: RecordedRequest, api: str
     script = upstream.script
     placeholders = recorded.placeholders()
     has_result = has_tool_result(api, body)
+    results = count_tool_results(api, body)
+    offered = _function_tool_names(body.get("tools"), api=api)
     tool = None
     if script.tool_calls and not has_result:
-        offered = _function_tool_names(body.get("tools"), api=api)
         tool = choose_tool(offered, script.tool_file, [*placeholders, *script.echo])
-    return Plan(tool=tool, text=answer_text(placeholders, script.echo, script.tool_file, has_result))
+    elif script.tool_calls and script.write_file and results == 1:
+        lines = [*placeholders, *script.echo]
+        tool = choose_write_tool(offered, script.write_file, lines, working_directory(recorded.text))
+    wrote = script.write_file if script.write_file and results >= 2 else None
+    return Plan(tool=tool, text=answer_text(placeholders, script.echo, script.tool_file, has_result, wrote))
 
 
 # -- wire formats --------------------------------------------------------------------------------
