@@ -9,6 +9,9 @@ what reached the provider, and it follows a small script so real agents do a too
 * while the last input item is not a tool result and the request offers a tool it knows
   (Codex `exec_command`, Claude Code `Bash`, a `read_file`-style function), it asks the agent to
   `cat` a configurable file;
+* with `write_file` set, after that first tool result it asks the agent to write every placeholder it
+  saw into that file (Codex: `printf` through `exec_command`; Claude Code: `Write`), so a test can
+  check what the agent puts on disk;
 * once a tool result is present (or no tool is offered), it answers with text that repeats every
   placeholder it saw in the request and every string it was asked to echo, streamed in deltas of
   5 to 7 characters so that placeholders get split across events.
@@ -872,10 +875,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--no-tool-calls", action="store_true", help="always answer with text")
     parser.add_argument("--echo", action="append", default=[], help="a string to repeat in every text answer")
     parser.add_argument("--event-delay", type=float, default=0.0, help="seconds between stream events")
+    parser.add_argument("--write-file", default=None, help="after reading, have the agent write this file")
     args = parser.parse_args(argv)
     upstream = RecordingUpstream(
         tool_file=args.tool_file, tool_calls=not args.no_tool_calls, echo=args.echo,
-        event_delay=args.event_delay, host=args.host, port=args.port,
+        event_delay=args.event_delay, write_file=args.write_file, host=args.host, port=args.port,
     )
     print(f"recording upstream on http://{args.host}:{args.port}", flush=True)
     upstream.serve_forever()
