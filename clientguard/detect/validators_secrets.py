@@ -46,7 +46,7 @@ _DEFAULT_PASSWORDS = frozenset({
 })
 #: Template fields anywhere in a value: {pw}, %(pw)s, %s, ${DB_PASS}, <password>, [password], {{ x }}.
 #: ($VAR alone is a template too, but a "$" inside a password is common: is_placeholder judges the whole value.)
-_FORMAT_FIELD = re.compile(r"\{[^}]*\}|%\(?[A-Za-z_]*\)?[sd]|\$\{[^}]*\}?|<[^>]*>|\[[^\]]*\]|\{\{|\}\}")
+_FORMAT_FIELD = re.compile(r"\{[^}]*\}|%\([A-Za-z_]\w*\)[sdr]|%[sd](?![A-Za-z0-9])|\$\{[^}]*\}?|<[^>]*>|\[[^\]]*\]|\{\{|\}\}")
 
 
 @validator("url_password")
@@ -75,7 +75,7 @@ _FILE_REF = re.compile(r"(?i)^[\w.~/\\-]*[/\\][\w.~/\\-]*$|\.(?:pem|key|crt|cer|
                        r"pub|gpg|asc|ini|cfg|conf|toml|xml|properties|html?|js|py|rb|php|go|java|sh)$")
 _URL = re.compile(r"(?i)^[a-z][a-z0-9+.-]*://")
 _CALL_OR_INDEX = re.compile(r"[()\[\]{}]")
-_VERSION_OR_NUMBER = re.compile(r"^[vV]?\d+(?:[.\-_]\d+)*(?:[.-]?[A-Za-z]+\d*)?$")
+_VERSION_OR_NUMBER = re.compile(r"^[vV]?\d+(?:[.\-_]\d+)+(?:[.-]?[A-Za-z]{1,6}\d*)?$|^[vV]?\d+[A-Za-z]{0,5}$")
 _UUID_NIL = re.compile(r"^0{8}-0{4}-0{4}-0{4}-0{12}$")
 _REGEX_SYNTAX = re.compile(r"\(\?[:=!<P]|\\[dwsbDWSB]|\[\^?[^\]]+\][*+?{]|\)[*+?]|\|.*\)")
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
@@ -105,9 +105,26 @@ def _entropy_floor(n: int) -> float:
     return 2.75
 
 
+#: Words that mark a value as a stand-in wherever they appear in it.
+_STAND_IN_HINTS = re.compile(
+    r"(?i)example|changeme|change_me|placeholder|your[_-]|<your|dummy|xxxxx|redacted|\*{4}|fake|sample|notreal|"
+    r"not_real|insert[_-]|replace|todo|fixme"
+)
+
+
+def _random_looking(v: str) -> bool:
+    """Long and varied enough that no stand-in word list should veto it (a random token starting 'My...')."""
+    return len(v) >= 20 and shannon_entropy(v) >= 3.8 and not _STAND_IN_HINTS.search(v)
+
+
+def _stand_in(v: str) -> bool:
+    """A placeholder, unless the value is long random text that merely starts like a stand-in word."""
+    return is_placeholder(v) and not (_random_looking(v) and not _FORMAT_FIELD.search(v))
+
+
 def _literal_like_secret(v: str) -> bool:
     """Shared checks for a literal value assigned to a secret-named variable."""
-    if len(v) < 6 or is_placeholder(v) or _FORMAT_FIELD.search(v):
+    if len(v) < 6 or _stand_in(v) or _FORMAT_FIELD.search(v):
         return False
     if v.lower() in _DEFAULT_PASSWORDS or _KNOWN_WORDS.match(v):
         return False
@@ -118,7 +135,7 @@ def _literal_like_secret(v: str) -> bool:
         return False
     if _UUID_NIL.match(v) or _DATE_OR_TIME.match(v) or _COLOR.match(v):
         return False
-    if _IDENTIFIER.fullmatch(v) and not any(c.isdigit() for c in v):
+    if _IDENTIFIER.fullmatch(v) and not any(c.isdigit() for c in v) and not _random_looking(v):
         return False  # refreshToken, SecretStr, REPLACE_ME: names, not values
     if shannon_entropy(v) < _entropy_floor(len(v)):
         return False
