@@ -513,9 +513,6 @@ class Gateway:
             self.stats.files.update(ex.files)
             log.info("%s %s -> %d %s (%d redactions)", ex.method, ex.route.path, response.status_code,
                      ex.provider, ex.redaction.total)
-            if not self.audit_required:
-                await self._write_record(self._record(ex, ex.verdict.action if ex.verdict else "allow",
-                                                      response.status_code), wait=False)
             headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.multi_items()
                        if k.lower() not in _DROP_RESPONSE]
             ctype = response.headers.get("content-type", "")
@@ -526,6 +523,10 @@ class Gateway:
         finally:
             with anyio.CancelScope(shield=True):
                 await response.aclose()
+            if not self.audit_required:
+                # Recorded once the answer is out, so the write never delays the first token.
+                await self._write_record(self._record(ex, ex.verdict.action if ex.verdict else "allow",
+                                                      response.status_code), wait=False)
 
     async def _whole_back(self, response: httpx.Response, headers: list[tuple[bytes, bytes]], send: Send) -> None:
         data = await response.aread()

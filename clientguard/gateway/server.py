@@ -65,7 +65,7 @@ def _uvicorn_config(app: Gateway, config: GatewayConfig, log_level: str) -> uvic
     logging.getLogger("uvicorn.error").addFilter(_QuietUpgradeWarnings())
     return uvicorn.Config(
         app, host=config.host, port=config.port, ws="none", lifespan="on", log_level=log_level,
-        access_log=False, timeout_keep_alive=75, backlog=2048, http="h11",
+        access_log=False, timeout_keep_alive=75, backlog=2048, http="auto",
     )
 
 
