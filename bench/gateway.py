@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/gateway.py [--quick] [--format json]
 
-Starts two processes on 127.0.0.1, the recording upstream (``python -m clientguard.gateway.recording``)
-and the gateway (``clientguard serve``) in front of it, then sends the same requests both ways,
-interleaved in random order so drift on a shared machine hits both sides alike:
+Starts three processes on 127.0.0.1: the recording upstream (``python -m clientguard.gateway.recording``),
+the gateway (``clientguard serve``) in front of it, and as a peer a plain pass-through proxy (starlette +
+httpx streaming, no inspection) that shows what any Python hop costs. The same requests go all three
+ways, interleaved in random order so drift on a shared machine hits each alike:
 
 * non-streamed Chat Completions requests of 1 KB, 100 KB and 1 MB, each with a few planted secrets
   (an AWS-style key pair, customer e-mail addresses, the client's name) for the gateway to find and
@@ -161,11 +162,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until(url: str, proc: subprocess.Popen[bytes], what: str, timeout: float = 30) -> None:
+def wait_until(url: str, proc: subprocess.Popen[bytes], what: str, log: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            out = log.read_text(errors="replace") if log.exists() else ""
             raise SystemExit(f"{what} exited with {proc.returncode} before it was ready:\n{out[-3000:]}")
         try:
             if httpx.get(url, timeout=1).status_code < 500:
@@ -176,30 +177,80 @@ def wait_until(url: str, proc: subprocess.Popen[bytes], what: str, timeout: floa
     raise SystemExit(f"{what} did not answer {url} within {timeout:.0f}s")
 
 
-def start_processes(workdir: Path) -> tuple[list[subprocess.Popen[bytes]], str, str]:
-    """Upstream and gateway as separate processes; returns them and the (direct, gateway) base URLs."""
+@dataclass
+class Targets:
+    """Base URLs of the upstream (direct), the peer proxy and the gateway."""
+
+    direct: str
+    proxy: str
+    gateway: str
+
+
+def _spawn(argv: list[str], log: Path, env: dict[str, str], cwd: Path | None = None) -> subprocess.Popen[bytes]:
+    # Output goes to a file: a pipe nobody reads would stall the server once it filled up.
+    with log.open("wb") as out:
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+
+
+def start_processes(workdir: Path) -> tuple[list[subprocess.Popen[bytes]], Targets]:
+    """Upstream, peer proxy and gateway as separate processes; returns them and their base URLs."""
     env = {**os.environ, "CLIENTGUARD_HOME": str(workdir / "home")}
-    up_port, gw_port = free_port(), free_port()
+    up_port, proxy_port, gw_port = free_port(), free_port(), free_port()
     upstream_url = f"http://127.0.0.1:{up_port}"
-    upstream = subprocess.Popen(
+    procs = [_spawn(
         [sys.executable, "-m", "clientguard.gateway.recording", "--port", str(up_port), "--no-tool-calls"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-    )
-    wait_until(f"{upstream_url}/v1/models", upstream, "the recording upstream")
+        workdir / "upstream.log", env,
+    )]
+    wait_until(f"{upstream_url}/v1/models", procs[0], "the recording upstream", workdir / "upstream.log")
+    procs.append(_spawn(
+        [sys.executable, __file__, "--serve-peer-proxy", str(proxy_port), upstream_url], workdir / "proxy.log", env
+    ))
+    proxy_url = f"http://127.0.0.1:{proxy_port}"
+    wait_until(f"{proxy_url}/v1/models", procs[1], "the peer proxy", workdir / "proxy.log")
     policy = workdir / "clientguard.toml"
     policy.write_text(POLICY, encoding="utf-8")
-    gateway = subprocess.Popen(
+    procs.append(_spawn(
         [
             sys.executable, "-m", "clientguard.cli", "serve", "--host", "127.0.0.1", "--port", str(gw_port),
             "--policy", str(policy), "--account", ACCOUNT,
             "--upstream", f"openai={upstream_url}/v1", "--upstream", f"anthropic={upstream_url}",
             "--ledger", str(workdir / "ledger.sqlite"),
         ],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=workdir,
-    )
+        workdir / "gateway.log", env, cwd=workdir,
+    ))
     gateway_url = f"http://127.0.0.1:{gw_port}"
-    wait_until(f"{gateway_url}/_clientguard/health", gateway, "the gateway")
-    return [upstream, gateway], upstream_url, gateway_url
+    wait_until(f"{gateway_url}/_clientguard/health", procs[2], "the gateway", workdir / "gateway.log")
+    return procs, Targets(upstream_url, proxy_url, gateway_url)
+
+
+def serve_peer_proxy(port: int, upstream: str) -> None:
+    """The peer: forward every request to `upstream` and stream the answer back, inspecting nothing."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.background import BackgroundTask
+    from starlette.requests import Request
+    from starlette.responses import StreamingResponse
+    from starlette.routing import Route
+
+    from clientguard.gateway.recording import listening_socket
+
+    hop = {"host", "content-length", "connection", "transfer-encoding", "keep-alive", "accept-encoding"}
+    client = httpx.AsyncClient(base_url=upstream, timeout=60, limits=httpx.Limits(max_keepalive_connections=64))
+
+    async def forward(request: Request) -> StreamingResponse:
+        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in hop]
+        outgoing = client.build_request(
+            request.method, request.url.path, params=request.url.query, headers=headers, content=await request.body()
+        )
+        answer = await client.send(outgoing, stream=True)
+        back = {k: v for k, v in answer.headers.items() if k.lower() not in hop | {"content-encoding"}}
+        return StreamingResponse(
+            answer.aiter_raw(), status_code=answer.status_code, headers=back, background=BackgroundTask(answer.aclose)
+        )
+
+    app = Starlette(routes=[Route("/{path:path}", forward, methods=["GET", "POST", "HEAD"])])
+    config = uvicorn.Config(app, log_level="error", access_log=False, ws="none", lifespan="off")
+    uvicorn.Server(config).run(sockets=[listening_socket("127.0.0.1", port)])
 
 
 def stop_processes(procs: list[subprocess.Popen[bytes]]) -> None:
@@ -264,13 +315,15 @@ def percentile(samples: list[float], q: float) -> float:
 
 @dataclass
 class Row:
-    """One measured case: direct and through-gateway percentiles, in milliseconds."""
+    """One measured case: direct, peer-proxy and gateway percentiles, in milliseconds."""
 
     case: str
     metric: str
     n: int
     direct_p50: float
     direct_p99: float
+    proxy_p50: float
+    proxy_p99: float
     gateway_p50: float
     gateway_p99: float
     target: str
@@ -284,24 +337,23 @@ class Row:
         return self.gateway_p99 - self.direct_p99
 
 
-def paired(n: int, direct: Callable[[], Any], gateway: Callable[[], Any]) -> tuple[list[Any], list[Any]]:
-    """Run n direct and n gateway samples, interleaved in random order."""
-    d: list[Any] = []
-    g: list[Any] = []
+def interleaved(n: int, samplers: dict[str, Callable[[], Any]]) -> dict[str, list[Any]]:
+    """n samples from each sampler, the order shuffled within every round."""
+    out: dict[str, list[Any]] = {name: [] for name in samplers}
+    names = list(samplers)
     for _ in range(n):
-        if random.random() < 0.5:
-            d.append(direct())
-            g.append(gateway())
-        else:
-            g.append(gateway())
-            d.append(direct())
-    return d, g
+        random.shuffle(names)
+        for name in names:
+            out[name].append(samplers[name]())
+    return out
 
 
-def row(case: str, metric: str, d: list[float], g: list[float], target: str) -> Row:
-    ms = 1000.0
-    return Row(case, metric, len(d), percentile(d, 50) * ms, percentile(d, 99) * ms,
-               percentile(g, 50) * ms, percentile(g, 99) * ms, target)
+def row(case: str, metric: str, samples: dict[str, list[float]], target: str) -> Row:
+    def p(name: str, q: float) -> float:
+        return percentile(samples[name], q) * 1000.0
+
+    return Row(case, metric, len(samples["direct"]), p("direct", 50), p("direct", 99), p("proxy", 50),
+               p("proxy", 99), p("gateway", 50), p("gateway", 99), target)
 
 
 def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
@@ -313,28 +365,28 @@ def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
     workdir = Path(tempfile.mkdtemp(prefix="cg-bench-"))
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        procs, direct_url, gateway_url = start_processes(workdir)
+        procs, targets = start_processes(workdir)
         openai_headers = {"content-type": "application/json", "authorization": "Bearer sk-bench-FAKE0000"}
         anthropic_headers = {"content-type": "application/json", "x-api-key": "sk-ant-bench-FAKE0000",
                              "anthropic-version": "2023-06-01"}
-        with http_client() as dc, http_client() as gc:
+        with http_client() as dc, http_client() as pc, http_client() as gc:
+            clients = {"direct": (dc, targets.direct), "proxy": (pc, targets.proxy), "gateway": (gc, targets.gateway)}
             for size, n in counts.items():
                 payload = json.dumps(chat_body(code_text(size, planted), stream=False)).encode()
                 path = "/v1/chat/completions"
                 for _ in range(3):  # warm up connections, caches, the vault
-                    timed_post(dc, direct_url + path, payload, openai_headers)
-                    _, warm = timed_post(gc, gateway_url + path, payload, openai_headers)
-                # The upstream repeats the placeholders it received; through the gateway they come back
-                # restored, so the planted key in the answer proves it was replaced and restored.
+                    for client, base in clients.values():
+                        _, warm = timed_post(client, base + path, payload, openai_headers)
+                # The upstream repeats the placeholders it received; through the gateway (warmed last) they
+                # come back restored, so the planted key in the answer proves it was replaced and restored.
                 answer = json.loads(warm)["choices"][0]["message"]["content"]
                 checks[f"{size} B redacted and restored"] = planted.aws_key_id in answer and "CG_" not in answer
-                d, g = paired(
-                    n,
-                    lambda: timed_post(dc, direct_url + path, payload, openai_headers)[0],
-                    lambda: timed_post(gc, gateway_url + path, payload, openai_headers)[0],
-                )
-                target = "p50 < 2 ms, p99 < 10 ms added" if size == 100_000 else ""
-                rows.append(row(f"chat, {size // 1000} KB" if size < 1_000_000 else "chat, 1 MB", "latency", d, g, target))
+                samples = interleaved(n, {
+                    name: (lambda c=client, u=base + path: timed_post(c, u, payload, openai_headers)[0])
+                    for name, (client, base) in clients.items()
+                })
+                label = f"chat, {size // 1000} KB" if size < 1_000_000 else "chat, 1 MB"
+                rows.append(row(label, "latency", samples, "p50 < 2 ms, p99 < 10 ms added" if size == 100_000 else ""))
             small = code_text(1_000, planted)
             streams = {
                 "responses": ("/v1/responses", responses_body(small), openai_headers),
@@ -345,20 +397,19 @@ def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
                 payload = json.dumps(body).encode()
                 is_text = FIRST_TEXT[api]
                 for _ in range(3):
-                    timed_first_token(dc, direct_url + path, payload, headers, is_text)
-                    timed_first_token(gc, gateway_url + path, payload, headers, is_text)
-                d, g = paired(
-                    ttft_n,
-                    lambda: timed_first_token(dc, direct_url + path, payload, headers, is_text),
-                    lambda: timed_first_token(gc, gateway_url + path, payload, headers, is_text),
-                )
+                    for client, base in clients.values():
+                        timed_first_token(client, base + path, payload, headers, is_text)
+                samples = interleaved(ttft_n, {
+                    name: (lambda c=client, u=base + path: timed_first_token(c, u, payload, headers, is_text))
+                    for name, (client, base) in clients.items()
+                })
                 rows.append(row(f"{api} stream, 1 KB", "time to first token",
-                                [x[0] for x in d], [x[0] for x in g], "< 1 ms added"))
+                                {k: [x[0] for x in v] for k, v in samples.items()}, "< 1 ms added"))
                 # The stream path alone: from the response headers to the first text, which leaves out
                 # inspecting the request and shows what restoring adds to each event.
                 rows.append(row(f"{api} stream, 1 KB", "headers to first token",
-                                [x[1] for x in d], [x[1] for x in g], ""))
-            stats = httpx.get(f"{gateway_url}/_clientguard/stats", timeout=5).json()
+                                {k: [x[1] for x in v] for k, v in samples.items()}, ""))
+            stats = httpx.get(f"{targets.gateway}/_clientguard/stats", timeout=5).json()
             checks["gateway requests counted"] = stats.get("requests")
             checks["redactions by kind"] = stats.get("redactions", {}).get("by_kind")
     finally:
@@ -368,15 +419,16 @@ def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
 
 
 def render(rows: list[Row], checks: dict[str, Any], console: Console) -> None:
-    table = Table(title="clientguard gateway: added latency vs calling the upstream directly (ms, loopback)")
-    for name, justify in [("case", "left"), ("metric", "left"), ("n", "right"), ("direct p50", "right"),
-                          ("direct p99", "right"), ("gateway p50", "right"), ("gateway p99", "right"),
-                          ("added p50", "right"), ("added p99", "right"), ("target", "left")]:
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    table = Table(title="clientguard gateway: added latency vs calling the upstream directly (ms, loopback); "
+                        "added = gateway - direct")
+    columns = ["case", "metric", "n", "direct p50", "direct p99", "peer proxy p50", "peer proxy p99",
+               "gateway p50", "gateway p99", "added p50", "added p99", "target"]
+    for name in columns:
+        table.add_column(name, justify="left" if name in ("case", "metric", "target") else "right", no_wrap=True)
     for r in rows:
         table.add_row(r.case, r.metric, str(r.n), f"{r.direct_p50:.2f}", f"{r.direct_p99:.2f}",
-                      f"{r.gateway_p50:.2f}", f"{r.gateway_p99:.2f}", f"[bold]{r.added_p50:+.2f}[/]",
-                      f"{r.added_p99:+.2f}", r.target)
+                      f"{r.proxy_p50:.2f}", f"{r.proxy_p99:.2f}", f"{r.gateway_p50:.2f}", f"{r.gateway_p99:.2f}",
+                      f"[bold]{r.added_p50:+.2f}[/]", f"{r.added_p99:+.2f}", r.target)
     console.print(table)
     for name, value in checks.items():
         console.print(f"  {name}: {value}")
@@ -389,7 +441,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run, noisier figures)")
     parser.add_argument("--format", choices=["table", "json"], default="table")
     parser.add_argument("--seed", type=int, default=1, help="seed for the interleaving order")
+    parser.add_argument("--serve-peer-proxy", nargs=2, metavar=("PORT", "UPSTREAM"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_peer_proxy:
+        serve_peer_proxy(int(args.serve_peer_proxy[0]), args.serve_peer_proxy[1])
+        return
     random.seed(args.seed)
     rows, checks = run(args.quick)
     if args.format == "json":
@@ -397,7 +453,7 @@ def main() -> None:
         print(json.dumps({"rows": rows_out, "checks": checks, "cpus": os.cpu_count()}, indent=2))
     else:
         # A pipe gets 80 columns by default, too narrow for ten columns; a terminal keeps its own width.
-        console = Console() if sys.stdout.isatty() else Console(width=170)
+        console = Console() if sys.stdout.isatty() else Console(width=200)
         render(rows, checks, console)
     if not all(v for k, v in checks.items() if k.endswith("restored")):
         print("the gateway did not redact and restore the planted secrets", file=sys.stderr)
