@@ -19,6 +19,8 @@ import httpx
 import pytest
 
 from _e2e_support import (
+    FAKE_ANTHROPIC_KEY,
+    FAKE_OPENAI_KEY,
     FILE_MARKER,
     TOOL_FILE,
     AgentRun,
@@ -462,3 +464,14 @@ def test_values_restored_into_a_tool_call_are_redacted_again_when_the_agent_repl
     agent, ran, repo = writing_run
     assert len(ran.posts()) == 3, ran.run.describe()
     assert upstream_leaks(ran.requests, ran.canaries) == []
+
+
+# -- credentials are the agent's own and pass through untouched ---------------------------------------
+
+
+def test_codex_through_gateway_passes_its_api_key_through_untouched(codex_via_gateway: GatewayRun):
+    assert {r.headers.get("authorization") for r in codex_via_gateway.posts()} == {f"Bearer {FAKE_OPENAI_KEY}"}
+
+
+def test_claude_code_through_gateway_passes_its_api_key_through_untouched(claude_via_gateway: GatewayRun):
+    assert {r.headers.get("x-api-key") for r in claude_via_gateway.posts()} == {FAKE_ANTHROPIC_KEY}
