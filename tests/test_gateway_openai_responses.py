@@ -109,3 +109,13 @@ def test_workspace_path_in_environment_context_and_turn_metadata_is_pseudonymize
     assert "acme-health.de" not in recorded.text
     assert "acme-health.de" not in recorded.headers["x-codex-turn-metadata"]
     assert json.loads(recorded.headers["x-codex-turn-metadata"])["workspaces"]
+
+
+def test_unknown_item_types_keep_their_shape_but_their_strings_are_inspected(stack: Stack) -> None:
+    c = Canaries.generate()
+    unknown = {"type": "configuration_update", "id": "cu_1", "payload": {"notes": [c.sentence()], "level": 3}}
+    _client(stack).responses.create(model="gpt-5.1", input=_input(c) + [unknown])
+    sent = stack.upstream.requests[-1].json["input"][-1]
+    assert stack.leaked(c) == []
+    assert sent["type"] == "configuration_update" and sent["id"] == "cu_1" and sent["payload"]["level"] == 3
+    assert sent["payload"]["notes"][0].startswith("Deploy for CG_CLIENT_")
