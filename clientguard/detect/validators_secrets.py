@@ -114,7 +114,9 @@ _STAND_IN_HINTS = re.compile(
 
 def _random_looking(v: str) -> bool:
     """Long and varied enough that no stand-in word list should veto it (a random token starting 'My...')."""
-    return len(v) >= 20 and shannon_entropy(v) >= 3.8 and not _STAND_IN_HINTS.search(v)
+    if len(v) < 20 or shannon_entropy(v) < 3.8 or _STAND_IN_HINTS.search(v):
+        return False
+    return not _SNAKE_OR_CAMEL_WORDS.fullmatch(v.strip("_").rstrip("0123456789"))  # EllipticCurvePrivateKey
 
 
 def _stand_in(v: str) -> bool:
@@ -133,6 +135,8 @@ def _literal_like_secret(v: str) -> bool:
         return False
     if _WORDS.fullmatch(v) or _FILE_REF.search(v) or _URL.match(v) or _VERSION_OR_NUMBER.fullmatch(v):
         return False
+    if re.fullmatch(r"[a-z]+[:=;,.]?", v):
+        return False  # one lowercase word (a label such as "username:"), not a credential
     if _UUID_NIL.match(v) or _DATE_OR_TIME.match(v) or _COLOR.match(v):
         return False
     if _IDENTIFIER.fullmatch(v) and not any(c.isdigit() for c in v) and not _random_looking(v):
