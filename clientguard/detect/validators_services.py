@@ -14,9 +14,9 @@ from clientguard.detect.validators import shannon_entropy, validator  # noqa: F4
 
 # A masked value (xxxx, ****, ####, ....) or a long run of one character: nobody's real random token.
 _MASK_OR_RUN = re.compile(r"(?i)x{6,}|\*{3,}|#{4,}|\.{4,}|(.)\1{9,}")
-# Letters and digits of a value, without the separators most token formats use.
+# Characters that separate the parts of most token formats (prefix, IDs, random part, checksum).
 _SEPARATORS = re.compile(r"[-_.:/+=$~]")
-# Strings that only show where a value goes: <token>, {{ token }}, ${TOKEN}, %TOKEN%.
+# Strings that only show where a value goes: <token>, {{ token }}, ${TOKEN}, $(TOKEN).
 _TEMPLATE_MARK = re.compile(r"[<>{}]|\$\{|\$\(")
 
 
@@ -29,13 +29,29 @@ def token(value: str) -> bool:
     """
     if not value or _MASK_OR_RUN.search(value) or _TEMPLATE_MARK.search(value):
         return False
+    # The longest run between separators is the random part (IDs and prefixes sit between separators).
     runs = [run for run in _SEPARATORS.split(value) if run]
     longest = max(runs, key=len, default="")
     if len(longest) >= 8 and _periodic(longest):
         return False  # abab…, 1234 1234…, deadbeefdeadbeef…
+    if _has_alphabet_run(longest):
+        return False  # abcdefghijkl…, 123456789…: typed by a person, not drawn at random
     # The fixed prefix says nothing about randomness; judge the end of the value.
     tail = _SEPARATORS.sub("", value)[-16:]
     return len(set(tail.lower())) >= min(6, max(1, len(tail) // 3))
+
+
+def _has_alphabet_run(text: str, length: int = 8) -> bool:
+    """True when the text holds ``length`` consecutive characters in alphabet or digit order, either way."""
+    run_up = run_down = 1
+    for prev, cur in zip(text, text[1:]):
+        step = ord(cur) - ord(prev)
+        same_class = prev.isalnum() and cur.isalnum() and prev.isdigit() == cur.isdigit()
+        run_up = run_up + 1 if same_class and step == 1 else 1
+        run_down = run_down + 1 if same_class and step == -1 else 1
+        if run_up >= length or run_down >= length:
+            return True
+    return False
 
 
 def _periodic(text: str, longest_period: int = 8) -> bool:
