@@ -157,3 +157,12 @@ def test_unreachable_upstream_gives_502_in_the_provider_shape(tmp_path: Path) ->
 def test_health_names_the_client(stack: Stack) -> None:
     health = httpx.get(stack.url + "/_clientguard/health", timeout=5).json()
     assert health["status"] == "ok" and health["client"] == "Acme Health" and health["version"]
+
+
+def test_lone_surrogate_escapes_survive_redaction(stack: Stack) -> None:
+    c = Canaries.generate()
+    body = ('{"model":"gpt-4.1","messages":[{"role":"user","content":"odd \\ud800 text ' + c.aws_key_id + '"}]}').encode()
+    response = _post(stack, "/v1/chat/completions", body)
+    assert response.status_code == 200
+    assert stack.leaked(c) == []
+    assert "\\ud800" in stack.upstream.requests[-1].text

@@ -36,7 +36,7 @@ from clientguard.gateway.errors import Provider, RequestRefused, error_body, str
 from clientguard.gateway.formats import adapter_for
 from clientguard.gateway.protected import ProtectedIndex
 from clientguard.gateway.routing import DEFAULT_UPSTREAMS, Route, classify, upstream_url
-from clientguard.gateway.sse import SSEParser
+from clientguard.gateway.sse import SSEParser, json_bytes
 from clientguard.gateway.stats import GatewayStats
 from clientguard.ledger import EgressRecord, Ledger, LedgerError, default_ledger_path
 from clientguard.policy import Account, Policy, Verdict, decide, find_policy, load_catalog, load_policy
@@ -338,7 +338,7 @@ class Gateway:
         out_headers.append(("accept-encoding", "identity"))
         ex.out_headers = out_headers
         if changed:
-            ex.body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            ex.body = json_bytes(doc)
         else:
             ex.body = body
 
@@ -536,7 +536,7 @@ class Gateway:
             except ValueError:
                 doc = None
             if doc is not None and seg.restore_json(doc, self.vault):
-                data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+                data = json_bytes(doc)
         headers.append((b"content-length", str(len(data)).encode()))
         await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": data})

@@ -61,7 +61,8 @@ def _walk(node: Any, segs: Segments) -> None:
         # "type" can be a JSON Schema property (a dict) inside tool parameters, so check it is a string.
         if isinstance(kind, str) and kind in OPAQUE_TYPES:
             return
-        has_role = "role" in node
+        # A chat participant's "name" is text; a tool's or function's name must stay as the agent defined it.
+        has_role = node.get("role") not in (None, "tool", "function")
         is_base64 = node.get("type") == "base64"
         for key, value in node.items():
             if isinstance(value, str):

@@ -64,11 +64,19 @@ class SSEParser:
         return [_parse_block(rest)] if rest else []
 
 
+def json_bytes(data: Any) -> bytes:
+    """Compact UTF-8 JSON; falls back to ASCII escapes when the data holds lone surrogates."""
+    try:
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(data, separators=(",", ":")).encode("ascii")
+
+
 def encode(event: str | None, data: Any) -> bytes:
     """Serialize one event; `data` is JSON-encoded unless it is already text."""
-    text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    head = f"event: {event}\n" if event else ""
-    return (head + "data: " + text.replace("\n", "\ndata: ") + "\n\n").encode("utf-8", errors="surrogateescape")
+    body = data.encode("utf-8", errors="surrogateescape") if isinstance(data, str) else json_bytes(data)
+    head = f"event: {event}\n".encode() if event else b""
+    return head + b"data: " + body.replace(b"\n", b"\ndata: ") + b"\n\n"
 
 
 def raw(ev: SSEEvent) -> bytes:
