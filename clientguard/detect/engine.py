@@ -97,9 +97,132 @@ def _loosen_repeat(m: re.Match[str]) -> str:
     return "{%d,}" % min(lo, HS_MAX_COUNTED_REPEAT)
 
 
+def _group_end(p: str, i: int) -> int:
+    """Index just past the group that opens at p[i] == '(' (escapes and character classes respected)."""
+    depth = 0
+    while i < len(p):
+        c = p[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":
+            i = _class_end(p, i)
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return len(p)
+
+
+def _class_end(p: str, i: int) -> int:
+    """Index just past the character class that opens at p[i] == '['."""
+    i += 1
+    if i < len(p) and p[i] == "^":
+        i += 1
+    if i < len(p) and p[i] == "]":
+        i += 1
+    while i < len(p) and p[i] != "]":
+        i += 2 if p[i] == "\\" else 1
+    return i + 1
+
+
+_LOOKAROUND = ("(?<!", "(?<=", "(?!", "(?=")
+_OPTIONAL_QUANTIFIER = re.compile(r"(?:\*|\?|\{0,\d*\})[?+]?")
+
+
+def _drop_lookarounds(p: str) -> str:
+    out, i = [], 0
+    while i < len(p):
+        if p.startswith(_LOOKAROUND, i):
+            i = _group_end(p, i)
+            continue
+        if p[i] == "\\":
+            out.append(p[i:i + 2])
+            i += 2
+            continue
+        if p[i] == "[":
+            j = _class_end(p, i)
+            out.append(p[i:j])
+            i = j
+            continue
+        out.append(p[i])
+        i += 1
+    return "".join(out)
+
+
+def _atom_end(p: str, i: int) -> int:
+    if p[i] == "\\":
+        return i + 2
+    if p[i] == "[":
+        return _class_end(p, i)
+    if p[i] == "(":
+        return _group_end(p, i)
+    return i + 1
+
+
+def _has_top_level_alternation(p: str) -> bool:
+    i = 0
+    while i < len(p):
+        if p[i] == "|":
+            return True
+        i = _atom_end(p, i)
+    return False
+
+
+def _drop_optional_prefix(p: str) -> str:
+    """Drop leading atoms that may repeat zero times: the pattern then ends wherever it ended before."""
+    if _has_top_level_alternation(p):
+        return p
+    while p:
+        end = _atom_end(p, 0)
+        q = _OPTIONAL_QUANTIFIER.match(p, end)
+        if q is None or q.end() >= len(p):
+            break
+        p = p[q.end():]
+    return p
+
+
+def _single_atom_negation(inner: str) -> str | None:
+    """`[^...]` for a lookaround body that is one character class, escape or character; else None."""
+    if inner.startswith("[") and not inner.startswith("[^") and _class_end(inner, 0) == len(inner):
+        return "[^" + inner[1:]
+    if (len(inner) == 2 and inner[0] == "\\") or (len(inner) == 1 and inner not in "()[]|.^$*+?{}"):
+        return f"[^{inner}]"
+    return None
+
+
+def _consume_edge_assertions(p: str) -> str:
+    """Turn a leading `(?<!C)` into `(?:^|[^C])` and a trailing `(?!C)` into `(?:$|[^C])` for a single
+    character class C: the same ends as before, but hyperscan can use the neighbour to skip candidates
+    (digits inside floats, say) instead of dropping the assertion."""
+    if p.startswith("(?<!"):
+        j = _group_end(p, 0)
+        neg = _single_atom_negation(p[4:j - 1])
+        if neg is not None:
+            p = f"(?:^|{neg})" + p[j:]
+    if p.endswith(")"):
+        k = p.rfind("(?!")
+        if k > 0 and _group_end(p, k) == len(p):
+            neg = _single_atom_negation(p[k + 3:-1])
+            if neg is not None:
+                p = p[:k] + f"(?:$|{neg})"
+    return p
+
+
 def _hs_expression(rule: Rule) -> bytes:
-    # hyperscan knows PCRE syntax: drop Python's named-group spelling.
-    expr = re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(", rule.pattern)
+    """The rule's pattern as a hyperscan prefilter: it must end wherever the Python pattern can end.
+
+    Dropping zero-width assertions and leading optional atoms, and loosening large counted repeats, only
+    adds candidate ends, and lets hyperscan run most patterns exactly and fast; Python decides after.
+    """
+    expr = re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(", rule.pattern)  # PCRE spelling of groups
+    expr = _consume_edge_assertions(expr)
+    expr = _drop_lookarounds(expr)
+    expr = _drop_optional_prefix(expr)
     expr = _COUNTED.sub(_loosen_repeat, expr)
     return expr.encode("utf-8")
 
