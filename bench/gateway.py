@@ -192,15 +192,16 @@ def _spawn(argv: list[str], log: Path, env: dict[str, str], cwd: Path | None = N
         return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
 
 
-def start_processes(workdir: Path) -> tuple[list[subprocess.Popen[bytes]], Targets]:
-    """Upstream, peer proxy and gateway as separate processes; returns them and their base URLs."""
+def start_processes(workdir: Path, procs: list[subprocess.Popen[bytes]]) -> Targets:
+    """Upstream, peer proxy and gateway as separate processes, appended to `procs` as they start (so
+    the caller stops those already running if a later one fails); returns their base URLs."""
     env = {**os.environ, "CLIENTGUARD_HOME": str(workdir / "home")}
     up_port, proxy_port, gw_port = free_port(), free_port(), free_port()
     upstream_url = f"http://127.0.0.1:{up_port}"
-    procs = [_spawn(
+    procs.append(_spawn(
         [sys.executable, "-m", "clientguard.gateway.recording", "--port", str(up_port), "--no-tool-calls"],
         workdir / "upstream.log", env,
-    )]
+    ))
     wait_until(f"{upstream_url}/v1/models", procs[0], "the recording upstream", workdir / "upstream.log")
     procs.append(_spawn(
         [sys.executable, __file__, "--serve-peer-proxy", str(proxy_port), upstream_url], workdir / "proxy.log", env
@@ -220,7 +221,7 @@ def start_processes(workdir: Path) -> tuple[list[subprocess.Popen[bytes]], Targe
     ))
     gateway_url = f"http://127.0.0.1:{gw_port}"
     wait_until(f"{gateway_url}/_clientguard/health", procs[2], "the gateway", workdir / "gateway.log")
-    return procs, Targets(upstream_url, proxy_url, gateway_url)
+    return Targets(upstream_url, proxy_url, gateway_url)
 
 
 def serve_peer_proxy(port: int, upstream: str) -> None:
@@ -365,7 +366,7 @@ def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
     workdir = Path(tempfile.mkdtemp(prefix="cg-bench-"))
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        procs, targets = start_processes(workdir)
+        targets = start_processes(workdir, procs)
         openai_headers = {"content-type": "application/json", "authorization": "Bearer sk-bench-FAKE0000"}
         anthropic_headers = {"content-type": "application/json", "x-api-key": "sk-ant-bench-FAKE0000",
                              "anthropic-version": "2023-06-01"}
