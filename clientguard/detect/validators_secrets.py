@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 
 from clientguard.detect.validators import generic_secret, is_placeholder, shannon_entropy, validator
@@ -165,6 +166,37 @@ def generic_assigned_secret(value: str) -> bool:
     return _literal_like_secret(v)
 
 
+#: Words a password field is set to in forms, validation rules and docs, not passwords.
+_FIELD_WORDS = frozenset({
+    "required", "optional", "nullable", "confirmed", "password", "passwd", "username", "hidden", "string",
+    "disabled", "enabled", "readonly", "sometimes", "present", "filled", "undefined", "unknown", "redacted",
+    "secret", "masked", "encrypted", "plaintext", "current", "newpassword", "oldpassword", "confirmation",
+})
+
+
+@validator("generic_password")
+def generic_password(value: str) -> bool:
+    """A quoted password literal: like ``generic_assigned_secret``, but a plain lowercase word of eight
+    letters or more counts too (rootpasswd, sunshine) unless it is a field or validation word."""
+    v = value.strip().strip("'\"`")
+    if generic_assigned_secret(v):
+        return True
+    if not re.fullmatch(r"[a-z]{8,64}", v) or v in _FIELD_WORDS or v in _DEFAULT_PASSWORDS:
+        return False
+    return not _stand_in(v) and shannon_entropy(v) >= 2.5
+
+
+@validator("mixed_case_random")
+def mixed_case_random(value: str) -> bool:
+    """Random-looking: upper and lower case letters and digits, not camelCase words, enough entropy."""
+    body = value.split(".", 1)[-1]
+    if not (any(c.isupper() for c in body) and any(c.islower() for c in body) and any(c.isdigit() for c in body)):
+        return False
+    if _SNAKE_OR_CAMEL_WORDS.fullmatch(body.rstrip("0123456789")):
+        return False
+    return shannon_entropy(body) >= 3.5
+
+
 @validator("generic_unquoted_secret")
 def generic_unquoted_secret(value: str) -> bool:
     """Like ``generic_assigned_secret`` for values written without quotes (.env, YAML, properties, flags).
@@ -208,3 +240,32 @@ def bearer_token(value: str) -> bool:
     if _WORDS.fullmatch(v) or _SNAKE_OR_CAMEL_WORDS.fullmatch(v):
         return False  # a header or parameter name (proxy-authorization), not a token
     return shannon_entropy(v) >= 3.0 and _char_classes(v) >= 2
+
+
+# --- signed tokens -------------------------------------------------------------------------------
+
+def _b64url_json_object(part: str) -> bool:
+    try:
+        raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        return isinstance(json.loads(raw), dict)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        return False
+
+
+@validator("jwt_token")
+def jwt_token(value: str) -> bool:
+    """Three base64url parts of which the header or the payload is a JSON object.
+
+    Tolerates a mangled header (copied or truncated by hand) as long as the payload still decodes; a
+    string whose first two parts are both not JSON (random text starting 'eyJ') is not a token.
+    """
+    parts = value.split(".")
+    if len(parts) != 3 or len(parts[2]) < 16:
+        return False
+    if _placeholder_signature(parts[2]):
+        return False
+    return _b64url_json_object(parts[0]) or _b64url_json_object(parts[1])
+
+
+def _placeholder_signature(sig: str) -> bool:
+    return len(set(sig)) <= 3 or bool(_STAND_IN_HINTS.search(sig)) and len(set(sig)) < 12
