@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import secrets
+import string
 from pathlib import Path
 
 import openai
@@ -85,3 +87,17 @@ def test_same_value_gets_the_same_placeholder_on_every_request(stack: Stack) -> 
     first, second = stack.upstream.requests[-2:]
     assert first.json["messages"] == second.json["messages"]
     assert first.placeholders()
+
+
+def test_a_value_found_once_is_redacted_again_without_its_context(stack: Stack) -> None:
+    # Agents replay restored values in their history, often without what made the detector find them.
+    secret = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
+    client = _client(stack)
+    client.chat.completions.create(model="gpt-4.1", messages=[
+        {"role": "user", "content": f"AWS_SECRET_ACCESS_KEY={secret}"}])
+    assert secret not in stack.upstream.requests[-1].text
+    client.chat.completions.create(model="gpt-4.1", messages=[
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function", "function": {
+            "name": "read_file", "arguments": json.dumps({"path": "x", "note": secret})}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": f"the value was {secret}"}])
+    assert secret not in stack.upstream.requests[-1].text

@@ -34,6 +34,7 @@ from clientguard.gateway.body import decode_body, read_body
 from clientguard.gateway.config import GatewayConfig
 from clientguard.gateway.errors import Provider, RequestRefused, error_body, stream_error_event
 from clientguard.gateway.formats import adapter_for
+from clientguard.gateway.known import KnownValues
 from clientguard.gateway.protected import ProtectedIndex
 from clientguard.gateway.routing import DEFAULT_UPSTREAMS, Route, classify, upstream_url
 from clientguard.gateway.sse import SSEParser, json_bytes
@@ -105,6 +106,7 @@ class Gateway:
         self.client_name = self.policy.client.name
         self.default_account = self._pick_account(config.account)
         self.vault = Vault.open(self.client_name, config.vault_dir)
+        self.known = KnownValues()
         self.detector = Detector.create(self.policy.client.identifiers, engine=config.engine)  # type: ignore[arg-type]
         self.protected = ProtectedIndex.build(
             self.policy.repo_root, self.policy.client.protected_paths, self.vault.fingerprint_key
@@ -297,6 +299,9 @@ class Gateway:
                 header_slots.append((i, value))
         texts = segs.texts + [v for _i, v in header_slots]
         findings = self.detector.scan_many(texts) if texts else []
+        if len(self.known):
+            # Values replaced before (and restored into answers) are found again even without context.
+            findings = [list(fs) + self.known.find(t) for fs, t in zip(findings, texts)]
         ex.files = list(dict.fromkeys(segs.files))
         protected = self.protected.files_in(segs.texts)
 
@@ -328,11 +333,12 @@ class Gateway:
         target = self._target(ex, verdict, found_text)
         ex.upstream = upstream_url(target, ex.route.path, ex.query)
 
-        changed = seg.apply(segs, findings[: len(segs.texts)], self.vault, select_non_overlapping, ex.redaction)
+        changed = seg.apply(segs, findings[: len(segs.texts)], self.vault, select_non_overlapping, ex.redaction,
+                            self.known.add)
         out_headers = [(k, v) for k, v in ex.headers if k not in _DROP_REQUEST]
         for (i, value), fs in zip(header_slots, findings[len(segs.texts):]):
             if fs:
-                new = seg.redact_text(value, fs, self.vault, select_non_overlapping, ex.redaction)
+                new = seg.redact_text(value, fs, self.vault, select_non_overlapping, ex.redaction, self.known.add)
                 name = ex.headers[i][0]
                 out_headers = [(k, new if k == name else v) for k, v in out_headers]
         out_headers.append(("accept-encoding", "identity"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from clientguard.redact import PLACEHOLDER_RE, Vault
 
@@ -136,8 +136,9 @@ class Redaction:
         return out
 
 
-def redact_text(text: str, findings: Iterable[Any], vault: Vault, select, summary: Redaction) -> str:
-    """Replace each selected finding in `text` by its vault placeholder."""
+def redact_text(text: str, findings: Iterable[Any], vault: Vault, select, summary: Redaction,
+                remember: Callable[[str, Any], None] | None = None) -> str:
+    """Replace each selected finding in `text` by its vault placeholder (`remember` sees each value)."""
     chosen = select(findings)
     if not chosen:
         return text
@@ -151,6 +152,8 @@ def redact_text(text: str, findings: Iterable[Any], vault: Vault, select, summar
             continue  # already a placeholder: redaction is idempotent
         out.append(text[pos:f.start])
         out.append(vault.placeholder(f.label, value))
+        if remember is not None:
+            remember(value, f)
         summary.counts[(f.rule_id, f.kind, f.label, f.fingerprint)] += 1
         pos = f.end
     if not out:
@@ -159,13 +162,14 @@ def redact_text(text: str, findings: Iterable[Any], vault: Vault, select, summar
     return "".join(out)
 
 
-def apply(segs: Segments, findings: Sequence[Sequence[Any]], vault: Vault, select, summary: Redaction) -> bool:
+def apply(segs: Segments, findings: Sequence[Sequence[Any]], vault: Vault, select, summary: Redaction,
+          remember: Callable[[str, Any], None] | None = None) -> bool:
     """Write redacted segments back into the body; re-encode JSON documents that changed."""
     changed_slots: set[int] = set()
     for i, fs in enumerate(findings):
         if not fs:
             continue
-        new = redact_text(segs.texts[i], fs, vault, select, summary)
+        new = redact_text(segs.texts[i], fs, vault, select, summary, remember)
         if new != segs.texts[i]:
             container, key = segs.slots[i]
             container[key] = new
