@@ -219,6 +219,8 @@ def _hs_expression(rule: Rule) -> bytes:
     Dropping zero-width assertions and leading optional atoms, and loosening large counted repeats, only
     adds candidate ends, and lets hyperscan run most patterns exactly and fast; Python decides after.
     """
+    if rule.prefilter:
+        return _COUNTED.sub(_loosen_repeat, rule.prefilter).encode("utf-8")
     expr = re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(", rule.pattern)  # PCRE spelling of groups
     expr = _consume_edge_assertions(expr)
     expr = _drop_lookarounds(expr)

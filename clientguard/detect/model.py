@@ -37,6 +37,9 @@ class Rule(BaseModel):
     priority: int = 0
     #: Upper-snake type used in placeholders; defaults from the id.
     label: str | None = None
+    #: Optional hyperscan expression used instead of the pattern to find candidate lines: every match of
+    #: ``pattern`` must lie on one line that also holds a match of ``prefilter``.
+    prefilter: str | None = None
     #: Longest match reported when the pattern itself is unbounded.
     max_length: int = Field(default=DEFAULT_MAX_LENGTH, ge=8, le=1_000_000)
     examples: tuple[str, ...] = Field(min_length=2)
