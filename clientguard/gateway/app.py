@@ -301,7 +301,7 @@ class Gateway:
         findings = self.detector.scan_many(texts) if texts else []
         if len(self.known):
             # Values replaced before (and restored into answers) are found again even without context.
-            findings = [list(fs) + self.known.find(t) for fs, t in zip(findings, texts)]
+            findings = [list(fs) + more if more else fs for fs, more in zip(findings, self.known.find_many(texts))]
         ex.files = list(dict.fromkeys(segs.files))
         protected = self.protected.files_in(segs.texts)
 

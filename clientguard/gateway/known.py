@@ -5,37 +5,35 @@ history), often without the context that made the detector find it the first tim
 secret inside a tool call's arguments has no ``AWS_SECRET_ACCESS_KEY=`` before it. Every value that
 was replaced once is therefore kept (in memory only, like the vault) and searched for literally in
 every later request, with the same rule, kind, label and fingerprint as when it was first found.
+
+Which values occur at all is asked once over all segments: a hyperscan literal database when
+hyperscan is available (rebuilt in batches as values accumulate), plain substring tests otherwise
+and for the values added since the last build. Positions are then found with ``str.find``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 import threading
-from typing import Any
+from typing import Any, Sequence
+
+try:
+    import hyperscan  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - the pure-Python path is used instead
+    hyperscan = None
 
 MIN_LENGTH = 6  # shorter values would match ordinary words
-MAX_VALUES = 10_000
+MAX_VALUES = 20_000
+REBUILD_AFTER = 64  # values tested one by one before the literal database is rebuilt
+_SEPARATOR = "\n\x00\n"
 
 
-def _trie_pattern(words: list[str]) -> str:
-    """A regex matching any of `words`, shaped as a trie so each position follows one branch."""
-    trie: dict = {}
-    for w in words:
-        node = trie
-        for ch in w:
-            node = node.setdefault(ch, {})
-        node[""] = True
-
-    def build(node: dict) -> str:
-        end = "" in node
-        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch != ""]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        return f"(?:{body})?" if end else body
-
-    return build(trie)
+def _hs_literal(value: str) -> bytes:
+    out = []
+    for byte in value.encode("utf-8", "surrogatepass"):
+        ch = chr(byte)
+        out.append(ch if ch.isascii() and ch.isalnum() else f"\\x{byte:02x}")
+    return "".join(out).encode("ascii")
 
 
 class KnownValues:
@@ -43,8 +41,9 @@ class KnownValues:
 
     def __init__(self) -> None:
         self._meta: dict[str, Any] = {}
-        self._regex: re.Pattern[str] | None = None
-        self._dirty = False
+        self._compiled: list[str] = []
+        self._pending: list[str] = []
+        self._db = None
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -55,25 +54,44 @@ class KnownValues:
         if len(value) < MIN_LENGTH or value in self._meta or len(self._meta) >= MAX_VALUES:
             return
         with self._lock:
-            self._meta[value] = finding
-            self._dirty = True
+            if value not in self._meta:
+                self._meta[value] = finding
+                self._pending.append(value)
 
-    def _pattern(self) -> re.Pattern[str] | None:
-        if self._dirty:
-            with self._lock:
-                words = sorted(self._meta, key=len, reverse=True)
-                self._regex = re.compile(_trie_pattern(words)) if words else None
-                self._dirty = False
-        return self._regex
+    def _rebuild(self) -> None:
+        with self._lock:
+            values = self._compiled + self._pending
+            db = hyperscan.Database()
+            db.compile(expressions=[_hs_literal(v) for v in values], ids=list(range(len(values))),
+                       flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(values))
+            self._db, self._compiled, self._pending = db, values, []
 
-    def find(self, text: str) -> list[Any]:
-        """Findings for every occurrence of a known value in `text` (longest value wins at a position)."""
-        regex = self._pattern()
-        if regex is None:
-            return []
-        out = []
-        for m in regex.finditer(text):
-            original = self._meta.get(m.group(0))
-            if original is not None:
-                out.append(dataclasses.replace(original, start=m.start(), end=m.end()))
+    def _present(self, joined: str) -> set[str]:
+        if hyperscan is not None and len(self._pending) >= REBUILD_AFTER:
+            self._rebuild()
+        found: set[str] = set()
+        if self._db is not None:
+            compiled = self._compiled
+
+            def on_match(pid: int, _from: int, _to: int, _flags: int, _ctx: object) -> None:
+                found.add(compiled[pid])
+
+            self._db.scan(joined.encode("utf-8", "surrogatepass"), match_event_handler=on_match)
+        found.update(v for v in list(self._pending) if v in joined)
+        return found
+
+    def find_many(self, texts: Sequence[str]) -> list[list[Any]]:
+        """Findings for every occurrence of a known value, per text."""
+        out: list[list[Any]] = [[] for _ in texts]
+        if not self._meta or not texts:
+            return out
+        present = self._present(texts[0] if len(texts) == 1 else _SEPARATOR.join(texts))
+        if not present:
+            return out
+        for i, text in enumerate(texts):
+            for value in present:
+                pos = text.find(value)
+                while pos != -1:
+                    out[i].append(dataclasses.replace(self._meta[value], start=pos, end=pos + len(value)))
+                    pos = text.find(value, pos + 1)
         return out

@@ -1,0 +1,35 @@
+"""Known values: what was replaced once is found again literally, with its original finding."""
+
+from __future__ import annotations
+
+from clientguard.detect import Finding
+from clientguard.gateway.known import REBUILD_AFTER, KnownValues
+
+
+def _finding(rule: str = "aws-secret-access-key") -> Finding:
+    return Finding(rule_id=rule, title="t", kind="secret", severity="high", start=0, end=0,
+                   fingerprint="0" * 16, label="AWS_SECRET_ACCESS_KEY")
+
+
+def test_a_known_value_is_found_at_every_occurrence_in_every_text() -> None:
+    known = KnownValues()
+    known.add("FAKE0000secretvalue", _finding())
+    found = known.find_many(["a FAKE0000secretvalue b FAKE0000secretvalue", "none", "x FAKE0000secretvalue"])
+    assert [[(f.start, f.end) for f in fs] for fs in found] == [[(2, 21), (24, 43)], [], [(2, 21)]]
+    assert found[0][0].rule_id == "aws-secret-access-key"
+
+
+def test_short_values_are_not_remembered() -> None:
+    known = KnownValues()
+    known.add("abc", _finding())
+    assert len(known) == 0
+
+
+def test_values_are_still_found_after_the_literal_database_is_rebuilt() -> None:
+    known = KnownValues()
+    values = [f"FAKE0000value{i:04d}zz" for i in range(REBUILD_AFTER * 2 + 3)]
+    for v in values:
+        known.add(v, _finding())
+    texts = [f"text with {v} inside, and ü non-ascii" for v in values[::7]]
+    found = known.find_many(texts)
+    assert all(len(fs) == 1 and t[fs[0].start:fs[0].end] in values for fs, t in zip(found, texts))
