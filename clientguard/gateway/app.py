@@ -469,7 +469,30 @@ class Gateway:
     # -- forwarding ---------------------------------------------------------------------------------
 
     async def _forward_watching(self, ex: Exchange, receive: Receive, send: Send) -> None:
-        """Forward, cancelling the upstream request if the agent disconnects."""
+        """Forward, cancelling the upstream request if the agent disconnects.
+
+        An unexpected failure before the answer started still reaches the agent as a provider-shaped
+        error; after that, the stream is simply ended.
+        """
+        started = False
+
+        async def tracked(message: dict) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self._forward_cancellable(ex, receive, tracked)
+        except Exception as exc:  # noqa: BLE001 - the agent must get an answer it can show
+            log.error("forwarding failed: %s", type(exc).__name__)
+            if not started:
+                body = error_body(ex.provider, 500, "clientguard_internal_error",
+                                  f"clientguard failed while forwarding this request ({type(exc).__name__}).")
+                await send({"type": "http.response.start", "status": 500, "headers": [
+                    (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+
+    async def _forward_cancellable(self, ex: Exchange, receive: Receive, send: Send) -> None:
         async with anyio.create_task_group() as tg:
             async def watch() -> None:
                 while True:
