@@ -181,3 +181,33 @@ def test_discord_bot_token_validator_wants_a_numeric_user_id_in_the_first_part()
     tail = "GFAKE0." + fake(38, ALNUM + "_-", seed=35)
     assert VALIDATORS["discord_bot_token"]("MTEwMDAwMDAwMDAwMDAwMDEwMQ." + tail) is True  # base64 of 1100000000000000101
     assert VALIDATORS["discord_bot_token"]("Mzabcdefghijklmnopqrstuvwx." + tail) is False
+
+
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed on this platform")
+@pytest.mark.parametrize("prefix", ["", "x" * 45 + " ", "é" * 60 + " ", "first line\nsecond line\n"])
+def test_engines_agree_on_every_example_behind_a_long_line_prefix(prefix):
+    # hyperscan has missed caseless context patterns once the line before them grew long.
+    py, hs = detector("python"), detector("hyperscan")
+    differ = [r.id for r in SERVICE_RULES for ex in r.examples if py.scan(prefix + ex) != hs.scan(prefix + ex)]
+    assert differ == []
+
+
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed on this platform")
+def test_engines_agree_on_random_mixes_of_examples_cuts_and_separators():
+    rnd = random.Random(7)
+    pool = [e for r in SERVICE_RULES for e in r.examples + r.counter_examples]
+    separators = ["\n", " ", "", "\r\n", "\t", "é", "日本", "\x00", ", "]
+    py, hs = detector("python"), detector("hyperscan")
+    differ = []
+    for _ in range(400):
+        parts = []
+        for _ in range(rnd.randint(1, 5)):
+            piece = rnd.choice(pool)
+            if rnd.random() < 0.3:  # a cut through a token
+                a = rnd.randint(0, len(piece))
+                piece = piece[a:rnd.randint(a, len(piece))]
+            parts += [piece, rnd.choice(separators)]
+        text = "".join(parts)
+        if py.scan(text) != hs.scan(text):
+            differ.append(text)
+    assert differ == []
