@@ -119,3 +119,14 @@ def test_unknown_item_types_keep_their_shape_but_their_strings_are_inspected(sta
     assert stack.leaked(c) == []
     assert sent["type"] == "configuration_update" and sent["id"] == "cu_1" and sent["payload"]["level"] == 3
     assert sent["payload"]["notes"][0].startswith("Deploy for CG_CLIENT_")
+
+
+def test_the_client_repository_path_is_pseudonymized_and_restored(stack: Stack) -> None:
+    c = Canaries.generate()
+    repo = str(stack.policy.parent.resolve())
+    response = _client(stack).responses.create(model="gpt-5.1", input=_input(c, cwd=repo) + [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": f"look at {repo}/src/app.py"}]}])
+    recorded = stack.upstream.requests[-1]
+    assert repo not in recorded.text
+    assert "CG_CLIENT_REPO_" in recorded.text
+    assert repo in response.output_text

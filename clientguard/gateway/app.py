@@ -27,7 +27,7 @@ import anyio
 import httpx
 
 from clientguard import __version__
-from clientguard.detect import Detector, select_non_overlapping
+from clientguard.detect import Detector, Finding, fingerprint, load_or_create_key, select_non_overlapping
 from clientguard.errors import ClientguardError, InputError
 from clientguard.gateway import segments as seg
 from clientguard.gateway.body import decode_body, read_body
@@ -107,6 +107,7 @@ class Gateway:
         self.default_account = self._pick_account(config.account)
         self.vault = Vault.open(self.client_name, config.vault_dir)
         self.known = KnownValues()
+        self._know_repo_path()
         self.detector = Detector.create(self.policy.client.identifiers, engine=config.engine)  # type: ignore[arg-type]
         self.protected = ProtectedIndex.build(
             self.policy.repo_root, self.policy.client.protected_paths, self.vault.fingerprint_key
@@ -158,6 +159,17 @@ class Gateway:
             hint="add [gateway] account = \"NAME\" to the policy or pass --account NAME; accounts: "
             + ", ".join(a.name for a in self.policy.accounts),
         )
+
+    def _know_repo_path(self) -> None:
+        """Treat the client repository's absolute path as an identifier (agents send it as cwd/workdir)."""
+        key = load_or_create_key("default")  # the detector's default fingerprint key
+        root = self.policy.repo_root
+        for path in dict.fromkeys((str(root.absolute()), str(root.resolve()))):
+            if len(path) >= 6 and path.count("/") >= 2:
+                self.known.add(path, Finding(
+                    rule_id="client-repo-path", title="Client repository path", kind="identifier",
+                    severity="medium", start=0, end=0, fingerprint=fingerprint(key, path), label="CLIENT_REPO",
+                ))
 
     @staticmethod
     def _otel(endpoint: str | None):
