@@ -87,6 +87,7 @@ def test_every_request_gets_one_ledger_record_without_raw_values(tmp_path: Path)
     assert records[0].bytes_sent > 0 and records[0].request_sha256
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file() and p.name.startswith("ledger"))
     assert all(v.encode() not in raw for v in c.all()[:2])
+    assert FAKE_OPENAI_KEY.encode() not in raw
 
 
 def test_blocked_requests_are_recorded_too(tmp_path: Path) -> None:
