@@ -101,3 +101,14 @@ def test_a_value_found_once_is_redacted_again_without_its_context(stack: Stack) 
             "name": "read_file", "arguments": json.dumps({"path": "x", "note": secret})}}]},
         {"role": "tool", "tool_call_id": "call_1", "content": f"the value was {secret}"}])
     assert secret not in stack.upstream.requests[-1].text
+
+
+def test_a_value_found_with_context_is_also_redacted_bare_in_the_same_request(stack: Stack) -> None:
+    # After a restart the gateway has forgotten earlier values; the replayed history still holds the
+    # tool output that identifies the secret, and that is enough to catch it in the replayed tool call.
+    secret = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
+    _client(stack).chat.completions.create(model="gpt-4.1", messages=[
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function", "function": {
+            "name": "read_file", "arguments": json.dumps({"path": "x", "note": secret})}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": f"AWS_SECRET_ACCESS_KEY={secret}"}])
+    assert secret not in stack.upstream.requests[-1].text

@@ -311,6 +311,11 @@ class Gateway:
                 header_slots.append((i, value))
         texts = segs.texts + [v for _i, v in header_slots]
         findings = self.detector.scan_many(texts) if texts else []
+        for text, fs in zip(texts, findings):
+            for f in fs:
+                # Learn this request's values first: one found with its context (KEY=... in a tool's
+                # output) is then also found bare elsewhere in the same request (the replayed tool call).
+                self.known.add(text[f.start:f.end], f)
         if len(self.known):
             # Values replaced before (and restored into answers) are found again even without context.
             findings = [list(fs) + more if more else fs for fs, more in zip(findings, self.known.find_many(texts))]

@@ -17,6 +17,8 @@ import dataclasses
 import threading
 from typing import Any, Sequence
 
+from clientguard.redact import PLACEHOLDER_RE
+
 try:
     import hyperscan  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover - the pure-Python path is used instead
@@ -52,6 +54,8 @@ class KnownValues:
     def add(self, value: str, finding: Any) -> None:
         """Remember `value` with the finding that first identified it."""
         if len(value) < MIN_LENGTH or value in self._meta or len(self._meta) >= MAX_VALUES:
+            return
+        if PLACEHOLDER_RE.fullmatch(value):
             return
         with self._lock:
             if value not in self._meta:
