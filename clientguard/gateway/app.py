@@ -91,9 +91,9 @@ def _agent_name(headers: dict[str, str]) -> str:
     return "".join(c for c in name if c.isalnum() or c in "._-")[:64] or "unknown"
 
 
-def _found_summary(redaction: seg.Redaction, counts: Counter | None = None) -> str:
-    rules = counts if counts is not None else redaction.by_rule()
-    return ", ".join(f"{rule} x{n}" for rule, n in sorted(rules.items()))
+def _found_summary(counts: Counter) -> str:
+    """Rule ids with counts, e.g. "aws-access-key-id x1, client-identifier x3" (never values)."""
+    return ", ".join(f"{rule} x{n}" for rule, n in sorted(counts.items()))
 
 
 class Gateway:
@@ -332,8 +332,6 @@ class Gateway:
                 verdict="block",
             )
         verdict = ex.verdict = decide(self.policy, account, "local", self.catalog)
-        found = Counter(f.rule_id for fs in findings for f in select_non_overlapping(fs))
-        found_text = f" Found in this request: {_found_summary(ex.redaction, found)}." if found else ""
         if protected:
             ex.files = list(dict.fromkeys(protected + ex.files))
             raise RequestRefused(
@@ -347,7 +345,7 @@ class Gateway:
                          for p in protected],
                 files=protected,
             )
-        target = self._target(ex, verdict, found_text)
+        target = self._target(ex, verdict, findings)
         ex.upstream = upstream_url(target, ex.route.path, ex.query)
 
         changed = seg.apply(segs, findings[: len(segs.texts)], self.vault, select_non_overlapping, ex.redaction,
@@ -365,7 +363,7 @@ class Gateway:
         else:
             ex.body = body
 
-    def _target(self, ex: Exchange, verdict: Verdict, found_text: str) -> str:
+    def _target(self, ex: Exchange, verdict: Verdict, findings: list) -> str:
         """The base URL this request goes to, or a refusal when the verdict forbids the provider."""
         account = ex.account
         assert account is not None
@@ -376,6 +374,8 @@ class Gateway:
         local = verdict.local_account
         if verdict.action == "route_local" and local is not None and local.base_url:
             return local.base_url
+        found = Counter(f.rule_id for fs in findings for f in select_non_overlapping(fs))
+        found_text = f" Found in this request: {_found_summary(found)}." if found else ""
         reasons = "; ".join(f"{r.clause}: {r.fact}" for r in verdict.reasons) or "the policy forbids this provider"
         fixes = " ".join(f"Fix: {f}" for f in verdict.fixes)
         why = ("the policy routes this client to a local model, but no local account with a base_url is configured. "
