@@ -135,3 +135,44 @@ def _engines() -> dict[str, Detector]:
         for name in ("hyperscan", "python"):
             _ENGINE_CACHE[name] = Detector.create(["Acme Health"], fingerprint_key=KEY, engine=name)
     return _ENGINE_CACHE
+
+
+@needs_hyperscan
+def test_detectors_scan_safely_from_many_threads_at_once():
+    import threading
+
+    det = Detector.create(["Acme Health"], fingerprint_key=KEY)
+    text = "AKIAIOSFODNN7EXAMPLE for Acme Health, mail jane.doe@acme-corp.com\n" * 200
+    expected = det.scan(text)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(20):
+                assert det.scan(text) == expected
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+@needs_hyperscan
+def test_the_compiled_database_is_reused_from_the_disk_cache(tmp_path, monkeypatch):
+    from clientguard.detect import engine
+
+    monkeypatch.setenv("CLIENTGUARD_HOME", str(tmp_path))
+    rules = [r for r in builtin_rules() if r.kind == "pii"]
+    exprs = tuple(engine._hs_expression(r) for r in rules)
+    engine._hs_databases.cache_clear()
+    first = Detector(rules, fingerprint_key=KEY, engine="hyperscan")
+    assert list((tmp_path / "cache").glob("hyperscan-*.db"))
+    engine._hs_databases.cache_clear()
+    second = Detector(rules, fingerprint_key=KEY, engine="hyperscan")
+    text = "mail jane.doe@acme-corp.com, card 4111 1111 1111 1111"
+    assert first.scan(text) == second.scan(text) != []
+    assert len(exprs) == len(rules)

@@ -10,7 +10,10 @@ A finding's reported span is the rule's ``secret`` group when it has one, else t
 from __future__ import annotations
 
 import bisect
+import hashlib
+import os
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Literal, Sequence
@@ -20,6 +23,9 @@ try:  # re._parser is the 3.11+ home of sre_parse
 except ImportError:  # pragma: no cover
     import sre_parse  # type: ignore[no-redef]
 
+from pathlib import Path
+
+from clientguard.datadir import data_dir
 from clientguard.detect.fingerprint import fingerprint, load_or_create_key
 from clientguard.detect.model import SEVERITY_RANK, Finding, Rule
 from clientguard.detect.rules import PY_FLAGS, builtin_rules, compile_rule
@@ -229,36 +235,87 @@ def _hs_expression(rule: Rule) -> bytes:
     return expr.encode("utf-8")
 
 
+def _hs_compile(exprs: list[bytes], flags: list[int]):
+    db = hyperscan.Database()
+    db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=flags)
+    return db
+
+
 def _hs_rule_database(expr: bytes, caseless: bool) -> tuple[object, int]:
     """A rule's all-matches database: exact where hyperscan supports the pattern, else prefilter mode."""
     flags = hyperscan.HS_FLAG_CASELESS if caseless else 0
-    db = hyperscan.Database()
     try:
-        db.compile(expressions=[expr], ids=[0], flags=[flags])
+        return _hs_compile([expr], [flags]), flags
     except hyperscan.error:
         flags |= hyperscan.HS_FLAG_PREFILTER
-        db = hyperscan.Database()
-        db.compile(expressions=[expr], ids=[0], flags=[flags])
-    return db, flags
+        return _hs_compile([expr], [flags]), flags
+
+
+_TLS = threading.local()
+
+
+def _hs_scan(db, data: bytes, handler) -> None:
+    """Scan with this thread's own scratch space: hyperscan scratch must never be shared between threads."""
+    per_thread = getattr(_TLS, "scratch", None)
+    if per_thread is None:
+        per_thread = _TLS.scratch = {}
+    entry = per_thread.get(id(db))
+    if entry is None or entry[0] is not db:
+        entry = per_thread[id(db)] = (db, hyperscan.Scratch(db))
+    db.scan(data, match_event_handler=handler, scratch=entry[1])
+
+
+_RULE_DBS: dict[tuple[bytes, int], object] = {}
+_RULE_DBS_LOCK = threading.Lock()
+
+
+def _rule_db(expr: bytes, flags: int):
+    """The all-matches database of one rule, compiled the first time the rule hits (most never do)."""
+    key = (expr, flags)
+    db = _RULE_DBS.get(key)
+    if db is None:
+        db = _hs_compile([expr], [flags])
+        with _RULE_DBS_LOCK:
+            _RULE_DBS[key] = db
+    return db
+
+
+def _cache_path(exprs: tuple[bytes, ...], flags: list[int]) -> Path:
+    digest = hashlib.sha256(repr((hyperscan.__version__, exprs, flags)).encode()).hexdigest()[:32]
+    return data_dir() / "cache" / f"hyperscan-{digest}.db"
 
 
 @lru_cache(maxsize=16)
 def _hs_databases(exprs: tuple[bytes, ...], caseless: tuple[bool, ...]):
-    """Compile, once per rule set, one all-matches database per rule (where do its candidates end?) and a
-    single-match database of every rule (which rules hit at all?).
+    """Once per rule set: a single-match database of every rule (which rules hit at all?) and each rule's
+    flags for its own all-matches database (where do its candidates end?), compiled lazily.
 
     Reporting every match end of every pattern in one database is slow on text dense in digits and
     punctuation; asking first which rules hit, then only those rules for their ends, is several times
-    faster and gives the same ends.
+    faster and gives the same ends. The first database is cached on disk: compiling it takes a second.
     """
-    per_rule, flags = [], []
-    for e, ci in zip(exprs, caseless):
-        db, f = _hs_rule_database(e, ci)
-        per_rule.append(db)
-        flags.append(f | hyperscan.HS_FLAG_SINGLEMATCH)
-    first = hyperscan.Database()
-    first.compile(expressions=list(exprs), ids=list(range(len(exprs))), flags=flags)
-    return first, tuple(per_rule)
+    flags = [hyperscan.HS_FLAG_CASELESS if ci else 0 for ci in caseless]
+    single = [f | hyperscan.HS_FLAG_SINGLEMATCH for f in flags]
+    cache = _cache_path(exprs, single)
+    try:
+        return hyperscan.loadb(cache.read_bytes(), hyperscan.HS_MODE_BLOCK), tuple(flags)
+    except Exception:  # no cache yet, or one from another build: compile
+        pass
+    try:
+        first = _hs_compile(list(exprs), single)
+    except hyperscan.error:
+        # Some pattern needs prefilter mode: find which, one by one (rare; the rule tests keep it so).
+        flags = [_hs_rule_database(e, ci)[1] for e, ci in zip(exprs, caseless)]
+        single = [f | hyperscan.HS_FLAG_SINGLEMATCH for f in flags]
+        first = _hs_compile(list(exprs), single)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(hyperscan.dumpb(first))
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # a read-only data directory only costs the compile next time
+    return first, tuple(flags)
 
 
 class Detector:
@@ -274,10 +331,11 @@ class Detector:
         self._honor_allow = honor_inline_allow
         self.engine: str = "hyperscan" if (engine != "python" and hyperscan is not None) else "python"
         self._db = None
-        self._rule_dbs: tuple = ()
+        self._hs_exprs: tuple[bytes, ...] = ()
+        self._hs_flags: tuple[int, ...] = ()
         if self.engine == "hyperscan" and self._compiled:
-            self._db, self._rule_dbs = _hs_databases(tuple(_hs_expression(c.rule) for c in self._compiled),
-                                                     tuple(c.rule.ignore_case for c in self._compiled))
+            self._hs_exprs = tuple(_hs_expression(c.rule) for c in self._compiled)
+            self._db, self._hs_flags = _hs_databases(self._hs_exprs, tuple(c.rule.ignore_case for c in self._compiled))
 
     @classmethod
     def create(cls, identifiers: Iterable[str] = (), *, fingerprint_key: bytes | None = None,
@@ -347,7 +405,7 @@ class Detector:
         def on_hit(pid: int, _from: int, _to: int, _flags: int, _ctx: object) -> None:
             hit.append(pid)
 
-        self._db.scan(data, match_event_handler=on_hit)
+        _hs_scan(self._db, data, on_hit)
         if not hit:
             return set()
         to_char = _byte_to_char_mapper(data, text)
@@ -358,7 +416,7 @@ class Detector:
             def on_end(_pid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
                 ends.append(to)
 
-            self._rule_dbs[idx].scan(data, match_event_handler=on_end)
+            _hs_scan(_rule_db(self._hs_exprs[idx], self._hs_flags[idx]), data, on_end)
             c = self._compiled[idx]
             for ws, we in _windows(text, sorted({to_char(b) for b in ends}), c.width):
                 for m in c.regex.finditer(text, ws, we):

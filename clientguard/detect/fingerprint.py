@@ -7,7 +7,7 @@ import hmac
 import os
 from pathlib import Path
 
-from platformdirs import user_data_path
+from clientguard.datadir import data_dir
 
 FINGERPRINT_HEX = 16
 
@@ -17,15 +17,10 @@ def fingerprint(key: bytes, value: str) -> str:
     return hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:FINGERPRINT_HEX]
 
 
-def _key_dir() -> Path:
-    override = os.environ.get("CLIENTGUARD_HOME")
-    return Path(override) if override else user_data_path("clientguard", appauthor=False)
-
-
 def load_or_create_key(name: str = "default") -> bytes:
     """Read the named 32-byte key from the user's data directory, creating it (mode 0600) if absent."""
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name.lower()) or "default"
-    path = _key_dir() / "keys" / f"{safe}.key"
+    path = data_dir() / "keys" / f"{safe}.key"
     try:
         data = path.read_bytes()
         if len(data) == 32:
