@@ -45,6 +45,15 @@ FOUND = [
     ("sshpass -p 'Ss0000TESTpw' ssh deploy@web01", "Ss0000TESTpw"),
     ('SECRET_KEY = "django-insecure-0000test8s9d7f6g5h4j3k2l1z"', "django-insecure-0000test8s9d7f6g5h4j3k2l1z"),
     ("ENV DB_PASSWORD Dk0000TESTpw9", "Dk0000TESTpw9"),
+    ('password       = "rootpasswd"', "rootpasswd"),
+    ('var apiToken string = "0000TESTa1b2c3d4e5f6"', "0000TESTa1b2c3d4e5f6"),
+    ('API_TOKEN ::= "0000TESTa1b2c3d4e5f6"', "0000TESTa1b2c3d4e5f6"),
+    ('$apiToken .= "0000TESTa1b2c3d4e5f6"', "0000TESTa1b2c3d4e5f6"),
+    ('{"config.ini": "API_TOKEN=0000TESTa1b2c3d4e5f6\\nBACKUP_ENABLED=true"}', "0000TESTa1b2c3d4e5f6"),
+    ("<apiToken>\n    0000TESTa1b2c3d4e5f6\n</apiToken>", "0000TESTa1b2c3d4e5f6"),
+    ('System.setProperty("API_TOKEN", "0000TESTa1b2c3d4e5f6")', "0000TESTa1b2c3d4e5f6"),
+    ("curl -u elastic:P@ss0000TEST$1 https://localhost:9200", "P@ss0000TEST$1"),
+    ("Authorization: Bearer AbCd0000TEST.eFgH1111.iJkL2222", "AbCd0000TEST.eFgH1111.iJkL2222"),
     # credentials in URLs and connection strings: the password alone
     ("DATABASE_URL=postgres://app:Tst0000Pw9q@db.internal:5432/app", "Tst0000Pw9q"),
     ("mongodb+srv://api:Mg0000TESTpw@cluster0.ab1cd.mongodb.net/prod", "Mg0000TESTpw"),
@@ -57,6 +66,11 @@ FOUND = [
     ("NEW_RELIC_API_KEY=NRAK-TEST0000ABCDEFGHIJKLMNOPQRS", "NRAK-TEST0000ABCDEFGHIJKLMNOPQRS"),
     ("PULUMI_ACCESS_TOKEN=pul-0123456789abcdef0123456789abcdef01234567",
      "pul-0123456789abcdef0123456789abcdef01234567"),
+    # service tokens known only by the service's name next to them
+    ("datadogToken := \"0000testabcdefghijklmnopqrstuvwxyz0123\"", "0000testabcdefghijklmnopqrstuvwxyz0123"),
+    ("CLOUDFLARE_API_TOKEN=TEST0000ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef", "TEST0000ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"),
+    ('"oktaApiToken": "00TEST0000FGHIJKLMNOPQRSTUVWXYZabcdefghijk",', "00TEST0000FGHIJKLMNOPQRSTUVWXYZabcdefghijk"),
+    ("token: s.ZC9Ecf4M5gTEST0000sj0zAB", "s.ZC9Ecf4M5gTEST0000sj0zAB"),
 ]
 
 QUIET = [
@@ -98,6 +112,14 @@ QUIET = [
     "postgres://postgres:postgres@localhost:5432/postgres",
     "-----BEGIN PUBLIC KEY-----",
     'Token:                      "#d8dee9",',
+    "GITHUB_API_KEY=\nDYNATRACE_API_KEY=",
+    'notes = "Maven - io.jsonwebtoken:jjwt-jackson-0.11.2"',
+    'publicToken = "9Cnzj4p4WGeKLs1Pt8QuKUpRKfFLfRYC9AIKjbJTWit"',
+    "s.makeKubeConfigController = args",
+    'credentials: "same-origin",',
+    '"password": "required|min:8"',
+    "curl -u <user:password> https://test.com/endpoint",
+    "const options = new URL('https://abc:xyz@example.com');",
 ]
 
 

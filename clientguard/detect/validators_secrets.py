@@ -58,8 +58,8 @@ def url_password(value: str) -> bool:
         return False  # abc:xyz@, user:123@ - documentation, not a password anyone uses
     if v.lower() in _DEFAULT_PASSWORDS:
         return False
-    if _FORMAT_FIELD.search(v):
-        return False  # f"{pw}", %(pw)s, ${DB_PASS}, <password>, [password]
+    if _FORMAT_FIELD.search(v) or "<" in v or ">" in v:
+        return False  # f"{pw}", %(pw)s, ${DB_PASS}, <password>, [password], the tail of <user:password>
     if set(v) <= set("*x.X#-_0•"):
         return False  # a mask: ****, xxxx, ....
     if is_placeholder(v):
@@ -79,6 +79,7 @@ _CALL_OR_INDEX = re.compile(r"[()\[\]{}]")
 _VERSION_OR_NUMBER = re.compile(r"^[vV]?\d+(?:[.\-_]\d+)+(?:[.-]?[A-Za-z]{1,6}\d*)?$|^[vV]?\d+[A-Za-z]{0,5}$")
 _UUID_NIL = re.compile(r"^0{8}-0{4}-0{4}-0{4}-0{12}$")
 _REGEX_SYNTAX = re.compile(r"\(\?[:=!<P]|\\[dwsbDWSB]|\[\^?[^\]]+\][*+?{]|\)[*+?]|\|.*\)")
+_RULE_LIST = re.compile(r"[a-z_]+(?::[\w,.-]+)?(?:\|[a-z_]+(?::[\w,.-]+)?)+")
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 _DATE_OR_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?\S*)?$|^\d{1,2}:\d{2}(?::\d{2})?$")
 #: Values that name a kind of thing rather than being a secret: MIME types, charsets, algorithms, booleans.
@@ -136,6 +137,8 @@ def _literal_like_secret(v: str) -> bool:
         return False
     if _WORDS.fullmatch(v) or _FILE_REF.search(v) or _URL.match(v) or _VERSION_OR_NUMBER.fullmatch(v):
         return False
+    if _RULE_LIST.fullmatch(v):
+        return False  # a validation rule list such as required|min:8
     if re.fullmatch(r"[a-z]+[:=;,.]?", v):
         return False  # one lowercase word (a label such as "username:"), not a credential
     if _UUID_NIL.match(v) or _DATE_OR_TIME.match(v) or _COLOR.match(v):
