@@ -7,8 +7,10 @@ file full of tokens, silence on ordinary source code, and the validators' edge c
 
 from __future__ import annotations
 
+import base64
 import random
 import string
+import sys
 import sysconfig
 from pathlib import Path
 
@@ -137,6 +139,24 @@ def test_ordinary_source_code_yields_no_service_token_findings():
             noisy[path.name] = [f.rule_id for f in found]
     assert noisy == {}
 
+
+
+def _binaries() -> list[Path]:
+    dynload = Path(sysconfig.get_paths()["platstdlib"]) / "lib-dynload"
+    return [Path(sys.executable).resolve()] + sorted(dynload.glob("*.so"))[:12]
+
+
+def test_base64_and_hex_of_real_binaries_yield_no_service_token_findings():
+    # Encoded binaries (data: URIs, notebook images, lockfiles, fixtures) are long runs of token alphabets.
+    det = detector("hyperscan" if hyperscan_available() else "python")
+    noisy = {}
+    for path in _binaries():
+        raw = path.read_bytes()[:1_000_000]
+        for encoded in (base64.b64encode(raw).decode(), base64.encodebytes(raw).decode(),
+                        base64.urlsafe_b64encode(raw).decode(), raw.hex()):
+            for f in det.scan(encoded):
+                noisy.setdefault(f.rule_id, []).append(path.name)
+    assert noisy == {}
 
 # --- validators -------------------------------------------------------------------------------------
 
