@@ -193,13 +193,15 @@ def read_text(sf: SourceFile, max_size: int) -> tuple[str, bytes | None] | Skipp
             return Skipped(sf.relpath, "not a regular file")
         if st.st_size > max_size:
             return Skipped(sf.relpath, f"larger than {max_size} bytes ({st.st_size})")
-        chunks, size = [], 0
-        while True:
-            chunk = os.read(fd, max(st.st_size + 1 - size, 65536))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
+        head = os.read(fd, 65536)
+        if b"\0" in head[:8192] and not head.startswith(_BOM_PREFIXES):
+            return Skipped(sf.relpath, "binary")  # decided from the first 8 KiB: the rest is never read
+        chunks, size = [head], len(head)
+        while head:
+            head = os.read(fd, max(st.st_size + 1 - size, 65536))
+            if head:
+                chunks.append(head)
+                size += len(head)
             if size > max_size:
                 return Skipped(sf.relpath, f"larger than {max_size} bytes")
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
@@ -207,8 +209,6 @@ def read_text(sf: SourceFile, max_size: int) -> tuple[str, bytes | None] | Skipp
         return Skipped(sf.relpath, f"unreadable: {exc.strerror or exc}")
     finally:
         os.close(fd)
-    if b"\0" in data[:8192] and not data.startswith(_BOM_PREFIXES):
-        return Skipped(sf.relpath, "binary")
     return decode(data)
 
 
