@@ -91,3 +91,16 @@ def test_with_a_token_requests_without_it_get_401(tmp_path: Path) -> None:
 def test_parse_upstreams_accepts_both_providers() -> None:
     assert parse_upstreams(["openai=http://127.0.0.1:1/v1", "anthropic=https://a.example"]) == {
         "openai": "http://127.0.0.1:1/v1", "anthropic": "https://a.example"}
+
+
+def test_the_gateway_refuses_to_start_when_its_self_test_finds_nothing(tmp_path: Path, monkeypatch) -> None:
+    from clientguard.detect import Detector
+    from clientguard.errors import ClientguardError
+    from clientguard.gateway import app as gateway_app
+
+    # A real detector with an empty rule set: it finds nothing, so a planted key would leave unredacted.
+    monkeypatch.setattr(gateway_app.Detector, "create", classmethod(
+        lambda cls, *a, **k: Detector([], fingerprint_key=b"FAKE0000" * 4)))
+    with pytest.raises(ClientguardError, match="self-test failed"):
+        build_gateway(GatewayConfig(policy=write_policy(tmp_path / "repo"), port=0, vault_dir=tmp_path / "v",
+                                    ledger_path=tmp_path / "l.sqlite"))

@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import logging
+import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -112,6 +113,7 @@ class Gateway:
         self.protected = ProtectedIndex.build(
             self.policy.repo_root, self.policy.client.protected_paths, self.vault.fingerprint_key
         )
+        self._self_test()
         self.upstreams = {**DEFAULT_UPSTREAMS, **{k: v.rstrip("/") for k, v in config.upstreams.items()}}
         unknown = sorted(set(config.upstreams) - set(DEFAULT_UPSTREAMS))
         if unknown:
@@ -159,6 +161,24 @@ class Gateway:
             hint="add [gateway] account = \"NAME\" to the policy or pass --account NAME; accounts: "
             + ", ".join(a.name for a in self.policy.accounts),
         )
+
+    def _self_test(self) -> None:
+        """Refuse to start unless a planted key and the client's name are replaced and restored."""
+        canary = "AKIA" + "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
+        planted = [canary] + self.policy.client.identifiers[:1]
+        doc = {"messages": [{"role": "user", "content": "deploy with key " + " and ".join(planted)}]}
+        segs = seg.collect(doc)
+        findings = self.detector.scan_many(segs.texts)
+        seg.apply(segs, findings, self.vault, select_non_overlapping, seg.Redaction())
+        sent = doc["messages"][0]["content"]
+        missed = [p for p in planted if p in sent]
+        if missed or self.vault.restore(sent) != segs.texts[0]:
+            raise ClientguardError(
+                "the gateway's self-test failed: a planted "
+                + ("AWS key" if canary in missed else "client identifier" if missed else "value")
+                + " was not " + ("replaced" if missed else "restored") + "; refusing to start",
+                hint="check the detection rules (`clientguard scan` on a test file) and the policy's identifiers",
+            )
 
     def _know_repo_path(self) -> None:
         """Treat the client repository's absolute path as an identifier (agents send it as cwd/workdir)."""
