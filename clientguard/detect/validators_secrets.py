@@ -36,6 +36,17 @@ def private_key_block(value: str) -> bool:
     return len(set(material)) >= 16
 
 
+
+@validator("base64_private_key")
+def base64_private_key(value: str) -> bool:
+    """Base64 of a PEM private key block (Kubernetes secrets, CI variables) that carries key material."""
+    compact = re.sub(r"\s+", "", value)
+    try:
+        text = base64.b64decode(compact + "=" * (-len(compact) % 4)).decode("ascii")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return False
+    return "PRIVATE KEY" in text and private_key_block(text)
+
 # --- passwords inside URLs and connection strings ------------------------------------------------
 
 #: Passwords that ship as defaults of local services or appear in every tutorial: not a client's secret.
