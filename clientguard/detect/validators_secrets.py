@@ -81,7 +81,8 @@ def url_password(value: str) -> bool:
 # --- generic assignments -------------------------------------------------------------------------
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
-_WORDS = re.compile(r"[a-z][a-z0-9]*(?:[-_.:/][a-z][a-z0-9]*)+|[A-Z][A-Z0-9]*(?:[-_.:][A-Z][A-Z0-9]*)+")
+#: Dotted, dashed or slashed words (i18n keys, resource names, MIME types); leetspeak (s3cr3t-p4ss) is not.
+_WORDS = re.compile(r"[a-z]+\d*(?:[-_.:/][a-z]+\d*)+|[A-Z]+\d*(?:[-_.:][A-Z]+\d*)+")
 _SNAKE_OR_CAMEL_WORDS = re.compile(r"_*[a-z]+(?:_+[a-z0-9]+)+_*|[a-z]+(?:[A-Z][a-z]*)+|(?:[A-Z][a-z]+){2,}")
 _FILE_REF = re.compile(r"(?i)^[\w.~/\\-]*[/\\][\w.~/\\-]*$|\.(?:pem|key|crt|cer|der|p12|pfx|jks|json|ya?ml|txt|env|"
                        r"pub|gpg|asc|ini|cfg|conf|toml|xml|properties|html?|js|py|rb|php|go|java|sh)$")
@@ -90,6 +91,8 @@ _CALL_OR_INDEX = re.compile(r"[()\[\]{}]")
 _VERSION_OR_NUMBER = re.compile(r"^[vV]?\d+(?:[.\-_]\d+)+(?:[.-]?[A-Za-z]{1,6}\d*)?$|^[vV]?\d+[A-Za-z]{0,5}$")
 _UUID_NIL = re.compile(r"^0{8}-0{4}-0{4}-0{4}-0{12}$")
 _REGEX_SYNTAX = re.compile(r"\(\?[:=!<P]|\\[dwsbDWSB]|\[\^?[^\]]+\][*+?{]|\)[*+?]|\|.*\)")
+_ARTIFACT = re.compile(r"[A-Za-z][\w.]*(?:[-_][A-Za-z][\w]*)*[-_:@]v?\d+(?:\.\d+)+(?:[-.+][A-Za-z0-9.]+)?")
+_WORDS_AND_NUMBER = re.compile(r"[a-z]+(?:[_-][a-z]+)+(?:[_-]?\d{1,4})?|[A-Z]+(?:_[A-Z]+)+(?:_?\d{1,4})?")
 _RULE_LIST = re.compile(r"[a-z_]+(?::[\w,.-]+)?(?:\|[a-z_]+(?::[\w,.-]+)?)+")
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 _DATE_OR_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?\S*)?$|^\d{1,2}:\d{2}(?::\d{2})?$")
@@ -148,6 +151,10 @@ def _literal_like_secret(v: str) -> bool:
         return False
     if _WORDS.fullmatch(v) or _FILE_REF.search(v) or _URL.match(v) or _VERSION_OR_NUMBER.fullmatch(v):
         return False
+    if _ARTIFACT.fullmatch(v):
+        return False  # jjwt-jackson-0.11.2, libfoo_1.2.3: a package and its version
+    if _WORDS_AND_NUMBER.fullmatch(v):
+        return False  # test_password_123, my-api-key-2: words and a counter, a name rather than a secret
     if _RULE_LIST.fullmatch(v):
         return False  # a validation rule list such as required|min:8
     if re.fullmatch(r"[a-z]+[:=;,.]?", v):
