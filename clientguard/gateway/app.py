@@ -584,8 +584,10 @@ class Gateway:
             ctype = response.headers.get("content-type", "")
             if "text/event-stream" in ctype:
                 await self._stream_back(ex, response, headers, send)
-            else:
+            elif "json" in ctype or not ctype:
                 await self._whole_back(response, headers, send)
+            else:
+                await self._raw_back(response, headers, send)
         finally:
             with anyio.CancelScope(shield=True):
                 await response.aclose()
@@ -606,6 +608,14 @@ class Gateway:
         headers.append((b"content-length", str(len(data)).encode()))
         await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": data})
+
+    async def _raw_back(self, response: httpx.Response, headers: list[tuple[bytes, bytes]], send: Send) -> None:
+        """Bodies that are neither JSON nor SSE (files, plain text) pass through as they arrive."""
+        await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+        async for chunk in response.aiter_bytes():
+            if chunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _stream_back(self, ex: Exchange, response: httpx.Response, headers: list[tuple[bytes, bytes]],
                            send: Send) -> None:
