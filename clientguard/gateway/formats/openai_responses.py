@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any
 
 from clientguard.gateway import sse
 from clientguard.gateway.segments import restore_json
