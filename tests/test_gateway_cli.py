@@ -82,10 +82,13 @@ def test_with_a_token_requests_without_it_get_401(tmp_path: Path) -> None:
                                          ledger_path=tmp_path / "l.sqlite", upstreams={"openai": "http://127.0.0.1:9"}))
     try:
         response = httpx.get(handle.url + "/v1/models", timeout=10)
+        stats = httpx.get(handle.url + "/_clientguard/stats", timeout=10)
+        allowed = httpx.get(handle.url + "/_clientguard/stats", timeout=10, headers={"x-clientguard-token": "FAKE0000token"})
     finally:
         handle.stop()
     assert response.status_code == 401
     assert "x-clientguard-token" in response.json()["error"]["message"]
+    assert stats.status_code == 401 and allowed.status_code == 200
 
 
 def test_parse_upstreams_accepts_both_providers() -> None:

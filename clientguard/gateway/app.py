@@ -266,7 +266,7 @@ class Gateway:
         method: str = scope["method"]
         headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]
         hmap = dict(headers)
-        if path.startswith("/_clientguard/"):
+        if path.startswith("/_clientguard/") and self._token_ok(hmap):
             await self._internal(path, method, send)
             return
         ex = Exchange(method, path, scope.get("query_string", b"").decode("latin-1"), headers,
@@ -274,9 +274,7 @@ class Gateway:
         ex.agent = _agent_name(hmap)
         self.stats.requests += 1
         try:
-            if self.config.token is not None and not hmac.compare_digest(
-                hmap.get("x-clientguard-token", "").encode(), self.config.token.encode()
-            ):
+            if not self._token_ok(hmap):
                 raise RequestRefused(401, "clientguard_token", "clientguard: this gateway needs the header "
                                      "x-clientguard-token (it listens beyond loopback).")
             if hmap.get("upgrade", "").lower() == "websocket":
@@ -305,6 +303,10 @@ class Gateway:
             ), send)
             return
         await self._forward_watching(ex, receive, send)
+
+    def _token_ok(self, hmap: dict[str, str]) -> bool:
+        token = self.config.token
+        return token is None or hmac.compare_digest(hmap.get("x-clientguard-token", "").encode(), token.encode())
 
     # -- inspection ---------------------------------------------------------------------------------
 
