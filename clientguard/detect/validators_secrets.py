@@ -263,6 +263,19 @@ def bearer_token(value: str) -> bool:
     return shannon_entropy(v) >= 3.0 and _char_classes(v) >= 2
 
 
+# --- service tokens ------------------------------------------------------------------------------
+
+_SAME_CHAR_RUN = re.compile(r"(.)\1{11,}")
+
+
+@validator("token_body")
+def token_body(value: str) -> bool:
+    """A service token whose random part is random: not a filler such as dop_v1_000...0 or pul-xxxx...x."""
+    body = max(re.findall(r"[A-Za-z0-9]+", value), key=len, default="")
+    if len(set(re.sub(r"[^A-Za-z0-9]", "", value))) < 8 or _SAME_CHAR_RUN.search(body):
+        return False
+    return not re.search(r"(?i)x{8,}|your|example|placeholder|redacted", value)
+
 # --- signed tokens -------------------------------------------------------------------------------
 
 def _b64url_json_object(part: str) -> bool:
