@@ -25,8 +25,8 @@ except ImportError:  # pragma: no cover - the pure-Python path is used instead
     hyperscan = None
 
 MIN_LENGTH = 6  # shorter values would match ordinary words
-MAX_VALUES = 20_000
-REBUILD_AFTER = 64  # values tested one by one before the literal database is rebuilt
+MAX_VALUES = 5_000
+REBUILD_AFTER = 64  # values tested one by one before the literal database is rebuilt (or 1/8 of it)
 _SEPARATOR = "\n\x00\n"
 
 
@@ -71,7 +71,8 @@ class KnownValues:
             self._db, self._compiled, self._pending = db, values, []
 
     def _present(self, joined: str) -> set[str]:
-        if hyperscan is not None and len(self._pending) >= REBUILD_AFTER:
+        # Rebuilding costs more as the set grows, so it happens after a growing batch of new values.
+        if hyperscan is not None and len(self._pending) >= max(REBUILD_AFTER, len(self._compiled) // 8):
             self._rebuild()
         found: set[str] = set()
         if self._db is not None:
