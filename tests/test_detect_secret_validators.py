@@ -1,0 +1,112 @@
+"""The validators of the secret rules tell a credential from the things that stand for one."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from clientguard.detect.validators import VALIDATORS
+
+private_key_block = VALIDATORS["private_key_block"]
+url_password = VALIDATORS["url_password"]
+generic_assigned_secret = VALIDATORS["generic_assigned_secret"]
+generic_unquoted_secret = VALIDATORS["generic_unquoted_secret"]
+generic_password = VALIDATORS["generic_password"]
+basic_auth_credentials = VALIDATORS["basic_auth_credentials"]
+bearer_token = VALIDATORS["bearer_token"]
+jwt_token = VALIDATORS["jwt_token"]
+token_body = VALIDATORS["token_body"]
+base64_private_key = VALIDATORS["base64_private_key"]
+mixed_case_random = VALIDATORS["mixed_case_random"]
+
+BODY = "MIIEowIBAAKCAQEAFAKE0000ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn\nTEST/+9876543210zyxwvutsrqponmlk"
+PEM = f"-----BEGIN RSA PRIVATE KEY-----\n{BODY}\n-----END RSA PRIVATE KEY-----"
+
+
+def test_a_key_block_with_key_material_is_a_key():
+    assert private_key_block(PEM)
+
+
+@pytest.mark.parametrize("body", ["...", "x" * 64, "<paste your key here>", "A" * 64])
+def test_a_key_block_without_key_material_is_not_a_key(body):
+    assert not private_key_block(f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----")
+
+
+def test_a_base64_encoded_key_block_is_decoded_and_checked():
+    assert base64_private_key(base64.b64encode(PEM.encode()).decode())
+    filler = "-----BEGIN PRIVATE KEY-----\n" + "x" * 64 + "\n-----END PRIVATE KEY-----"
+    assert not base64_private_key(base64.b64encode(filler.encode()).decode())
+
+
+@pytest.mark.parametrize("password", ["Tst0000Pw9q", "P@ss0000TEST$1", "r00t-0000-TEST"])
+def test_a_url_password_is_a_secret(password):
+    assert url_password(password)
+
+
+@pytest.mark.parametrize("password", ["${DB_PASSWORD}", "{password}", "%(pw)s", "<password>", "****", "postgres",
+                                      "guest", "password", "xyz", "password>"])
+def test_templates_masks_defaults_and_short_url_passwords_are_not(password):
+    assert not url_password(password)
+
+
+@pytest.mark.parametrize("value", ["Xk9#mQ2$vL7pR4", "a8f5f167f44f4964e6c998dee8270000", "hunter2", "s3cr3t-p4ss",
+                                   "django-insecure-0000test8s9d7f6g5h4j3k2l1z", "NTxqRBrHWajcyAkhGUfpggblWognbHQD"])
+def test_a_literal_credential_is_a_generic_secret(value):
+    assert generic_assigned_secret(value)
+
+
+@pytest.mark.parametrize("value", [
+    "refreshToken", "SecretStr", "_EllipticCurvePrivateKey", "REPLACE_ME", "prod-db-credentials", "auth.password.label",
+    "application/json", "/etc/ssl/private/server.key", "https://acme.io/token", "1.2.3", "2024-01-31",
+    "#d8dee9", "required|min:8", "test_password_123", "jjwt-jackson-0.11.2", "username:", "(?:key|pwd|token)",
+    "${APP_SECRET}", "changeme", "xxxxxxxxxxxx",
+])
+def test_names_words_paths_and_placeholders_are_not_generic_secrets(value):
+    assert not generic_assigned_secret(value)
+
+
+def test_unquoted_values_must_look_random_not_like_a_name():
+    assert generic_unquoted_secret("7f0000TEST3a9c2b1d")
+    assert not generic_unquoted_secret("token_value2")
+    assert not generic_unquoted_secret("password1")
+    assert not generic_unquoted_secret("tokens[0]")
+
+
+def test_a_quoted_password_may_be_a_plain_word_but_not_a_field_word():
+    assert generic_password("rootpasswd")
+    assert not generic_password("required")
+    assert not generic_password("password")
+
+
+def test_basic_auth_credentials_decode_to_user_and_real_password():
+    assert basic_auth_credentials(base64.b64encode(b"ci:Tst0000Pw9q").decode())
+    assert not basic_auth_credentials(base64.b64encode(b"user:password").decode())
+    assert not basic_auth_credentials("realm")
+
+
+def test_a_bearer_token_is_varied_and_not_a_header_name():
+    assert bearer_token("0000TESTa1b2c3d4e5f6g7h8")
+    assert not bearer_token("proxy-authorization")
+    assert not bearer_token("YOUR_ACCESS_TOKEN")
+
+
+def test_a_jwt_needs_a_json_header_or_payload_and_a_signature():
+    header = base64.urlsafe_b64encode(b'{"alg":"HS256"}').rstrip(b"=").decode()
+    payload = base64.urlsafe_b64encode(b'{"sub":"FAKE-0000"}').rstrip(b"=").decode()
+    assert jwt_token(f"{header}.{payload}.FAKEsignature00000000000000")
+    assert jwt_token(f"eyJhbGciOieeeiIsInR5cCI6IkpXVCJ9.{payload}.FAKEsignature00000000000000")
+    assert not jwt_token(f"{header}.{payload}.")
+    assert not jwt_token("eyJabcdefghijk.eyJabcdefghijk.FAKEsignature00000000000000")
+
+
+def test_a_service_token_filler_is_not_a_token():
+    assert token_body("dop_v1_" + "0123456789abcdef" * 4)
+    assert not token_body("dop_v1_" + "0" * 64)
+    assert not token_body("pul-" + "x" * 40)
+
+
+def test_a_legacy_vault_token_must_mix_cases_and_digits():
+    assert mixed_case_random("s.ZC9Ecf4M5gTEST0000sj0zAB")
+    assert not mixed_case_random("s.makeKubeConfigController")
+    assert not mixed_case_random("s.THISSTRINGISALLUPPERCASE")
