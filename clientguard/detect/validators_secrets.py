@@ -54,7 +54,7 @@ _DEFAULT_PASSWORDS = frozenset({
     "postgres", "postgresql", "mysql", "mariadb", "mongo", "mongodb", "redis", "rabbitmq", "guest", "admin",
     "root", "pass", "password", "passwd", "pwd", "secret", "test", "user", "username", "changeme", "example",
     "sa", "dev", "demo", "local", "localhost", "default", "docker", "airflow", "superset", "keycloak",
-    "pw", "p", "x", "xxx", "foo", "bar", "baz", "anonymous", "tiger", "scott", "mypassword", "yourpassword", "dbpass", "dbpassword",
+    "pw", "p", "x", "xxx", "foo", "bar", "baz", "foobared", "anonymous", "tiger", "scott", "mypassword", "yourpassword", "dbpass", "dbpassword",
 })
 #: Template fields anywhere in a value: {pw}, %(pw)s, %s, ${DB_PASS}, <password>, [password], {{ x }}.
 #: ($VAR alone is a template too, but a "$" inside a password is common: is_placeholder judges the whole value.)
