@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import openai
 
 from _gateway_support import FAKE_OPENAI_KEY, Canaries, running_stack, write_policy
@@ -106,10 +107,12 @@ def _start_gateway(tmp_path: Path, policy: Path, upstream: str, ledger: Path) ->
     raise AssertionError("gateway did not become healthy")
 
 
-def test_sigkilled_gateway_loses_no_entry_whose_response_had_started(tmp_path: Path) -> None:
-    # audit_log_required = true: the gateway appends durably before it forwards (see docs/ledger.md).
+@pytest.mark.parametrize("audit", [True, False], ids=["audit-log-required", "no-audit-clause"])
+def test_sigkilled_gateway_loses_no_entry_whose_response_had_started(tmp_path: Path, audit: bool) -> None:
+    # With an audit clause the entry is durable before forwarding; without one it is written while the
+    # upstream works and awaited before the answer starts. Either way a started response has its entry.
     canaries = Canaries.generate()
-    policy = write_policy(tmp_path / "repo", audit=True)
+    policy = write_policy(tmp_path / "repo", audit=audit)
     ledger = tmp_path / "ledger.sqlite"
     started: set[str] = set()
     lock = threading.Lock()

@@ -547,8 +547,9 @@ class Gateway:
                 tg.cancel_scope.cancel()
 
     async def _forward(self, ex: Exchange, send: Send) -> None:
+        record = self._record(ex, ex.verdict.action if ex.verdict else "allow", None)
+        pending: asyncio.Future | None = None
         if self.audit_required:
-            record = self._record(ex, ex.verdict.action if ex.verdict else "allow", None)
             if not await self._write_record(record, wait=True):
                 await self._refuse(ex, RequestRefused(
                     503, "clientguard_ledger_unavailable",
@@ -556,6 +557,11 @@ class Gateway:
                     "written; nothing was forwarded. Fix: check the disk and the ledger file, then retry.",
                 ), send)
                 return
+        else:
+            # The durable append runs while the upstream works, and is awaited before the answer starts: a
+            # gateway killed mid-burst loses no entry whose response had started, and the fsync overlaps
+            # the provider's own latency instead of adding to it.
+            pending = asyncio.ensure_future(anyio.to_thread.run_sync(self._append, record))
         assert self.client is not None, "the gateway was not started"
         request = self.client.build_request(
             ex.method, ex.upstream, headers=ex.out_headers,
@@ -564,6 +570,8 @@ class Gateway:
         try:
             response = await self.client.send(request, stream=True)
         except httpx.HTTPError as exc:
+            if pending is not None:
+                await pending
             self.stats.errors += 1
             body = error_body(ex.provider, 502, "clientguard_upstream_unreachable",
                               f"clientguard could not reach the upstream {ex.upstream.split('?')[0]}: "
@@ -572,6 +580,13 @@ class Gateway:
                         "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
             return
+        if pending is not None:
+            try:
+                await pending
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await response.aclose()
+                raise
         try:
             self.stats.forwarded += 1
             for kind, n in ex.redaction.by_kind().items():
@@ -593,10 +608,6 @@ class Gateway:
         finally:
             with anyio.CancelScope(shield=True):
                 await response.aclose()
-            if not self.audit_required:
-                # Recorded once the answer is out, so the write never delays the first token.
-                await self._write_record(self._record(ex, ex.verdict.action if ex.verdict else "allow",
-                                                      response.status_code), wait=False)
 
     async def _whole_back(self, response: httpx.Response, headers: list[tuple[bytes, bytes]], send: Send) -> None:
         data = await response.aread()
