@@ -32,7 +32,7 @@ def make_record(i: int = 0, *, verdict: str = "allow", client: str = "Acme Healt
         files=[f"src/module_{i}.py"],
         bytes_sent=1000 + i,
         request_sha256=hashlib.sha256(f"req{i}".encode()).hexdigest(),
-        status=200 if verdict != "block" else 403,
+        status=200 if verdict != "block" else 400,
     )
     fields.update(over)
     return EgressRecord(**fields)  # type: ignore[arg-type]

@@ -21,10 +21,10 @@ def _chat(url: str, c: Canaries) -> openai.types.chat.ChatCompletion:
     return client.chat.completions.create(model="gpt-4.1", messages=[{"role": "user", "content": c.sentence()}])
 
 
-def test_blocked_account_gets_a_403_naming_clause_and_fix_and_nothing_leaves(tmp_path: Path) -> None:
+def test_blocked_account_gets_a_400_naming_clause_and_fix_and_nothing_leaves(tmp_path: Path) -> None:
     c = Canaries.generate()
     with running_stack(tmp_path, no_third_party=True) as stack:
-        with pytest.raises(openai.PermissionDeniedError) as info:
+        with pytest.raises(openai.BadRequestError) as info:
             _chat(stack.url, c)
         assert stack.upstream.requests == []
     message = info.value.body["message"]
@@ -38,9 +38,9 @@ def test_blocked_anthropic_request_gets_the_anthropic_error_shape(tmp_path: Path
     with running_stack(tmp_path, no_third_party=True) as stack:
         response = httpx.post(stack.url + "/v1/messages?beta=true", timeout=10, headers={"x-api-key": FAKE_ANTHROPIC_KEY},
                               json={"model": "claude-opus-4-8", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]})
-    assert response.status_code == 403
+    assert response.status_code == 400
     body = response.json()
-    assert body["type"] == "error" and body["error"]["type"] == "permission_error"
+    assert body["type"] == "error" and body["error"]["type"] == "invalid_request_error"
     assert "clientguard blocked this request" in body["error"]["message"]
 
 
@@ -62,7 +62,7 @@ def test_protected_file_content_is_blocked_naming_the_file_not_the_content(tmp_p
     (repo / "config" / "prod.local.env").write_text(f"# prod settings\n{secret_line}\n")
     with running_stack(tmp_path, protected=["config/*.local.*"]) as stack:
         client = anthropic.Anthropic(base_url=stack.url, api_key=FAKE_ANTHROPIC_KEY, max_retries=0)
-        with pytest.raises(anthropic.PermissionDeniedError) as info:
+        with pytest.raises(anthropic.BadRequestError) as info:
             client.messages.create(model="claude-opus-4-8", max_tokens=64, messages=[
                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
                                               "content": f"     1\t# prod settings\n     2\t{secret_line}\n"}]}])
@@ -93,13 +93,13 @@ def test_every_request_gets_one_ledger_record_without_raw_values(tmp_path: Path)
 
 def test_blocked_requests_are_recorded_too(tmp_path: Path) -> None:
     with running_stack(tmp_path, no_third_party=True) as stack:
-        with pytest.raises(openai.PermissionDeniedError):
+        with pytest.raises(openai.BadRequestError):
             _chat(stack.url, Canaries.generate())
         stack.gateway.drain()
         ledger_path = stack.ledger
     with Ledger.open(ledger_path) as ledger:
         records = ledger.records()
-    assert [(r.verdict, r.status, r.bytes_sent) for r in records] == [("block", 403, 0)]
+    assert [(r.verdict, r.status, r.bytes_sent) for r in records] == [("block", 400, 0)]
     assert records[0].reasons and records[0].reasons[0]["clause"] == "contract.no_third_party_processing"
 
 

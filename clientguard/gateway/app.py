@@ -347,7 +347,7 @@ class Gateway:
         account = ex.account = self.account_for(ex.provider)
         if account is None:
             raise RequestRefused(
-                403, "clientguard_no_account",
+                400, "clientguard_no_account",
                 f"clientguard: the policy {self.policy.path} has no account for provider {ex.provider}, so it cannot "
                 f"tell whether this client's code may go there; nothing was forwarded. Fix: add an [[accounts]] entry "
                 f"with provider = \"{ex.provider}\" (and its plan).",
@@ -357,7 +357,7 @@ class Gateway:
         if protected:
             ex.files = list(dict.fromkeys(protected + ex.files))
             raise RequestRefused(
-                403, "clientguard_protected_content",
+                400, "clientguard_protected_content",
                 f"clientguard blocked this request: it carries content of the protected file(s) "
                 f"{', '.join(protected)} ([client] protected_paths in {self.policy.path}). Protected files never "
                 "leave this machine, not even pseudonymized. Fix: start a new conversation without that content, "
@@ -398,12 +398,12 @@ class Gateway:
             return local.base_url
         found = Counter(f.rule_id for fs in findings for f in select_non_overlapping(fs))
         found_text = f" Found in this request: {_found_summary(found)}." if found else ""
-        reasons = "; ".join(f"{r.clause}: {r.fact}" for r in verdict.reasons) or "the policy forbids this provider"
+        reasons = "; ".join(f"{r.clause}: {r.fact.rstrip('.')}" for r in verdict.reasons) or "the policy forbids this provider"
         fixes = " ".join(f"Fix: {f}" for f in verdict.fixes)
         why = ("the policy routes this client to a local model, but no local account with a base_url is configured. "
                if verdict.action == "route_local" else "")
         raise RequestRefused(
-            403, "clientguard_blocked",
+            400, "clientguard_blocked",
             f"clientguard blocked this request for client {self.client_name} on account {account.name} "
             f"({account.provider} {account.plan}): {why}{reasons}.{found_text} {fixes}".rstrip(),
             verdict=verdict.action,
