@@ -8,7 +8,7 @@ from typing import Any
 
 from clientguard.posture.config_files import as_table, load_dotenv_names, load_json, load_yaml
 from clientguard.posture.destinations import classify, host_of
-from clientguard.posture.model import AgentPosture, AuditContext, ModelRoute
+from clientguard.posture.model import AgentPosture, AuditContext
 
 AGENT = "aider"
 HISTORY_FILES = (".aider.chat.history.md", ".aider.input.history", ".aider.llm.history")
@@ -126,15 +126,7 @@ def _route(posture: AgentPosture, options: dict[str, Any], env: dict[str, str]) 
         base = str(options.get("openai-api-base") or env.get("OPENAI_API_BASE") or env.get("OPENAI_BASE_URL")
                    or "https://api.openai.com/v1")
     destination = classify(base)
-    posture.routes.append(ModelRoute(model, posture.provider, posture.plan, base, destination))
-    if destination == "clientguard":
-        posture.routed_through_clientguard = True
-    elif destination == "local_model":
-        posture.routed_through_clientguard = False
-        posture.local_only = True
-        posture.provider, posture.plan = "ollama", "local"
-    else:
-        posture.routed_through_clientguard = False
+    if posture.note_route(model, base, destination):
         posture.add("aider.direct_to_provider", "medium",
                     f"aider sends the chat and the files you add straight to {host_of(base) or base} (model {model}): "
                     "secrets and client identifiers in them are not redacted and no egress is recorded.",

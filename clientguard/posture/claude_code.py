@@ -9,7 +9,7 @@ from typing import Any
 from clientguard.posture.config_files import as_table, load_json
 from clientguard.posture.destinations import classify, host_of, is_loopback_host
 from clientguard.posture.identity import mask_email
-from clientguard.posture.model import AgentPosture, AuditContext, ModelRoute
+from clientguard.posture.model import AgentPosture, AuditContext
 from clientguard.posture.secret_env import looks_secret_name
 from clientguard.posture.transcripts import summarize
 
@@ -174,16 +174,7 @@ def _route(posture: AgentPosture, env: dict[str, str]) -> None:
                "azure-foundry": "ANTHROPIC_FOUNDRY_BASE_URL"}[posture.provider]
         base_url = env.get(var) or f"{posture.provider} endpoint"
     destination = classify(base_url) if "://" in base_url else "provider"
-    posture.routes.append(ModelRoute(env.get("ANTHROPIC_MODEL", "default"), posture.provider, posture.plan,
-                                     base_url, destination))
-    if destination == "clientguard":
-        posture.routed_through_clientguard = True
-    elif destination == "local_model":
-        posture.routed_through_clientguard = False
-        posture.local_only = True
-        posture.provider, posture.plan = "ollama", "local"
-    else:
-        posture.routed_through_clientguard = False
+    if posture.note_route(env.get("ANTHROPIC_MODEL", "default"), base_url, destination):
         posture.add("claude.direct_to_provider", "medium",
                     f"Claude Code sends prompts and tool results straight to {host_of(base_url) or base_url}: "
                     "secrets and client identifiers in them are not redacted and no egress is recorded.",

@@ -10,7 +10,7 @@ from typing import Any
 from clientguard.posture.config_files import as_table, load_json, load_toml
 from clientguard.posture.destinations import classify, host_of, is_loopback_host
 from clientguard.posture.identity import TokenUnreadable, jwt_payload, mask_email
-from clientguard.posture.model import AgentPosture, AuditContext, ModelRoute
+from clientguard.posture.model import AgentPosture, AuditContext
 from clientguard.posture.secret_env import looks_secret_name
 from clientguard.posture.transcripts import summarize
 
@@ -203,17 +203,10 @@ def _route(posture: AgentPosture, config: dict[str, Any], ctx: AuditContext) -> 
     else:
         base_url = LOCAL_PROVIDERS.get(provider_id) or ctx.env.get("CODEX_OSS_BASE_URL")
     destination = classify(base_url) if base_url else "unknown"
-    posture.routes.append(ModelRoute(str(config.get("model") or "default"), posture.provider, posture.plan,
-                                     base_url, destination))
-    if destination == "clientguard":
-        posture.routed_through_clientguard = True
-    elif destination == "local_model":
-        posture.routed_through_clientguard = False
-        posture.local_only = True
-        posture.provider, posture.plan = "ollama", "local"
-        posture.add("codex.local_model", "info", f"model provider {provider_id!r} is a local model server ({base_url}).")
+    if not posture.note_route(str(config.get("model") or "default"), base_url, destination):
+        if destination == "local_model":
+            posture.add("codex.local_model", "info", f"model provider {provider_id!r} is a local model server ({base_url}).")
     else:
-        posture.routed_through_clientguard = False
         host = host_of(base_url or "") or "an unknown host"
         posture.add("codex.direct_to_provider", "medium",
                     f"model provider {provider_id!r} sends prompts and tool output straight to {host}: "

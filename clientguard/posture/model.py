@@ -73,6 +73,15 @@ class AgentPosture:
             return
         self.findings.append(PostureFinding(id, severity, message, fix))
 
+    def note_route(self, model: str, base_url: str | None, destination: str) -> bool:
+        """Record where a model's traffic goes; True when it goes straight to a remote provider."""
+        self.routes.append(ModelRoute(model, self.provider, self.plan, base_url, destination))
+        self.routed_through_clientguard = destination == "clientguard"
+        if destination == "local_model":
+            self.local_only = True
+            self.provider, self.plan = "ollama", "local"
+        return destination not in ("clientguard", "local_model")
+
     def add_config_path(self, path: Path) -> None:
         text = str(path)
         if text not in self.config_paths:
