@@ -28,7 +28,6 @@ import random
 import secrets
 import shutil
 import socket
-import statistics
 import string
 import subprocess
 import sys

@@ -16,7 +16,7 @@ from clientguard.detect.engine import Detector
 from clientguard.detect.fingerprint import load_or_create_key
 from clientguard.detect.output import print_table, read_baseline, to_json, to_sarif, write_baseline
 from clientguard.detect.scanner import DEFAULT_MAX_FILE_SIZE, collect_files, scan_files
-from clientguard.errors import ClientguardError, InputError
+from clientguard.errors import InputError
 from clientguard.paths import PathGlobs
 
 

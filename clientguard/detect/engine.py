@@ -28,7 +28,7 @@ from pathlib import Path
 from clientguard.datadir import data_dir
 from clientguard.detect.fingerprint import fingerprint, load_or_create_key
 from clientguard.detect.model import SEVERITY_RANK, Finding, Rule
-from clientguard.detect.rules import PY_FLAGS, builtin_rules, compile_rule
+from clientguard.detect.rules import builtin_rules, compile_rule
 from clientguard.detect.validators import VALIDATORS, shannon_entropy
 
 try:

@@ -79,6 +79,17 @@ def encode(event: str | None, data: Any) -> bytes:
     return head + b"data: " + body.replace(b"\n", b"\ndata: ") + b"\n\n"
 
 
+def json_object(ev: SSEEvent) -> dict | None:
+    """The event's data as a JSON object, or None (no data, not JSON, not an object: pass it on as is)."""
+    if ev.data is None:
+        return None
+    try:
+        obj = json.loads(ev.data)
+    except ValueError:
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
 def raw(ev: SSEEvent) -> bytes:
     """The event's original bytes, re-terminated."""
     return ev.raw + b"\n\n"

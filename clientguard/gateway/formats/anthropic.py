@@ -7,7 +7,6 @@ before the stop. Thinking blocks and signatures pass through untouched.
 
 from __future__ import annotations
 
-import json
 
 from clientguard.gateway import sse
 from clientguard.gateway.segments import restore_json
@@ -37,13 +36,8 @@ class AnthropicStream:
         return [sse.encode("content_block_delta", data)]
 
     def on_event(self, ev: SSEEvent) -> list[bytes]:
-        if ev.data is None:
-            return [sse.raw(ev)]
-        try:
-            obj = json.loads(ev.data)
-        except ValueError:
-            return [sse.raw(ev)]
-        if not isinstance(obj, dict):
+        obj = sse.json_object(ev)
+        if obj is None:
             return [sse.raw(ev)]
         etype = obj.get("type", ev.event)
         out: list[bytes] = []

@@ -8,7 +8,6 @@ later event's `sequence_number` is shifted so the numbering stays strictly incre
 from __future__ import annotations
 
 import copy
-import json
 
 from clientguard.gateway import sse
 from clientguard.gateway.segments import restore_json
@@ -69,13 +68,8 @@ class ResponsesStream:
         return out
 
     def on_event(self, ev: SSEEvent) -> list[bytes]:
-        if ev.data is None:
-            return [sse.raw(ev)]
-        try:
-            obj = json.loads(ev.data)
-        except ValueError:
-            return [sse.raw(ev)]
-        if not isinstance(obj, dict):
+        obj = sse.json_object(ev)
+        if obj is None:
             return [sse.raw(ev)]
         etype = obj.get("type", ev.event)
         seq = obj.get("sequence_number")
