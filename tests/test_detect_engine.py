@@ -168,10 +168,10 @@ def test_the_compiled_database_is_reused_from_the_disk_cache(tmp_path, monkeypat
     monkeypatch.setenv("CLIENTGUARD_HOME", str(tmp_path))
     rules = [r for r in builtin_rules() if r.kind == "pii"]
     exprs = tuple(engine._hs_expression(r) for r in rules)
-    engine._hs_databases.cache_clear()
+    engine._hs_database.cache_clear()
     first = Detector(rules, fingerprint_key=KEY, engine="hyperscan")
     assert list((tmp_path / "cache").glob("hyperscan-*.db"))
-    engine._hs_databases.cache_clear()
+    engine._hs_database.cache_clear()
     second = Detector(rules, fingerprint_key=KEY, engine="hyperscan")
     text = "mail jane.doe@acme-corp.com, card 4111 1111 1111 1111"
     assert first.scan(text) == second.scan(text) != []

@@ -1,8 +1,9 @@
 """The detection engine: one multi-pattern pass over text, Python validation only on candidate hits.
 
 Two engines give identical findings:
-- ``hyperscan``: every rule pattern compiled into one hyperscan database that reports where candidate
-  matches end; the rule's Python regex then runs only on the lines around those ends;
+- ``hyperscan``: every rule compiled into one hyperscan database (as a prefilter expression: a cheap
+  superset of where the rule's matches lie) that reports where candidate matches end; the rule's Python
+  regex then runs only on the lines around those ends;
 - ``python``: each rule's regex over the whole text (used when hyperscan cannot be imported).
 A finding's reported span is the rule's ``secret`` group when it has one, else the whole match.
 """
@@ -73,6 +74,72 @@ class _Compiled:
     width: int  # longest match the rule reports
     has_secret_group: bool
     label: str
+    one_line: bool  # no match can contain a line break
+
+
+_NEWLINE = 10
+_CATEGORIES_WITH_NEWLINE = {"CATEGORY_SPACE", "CATEGORY_NOT_DIGIT", "CATEGORY_NOT_WORD", "CATEGORY_NOT_LINEBREAK",
+                            "CATEGORY_UNI_SPACE", "CATEGORY_UNI_NOT_DIGIT", "CATEGORY_UNI_NOT_WORD"}
+
+
+def _set_has_newline(items) -> bool:
+    negate = any(str(op) == "NEGATE" for op, _ in items)
+    hit = False
+    for op, av in items:
+        name = str(op)
+        if name == "LITERAL" and av == _NEWLINE:
+            hit = True
+        elif name == "RANGE" and av[0] <= _NEWLINE <= av[1]:
+            hit = True
+        elif name == "CATEGORY" and str(av) in _CATEGORIES_WITH_NEWLINE:
+            hit = True
+        elif name == "CATEGORY" and str(av) in {"CATEGORY_NOT_SPACE", "CATEGORY_DIGIT", "CATEGORY_WORD"}:
+            pass
+    return hit != negate
+
+
+def _can_match_newline(parsed, dotall: bool) -> bool:
+    """Whether a parsed pattern can consume a line break (assertions only look, so they never do)."""
+    for op, av in parsed:
+        name = str(op)
+        if name == "LITERAL":
+            if av == _NEWLINE:
+                return True
+        elif name == "NOT_LITERAL":
+            if av != _NEWLINE:
+                return True
+        elif name == "ANY":
+            if dotall:
+                return True
+        elif name == "IN":
+            if _set_has_newline(av):
+                return True
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            if _can_match_newline(av[2], dotall):
+                return True
+        elif name == "SUBPATTERN":
+            if _can_match_newline(av[-1], dotall):
+                return True
+        elif name == "BRANCH":
+            if any(_can_match_newline(b, dotall) for b in av[1]):
+                return True
+        elif name == "ATOMIC_GROUP":
+            if _can_match_newline(av, dotall):
+                return True
+        elif name == "GROUPREF_EXISTS":
+            if any(_can_match_newline(b, dotall) for b in av[1:] if b is not None):
+                return True
+        elif name == "GROUPREF":
+            return True  # a backreference repeats text we cannot see: assume the worst
+    return False
+
+
+def _one_line(rule: Rule, regex: re.Pattern[str]) -> bool:
+    try:
+        parsed = sre_parse.parse(rule.pattern, regex.flags)
+    except Exception:  # pragma: no cover - the pattern compiled already; be conservative
+        return False
+    return not _can_match_newline(parsed, bool(regex.flags & re.DOTALL))
 
 
 def _max_width(rule: Rule, regex: re.Pattern[str]) -> int:
@@ -85,7 +152,8 @@ def _max_width(rule: Rule, regex: re.Pattern[str]) -> int:
 
 def _compile(rule: Rule) -> _Compiled:
     regex = compile_rule(rule)
-    return _Compiled(rule, regex, _max_width(rule, regex), "secret" in regex.groupindex, rule.placeholder_label)
+    return _Compiled(rule, regex, _max_width(rule, regex), "secret" in regex.groupindex, rule.placeholder_label,
+                     _one_line(rule, regex))
 
 
 #: Counted repeats above this are loosened for hyperscan: large bounded repeats make its compile time and
@@ -241,14 +309,14 @@ def _hs_compile(exprs: list[bytes], flags: list[int]):
     return db
 
 
-def _hs_rule_database(expr: bytes, caseless: bool) -> tuple[object, int]:
-    """A rule's all-matches database: exact where hyperscan supports the pattern, else prefilter mode."""
+def _exact_or_prefilter(expr: bytes, caseless: bool) -> int:
+    """Flags for one expression: exact where hyperscan supports it, else prefilter mode (a superset)."""
     flags = hyperscan.HS_FLAG_CASELESS if caseless else 0
     try:
-        return _hs_compile([expr], [flags]), flags
+        _hs_compile([expr], [flags])
     except hyperscan.error:
         flags |= hyperscan.HS_FLAG_PREFILTER
-        return _hs_compile([expr], [flags]), flags
+    return flags
 
 
 _TLS = threading.local()
@@ -265,57 +333,36 @@ def _hs_scan(db, data: bytes, handler) -> None:
     db.scan(data, match_event_handler=handler, scratch=entry[1])
 
 
-_RULE_DBS: dict[tuple[bytes, int], object] = {}
-_RULE_DBS_LOCK = threading.Lock()
-
-
-def _rule_db(expr: bytes, flags: int):
-    """The all-matches database of one rule, compiled the first time the rule hits (most never do)."""
-    key = (expr, flags)
-    db = _RULE_DBS.get(key)
-    if db is None:
-        db = _hs_compile([expr], [flags])
-        with _RULE_DBS_LOCK:
-            _RULE_DBS[key] = db
-    return db
-
-
 def _cache_path(exprs: tuple[bytes, ...], flags: list[int]) -> Path:
     digest = hashlib.sha256(repr((hyperscan.__version__, exprs, flags)).encode()).hexdigest()[:32]
     return data_dir() / "cache" / f"hyperscan-{digest}.db"
 
 
 @lru_cache(maxsize=16)
-def _hs_databases(exprs: tuple[bytes, ...], caseless: tuple[bool, ...]):
-    """Once per rule set: a single-match database of every rule (which rules hit at all?) and each rule's
-    flags for its own all-matches database (where do its candidates end?), compiled lazily.
-
-    Reporting every match end of every pattern in one database is slow on text dense in digits and
-    punctuation; asking first which rules hit, then only those rules for their ends, is several times
-    faster and gives the same ends. The first database is cached on disk: compiling it takes a second.
-    """
+def _hs_database(exprs: tuple[bytes, ...], caseless: tuple[bool, ...]):
+    """One all-matches database of every rule, compiled once per rule set and cached on disk (compiling
+    takes about a second; loading a few milliseconds). Each rule's expression is cheap enough that the
+    candidate ends it reports stay few (rules can name a `prefilter` where their pattern is not)."""
     flags = [hyperscan.HS_FLAG_CASELESS if ci else 0 for ci in caseless]
-    single = [f | hyperscan.HS_FLAG_SINGLEMATCH for f in flags]
-    cache = _cache_path(exprs, single)
+    cache = _cache_path(exprs, flags)
     try:
-        return hyperscan.loadb(cache.read_bytes(), hyperscan.HS_MODE_BLOCK), tuple(flags)
+        return hyperscan.loadb(cache.read_bytes(), hyperscan.HS_MODE_BLOCK)
     except Exception:  # no cache yet, or one from another build: compile
         pass
     try:
-        first = _hs_compile(list(exprs), single)
+        db = _hs_compile(list(exprs), flags)
     except hyperscan.error:
         # Some pattern needs prefilter mode: find which, one by one (rare; the rule tests keep it so).
-        flags = [_hs_rule_database(e, ci)[1] for e, ci in zip(exprs, caseless)]
-        single = [f | hyperscan.HS_FLAG_SINGLEMATCH for f in flags]
-        first = _hs_compile(list(exprs), single)
+        flags = [_exact_or_prefilter(e, ci) for e, ci in zip(exprs, caseless)]
+        db = _hs_compile(list(exprs), flags)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(hyperscan.dumpb(first))
+        tmp.write_bytes(hyperscan.dumpb(db))
         os.replace(tmp, cache)
     except OSError:
         pass  # a read-only data directory only costs the compile next time
-    return first, tuple(flags)
+    return db
 
 
 class Detector:
@@ -331,11 +378,9 @@ class Detector:
         self._honor_allow = honor_inline_allow
         self.engine: str = "hyperscan" if (engine != "python" and hyperscan is not None) else "python"
         self._db = None
-        self._hs_exprs: tuple[bytes, ...] = ()
-        self._hs_flags: tuple[int, ...] = ()
         if self.engine == "hyperscan" and self._compiled:
-            self._hs_exprs = tuple(_hs_expression(c.rule) for c in self._compiled)
-            self._db, self._hs_flags = _hs_databases(self._hs_exprs, tuple(c.rule.ignore_case for c in self._compiled))
+            self._db = _hs_database(tuple(_hs_expression(c.rule) for c in self._compiled),
+                                    tuple(c.rule.ignore_case for c in self._compiled))
 
     @classmethod
     def create(cls, identifiers: Iterable[str] = (), *, fingerprint_key: bytes | None = None,
@@ -400,26 +445,33 @@ class Detector:
     def _spans_hyperscan(self, text: str, data: bytes | None = None) -> set[tuple[int, int, int]]:
         if data is None:
             data = text.encode("utf-8", "surrogatepass")
-        hit: list[int] = []
+        ends: dict[int, list[int]] = {}
 
-        def on_hit(pid: int, _from: int, _to: int, _flags: int, _ctx: object) -> None:
-            hit.append(pid)
+        def on_match(pid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            got = ends.get(pid)
+            if got is None:
+                ends[pid] = [to]
+            else:
+                got.append(to)
 
-        _hs_scan(self._db, data, on_hit)
-        if not hit:
+        _hs_scan(self._db, data, on_match)
+        if not ends:
             return set()
-        to_char = _byte_to_char_mapper(data, text)
+        # Windows are found in the bytes hyperscan saw; only their edges (line starts, so character
+        # boundaries) are turned into character offsets, never every candidate end.
+        to_char = (lambda b: b) if len(data) == len(text) else _CharOffsets(data)
+        scale = 1 if len(data) == len(text) else 4  # a character is at most four UTF-8 bytes
         out: set[tuple[int, int, int]] = set()
-        for idx in sorted(set(hit)):
-            ends: list[int] = []
-
-            def on_end(_pid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-                ends.append(to)
-
-            _hs_scan(_rule_db(self._hs_exprs[idx], self._hs_flags[idx]), data, on_end)
+        for idx in sorted(ends):
             c = self._compiled[idx]
-            for ws, we in _windows(text, sorted({to_char(b) for b in ends}), c.width):
-                for m in c.regex.finditer(text, ws, we):
+            # A one-line rule's match lies on the line of a candidate end (or the line before it, when
+            # the prefilter consumed the line break after the match): look only there.
+            if c.one_line:
+                windows = _windows(data, sorted(set(ends[idx])), 1, c.width * scale)
+            else:
+                windows = _windows(data, sorted(set(ends[idx])), c.width * scale)
+            for bs, be in windows:
+                for m in c.regex.finditer(text, to_char(bs), to_char(be)):
                     self._accept(idx, c, m, text, out)
         return out
 
@@ -450,27 +502,48 @@ class Detector:
         out.add((idx, s, e))
 
 
-def _byte_to_char_mapper(data: bytes, text: str):
-    if len(data) == len(text):
-        return lambda b: b
-    continuation = [m.start() for m in re.finditer(rb"[\x80-\xbf]", data)]
-    return lambda b: b - bisect.bisect_left(continuation, b)
+class _CharOffsets:
+    """Character offsets of byte offsets that fall on character boundaries, decoding each stretch once."""
+
+    def __init__(self, data: bytes):
+        self._data = data
+        self._bytes = [0]
+        self._chars = [0]
+
+    def __call__(self, b: int) -> int:
+        i = bisect.bisect_right(self._bytes, b) - 1
+        kb, kc = self._bytes[i], self._chars[i]
+        if kb == b:
+            return kc
+        c = kc + len(self._data[kb:b].decode("utf-8", "surrogatepass"))
+        self._bytes.insert(i + 1, b)
+        self._chars.insert(i + 1, c)
+        return c
 
 
-def _windows(text: str, ends: list[int], width: int) -> list[tuple[int, int]]:
-    """Merged line-aligned windows that contain every match of at most ``width`` chars ending at ``ends``.
+#: Lines longer than this (minified code, one-line JSON) are not searched whole for a one-line rule:
+#: only the stretch within the rule's longest match of each candidate end.
+LONG_LINE = 4096
+
+
+def _windows(data: bytes, ends: list[int], reach: int, width: int | None = None) -> list[tuple[int, int]]:
+    """Merged windows of ``data`` that hold every match whose candidate end is in ``ends``: from the start
+    of the line ``reach`` bytes before the end to the end of its line. With ``width`` (one-line rules),
+    a window on a very long line is cut to ``width`` bytes either side of the end.
 
     ``ends`` is sorted, so window starts never decrease: an end inside the current window adds nothing.
     """
     out: list[tuple[int, int]] = []
-    n = len(text)
+    n = len(data)
     cur_start, cur_end = -1, -1
     for e in ends:
         if e < cur_end:
             continue
-        ws = text.rfind("\n", 0, max(0, e - width)) + 1
-        nl = text.find("\n", e)
+        ws = data.rfind(b"\n", 0, max(0, e - reach)) + 1
+        nl = data.find(b"\n", e)
         we = n if nl < 0 else min(n, nl + 1)
+        if width is not None and we - ws > LONG_LINE:
+            ws, we = max(ws, e - width - 2), min(we, e + width + 2)
         if ws <= cur_end:
             cur_end = max(cur_end, we)
         else:
