@@ -256,7 +256,8 @@ def jwt(value: str) -> bool:
 _PLACEHOLDER_WORDS = re.compile(
     r"(?i)^(?:changeme|change[_-]?me|changeit|password|passwd|secret|token|apikey|api[_-]?key|none|null|nil|"
     r"undefined|true|false|example|sample|dummy|placeholder|redacted|hidden|masked|todo|tbd|fixme|test|testing|"
-    r"default|empty|string|value|your[_-]?\w*|my[_-]?\w*|\w*[_-]here|replace[_-]?me|insert[_-]?\w*|enter[_-]?\w*|"
+    r"default|empty|string|value|(?:your|my)[_-]?(?:own[_-]?)?(?:secret|password|passwd|pass|token|key|api[_-]?key|"
+    r"access[_-]?key|app|client|db|database|auth|value|pw|pwd)\w*|\w*[_-]here|replace[_-]?me|(?:insert|enter)[_-]\w*|"
     r"foo|bar|baz|qwerty|letmein|admin|root|user|username|pass|secret[_-]?key|private[_-]?key|"
     r"not[_-]?set|unset|n/?a|xxx+|\*+|\.+|-+|_+|0+|1234\w*|abc\w{0,3}|s3cr3t|p@ssw0rd)$"
 )
