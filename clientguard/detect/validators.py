@@ -107,7 +107,7 @@ def iban(value: str) -> bool:
 # --- US SSN --------------------------------------------------------------------------------------
 
 # Numbers the SSA published in advertising and that are known not to be assigned.
-_SSN_PUBLICISED = {"078051120", "219099999", "457555462"}
+_SSN_PUBLICISED = {"078051120", "219099999", "457555462", "123456789", "111223333", "012345678"}
 
 
 @validator("ssn")
@@ -193,8 +193,15 @@ def _documentation_net(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> boo
     return any(ip in ipaddress.ip_network(n) for n in docs if ipaddress.ip_network(n).version == ip.version)
 
 
+def _section_number(value: str) -> bool:
+    # 7.9.2.2 or 1.2.1.0: four single-digit parts are a section or version number, not a host
+    return all(len(part) == 1 for part in value.split("."))
+
+
 @validator("ipv4_public")
 def ipv4_public(value: str) -> bool:
+    if _section_number(value):
+        return False
     ip = _ip(value)
     return isinstance(ip, ipaddress.IPv4Address) and _is_public(ip) and not _documentation_net(ip)
 
