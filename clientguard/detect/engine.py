@@ -377,10 +377,19 @@ class Detector:
         self._key = fingerprint_key
         self._honor_allow = honor_inline_allow
         self.engine: str = "hyperscan" if (engine != "python" and hyperscan is not None) else "python"
-        self._db = None
+        # Secrets (literal-anchored token formats) and the rest (PII and identifiers: character classes
+        # and digits) go into separate databases: two passes cost less than one over the mixture.
+        self._dbs: list[tuple[object, tuple[int, ...]]] = []
         if self.engine == "hyperscan" and self._compiled:
-            self._db = _hs_database(tuple(_hs_expression(c.rule) for c in self._compiled),
-                                    tuple(c.rule.ignore_case for c in self._compiled))
+            groups = [
+                tuple(i for i, c in enumerate(self._compiled) if c.rule.kind == "secret"),
+                tuple(i for i, c in enumerate(self._compiled) if c.rule.kind != "secret"),
+            ]
+            for members in groups:
+                if members:
+                    db = _hs_database(tuple(_hs_expression(self._compiled[i].rule) for i in members),
+                                      tuple(self._compiled[i].rule.ignore_case for i in members))
+                    self._dbs.append((db, members))
 
     @classmethod
     def create(cls, identifiers: Iterable[str] = (), *, fingerprint_key: bytes | None = None,
@@ -415,7 +424,7 @@ class Detector:
                 starts.append(pos)
                 pos += len(t) + len(SEGMENT_SEPARATOR)
             joined = SEGMENT_SEPARATOR.join(texts)
-        spans = self._spans_hyperscan(joined, utf8) if self._db is not None else self._spans_python(joined)
+        spans = self._spans_hyperscan(joined, utf8) if self._dbs else self._spans_python(joined)
         per_text: list[list[Finding]] = [[] for _ in texts]
         for idx, s, e in spans:
             seg = bisect.bisect_right(starts, s) - 1
@@ -446,15 +455,18 @@ class Detector:
         if data is None:
             data = text.encode("utf-8", "surrogatepass")
         ends: dict[int, list[int]] = {}
+        members: tuple[int, ...] = ()
 
         def on_match(pid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-            got = ends.get(pid)
+            idx = members[pid]
+            got = ends.get(idx)
             if got is None:
-                ends[pid] = [to]
+                ends[idx] = [to]
             else:
                 got.append(to)
 
-        _hs_scan(self._db, data, on_match)
+        for db, members in self._dbs:
+            _hs_scan(db, data, on_match)
         if not ends:
             return set()
         # Windows are found in the bytes hyperscan saw; only their edges (line starts, so character
