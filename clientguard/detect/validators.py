@@ -321,3 +321,23 @@ def validate(name: str, value: str) -> bool:
 
 # Validators that belong to particular rule families live beside this module and register on import.
 from clientguard.detect import validators_secrets, validators_services  # noqa: E402,F401
+
+
+#: Regions tried, in order, for a phone number written in national format (no country code).
+NATIONAL_PHONE_REGIONS = ("DE", "GB", "FR", "NL", "AT", "CH", "IT", "ES", "BE", "US", "CA", "AU", "IE", "IN")
+
+
+@validator("phone_national")
+def phone_national(value: str) -> bool:
+    """A nationally written number (leading 0) that is valid in one of the common regions."""
+    digits = re.sub(r"\D", "", value)
+    if len(digits) < 6 or len(set(digits)) <= 2:
+        return False
+    for region in NATIONAL_PHONE_REGIONS:
+        try:
+            number = phonenumbers.parse(value, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return True
+    return False
