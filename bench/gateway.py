@@ -46,14 +46,14 @@ ROOT = Path(__file__).resolve().parent.parent
 CLIENT_NAME = "Acme Health"
 ACCOUNT = "openai-api"
 
-POLICY = f"""\
+POLICY_TEMPLATE = f"""\
 [client]
 name = "{CLIENT_NAME}"
 identifiers = ["{CLIENT_NAME}", "acme-health.de"]
 
 [contract]
 nda = true
-audit_log_required = true
+audit_log_required = {{audit}}
 
 [[accounts]]
 name = "{ACCOUNT}"
@@ -191,7 +191,7 @@ def _spawn(argv: list[str], log: Path, env: dict[str, str], cwd: Path | None = N
         return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
 
 
-def start_processes(workdir: Path, procs: list[subprocess.Popen[bytes]]) -> Targets:
+def start_processes(workdir: Path, procs: list[subprocess.Popen[bytes]], audit: bool = True) -> Targets:
     """Upstream, peer proxy and gateway as separate processes, appended to `procs` as they start (so
     the caller stops those already running if a later one fails); returns their base URLs."""
     env = {**os.environ, "CLIENTGUARD_HOME": str(workdir / "home")}
@@ -208,7 +208,7 @@ def start_processes(workdir: Path, procs: list[subprocess.Popen[bytes]]) -> Targ
     proxy_url = f"http://127.0.0.1:{proxy_port}"
     wait_until(f"{proxy_url}/v1/models", procs[1], "the peer proxy", workdir / "proxy.log")
     policy = workdir / "clientguard.toml"
-    policy.write_text(POLICY, encoding="utf-8")
+    policy.write_text(POLICY_TEMPLATE.replace("{audit}", "true" if audit else "false"), encoding="utf-8")
     procs.append(_spawn(
         [
             sys.executable, "-m", "clientguard.cli", "serve", "--host", "127.0.0.1", "--port", str(gw_port),
@@ -356,7 +356,7 @@ def row(case: str, metric: str, samples: dict[str, list[float]], target: str) ->
                p("proxy", 99), p("gateway", 50), p("gateway", 99), target)
 
 
-def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
+def run(quick: bool, audit: bool = True) -> tuple[list[Row], dict[str, Any]]:
     planted = Planted.generate()
     counts = {1_000: 300, 100_000: 200, 1_000_000: 30} if not quick else {1_000: 60, 100_000: 40, 1_000_000: 8}
     ttft_n = 200 if not quick else 40
@@ -365,7 +365,7 @@ def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
     workdir = Path(tempfile.mkdtemp(prefix="cg-bench-"))
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        targets = start_processes(workdir, procs)
+        targets = start_processes(workdir, procs, audit)
         openai_headers = {"content-type": "application/json", "authorization": "Bearer sk-bench-FAKE0000"}
         anthropic_headers = {"content-type": "application/json", "x-api-key": "sk-ant-bench-FAKE0000",
                              "anthropic-version": "2023-06-01"}
@@ -441,13 +441,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run, noisier figures)")
     parser.add_argument("--format", choices=["table", "json"], default="table")
     parser.add_argument("--seed", type=int, default=1, help="seed for the interleaving order")
+    parser.add_argument("--no-audit", action="store_true",
+                        help="a contract without audit_log_required (the ledger write overlaps the upstream call)")
     parser.add_argument("--serve-peer-proxy", nargs=2, metavar=("PORT", "UPSTREAM"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_peer_proxy:
         serve_peer_proxy(int(args.serve_peer_proxy[0]), args.serve_peer_proxy[1])
         return
     random.seed(args.seed)
-    rows, checks = run(args.quick)
+    rows, checks = run(args.quick, audit=not args.no_audit)
     if args.format == "json":
         rows_out = [{**asdict(r), "added_p50": r.added_p50, "added_p99": r.added_p99} for r in rows]
         print(json.dumps({"rows": rows_out, "checks": checks, "cpus": os.cpu_count()}, indent=2))
