@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import platformdirs
 
+from clientguard.datadir import data_dir
 from clientguard.ledger.record import EgressRecord, LedgerCorruptError, LedgerError, canonical_json
 
 FORMAT = "clientguard-ledger/1"
@@ -64,9 +64,7 @@ def default_ledger_path(client_name: str) -> Path:
     slug = re.sub(r"[^a-z0-9]+", "-", client_name.strip().lower()).strip("-")
     if not slug:
         raise LedgerError(f"client name {client_name!r} has no letters or digits to name a ledger file after")
-    base = os.environ.get("CLIENTGUARD_HOME")
-    root = Path(base) if base else Path(platformdirs.user_data_dir("clientguard", appauthor=False))
-    return root / "ledgers" / f"{slug}.sqlite"
+    return data_dir() / "ledgers" / f"{slug}.sqlite"
 
 
 def key_path_for(path: Path) -> Path:

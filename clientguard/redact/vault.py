@@ -23,7 +23,7 @@ import stat
 import threading
 from pathlib import Path
 
-from platformdirs import user_data_path
+from clientguard.datadir import data_dir
 
 from clientguard.errors import ClientguardError
 
@@ -54,9 +54,7 @@ def normalize_label(label: str) -> str:
 
 def vault_directory() -> Path:
     """Where vault keys live: $CLIENTGUARD_HOME/vaults, else the user data directory's vaults/."""
-    override = os.environ.get("CLIENTGUARD_HOME")
-    base = Path(override) if override else user_data_path("clientguard", appauthor=False)
-    return base / "vaults"
+    return data_dir() / "vaults"
 
 
 def key_path_for(client: str, directory: Path | None = None) -> Path:
