@@ -19,11 +19,15 @@ stamp="$root/.venv/.clientguard-installed"
 extras="${CLIENTGUARD_EXTRAS:-}"
 want="$(cat "$root/pyproject.toml" | sha256sum | cut -c1-16)-$extras"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  "$root/.venv/bin/python" -m pip install -q --upgrade pip
-  if [ -n "$extras" ]; then
-    "$root/.venv/bin/python" -m pip install -q -e "$root[$extras]"
-  else
-    "$root/.venv/bin/python" -m pip install -q -e "$root"
+  echo "installing clientguard into .venv (log: .venv/install.log) ..." >&2
+  log="$root/.venv/install.log"
+  target="$root"
+  [ -n "$extras" ] && target="$root[$extras]"
+  if ! { "$root/.venv/bin/python" -m pip install -q --upgrade pip && \
+         "$root/.venv/bin/python" -m pip install -q -e "$target"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "installing clientguard failed; the log above says why" >&2
+    exit 2
   fi
   echo "$want" > "$stamp"
 fi
