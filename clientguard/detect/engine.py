@@ -567,15 +567,35 @@ def _windows(data: bytes, ends: list[int], reach: int, width: int | None = None)
     return out
 
 
+class _Intervals:
+    """Non-overlapping [start, end) spans kept sorted, with an O(log n) overlap test."""
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+
+    def overlaps(self, start: int, end: int) -> bool:
+        i = bisect.bisect_left(self._starts, end) - 1  # the last kept span starting before `end`
+        return i >= 0 and self._ends[i] > start
+
+    def add(self, start: int, end: int) -> None:
+        i = bisect.bisect_left(self._starts, start)
+        self._starts.insert(i, start)
+        self._ends.insert(i, end)
+
+
 def _resolve_same_kind(findings: list[Finding]) -> list[Finding]:
     """Where findings of the same kind overlap, keep the most specific (priority, then length, then severity)."""
     if len(findings) <= 1:
         return findings
     ranked = sorted(findings, key=lambda f: (-f.priority, -(f.end - f.start), -SEVERITY_RANK[f.severity], f.rule_id, f.start))
+    taken: dict[str, _Intervals] = {}
     kept: list[Finding] = []
     for f in ranked:
-        if any(k.kind == f.kind and k.start < f.end and f.start < k.end for k in kept):
+        spans = taken.setdefault(f.kind, _Intervals())
+        if spans.overlaps(f.start, f.end):
             continue
+        spans.add(f.start, f.end)
         kept.append(f)
     return sorted(kept, key=lambda f: (f.start, f.end, f.rule_id))
 
@@ -583,9 +603,11 @@ def _resolve_same_kind(findings: list[Finding]) -> list[Finding]:
 def select_non_overlapping(findings: Iterable[Finding]) -> list[Finding]:
     """A non-overlapping subset for redaction: the longest span wins, then secrets over PII over identifiers."""
     ranked = sorted(findings, key=lambda f: (-(f.end - f.start), -KIND_RANK.get(f.kind, 0), -f.priority, f.start))
+    spans = _Intervals()
     kept: list[Finding] = []
     for f in ranked:
-        if any(k.start < f.end and f.start < k.end for k in kept):
+        if spans.overlaps(f.start, f.end):
             continue
+        spans.add(f.start, f.end)
         kept.append(f)
     return sorted(kept, key=lambda f: f.start)
