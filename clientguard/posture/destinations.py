@@ -13,28 +13,31 @@ LOCAL_MODEL_PORTS = {11434: "ollama", 1234: "lmstudio", 8080: "llama.cpp"}
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
 
-def host_of(url: object) -> str | None:
-    """The host of a URL (or of a bare `host:port`), lower-cased, or None when there is none."""
+def _split(url: object):
+    """urlsplit of a URL or of a bare `host:port`; None when it is not a string or does not parse."""
     if not isinstance(url, str):
         return None
     text = url.strip()
     if "://" not in text:
         text = "http://" + text
     try:
-        host = urlsplit(text).hostname
+        return urlsplit(text)
     except ValueError:
         return None
+
+
+def host_of(url: object) -> str | None:
+    """The host of a URL (or of a bare `host:port`), lower-cased, or None when there is none."""
+    parts = _split(url)
+    host = parts.hostname if parts is not None else None
     return host.lower() if host else None
 
 
 def port_of(url: object) -> int | None:
-    if not isinstance(url, str):
+    parts = _split(url)
+    if parts is None:
         return None
-    text = url.strip()
-    if "://" not in text:
-        text = "http://" + text
     try:
-        parts = urlsplit(text)
         return parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         return None
