@@ -176,3 +176,9 @@ def test_the_compiled_database_is_reused_from_the_disk_cache(tmp_path, monkeypat
     text = "mail jane.doe@acme-corp.com, card 4111 1111 1111 1111"
     assert first.scan(text) == second.scan(text) != []
     assert len(exprs) == len(rules)
+
+
+def test_scan_many_with_the_texts_utf8_bytes_gives_the_same_findings(det):
+    segs = ["naïve jane.doe@acme-corp.com", "AKIAIOSFODNN7EXAMPLE ü", "plain"]
+    assert det.scan_many(segs, utf8=[s.encode() for s in segs]) == det.scan_many(segs)
+    assert det.scan_many(segs[:1], utf8=[segs[0].encode()]) == det.scan_many(segs[:1])

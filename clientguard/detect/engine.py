@@ -41,6 +41,7 @@ EngineName = Literal["auto", "hyperscan", "python"]
 INLINE_ALLOW = "clientguard:allow"
 #: Joins segments in scan_many; no rule matches across it (NUL is never part of a match we report).
 SEGMENT_SEPARATOR = "\n\x00\n"
+_SEPARATOR_BYTES = SEGMENT_SEPARATOR.encode()
 KIND_RANK = {"secret": 2, "pii": 1, "identifier": 0}
 IDENTIFIER_RULE_ID = "client-identifier"
 
@@ -74,7 +75,7 @@ class _Compiled:
     width: int  # longest match the rule reports
     has_secret_group: bool
     label: str
-    one_line: bool  # no match can contain a line break
+    newlines: int  # the most line breaks a match can hold (UNBOUNDED: no limit)
 
 
 _NEWLINE = 10
@@ -98,48 +99,48 @@ def _set_has_newline(items) -> bool:
     return hit != negate
 
 
-def _can_match_newline(parsed, dotall: bool) -> bool:
-    """Whether a parsed pattern can consume a line break (assertions only look, so they never do)."""
+#: A match may hold any number of line breaks.
+UNBOUNDED = 1 << 30
+
+
+def _max_newlines(parsed, dotall: bool) -> int:
+    """The most line breaks a match of a parsed pattern can consume (assertions only look)."""
+    total = 0
     for op, av in parsed:
         name = str(op)
         if name == "LITERAL":
-            if av == _NEWLINE:
-                return True
+            n = 1 if av == _NEWLINE else 0
         elif name == "NOT_LITERAL":
-            if av != _NEWLINE:
-                return True
+            n = 1 if av != _NEWLINE else 0
         elif name == "ANY":
-            if dotall:
-                return True
+            n = 1 if dotall else 0
         elif name == "IN":
-            if _set_has_newline(av):
-                return True
+            n = 1 if _set_has_newline(av) else 0
         elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-            if _can_match_newline(av[2], dotall):
-                return True
+            inner = _max_newlines(av[2], dotall)
+            n = 0 if inner == 0 else (UNBOUNDED if av[1] >= sre_parse.MAXREPEAT else inner * av[1])
         elif name == "SUBPATTERN":
-            if _can_match_newline(av[-1], dotall):
-                return True
+            n = _max_newlines(av[-1], dotall)
         elif name == "BRANCH":
-            if any(_can_match_newline(b, dotall) for b in av[1]):
-                return True
+            n = max(_max_newlines(b, dotall) for b in av[1])
         elif name == "ATOMIC_GROUP":
-            if _can_match_newline(av, dotall):
-                return True
+            n = _max_newlines(av, dotall)
         elif name == "GROUPREF_EXISTS":
-            if any(_can_match_newline(b, dotall) for b in av[1:] if b is not None):
-                return True
+            n = max(_max_newlines(b, dotall) for b in av[1:] if b is not None)
         elif name == "GROUPREF":
-            return True  # a backreference repeats text we cannot see: assume the worst
-    return False
+            n = UNBOUNDED  # a backreference repeats text we cannot see: assume the worst
+        else:
+            n = 0  # anchors, assertions, boundaries
+        total = min(UNBOUNDED, total + n)
+    return total
 
 
-def _one_line(rule: Rule, regex: re.Pattern[str]) -> bool:
+def _newline_bound(rule: Rule, regex: re.Pattern[str]) -> int:
     try:
         parsed = sre_parse.parse(rule.pattern, regex.flags)
     except Exception:  # pragma: no cover - the pattern compiled already; be conservative
-        return False
-    return not _can_match_newline(parsed, bool(regex.flags & re.DOTALL))
+        return UNBOUNDED
+    return _max_newlines(parsed, bool(regex.flags & re.DOTALL))
 
 
 def _max_width(rule: Rule, regex: re.Pattern[str]) -> int:
@@ -153,7 +154,7 @@ def _max_width(rule: Rule, regex: re.Pattern[str]) -> int:
 def _compile(rule: Rule) -> _Compiled:
     regex = compile_rule(rule)
     return _Compiled(rule, regex, _max_width(rule, regex), "secret" in regex.groupindex, rule.placeholder_label,
-                     _one_line(rule, regex))
+                     _newline_bound(rule, regex))
 
 
 #: Counted repeats above this are loosened for hyperscan: large bounded repeats make its compile time and
@@ -409,9 +410,12 @@ class Detector:
         """Findings in one text, sorted by start offset (``utf8``: the text's UTF-8 bytes, if at hand)."""
         return self._scan([text], utf8)[0]
 
-    def scan_many(self, texts: Sequence[str]) -> list[list[Finding]]:
-        """Findings per text, computed in one pass over all of them."""
-        return self._scan(texts, None)
+    def scan_many(self, texts: Sequence[str], *, utf8: Sequence[bytes | None] | None = None) -> list[list[Finding]]:
+        """Findings per text, computed in one pass over all of them (``utf8``: each text's UTF-8 bytes,
+        where at hand, so they need not be encoded again)."""
+        if utf8 is not None and len(texts) > 1 and all(b is not None for b in utf8):
+            return self._scan(texts, _SEPARATOR_BYTES.join(utf8))  # type: ignore[arg-type]
+        return self._scan(texts, utf8[0] if utf8 is not None and len(texts) == 1 else None)
 
     def _scan(self, texts: Sequence[str], utf8: bytes | None) -> list[list[Finding]]:
         if not texts:
@@ -476,12 +480,9 @@ class Detector:
         out: set[tuple[int, int, int]] = set()
         for idx in sorted(ends):
             c = self._compiled[idx]
-            # A one-line rule's match lies on the line of a candidate end (or the line before it, when
-            # the prefilter consumed the line break after the match): look only there.
-            if c.one_line:
-                windows = _windows(data, sorted(set(ends[idx])), 1, c.width * scale)
-            else:
-                windows = _windows(data, sorted(set(ends[idx])), c.width * scale)
+            # A match lies on the lines just before its candidate end: as many as it can hold line
+            # breaks, plus the line before when the prefilter consumed the break after the match.
+            windows = _windows(data, sorted(set(ends[idx])), c.width * scale, c.newlines)
             for bs, be in windows:
                 for m in c.regex.finditer(text, to_char(bs), to_char(be)):
                     self._accept(idx, c, m, text, out)
@@ -538,24 +539,34 @@ class _CharOffsets:
 LONG_LINE = 4096
 
 
-def _windows(data: bytes, ends: list[int], reach: int, width: int | None = None) -> list[tuple[int, int]]:
-    """Merged windows of ``data`` that hold every match whose candidate end is in ``ends``: from the start
-    of the line ``reach`` bytes before the end to the end of its line. With ``width`` (one-line rules),
-    a window on a very long line is cut to ``width`` bytes either side of the end.
+def _windows(data: bytes, ends: list[int], reach: int, newlines: int = UNBOUNDED) -> list[tuple[int, int]]:
+    """Merged windows of ``data`` that hold every match (at most ``reach`` bytes long, with at most
+    ``newlines`` line breaks) whose candidate end is in ``ends``: from the later of the line start ``reach``
+    bytes back and the start of the line ``newlines`` + 1 breaks back, to the end of the end's line.
+    A one-line window on a very long line is cut to ``reach`` bytes either side of the end.
 
     ``ends`` is sorted, so window starts never decrease: an end inside the current window adds nothing.
     """
     out: list[tuple[int, int]] = []
     n = len(data)
     cur_start, cur_end = -1, -1
+    rfind = data.rfind
     for e in ends:
         if e < cur_end:
             continue
-        ws = data.rfind(b"\n", 0, max(0, e - reach)) + 1
+        ws = rfind(b"\n", 0, max(0, e - reach)) + 1
+        if newlines < UNBOUNDED:
+            # The end may sit just past a consumed line break: start from the line of e - 1.
+            ls = rfind(b"\n", 0, max(0, e - 1)) + 1
+            for _ in range(newlines):
+                if ls <= ws:
+                    break
+                ls = rfind(b"\n", 0, ls - 1) + 1
+            ws = max(ws, ls)
         nl = data.find(b"\n", e)
         we = n if nl < 0 else min(n, nl + 1)
-        if width is not None and we - ws > LONG_LINE:
-            ws, we = max(ws, e - width - 2), min(we, e + width + 2)
+        if newlines == 0 and we - ws > LONG_LINE:
+            ws, we = max(ws, e - reach - 2), min(we, e + reach + 2)
         if ws <= cur_end:
             cur_end = max(cur_end, we)
         else:

@@ -215,19 +215,22 @@ def read_text(sf: SourceFile, max_size: int) -> tuple[str, bytes | None] | Skipp
 # -- positions --------------------------------------------------------------------------------------
 
 class LineIndex:
-    """1-based line and column of character offsets."""
+    """1-based line and column of character offsets, counted on demand (C-speed `count`) and remembered,
+    so a file with one finding costs one count, not an index of every line."""
 
     def __init__(self, text: str):
-        self._starts = [0]
-        find = text.find
-        i = find("\n")
-        while i >= 0:
-            self._starts.append(i + 1)
-            i = find("\n", i + 1)
+        self._text = text
+        self._offsets = [0]
+        self._lines = [1]
 
     def position(self, offset: int) -> tuple[int, int]:
-        line = bisect.bisect_right(self._starts, offset) - 1
-        return line + 1, offset - self._starts[line] + 1
+        i = bisect.bisect_right(self._offsets, offset) - 1
+        known, line = self._offsets[i], self._lines[i]
+        line += self._text.count("\n", known, offset)
+        if offset != known:
+            self._offsets.insert(i + 1, offset)
+            self._lines.insert(i + 1, line)
+        return line, offset - (self._text.rfind("\n", 0, offset) + 1) + 1
 
 
 def to_scan_findings(text: str, findings: list[Finding], relpath: str, ignored: bool) -> list[ScanFinding]:
@@ -268,7 +271,7 @@ def scan_files(files: list[SourceFile], detector: Detector, *, max_file_size: in
     """Scan the given files; ``allow`` globs are skipped, ``baseline`` fingerprints are suppressed."""
     result = ScanResult()
     started = time.perf_counter()
-    batch: list[tuple[SourceFile, str]] = []
+    batch: list[tuple[SourceFile, str, bytes | None]] = []
     batch_size = 0
 
     def report(sf: SourceFile, text: str, findings: list) -> None:
@@ -282,7 +285,8 @@ def scan_files(files: list[SourceFile], detector: Detector, *, max_file_size: in
     def flush() -> None:
         nonlocal batch_size
         if batch:
-            for (sf, text), findings in zip(batch, detector.scan_many([t for _, t in batch])):
+            found = detector.scan_many([t for _, t, _ in batch], utf8=[b for _, _, b in batch])
+            for (sf, text, _), findings in zip(batch, found):
                 report(sf, text, findings)
             batch.clear()
             batch_size = 0
@@ -302,7 +306,7 @@ def scan_files(files: list[SourceFile], detector: Detector, *, max_file_size: in
                 if size >= BATCH_BYTES:
                     report(sf, text, detector.scan(text, utf8=utf8))
                 else:
-                    batch.append((sf, text))
+                    batch.append((sf, text, utf8))
                     batch_size += size
                     if batch_size >= BATCH_BYTES:
                         flush()
