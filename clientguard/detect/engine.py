@@ -414,10 +414,16 @@ class Detector:
         """Findings per text, computed in one pass over all of them (``utf8``: each text's UTF-8 bytes,
         where at hand, so they need not be encoded again)."""
         if utf8 is not None and len(texts) > 1 and all(b is not None for b in utf8):
-            return self._scan(texts, _SEPARATOR_BYTES.join(utf8))  # type: ignore[arg-type]
+            segments, bpos, cpos = [], 0, 0
+            for t, b in zip(texts, utf8):
+                segments.append((bpos, cpos, len(b) == len(t)))  # type: ignore[arg-type]
+                bpos += len(b) + len(_SEPARATOR_BYTES)  # type: ignore[arg-type]
+                cpos += len(t) + len(SEGMENT_SEPARATOR)
+            return self._scan(texts, _SEPARATOR_BYTES.join(utf8), segments)  # type: ignore[arg-type]
         return self._scan(texts, utf8[0] if utf8 is not None and len(texts) == 1 else None)
 
-    def _scan(self, texts: Sequence[str], utf8: bytes | None) -> list[list[Finding]]:
+    def _scan(self, texts: Sequence[str], utf8: bytes | None,
+              segments: Sequence[tuple[int, int, bool]] = ()) -> list[list[Finding]]:
         if not texts:
             return []
         if len(texts) == 1:
@@ -428,7 +434,7 @@ class Detector:
                 starts.append(pos)
                 pos += len(t) + len(SEGMENT_SEPARATOR)
             joined = SEGMENT_SEPARATOR.join(texts)
-        spans = self._spans_hyperscan(joined, utf8) if self._dbs else self._spans_python(joined)
+        spans = self._spans_hyperscan(joined, utf8, segments) if self._dbs else self._spans_python(joined)
         per_text: list[list[Finding]] = [[] for _ in texts]
         for idx, s, e in spans:
             seg = bisect.bisect_right(starts, s) - 1
@@ -455,7 +461,8 @@ class Detector:
                 self._accept(idx, c, m, text, out)
         return out
 
-    def _spans_hyperscan(self, text: str, data: bytes | None = None) -> set[tuple[int, int, int]]:
+    def _spans_hyperscan(self, text: str, data: bytes | None = None,
+                         segments: Sequence[tuple[int, int, bool]] = ()) -> set[tuple[int, int, int]]:
         if data is None:
             data = text.encode("utf-8", "surrogatepass")
         ends: dict[int, list[int]] = {}
@@ -475,7 +482,7 @@ class Detector:
             return set()
         # Windows are found in the bytes hyperscan saw; only their edges (line starts, so character
         # boundaries) are turned into character offsets, never every candidate end.
-        to_char = (lambda b: b) if len(data) == len(text) else _CharOffsets(data)
+        to_char = (lambda b: b) if len(data) == len(text) else _CharOffsets(data, segments)
         scale = 1 if len(data) == len(text) else 4  # a character is at most four UTF-8 bytes
         out: set[tuple[int, int, int]] = set()
         for idx in sorted(ends):
@@ -516,21 +523,36 @@ class Detector:
 
 
 class _CharOffsets:
-    """Character offsets of byte offsets that fall on character boundaries, decoding each stretch once."""
+    """Character offsets of byte offsets that fall on character boundaries, decoding each stretch once.
 
-    def __init__(self, data: bytes):
+    ``segments`` (byte start, char start, ASCII?) of joined texts, when known, make offsets inside an
+    ASCII segment plain arithmetic: a batch of files pays only for its non-ASCII ones.
+    """
+
+    def __init__(self, data: bytes, segments: Sequence[tuple[int, int, bool]] = ()):
         self._data = data
         self._bytes = [0]
         self._chars = [0]
+        self._ascii = [False]
+        for b, c, ascii_ in segments:
+            if b == 0:
+                self._ascii[0] = ascii_
+            else:
+                self._bytes.append(b)
+                self._chars.append(c)
+                self._ascii.append(ascii_)
 
     def __call__(self, b: int) -> int:
         i = bisect.bisect_right(self._bytes, b) - 1
         kb, kc = self._bytes[i], self._chars[i]
         if kb == b:
             return kc
+        if self._ascii[i]:
+            return kc + (b - kb)
         c = kc + len(self._data[kb:b].decode("utf-8", "surrogatepass"))
         self._bytes.insert(i + 1, b)
         self._chars.insert(i + 1, c)
+        self._ascii.insert(i + 1, False)
         return c
 
 
