@@ -197,6 +197,8 @@ def read_text(sf: SourceFile, max_size: int) -> tuple[str, bytes | None] | Skipp
         if b"\0" in head[:8192] and not head.startswith(_BOM_PREFIXES):
             return Skipped(sf.relpath, "binary")  # decided from the first 8 KiB: the rest is never read
         chunks, size = [head], len(head)
+        if size == st.st_size and size < 65536:
+            head = b""  # the whole file came in the first read: no second system call for its end
         while head:
             head = os.read(fd, max(st.st_size + 1 - size, 65536))
             if head:
