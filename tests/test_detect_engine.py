@@ -182,3 +182,19 @@ def test_scan_many_with_the_texts_utf8_bytes_gives_the_same_findings(det):
     segs = ["naïve jane.doe@acme-corp.com", "AKIAIOSFODNN7EXAMPLE ü", "plain"]
     assert det.scan_many(segs, utf8=[s.encode() for s in segs]) == det.scan_many(segs)
     assert det.scan_many(segs[:1], utf8=[segs[0].encode()]) == det.scan_many(segs[:1])
+
+
+@pytest.mark.parametrize("pattern,bound", [
+    (r"key[ \t]*=[ \t]*\w+", 0),
+    (r"(?<![\s\S])key\s{0,3}=", 3),
+    (r'key="[^"]{1,5}"', 5),
+    (r"key:\s+\S+", None),
+    (r"a(?:\n|x){2}", 2),
+    (r"a.b", 0),
+    (r"(?s)a.b", 1),
+])
+def test_the_line_break_bound_of_a_rule_pattern(pattern, bound):
+    from clientguard.detect.engine import UNBOUNDED, _compile
+
+    rule = builtin_rules()[0].model_copy(update={"pattern": pattern})
+    assert _compile(rule).newlines == (UNBOUNDED if bound is None else bound)

@@ -94,8 +94,6 @@ def _set_has_newline(items) -> bool:
             hit = True
         elif name == "CATEGORY" and str(av) in _CATEGORIES_WITH_NEWLINE:
             hit = True
-        elif name == "CATEGORY" and str(av) in {"CATEGORY_NOT_SPACE", "CATEGORY_DIGIT", "CATEGORY_WORD"}:
-            pass
     return hit != negate
 
 
