@@ -4,11 +4,16 @@
 from __future__ import annotations
 
 import secrets
+import socket
 import string
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import uvicorn
 
 from clientguard.gateway.recording import RecordingUpstream
 from clientguard.gateway.server import GatewayConfig, GatewayHandle, run_in_thread
@@ -113,3 +118,24 @@ def running_stack(tmp_path: Path, *, upstream: RecordingUpstream | None = None, 
             yield Stack(up, handle, policy, ledger)
         finally:
             handle.stop()
+
+
+class LoopbackApp:
+    """Serve an ASGI app on a free 127.0.0.1 port in a thread, for the life of a `with` block."""
+
+    def __init__(self, app) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import threading
 import time
 from pathlib import Path
@@ -13,12 +12,11 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from _gateway_support import FAKE_OPENAI_KEY, Canaries, running_stack, write_policy
+from _gateway_support import FAKE_OPENAI_KEY, Canaries, LoopbackApp, running_stack, write_policy
 from clientguard.gateway.recording import RecordingUpstream
 from clientguard.gateway.server import GatewayConfig, run_in_thread
 
@@ -68,7 +66,7 @@ def test_placeholder_from_another_clients_vault_stays_a_placeholder(tmp_path: Pa
     assert c.aws_key_id not in text
 
 
-class _EndlessUpstream:
+class _EndlessUpstream(LoopbackApp):
     """A real upstream whose stream never ends; it notes when its response generator is closed."""
 
     def __init__(self) -> None:
@@ -87,22 +85,7 @@ class _EndlessUpstream:
                     self.closed.set()
             return StreamingResponse(events(), media_type="text/event-stream")
 
-        app = Starlette(routes=[Route("/v1/chat/completions", stream, methods=["POST"])])
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    def __enter__(self) -> "_EndlessUpstream":
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+        super().__init__(Starlette(routes=[Route("/v1/chat/completions", stream, methods=["POST"])]))
 
 
 def test_client_disconnect_cancels_the_upstream_stream(tmp_path: Path) -> None:

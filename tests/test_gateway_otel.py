@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from pathlib import Path
 
 import openai
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from _gateway_support import FAKE_OPENAI_KEY, Canaries, write_policy
+from _gateway_support import FAKE_OPENAI_KEY, Canaries, LoopbackApp, write_policy
 from clientguard.gateway.recording import RecordingUpstream
 from clientguard.gateway.server import GatewayConfig, run_in_thread
 
 
-class Collector:
+class Collector(LoopbackApp):
     """Accepts OTLP/HTTP log exports and keeps their raw bodies."""
 
     def __init__(self) -> None:
@@ -29,22 +25,7 @@ class Collector:
             self.bodies.append(await request.body())
             return Response(b"", media_type="application/x-protobuf")
 
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route("/v1/logs", logs, methods=["POST"])]),
-                                                    log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    def __enter__(self) -> "Collector":
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+        super().__init__(Starlette(routes=[Route("/v1/logs", logs, methods=["POST"])]))
 
 
 def test_each_request_is_exported_without_raw_values(tmp_path: Path) -> None:
