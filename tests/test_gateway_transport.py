@@ -166,3 +166,32 @@ def test_lone_surrogate_escapes_survive_redaction(stack: Stack) -> None:
     assert response.status_code == 200
     assert stack.leaked(c) == []
     assert "\\ud800" in stack.upstream.requests[-1].text
+
+
+def test_values_a_fast_json_writer_would_change_reach_the_upstream_exactly(stack: Stack) -> None:
+    # A redacted body is written again: integers beyond 64 bits, NaN/Infinity and deep nesting must come
+    # out as they went in, not rounded to a float, turned into null, or refused.
+    c = Canaries.generate()
+    deep = "[" * 300 + "1" + "]" * 300
+    body = ('{"model":"gpt-4.1","seed":123456789012345678901234567890,"temperature":NaN,"top_p":Infinity,'
+            '"metadata":{"nested":' + deep + '},'
+            '"messages":[{"role":"user","content":"key ' + c.aws_key_id + '"}]}').encode()
+    response = _post(stack, "/v1/chat/completions", body)
+    assert response.status_code == 200
+    assert stack.leaked(c) == []
+    sent = stack.upstream.requests[-1].text
+    assert '"seed":123456789012345678901234567890' in sent
+    assert '"temperature":NaN' in sent and '"top_p":Infinity' in sent
+    assert deep in sent
+
+
+def test_unicode_and_control_characters_survive_redaction(stack: Stack) -> None:
+    c = Canaries.generate()
+    text = f"Grüße \u2028 line\ttab \x01 \"quoted\" {c.email} 漢字 😀"
+    response = _post(stack, "/v1/chat/completions", json.dumps(
+        {"model": "gpt-4.1", "messages": [{"role": "user", "content": text}]}).encode())
+    assert response.status_code == 200
+    assert stack.leaked(c) == []
+    sent = json.loads(stack.upstream.requests[-1].text)["messages"][0]["content"]
+    assert c.email not in sent
+    assert sent.startswith("Grüße \u2028 line\ttab \x01 \"quoted\" ") and sent.endswith(" 漢字 😀")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -205,3 +206,25 @@ def test_verifying_an_empty_file_does_not_turn_it_into_a_ledger(tmp_path: Path) 
     with pytest.raises(LedgerError, match="is empty"):
         verify_ledger(empty)
     assert empty.stat().st_size == 0 and not key_path_for(empty).exists()
+
+
+def test_normal_durability_defers_the_fsync_to_flush(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    with Ledger.open(path, durability="normal") as led:
+        assert led._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+        for i in range(3):
+            led.append(make_record(i))
+        wal = path.with_name(path.name + "-wal")
+        assert wal.stat().st_size > 0
+        led.flush()
+        # The checkpoint moved the entries into the database file, which now holds them on its own.
+        copy = tmp_path / "copy.sqlite"
+        copy.write_bytes(path.read_bytes())
+        rows = sqlite3.connect(copy).execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+        assert rows == 3
+    assert verify_ledger(path).ok
+
+
+def test_unknown_durability_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(LedgerError, match="durability"):
+        Ledger.open(tmp_path / "l.sqlite", durability="sometimes")  # type: ignore[arg-type]

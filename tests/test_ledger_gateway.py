@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -157,3 +158,39 @@ def test_sigkilled_gateway_loses_no_entry_whose_response_had_started(tmp_path: P
     with Ledger.open(ledger) as led:
         recorded = {r.agent for r in led.records()}
     assert sorted(started - recorded) == []
+
+
+def test_gateway_fsyncs_each_entry_only_when_the_contract_requires_an_audit_log(tmp_path: Path) -> None:
+    from _gateway_support import write_policy
+    from clientguard.gateway.app import Gateway
+    from clientguard.gateway.server import GatewayConfig
+
+    for audit, expected in ((True, 2), (False, 1)):  # FULL / NORMAL
+        policy = write_policy(tmp_path / f"repo-{audit}", audit=audit)
+        gw = Gateway(GatewayConfig(policy=policy, ledger_path=tmp_path / f"{audit}.sqlite", vault_dir=tmp_path / "v"))
+        try:
+            assert gw.ledger is not None
+            assert gw.ledger._conn.execute("PRAGMA synchronous").fetchone()[0] == expected
+        finally:
+            gw.ledger.close()
+
+
+def test_without_an_audit_clause_entries_reach_the_database_file_within_seconds(tmp_path: Path) -> None:
+    # At "normal" durability the gateway checkpoints (fsyncs) the ledger about once a second: a copy of
+    # the database file alone, as a power loss would leave it without the un-synced WAL, holds the entry.
+    with running_stack(tmp_path, audit=False) as stack:
+        client = openai.OpenAI(base_url=stack.url + "/v1", api_key=FAKE_OPENAI_KEY, max_retries=0)
+        client.chat.completions.create(model="gpt-4.1", messages=[{"role": "user", "content": "hello"}])
+        stack.gateway.drain()
+        copy = tmp_path / "copy.sqlite"
+        rows = 0
+        deadline = time.monotonic() + 10
+        while rows == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            copy.write_bytes(stack.ledger.read_bytes())
+            try:
+                with sqlite3.connect(copy) as conn:
+                    rows = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+            except sqlite3.OperationalError:  # not even the schema has left the WAL yet
+                rows = 0
+        assert rows == 1

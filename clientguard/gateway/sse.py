@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 
 @dataclass(slots=True)
 class SSEEvent:
@@ -64,8 +66,24 @@ class SSEParser:
         return [_parse_block(rest)] if rest else []
 
 
+class JsonConstant(float):
+    """NaN or ±Infinity as read by `json_loads`: orjson refuses the type, so `json_bytes` hands the
+    document to the standard library, which writes the constant back as it came (orjson would write null)."""
+
+
+def json_loads(data: str | bytes) -> Any:
+    """Parse JSON as `json.loads` does (same errors, big integers kept exact), marking NaN/Infinity."""
+    return json.loads(data, parse_constant=JsonConstant)
+
+
 def json_bytes(data: Any) -> bytes:
-    """Compact UTF-8 JSON; falls back to ASCII escapes when the data holds lone surrogates."""
+    """Compact UTF-8 JSON. orjson writes it about ten times faster than the standard library; what orjson
+    refuses (lone surrogates, integers beyond 64 bits, NaN/Infinity from `json_loads`, nesting deeper than
+    254) is written by the standard library, with ASCII escapes where lone surrogates need them."""
+    try:
+        return orjson.dumps(data)
+    except TypeError:  # orjson.JSONEncodeError
+        pass
     try:
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     except UnicodeEncodeError:
@@ -84,7 +102,7 @@ def json_object(ev: SSEEvent) -> dict | None:
     if ev.data is None:
         return None
     try:
-        obj = json.loads(ev.data)
+        obj = json_loads(ev.data)
     except ValueError:
         return None
     return obj if isinstance(obj, dict) else None

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-
+from typing import Literal
 
 from clientguard.datadir import data_dir
 from clientguard.ledger.record import EgressRecord, LedgerCorruptError, LedgerError, canonical_json
@@ -168,7 +168,14 @@ def _load_or_create_key(path: Path) -> bytes:
     return _read_key(path)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+#: How durable an append is when it returns. "full": on disk (the WAL is fsynced at every commit), so it
+#: survives a power loss. "normal": in the operating system's hands (no fsync at commit), so it survives a
+#: crash or SIGKILL of the writing process, and a power loss only up to the last `flush()`; the chain stays
+#: consistent either way (SQLite's WAL guarantees that a commit is whole or absent).
+Durability = Literal["full", "normal"]
+
+
+def _connect(path: Path, durability: Durability = "full") -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
@@ -176,8 +183,8 @@ def _connect(path: Path) -> sqlite3.Connection:
         if str(mode).lower() != "wal":
             conn.close()
             raise LedgerError(f"ledger {path}: SQLite refused WAL mode (got {mode}); is the file on a network share?")
-        # FULL: a commit is on disk (WAL fsynced) before append() returns.
-        conn.execute("PRAGMA synchronous = FULL")
+        # FULL: a commit is on disk (WAL fsynced) before append() returns; NORMAL: fsynced at checkpoints.
+        conn.execute(f"PRAGMA synchronous = {'FULL' if durability == 'full' else 'NORMAL'}")
     except sqlite3.DatabaseError as exc:
         raise LedgerCorruptError(f"ledger {path} is not a usable SQLite database: {exc}") from exc
     return conn
@@ -196,8 +203,12 @@ class Ledger:
     # -- opening -----------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path | str, *, create: bool = True, require_key: bool = True) -> "Ledger":
+    def open(cls, path: Path | str, *, create: bool = True, require_key: bool = True,
+             durability: Durability = "full") -> "Ledger":
         """Open (and by default create) the ledger at `path`.
+
+        `durability` "full" (the default) fsyncs every append; "normal" leaves that to `flush()`, which
+        the gateway calls every second when no audit clause asks for more (see `Durability`).
 
         With `create=False` a missing file is a LedgerError. With `require_key=False` a
         missing key file is allowed: the ledger can then be read and its unkeyed chain
@@ -225,7 +236,9 @@ class Ledger:
                 magic = fh.read(16)
             if magic and magic != b"SQLite format 3\x00":
                 raise LedgerError(f"{path} is not a clientguard ledger (not a SQLite database)")
-        conn = _connect(path)
+        if durability not in ("full", "normal"):
+            raise LedgerError(f"unknown ledger durability {durability!r}; use 'full' or 'normal'")
+        conn = _connect(path, durability)
         try:
             ledger_id, key = cls._initialize(conn, path, create=create, require_key=require_key)
         except sqlite3.DatabaseError as exc:
@@ -422,6 +435,15 @@ class Ledger:
     def mac_key(self) -> bytes | None:
         """The chain key, for the verifier in this package; never print or export it."""
         return self._key
+
+    def flush(self) -> None:
+        """Make every append so far survive a power loss: checkpoint the WAL, which fsyncs it and the
+        database. Cheap at "full" durability, where each commit was fsynced already."""
+        with self._lock:
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error as exc:
+                raise LedgerError(f"cannot flush ledger {self.path}: {exc}") from exc
 
     def close(self) -> None:
         """Close the database connection."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from clientguard.gateway import sse
@@ -58,7 +57,7 @@ class ChatStream:
         if data.strip() == "[DONE]":
             return self.finish() + [sse.raw(ev)]
         try:
-            obj = json.loads(data)
+            obj = sse.json_loads(data)
         except ValueError:
             return [sse.raw(ev)]
         if not isinstance(obj, dict):
