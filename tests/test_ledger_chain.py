@@ -228,3 +228,21 @@ def test_normal_durability_defers_the_fsync_to_flush(tmp_path: Path) -> None:
 def test_unknown_durability_is_refused(tmp_path: Path) -> None:
     with pytest.raises(LedgerError, match="durability"):
         Ledger.open(tmp_path / "l.sqlite", durability="sometimes")  # type: ignore[arg-type]
+
+
+def test_try_append_gives_way_to_another_writer_instead_of_waiting(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    with Ledger.open(path, durability="normal") as led:
+        led.append(make_record(0))
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process holds SQLite's write lock
+        try:
+            assert led.try_append_entry(make_record(1)) is None
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        entry = led.try_append_entry(make_record(1))
+        assert entry is not None and entry.seq == 2
+        # After giving way, the connection waits for writers again as before.
+        assert led._conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
+    assert verify_ledger(path).count == 2

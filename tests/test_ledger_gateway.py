@@ -194,3 +194,22 @@ def test_without_an_audit_clause_entries_reach_the_database_file_within_seconds(
             except sqlite3.OperationalError:  # not even the schema has left the WAL yet
                 rows = 0
         assert rows == 1
+
+
+def test_a_ledger_locked_by_another_writer_delays_the_answer_but_loses_no_entry(tmp_path: Path) -> None:
+    with running_stack(tmp_path, audit=False) as stack:
+        client = openai.OpenAI(base_url=stack.url + "/v1", api_key=FAKE_OPENAI_KEY, max_retries=0)
+        client.chat.completions.create(model="gpt-4.1", messages=[{"role": "user", "content": "first"}])
+        other = sqlite3.connect(stack.ledger, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        release = threading.Timer(0.5, lambda: other.execute("ROLLBACK"))
+        release.start()
+        try:
+            answer = client.chat.completions.create(model="gpt-4.1", messages=[{"role": "user", "content": "second"}])
+        finally:
+            release.join()
+            other.close()
+        assert answer.choices[0].message.content
+        stack.gateway.drain()
+    result = verify_ledger(stack.ledger)
+    assert result.ok and result.count == 2

@@ -513,14 +513,18 @@ class Gateway:
             duration_ms=round((time.perf_counter() - ex.started) * 1000, 3),
         )
 
-    def _append(self, record: EgressRecord) -> bool:
+    def _append(self, record: EgressRecord, *, wait: bool = True) -> bool | None:
+        """Write one entry; False when it cannot be written, None when `wait` is off and another writer
+        holds the ledger right now (then call again with `wait`, off the event loop)."""
         if self.ledger is None:
             return False
         try:
-            entry = self.ledger.append_entry(record)
+            entry = self.ledger.append_entry(record) if wait else self.ledger.try_append_entry(record)
         except LedgerError as exc:
             log.error("ledger write failed: %s", exc.message)
             return False
+        if entry is None:
+            return None
         self._unflushed = True
         if self.otel is not None:
             try:
@@ -587,7 +591,6 @@ class Gateway:
 
     async def _forward(self, ex: Exchange, send: Send) -> None:
         record = self._record(ex, ex.verdict.action if ex.verdict else "allow", None)
-        pending: asyncio.Future | None = None
         if self.audit_required:
             if not await self._write_record(record, wait=True):
                 await self._refuse(ex, RequestRefused(
@@ -596,20 +599,22 @@ class Gateway:
                     "written; nothing was forwarded. Fix: check the disk and the ledger file, then retry.",
                 ), send)
                 return
-        else:
-            # The durable append runs while the upstream works, and is awaited before the answer starts: a
-            # gateway killed mid-burst loses no entry whose response had started, and the fsync overlaps
-            # the provider's own latency instead of adding to it.
-            pending = asyncio.ensure_future(anyio.to_thread.run_sync(self._append, record))
         assert self.client is not None, "the gateway was not started"
+        request = asyncio.ensure_future(self.client.request(
+            ex.method, URL(ex.upstream, encoded=True), headers=ex.out_headers, allow_redirects=False,
+            data=ex.body if (ex.body or ex.method not in ("GET", "HEAD", "OPTIONS")) else None,
+        ))
         try:
-            response = await self.client.request(
-                ex.method, URL(ex.upstream, encoded=True), headers=ex.out_headers, allow_redirects=False,
-                data=ex.body if (ex.body or ex.method not in ("GET", "HEAD", "OPTIONS")) else None,
-            )
+            if not self.audit_required:
+                # The append runs while the upstream works, and is done before the answer starts: a gateway
+                # killed mid-burst loses no entry whose response had started. Inline on the loop once the
+                # request has gone out (a worker thread would wait for the GIL behind the loop's own work);
+                # in a thread only when another writer holds the ledger's lock.
+                await asyncio.sleep(0)
+                if self._append(record, wait=False) is None:
+                    await anyio.to_thread.run_sync(self._append, record)
+            response = await request
         except UPSTREAM_ERRORS as exc:
-            if pending is not None:
-                await pending
             self.stats.errors += 1
             body = error_body(ex.provider, 502, "clientguard_upstream_unreachable",
                               f"clientguard could not reach the upstream {ex.upstream.split('?')[0]}: "
@@ -618,12 +623,12 @@ class Gateway:
                         "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
             return
-        if pending is not None:
-            try:
-                await pending
-            except BaseException:
-                response.close()
-                raise
+        except BaseException:
+            if request.done() and not request.cancelled() and request.exception() is None:
+                request.result().release()
+            else:
+                request.cancel()
+            raise
         try:
             self.stats.forwarded += 1
             for kind, n in ex.redaction.by_kind().items():

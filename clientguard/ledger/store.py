@@ -316,14 +316,40 @@ class Ledger:
 
     def append_entry(self, record: EgressRecord) -> LedgerEntry:
         """Like `append`, but return the stored entry (sequence number, hash, MAC, body)."""
+        entry = self._append_entry(record, wait=True)
+        assert entry is not None
+        return entry
+
+    def try_append_entry(self, record: EgressRecord) -> LedgerEntry | None:
+        """Append without waiting: None when another thread or process holds the write lock right now.
+
+        For callers on an event loop, which must not block for `_BUSY_TIMEOUT_MS` behind another writer:
+        they append here inline and fall back to `append_entry` in a worker thread on None.
+        """
+        return self._append_entry(record, wait=False)
+
+    def _append_entry(self, record: EgressRecord, *, wait: bool) -> LedgerEntry | None:
         if not isinstance(record, EgressRecord):
             raise LedgerError(f"Ledger.append expects an EgressRecord, got {type(record).__name__}")
         if self._key is None:
             raise LedgerError(f"ledger {self.path} was opened without its key; it cannot be appended to")
         data = record.to_dict()
-        with self._lock:
+        if not self._lock.acquire(blocking=wait):
+            return None
+        try:
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
+                if wait:
+                    self._conn.execute("BEGIN IMMEDIATE")
+                else:
+                    self._conn.execute("PRAGMA busy_timeout = 0")
+                    try:
+                        self._conn.execute("BEGIN IMMEDIATE")
+                    except sqlite3.OperationalError as exc:
+                        if "locked" in str(exc) or "busy" in str(exc):
+                            return None
+                        raise
+                    finally:
+                        self._conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
                 try:
                     seq, prev = self._read_head_locked()
                     seq += 1
@@ -349,6 +375,8 @@ class Ledger:
                     raise
             except sqlite3.Error as exc:
                 raise LedgerError(f"cannot write to ledger {self.path}: {exc}") from exc
+        finally:
+            self._lock.release()
         return LedgerEntry(seq, prev, h, entry_mac(self._key, h), body)
 
     def _read_head_locked(self) -> tuple[int, str]:
