@@ -9,7 +9,10 @@ ways, interleaved in random order so drift on a shared machine hits each alike:
 
 * non-streamed Chat Completions requests of 1 KB, 100 KB and 1 MB, each with a few planted secrets
   (an AWS-style key pair, customer e-mail addresses, the client's name) for the gateway to find and
-  replace; latency is request sent to last byte received;
+  replace; latency is request sent to last byte received. Every request's text differs from all
+  earlier ones (a numbered first line), so the gateway scans each one whole;
+* a 100 KB conversation resent with one new message at the end, as agents do on every turn: the
+  gateway's scan cache answers for the part it has seen;
 * streamed requests (Responses, Chat Completions, Anthropic Messages) of 1 KB; time to first token is
   request sent to the first text delta received, and "headers to first token" the part of it after
   the response headers arrived (the stream path alone, without inspecting the request).
@@ -121,6 +124,26 @@ def code_text(size: int, planted: Planted) -> str:
     ]
     middle = len(body) // 2
     return header + body[:middle] + tail + body[middle:] + tail
+
+
+_SEQUENCE = iter(range(1, 1 << 62))
+
+
+def fresh_chat(text: str) -> bytes:
+    """A non-streamed chat request for `text` whose content no earlier request had (a numbered first line)."""
+    return json.dumps(chat_body(f"# request {next(_SEQUENCE)}\n{text}", stream=False)).encode()
+
+
+def fresh_turn(history: str) -> bytes:
+    """The same long conversation as before, plus one new user message, as agents send each turn."""
+    body = chat_body(history, stream=False)
+    body["messages"].append({"role": "user", "content": f"Now rename the function in step {next(_SEQUENCE)}."})
+    return json.dumps(body).encode()
+
+
+def unique(payload: bytes) -> bytes:
+    """`payload` (a JSON request whose first text is "Review...") made unlike any earlier one."""
+    return payload.replace(b'"Review', b'"(%d) Review' % next(_SEQUENCE), 1)
 
 
 def chat_body(text: str, stream: bool) -> dict[str, Any]:
@@ -371,22 +394,31 @@ def run(quick: bool, audit: bool = True) -> tuple[list[Row], dict[str, Any]]:
                              "anthropic-version": "2023-06-01"}
         with http_client() as dc, http_client() as pc, http_client() as gc:
             clients = {"direct": (dc, targets.direct), "proxy": (pc, targets.proxy), "gateway": (gc, targets.gateway)}
+            path = "/v1/chat/completions"
             for size, n in counts.items():
-                payload = json.dumps(chat_body(code_text(size, planted), stream=False)).encode()
-                path = "/v1/chat/completions"
+                text = code_text(size, planted)
                 for _ in range(3):  # warm up connections, caches, the vault
                     for client, base in clients.values():
-                        _, warm = timed_post(client, base + path, payload, openai_headers)
+                        _, warm = timed_post(client, base + path, fresh_chat(text), openai_headers)
                 # The upstream repeats the placeholders it received; through the gateway (warmed last) they
                 # come back restored, so the planted key in the answer proves it was replaced and restored.
                 answer = json.loads(warm)["choices"][0]["message"]["content"]
                 checks[f"{size} B redacted and restored"] = planted.aws_key_id in answer and "CG_" not in answer
+                # Every request differs from all before it (a fresh first line), so the gateway scans it
+                # whole: its scan cache only answers for text it has seen.
                 samples = interleaved(n, {
-                    name: (lambda c=client, u=base + path: timed_post(c, u, payload, openai_headers)[0])
+                    name: (lambda c=client, u=base + path: timed_post(c, u, fresh_chat(text), openai_headers)[0])
                     for name, (client, base) in clients.items()
                 })
                 label = f"chat, {size // 1000} KB" if size < 1_000_000 else "chat, 1 MB"
                 rows.append(row(label, "latency", samples, "p50 < 2 ms, p99 < 10 ms added" if size == 100_000 else ""))
+            # What agents do on every turn: resend the conversation so far, with one new message at the end.
+            history = code_text(100_000, planted)
+            replay = interleaved(counts[100_000], {
+                name: (lambda c=client, u=base + path: timed_post(c, u, fresh_turn(history), openai_headers)[0])
+                for name, (client, base) in clients.items()
+            })
+            rows.append(row("chat, 100 KB history + new turn", "latency", replay, ""))
             small = code_text(1_000, planted)
             streams = {
                 "responses": ("/v1/responses", responses_body(small), openai_headers),
@@ -398,9 +430,9 @@ def run(quick: bool, audit: bool = True) -> tuple[list[Row], dict[str, Any]]:
                 is_text = FIRST_TEXT[api]
                 for _ in range(3):
                     for client, base in clients.values():
-                        timed_first_token(client, base + path, payload, headers, is_text)
+                        timed_first_token(client, base + path, unique(payload), headers, is_text)
                 samples = interleaved(ttft_n, {
-                    name: (lambda c=client, u=base + path: timed_first_token(c, u, payload, headers, is_text))
+                    name: (lambda c=client, u=base + path: timed_first_token(c, u, unique(payload), headers, is_text))
                     for name, (client, base) in clients.items()
                 })
                 rows.append(row(f"{api} stream, 1 KB", "time to first token",

@@ -41,6 +41,7 @@ from clientguard.gateway.formats import adapter_for
 from clientguard.gateway.known import KnownValues
 from clientguard.gateway.protected import ProtectedIndex
 from clientguard.gateway.routing import DEFAULT_UPSTREAMS, Route, classify, upstream_url
+from clientguard.gateway.scancache import ScanCache
 from clientguard.gateway.sse import SSEParser, json_bytes, json_loads
 from clientguard.gateway.stats import GatewayStats
 from clientguard.ledger import EgressRecord, Ledger, LedgerError, default_ledger_path
@@ -118,6 +119,7 @@ class Gateway:
         self.known = KnownValues()
         self._know_repo_path()
         self.detector = Detector.create(self.policy.client.identifiers, engine=config.engine)  # type: ignore[arg-type]
+        self.scans = ScanCache(self.detector)
         self.protected = ProtectedIndex.build(
             self.policy.repo_root, self.policy.client.protected_paths, self.vault.fingerprint_key
         )
@@ -371,7 +373,7 @@ class Gateway:
             if name in _INSPECTED_HEADERS and value:
                 header_slots.append((i, value))
         texts = segs.texts + [v for _i, v in header_slots]
-        findings = self.detector.scan_many(texts) if texts else []
+        findings = self.scans.scan_many(texts) if texts else []
         for text, fs in zip(texts, findings):
             for f in fs:
                 # Learn this request's values first: one found with its context (KEY=... in a tool's
@@ -480,7 +482,9 @@ class Gateway:
                              "account": self.default_account.name, "ledger": str(self.ledger_path)}
             status = 200
         elif path == "/_clientguard/stats":
-            payload, status = self.stats.as_dict(), 200
+            payload = self.stats.as_dict()
+            payload["scan_cache"] = {"hits": self.scans.hits, "misses": self.scans.misses, "entries": len(self.scans)}
+            status = 200
         else:
             payload, status = {"error": f"unknown clientguard endpoint {path}"}, 404
         body = json.dumps(payload).encode()
