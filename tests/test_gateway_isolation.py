@@ -121,7 +121,7 @@ def test_a_detector_failure_fails_closed_with_a_provider_shaped_500(tmp_path: Pa
             raise RuntimeError("engine fault")
 
     with running_stack(tmp_path) as stack:
-        stack.gateway.gateway.detector = BrokenDetector()
+        stack.gateway.gateway.scans.detector = BrokenDetector()  # the detector the gateway scans with
         response = httpx.post(stack.url + "/v1/chat/completions", timeout=10,
                               json={"model": "m", "messages": [{"role": "user", "content": "hello"}]})
         assert stack.upstream.requests == []
