@@ -120,9 +120,7 @@ class Gateway:
         self._know_repo_path()
         self.detector = Detector.create(self.policy.client.identifiers, engine=config.engine)  # type: ignore[arg-type]
         self.scans = ScanCache(self.detector)
-        self.protected = ProtectedIndex.build(
-            self.policy.repo_root, self.policy.client.protected_paths, self.vault.fingerprint_key
-        )
+        self.protected = ProtectedIndex.build(self.policy.repo_root, self.policy.client.protected_paths)
         self._self_test()
         self.upstreams = {**DEFAULT_UPSTREAMS, **{k: v.rstrip("/") for k, v in config.upstreams.items()}}
         unknown = sorted(set(config.upstreams) - set(DEFAULT_UPSTREAMS))

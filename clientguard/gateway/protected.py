@@ -1,18 +1,25 @@
-"""Content of protected paths: an index of keyed hashes of their lines, never the lines themselves.
+"""Content of protected paths: an index of hashes of their lines, never the lines themselves.
 
-At start the gateway reads every file under the policy's ``protected_paths`` and keeps a keyed hash of
-each non-trivial line (stripped, line-number prefixes such as ``12→`` or ``12\t`` removed). A request
+At start the gateway reads every file under the policy's ``protected_paths`` and keeps a hash of each
+non-trivial line (stripped, line-number prefixes such as ``12→`` or ``12\t`` removed). A request
 segment carrying any such line carries protected content; the gateway then blocks the request and
 names the file, never the content.
+
+The hash is Python's own string hash (SipHash with a key drawn at random per process): computed in C
+for every line of a request, and cached on the string. A collision could only block a request that
+should have gone (fail closed), never let protected content through; at 64 bits it does not happen in
+practice. Checking a 100 KB request against 10,000 protected lines takes well under a millisecond
+(a keyed blake2b per line from Python took 5.7 ms), and a segment seen before is not checked again.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from pathlib import Path
 from typing import Iterable, Sequence
+
+from clientguard.gateway.scancache import TextMemo
 
 log = logging.getLogger("clientguard.gateway")
 
@@ -39,18 +46,17 @@ def _normalize(line: str) -> str | None:
 class ProtectedIndex:
     """Keyed hashes of the lines of protected files, mapped to the files' repository-relative paths."""
 
-    def __init__(self, key: bytes, lines: dict[bytes, str], files: list[str]):
-        self._key = key[:64]
+    def __init__(self, lines: dict[int, str], files: list[str]):
         self._lines = lines
+        self._hashes = frozenset(lines)
         self.files = files
-
-    def _digest(self, text: str) -> bytes:
-        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), key=self._key, digest_size=16).digest()
+        # Agents resend the conversation every turn: a segment checked before is not split and hashed again.
+        self._memo: TextMemo[frozenset[int]] = TextMemo(max_chars=16_000_000)
 
     @classmethod
-    def build(cls, repo_root: Path, globs: Sequence[str], key: bytes) -> "ProtectedIndex":
+    def build(cls, repo_root: Path, globs: Sequence[str]) -> "ProtectedIndex":
         """Index the files matched by `globs` under `repo_root` (directories include their files)."""
-        index = cls(key, {}, [])
+        index = cls({}, [])
         seen: set[Path] = set()
         for pattern in globs:
             matches = list(repo_root.glob(pattern))
@@ -65,6 +71,7 @@ class ProtectedIndex:
                         continue
                     seen.add(path)
                     index._add_file(repo_root, path)
+        index._hashes = frozenset(index._lines)
         return index
 
     def _add_file(self, root: Path, path: Path) -> None:
@@ -83,7 +90,7 @@ class ProtectedIndex:
         for line in data.decode("utf-8", errors="replace").splitlines():
             norm = _normalize(line)
             if norm is not None:
-                self._lines.setdefault(self._digest(norm), rel)
+                self._lines.setdefault(hash(norm), rel)
 
     def __len__(self) -> int:
         return len(self._lines)
@@ -92,15 +99,23 @@ class ProtectedIndex:
         """Protected files whose lines occur in any of `texts` (sorted, unique)."""
         if not self._lines:
             return []
-        found: set[str] = set()
-        lines = self._lines
+        hits: set[int] = set()
         for text in texts:
             if len(text) < MIN_LINE_CHARS:
                 continue
-            for line in text.splitlines():
-                norm = _normalize(line)
-                if norm is not None:
-                    hit = lines.get(self._digest(norm))
-                    if hit is not None:
-                        found.add(hit)
-        return sorted(found)
+            known = self._memo.get(text)
+            if known is None:
+                known = self._hits_in(text)
+                self._memo.put(text, known)
+            hits |= known
+        return sorted({self._lines[h] for h in hits})
+
+    def _hits_in(self, text: str) -> frozenset[int]:
+        # Every line stripped and hashed in C; lines too short or too bare to be indexed cannot match.
+        stripped = list(map(str.strip, text.splitlines()))
+        hits = self._hashes.intersection(map(hash, stripped))
+        # Lines quoted with their numbers (an agent's file-read tool) are matched without the number.
+        numbered = [_LINENO.sub("", s, count=1).strip() for s in stripped if s[:1].isdigit()]
+        if numbered:
+            hits |= self._hashes.intersection(map(hash, numbered))
+        return frozenset(hits)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Sequence
+from typing import Generic, Sequence, TypeVar
 
 from clientguard.detect import Detector, Finding
 
@@ -25,17 +25,18 @@ MIN_CHARS = 256
 MAX_CHARS = 64_000_000
 MAX_ENTRIES = 50_000
 
+T = TypeVar("T")
 
-class ScanCache:
-    """`scan_many` with memory: segments seen before are answered from the cache."""
 
-    def __init__(self, detector: Detector, *, max_chars: int = MAX_CHARS, max_entries: int = MAX_ENTRIES,
-                 min_chars: int = MIN_CHARS):
-        self.detector = detector
+class TextMemo(Generic[T]):
+    """A least-recently-used map from exact texts to what was computed for them, bounded by the characters
+    its keys hold and by entries."""
+
+    def __init__(self, *, max_chars: int = MAX_CHARS, max_entries: int = MAX_ENTRIES, min_chars: int = MIN_CHARS):
         self._max_chars = max_chars
         self._max_entries = max_entries
-        self._min_chars = min_chars
-        self._entries: OrderedDict[str, tuple[Finding, ...]] = OrderedDict()
+        self.min_chars = min_chars
+        self._entries: OrderedDict[str, T] = OrderedDict()
         self._chars = 0
         self._lock = threading.Lock()
         self.hits = 0
@@ -44,33 +45,52 @@ class ScanCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def get(self, text: str) -> T | None:
+        """What was stored for `text` (counted as a hit), or None (a miss; short texts are not counted)."""
+        if len(text) < self.min_chars:
+            return None
+        with self._lock:
+            hit = self._entries.get(text)
+            if hit is None:
+                self.misses += 1
+            else:
+                self._entries.move_to_end(text)
+                self.hits += 1
+            return hit
+
+    def put(self, text: str, value: T) -> None:
+        if len(text) < self.min_chars or len(text) > self._max_chars:
+            return
+        with self._lock:
+            if text in self._entries:
+                return
+            self._entries[text] = value
+            self._chars += len(text)
+            while self._entries and (self._chars > self._max_chars or len(self._entries) > self._max_entries):
+                old, _ = self._entries.popitem(last=False)
+                self._chars -= len(old)
+
+
+class ScanCache(TextMemo[tuple[Finding, ...]]):
+    """`scan_many` with memory: segments seen before are answered from the cache."""
+
+    def __init__(self, detector: Detector, **bounds: int):
+        super().__init__(**bounds)
+        self.detector = detector
+
     def scan_many(self, texts: Sequence[str]) -> list[list[Finding]]:
         """Findings per text, as `Detector.scan_many` gives them; only texts not seen before are scanned."""
         out: list[list[Finding] | None] = [None] * len(texts)
         todo: list[int] = []
-        with self._lock:
-            for i, text in enumerate(texts):
-                if len(text) < self._min_chars:
-                    todo.append(i)
-                    continue
-                hit = self._entries.get(text)
-                if hit is None:
-                    todo.append(i)
-                    self.misses += 1
-                else:
-                    self._entries.move_to_end(text)
-                    out[i] = list(hit)
-                    self.hits += 1
+        for i, text in enumerate(texts):
+            hit = self.get(text)
+            if hit is None:
+                todo.append(i)
+            else:
+                out[i] = list(hit)
         if todo:
             found = self.detector.scan_many([texts[i] for i in todo])
-            with self._lock:
-                for i, findings in zip(todo, found):
-                    out[i] = findings
-                    text = texts[i]
-                    if len(text) >= self._min_chars and len(text) <= self._max_chars and text not in self._entries:
-                        self._entries[text] = tuple(findings)
-                        self._chars += len(text)
-                while self._entries and (self._chars > self._max_chars or len(self._entries) > self._max_entries):
-                    old, _ = self._entries.popitem(last=False)
-                    self._chars -= len(old)
+            for i, findings in zip(todo, found):
+                out[i] = findings
+                self.put(texts[i], tuple(findings))
         return out  # type: ignore[return-value]
