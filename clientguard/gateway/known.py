@@ -26,7 +26,8 @@ except ImportError:  # pragma: no cover - the pure-Python path is used instead
 
 MIN_LENGTH = 6  # shorter values would match ordinary words
 MAX_VALUES = 5_000
-REBUILD_AFTER = 64  # values tested one by one before the literal database is rebuilt (or 1/8 of it)
+REBUILD_AFTER = 16  # values tested one by one before the literal database is rebuilt (or 1/8 of it): 16
+#: substring tests cost ~0.2 ms on a 100 KB request, a rebuild of 100 literals ~3.5 ms once
 _SEPARATOR = "\n\x00\n"
 
 
