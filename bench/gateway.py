@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/gateway.py [--quick] [--format json]
 
-Starts three processes on 127.0.0.1: the recording upstream (``python -m clientguard.gateway.recording``),
-the gateway (``clientguard serve``) in front of it, and as a peer a plain pass-through proxy (starlette +
-httpx streaming, no inspection) that shows what any Python hop costs. The same requests go all three
+Starts four processes on 127.0.0.1: the recording upstream (``python -m clientguard.gateway.recording``),
+two gateways (``clientguard serve``) in front of it, one for a contract without an audit clause and one
+for a contract with ``audit_log_required`` (each request then waits for a durable, fsynced ledger entry
+before it is forwarded: the "· audit clause" rows), and as a peer a plain pass-through proxy (starlette +
+httpx streaming, no inspection) that shows what any Python hop costs. The same requests go all four
 ways, interleaved in random order so drift on a shared machine hits each alike:
 
 * non-streamed Chat Completions requests of 1 KB, 100 KB and 1 MB, each with a few planted secrets
@@ -206,6 +208,7 @@ class Targets:
     direct: str
     proxy: str
     gateway: str
+    audit: str  # a second gateway whose contract requires an audit log (a durable entry before forwarding)
 
 
 def _spawn(argv: list[str], log: Path, env: dict[str, str], cwd: Path | None = None) -> subprocess.Popen[bytes]:
@@ -214,11 +217,11 @@ def _spawn(argv: list[str], log: Path, env: dict[str, str], cwd: Path | None = N
         return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
 
 
-def start_processes(workdir: Path, procs: list[subprocess.Popen[bytes]], audit: bool = True) -> Targets:
-    """Upstream, peer proxy and gateway as separate processes, appended to `procs` as they start (so
-    the caller stops those already running if a later one fails); returns their base URLs."""
+def start_processes(workdir: Path, procs: list[subprocess.Popen[bytes]]) -> Targets:
+    """Upstream, peer proxy and the two gateways as separate processes, appended to `procs` as they start
+    (so the caller stops those already running if a later one fails); returns their base URLs."""
     env = {**os.environ, "CLIENTGUARD_HOME": str(workdir / "home")}
-    up_port, proxy_port, gw_port = free_port(), free_port(), free_port()
+    up_port, proxy_port = free_port(), free_port()
     upstream_url = f"http://127.0.0.1:{up_port}"
     procs.append(_spawn(
         [sys.executable, "-m", "clientguard.gateway.recording", "--port", str(up_port), "--no-tool-calls"],
@@ -230,20 +233,24 @@ def start_processes(workdir: Path, procs: list[subprocess.Popen[bytes]], audit: 
     ))
     proxy_url = f"http://127.0.0.1:{proxy_port}"
     wait_until(f"{proxy_url}/v1/models", procs[1], "the peer proxy", workdir / "proxy.log")
-    policy = workdir / "clientguard.toml"
-    policy.write_text(POLICY_TEMPLATE.replace("{audit}", "true" if audit else "false"), encoding="utf-8")
-    procs.append(_spawn(
-        [
-            sys.executable, "-m", "clientguard.cli", "serve", "--host", "127.0.0.1", "--port", str(gw_port),
-            "--policy", str(policy), "--account", ACCOUNT,
-            "--upstream", f"openai={upstream_url}/v1", "--upstream", f"anthropic={upstream_url}",
-            "--ledger", str(workdir / "ledger.sqlite"),
-        ],
-        workdir / "gateway.log", env, cwd=workdir,
-    ))
-    gateway_url = f"http://127.0.0.1:{gw_port}"
-    wait_until(f"{gateway_url}/_clientguard/health", procs[2], "the gateway", workdir / "gateway.log")
-    return Targets(upstream_url, proxy_url, gateway_url)
+    urls = {}
+    for name, audit in (("gateway", False), ("audit", True)):
+        port = free_port()
+        policy = workdir / name / "clientguard.toml"
+        policy.parent.mkdir()
+        policy.write_text(POLICY_TEMPLATE.replace("{audit}", "true" if audit else "false"), encoding="utf-8")
+        procs.append(_spawn(
+            [
+                sys.executable, "-m", "clientguard.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+                "--policy", str(policy), "--account", ACCOUNT,
+                "--upstream", f"openai={upstream_url}/v1", "--upstream", f"anthropic={upstream_url}",
+                "--ledger", str(workdir / name / "ledger.sqlite"),
+            ],
+            workdir / f"{name}.log", env, cwd=policy.parent,
+        ))
+        urls[name] = f"http://127.0.0.1:{port}"
+        wait_until(f"{urls[name]}/_clientguard/health", procs[-1], f"the {name} gateway", workdir / f"{name}.log")
+    return Targets(upstream_url, proxy_url, urls["gateway"], urls["audit"])
 
 
 def serve_peer_proxy(port: int, upstream: str) -> None:
@@ -371,15 +378,20 @@ def interleaved(n: int, samplers: dict[str, Callable[[], Any]]) -> dict[str, lis
     return out
 
 
-def row(case: str, metric: str, samples: dict[str, list[float]], target: str) -> Row:
+def row(case: str, metric: str, samples: dict[str, list[float]], target: str, gateway: str = "gateway") -> Row:
     def p(name: str, q: float) -> float:
         return percentile(samples[name], q) * 1000.0
 
     return Row(case, metric, len(samples["direct"]), p("direct", 50), p("direct", 99), p("proxy", 50),
-               p("proxy", 99), p("gateway", 50), p("gateway", 99), target)
+               p("proxy", 99), p(gateway, 50), p(gateway, 99), target)
 
 
-def run(quick: bool, audit: bool = True) -> tuple[list[Row], dict[str, Any]]:
+def both(case: str, metric: str, samples: dict[str, list[float]], target: str) -> list[Row]:
+    """The row of the gateway without an audit clause, then the same case for the one with it."""
+    return [row(case, metric, samples, target), row(f"{case} · audit clause", metric, samples, "", "audit")]
+
+
+def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
     planted = Planted.generate()
     counts = {1_000: 300, 100_000: 200, 1_000_000: 30} if not quick else {1_000: 60, 100_000: 40, 1_000_000: 8}
     ttft_n = 200 if not quick else 40
@@ -388,19 +400,20 @@ def run(quick: bool, audit: bool = True) -> tuple[list[Row], dict[str, Any]]:
     workdir = Path(tempfile.mkdtemp(prefix="cg-bench-"))
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        targets = start_processes(workdir, procs, audit)
+        targets = start_processes(workdir, procs)
         openai_headers = {"content-type": "application/json", "authorization": "Bearer sk-bench-FAKE0000"}
         anthropic_headers = {"content-type": "application/json", "x-api-key": "sk-ant-bench-FAKE0000",
                              "anthropic-version": "2023-06-01"}
-        with http_client() as dc, http_client() as pc, http_client() as gc:
-            clients = {"direct": (dc, targets.direct), "proxy": (pc, targets.proxy), "gateway": (gc, targets.gateway)}
+        with http_client() as dc, http_client() as pc, http_client() as gc, http_client() as ac:
+            clients = {"direct": (dc, targets.direct), "proxy": (pc, targets.proxy), "gateway": (gc, targets.gateway),
+                       "audit": (ac, targets.audit)}
             path = "/v1/chat/completions"
             for size, n in counts.items():
                 text = code_text(size, planted)
                 for _ in range(3):  # warm up connections, caches, the vault
                     for client, base in clients.values():
                         _, warm = timed_post(client, base + path, fresh_chat(text), openai_headers)
-                # The upstream repeats the placeholders it received; through the gateway (warmed last) they
+                # The upstream repeats the placeholders it received; through a gateway (warmed last) they
                 # come back restored, so the planted key in the answer proves it was replaced and restored.
                 answer = json.loads(warm)["choices"][0]["message"]["content"]
                 checks[f"{size} B redacted and restored"] = planted.aws_key_id in answer and "CG_" not in answer
@@ -411,7 +424,7 @@ def run(quick: bool, audit: bool = True) -> tuple[list[Row], dict[str, Any]]:
                     for name, (client, base) in clients.items()
                 })
                 label = f"chat, {size // 1000} KB" if size < 1_000_000 else "chat, 1 MB"
-                rows.append(row(label, "latency", samples, "p50 < 2 ms, p99 < 10 ms added" if size == 100_000 else ""))
+                rows.extend(both(label, "latency", samples, "p50 < 2 ms, p99 < 10 ms added" if size == 100_000 else ""))
             # What agents do on every turn: resend the conversation so far, with one new message at the end.
             history = code_text(100_000, planted)
             replay = interleaved(counts[100_000], {
@@ -435,8 +448,8 @@ def run(quick: bool, audit: bool = True) -> tuple[list[Row], dict[str, Any]]:
                     name: (lambda c=client, u=base + path: timed_first_token(c, u, unique(payload), headers, is_text))
                     for name, (client, base) in clients.items()
                 })
-                rows.append(row(f"{api} stream, 1 KB", "time to first token",
-                                {k: [x[0] for x in v] for k, v in samples.items()}, "< 1 ms added"))
+                rows.extend(both(f"{api} stream, 1 KB", "time to first token",
+                                 {k: [x[0] for x in v] for k, v in samples.items()}, "< 1 ms added"))
                 # The stream path alone: from the response headers to the first text, which leaves out
                 # inspecting the request and shows what restoring adds to each event.
                 rows.append(row(f"{api} stream, 1 KB", "headers to first token",
@@ -473,21 +486,19 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run, noisier figures)")
     parser.add_argument("--format", choices=["table", "json"], default="table")
     parser.add_argument("--seed", type=int, default=1, help="seed for the interleaving order")
-    parser.add_argument("--no-audit", action="store_true",
-                        help="a contract without audit_log_required (the ledger write overlaps the upstream call)")
     parser.add_argument("--serve-peer-proxy", nargs=2, metavar=("PORT", "UPSTREAM"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_peer_proxy:
         serve_peer_proxy(int(args.serve_peer_proxy[0]), args.serve_peer_proxy[1])
         return
     random.seed(args.seed)
-    rows, checks = run(args.quick, audit=not args.no_audit)
+    rows, checks = run(args.quick)
     if args.format == "json":
         rows_out = [{**asdict(r), "added_p50": r.added_p50, "added_p99": r.added_p99} for r in rows]
         print(json.dumps({"rows": rows_out, "checks": checks, "cpus": os.cpu_count()}, indent=2))
     else:
         # A pipe gets 80 columns by default, too narrow for ten columns; a terminal keeps its own width.
-        console = Console() if sys.stdout.isatty() else Console(width=200)
+        console = Console() if sys.stdout.isatty() else Console(width=230)
         render(rows, checks, console)
     if not all(v for k, v in checks.items() if k.endswith("restored")):
         print("the gateway did not redact and restore the planted secrets", file=sys.stderr)
