@@ -246,3 +246,15 @@ def test_try_append_gives_way_to_another_writer_instead_of_waiting(tmp_path: Pat
         # After giving way, the connection waits for writers again as before.
         assert led._conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
     assert verify_ledger(path).count == 2
+
+
+def test_record_to_dict_is_a_full_copy_of_every_field() -> None:
+    import dataclasses
+
+    record = make_record(2, reasons=[{"clause": "contract.nda", "fact": "f", "source": "s"}])
+    data = record.to_dict()
+    assert data == dataclasses.asdict(record)
+    assert list(data) == [f.name for f in dataclasses.fields(record)]  # a new field cannot be forgotten
+    data["redactions"][0]["count"] = 99
+    data["files"].append("x")
+    assert record.redactions[0]["count"] != 99 and "x" not in record.files

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -173,8 +173,20 @@ class EgressRecord:
         return sum(int(r["count"]) for r in self.redactions)
 
     def to_dict(self) -> dict[str, Any]:
-        """The record as plain JSON-ready data."""
-        return asdict(self)
+        """The record as plain JSON-ready data (fresh lists and tables, so callers may change them).
+
+        Written out rather than `dataclasses.asdict`: construction already checked that every nested
+        value is a string, number, boolean or None, so one level of copying is a full copy, and the
+        gateway builds one of these per request (asdict's recursive deep copy cost ~0.3 ms of it).
+        """
+        return {
+            "ts": self.ts, "client": self.client, "agent": self.agent, "provider": self.provider,
+            "endpoint": self.endpoint, "account": self.account, "plan": self.plan, "mode": self.mode,
+            "verdict": self.verdict, "reasons": [dict(r) for r in self.reasons],
+            "redactions": [dict(r) for r in self.redactions], "files": list(self.files),
+            "bytes_sent": self.bytes_sent, "request_sha256": self.request_sha256, "status": self.status,
+            "prompt": self.prompt, "duration_ms": self.duration_ms,
+        }
 
     def canonical_json(self) -> str:
         """The exact text the ledger hashes: sorted keys, no whitespace, UTF-8."""
