@@ -107,6 +107,7 @@ class Vault:
         self.client = client
         self._key = key
         self._values: dict[str, str] = {}
+        self._tokens: dict[tuple[str, str], str] = {}  # (label, value) -> placeholder: no HMAC twice
         self._lock = threading.Lock()
 
     @classmethod
@@ -121,6 +122,9 @@ class Vault:
 
     def placeholder(self, label: str, value: str) -> str:
         """The placeholder standing for `value`; the same value and label always give the same one."""
+        token = self._tokens.get((label, value))
+        if token is not None:
+            return token
         kind = normalize_label(label)
         mac = hmac.new(self._key, f"{kind}\x00{value}".encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
         token = f"{PREFIX}{kind}_{base64.b32encode(mac[:5]).decode('ascii').lower()}"
@@ -130,6 +134,7 @@ class Vault:
                 self._values.setdefault(token, value)
         elif known != value:  # pragma: no cover - a 40-bit HMAC collision within one client
             raise VaultError(f"placeholder collision for a {kind} value; refusing to pseudonymize ambiguously")
+        self._tokens[(label, value)] = token
         return token
 
     def value_of(self, placeholder: str) -> str | None:
