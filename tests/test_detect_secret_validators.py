@@ -110,3 +110,17 @@ def test_a_legacy_vault_token_must_mix_cases_and_digits():
     assert mixed_case_random("s.ZC9Ecf4M5gTEST0000sj0zAB")
     assert not mixed_case_random("s.makeKubeConfigController")
     assert not mixed_case_random("s.THISSTRINGISALLUPPERCASE")
+
+
+@pytest.mark.parametrize("value", ["searchConfluenceUsingCql", "sumOfExposures", "get_user_by_name", "MAX_RETRY_COUNT"])
+def test_context_token_rejects_program_identifiers(value: str) -> None:
+    from clientguard.detect.validators_services import context_token
+
+    assert not context_token(value)
+
+
+@pytest.mark.parametrize("value", ["nP4kq9TzR2mWx7LbV3yHc8Js", "sl.B0000AAAAAAAAAAx9", "suTEST0000ABCD"])
+def test_context_token_accepts_random_looking_tokens(value: str) -> None:
+    from clientguard.detect.validators_services import context_token
+
+    assert context_token(value)

@@ -63,6 +63,26 @@ def _periodic(text: str, longest_period: int = 8) -> bool:
     return False
 
 
+# Program identifiers: camelCase or PascalCase words, snake_case or SCREAMING_CASE words, without digits.
+# A rule that finds a token by a service name nearby ("confluence ... = <24 characters>") otherwise
+# takes `getPagesInConfluenceSpace,searchConfluenceUsingCql` or `sumOfExposures = sumOfExposures`.
+_MASK = re.compile(r"(?i)x{6,}|\*{3,}|#{4,}|\.{4,}")  # not runs of one character: Dropbox tokens hold ten A's
+_IDENTIFIER = re.compile(r"[A-Za-z][a-z]+(?:[A-Z][a-z]+)+|[a-z]+(?:_[a-z]+)+|[A-Z]+(?:_[A-Z]+)+")
+
+
+@validator("context_token")
+def context_token(value: str) -> bool:
+    """A token found by context (a service's name near an assignment): not an identifier, a mask or a
+    template mark.
+
+    Random tokens of 12 characters or more from 62 symbols almost never read as camelCase or snake_case
+    words without a single digit; names of functions and variables always do.
+    """
+    if _IDENTIFIER.fullmatch(value) or _MASK.search(value) or _TEMPLATE_MARK.search(value):
+        return False
+    return True
+
+
 @validator("token_digits")
 def token_digits(value: str) -> bool:
     """A token that contains at least one digit and one letter (random base-36/62 strings almost always do)."""
