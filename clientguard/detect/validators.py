@@ -55,9 +55,10 @@ _CARD_ISSUERS: list[tuple[re.Pattern[str], tuple[int, ...]]] = [
     (re.compile(r"^(5[1-5]|2(2[2-9][1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720))"), (16,)),  # Mastercard
     (re.compile(r"^3[47]"), (15,)),  # American Express
     (re.compile(r"^(6011|65|64[4-9]|622)"), (16, 19)),  # Discover
-    (re.compile(r"^35(2[89]|[3-8]\d)"), (16, 19)),  # JCB
+    (re.compile(r"^35"), (16, 19)),  # JCB (assigned 3528-3589; test-card generators use all of 35xx)
+    (re.compile(r"^(2131|1800)"), (15,)),  # JCB, older 15-digit cards
     (re.compile(r"^3(0[0-5]|[689])"), (14, 16, 19)),  # Diners Club
-    (re.compile(r"^(5018|5020|5038|5893|6304|6759|676[1-3])"), (12, 13, 14, 15, 16, 17, 18, 19)),  # Maestro
+    (re.compile(r"^(50|5[6-9]|6)"), (12, 13, 14, 15, 16, 17, 18, 19)),  # Maestro (50, 56-69)
     (re.compile(r"^62"), (16, 17, 18, 19)),  # UnionPay
 ]
 
