@@ -224,7 +224,7 @@ def generic_unquoted_secret(value: str) -> bool:
 
     Unquoted, a value is much more often a reference (a variable, a call, an index) than a literal, so
     calls and indexing are rejected, and identifier-shaped values must look random (two digits or more,
-    not snake_case or camelCase words).
+    or one digit in a mix of upper and lower case, and not snake_case or camelCase words).
     """
     v = value.strip()
     if _CALL_OR_INDEX.search(v) or not _literal_like_secret(v):
@@ -232,7 +232,11 @@ def generic_unquoted_secret(value: str) -> bool:
     if _IDENTIFIER.fullmatch(v):
         if _SNAKE_OR_CAMEL_WORDS.fullmatch(v.rstrip("0123456789")):
             return False
-        if sum(c.isdigit() for c in v) < 2:
+        digits = sum(c.isdigit() for c in v)
+        mixed_case = any(c.isupper() for c in v) and any(c.islower() for c in v)
+        # One digit is enough when upper and lower case mix at random (xdbS3djMqe); a lone trailing
+        # digit on a lowercase word (value2, pass1) is how references and placeholders look.
+        if digits < 2 and not (digits == 1 and mixed_case and len(v) >= 8):
             return False
     return True
 
