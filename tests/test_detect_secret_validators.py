@@ -124,3 +124,14 @@ def test_context_token_accepts_random_looking_tokens(value: str) -> None:
     from clientguard.detect.validators_services import context_token
 
     assert context_token(value)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("xdbS3djMqe", True),      # random mixed case, one digit
+    ("kWNVC4wLERLG1U", True),
+    ("value2", False),         # a word and a counter: a reference or a placeholder
+    ("pass1", False),
+    ("dbPassword1", False),    # camelCase words
+])
+def test_unquoted_secret_with_one_digit_needs_random_mixed_case(value: str, expected: bool) -> None:
+    assert VALIDATORS["generic_unquoted_secret"](value) is expected
