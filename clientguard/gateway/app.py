@@ -604,9 +604,9 @@ class Gateway:
             watcher.cancel()
 
     async def _forward(self, ex: Exchange, send: Send) -> None:
-        record = self._record(ex, ex.verdict.action if ex.verdict else "allow", None)
+        verdict = ex.verdict.action if ex.verdict else "allow"
         if self.audit_required:
-            if not await self._write_record(record, wait=True):
+            if not await self._write_record(self._record(ex, verdict, None), wait=True):
                 await self._refuse(ex, RequestRefused(
                     503, "clientguard_ledger_unavailable",
                     f"clientguard: the contract requires an audit log, and the ledger {self.ledger_path} cannot be "
@@ -625,6 +625,7 @@ class Gateway:
                 # request has gone out (a worker thread would wait for the GIL behind the loop's own work);
                 # in a thread only when another writer holds the ledger's lock.
                 await asyncio.sleep(0)
+                record = self._record(ex, verdict, None)  # built once the request is on its way
                 if self._append(record, wait=False) is None:
                     await anyio.to_thread.run_sync(self._append, record)
             response = await request
