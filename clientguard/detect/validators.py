@@ -345,16 +345,29 @@ from clientguard.detect import validators_secrets, validators_services  # noqa: 
 NATIONAL_PHONE_REGIONS = ("DE", "GB", "FR", "NL", "AT", "CH", "IT", "ES", "BE", "US", "CA", "AU", "IE", "IN")
 
 
+def _counts_in_order(digits: str, run: int = 7) -> bool:
+    """True when `run` consecutive digits go up or down by one (1234567, 9876543)."""
+    up = down = 1
+    for prev, cur in zip(digits, digits[1:]):
+        step = ord(cur) - ord(prev)
+        up = up + 1 if step == 1 else 1
+        down = down + 1 if step == -1 else 1
+        if up >= run or down >= run:
+            return True
+    return False
+
+
 @validator("phone_national")
 def phone_national(value: str) -> bool:
     """A nationally written number (leading 0) that is valid in one of the common regions."""
     digits = re.sub(r"\D", "", value)
     if len(digits) < 6 or len(set(digits)) <= 2:
         return False
-    if value[:1] not in "0(":
+    if not digits.startswith("0"):
         # Written without the trunk zero (Italy, Poland, Brazil, Spain...): the label says it is a phone
-        # number; accept a plausible length of national digits.
-        return 7 <= len(digits) <= 12
+        # number; accept a plausible length of national digits (8-12: not a 7-digit local number such as
+        # the 555-1234 of docs), unless the digits count up or down (1234567890) like a placeholder.
+        return 8 <= len(digits) <= 12 and not _counts_in_order(digits)
     for region in NATIONAL_PHONE_REGIONS:
         try:
             number = phonenumbers.parse(value, region)
