@@ -135,3 +135,11 @@ def test_context_token_accepts_random_looking_tokens(value: str) -> None:
 ])
 def test_unquoted_secret_with_one_digit_needs_random_mixed_case(value: str, expected: bool) -> None:
     assert VALIDATORS["generic_unquoted_secret"](value) is expected
+
+
+@pytest.mark.parametrize("value", [
+    "@token", "@old_request_forgery_protection_token", "@scanner.next_token", "Rack::RACK_SESSION",
+    "ActionController::Base.request_forgery_protection_token", "$this->apiKey",
+])
+def test_unquoted_variable_and_constant_references_are_not_secrets(value: str) -> None:
+    assert VALIDATORS["generic_unquoted_secret"](value) is False

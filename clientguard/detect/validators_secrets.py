@@ -218,6 +218,20 @@ def mixed_case_random(value: str) -> bool:
     return shannon_entropy(body) >= 3.5
 
 
+_ID_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+
+
+def _is_reference(v: str) -> bool:
+    """A variable or constant written where a value could be: @token, @@config.secret, $this->key,
+    Rack::RACK_SESSION, ActionController::Base.request_forgery_protection_token."""
+    if v[:1] in "@$":
+        rest = v.lstrip("@$")
+        return bool(_ID_PATH.fullmatch(rest.replace("->", ".").replace("::", ".")))
+    if "::" in v or "->" in v:
+        return bool(_ID_PATH.fullmatch(v.replace("->", ".").replace("::", ".")))
+    return False
+
+
 @validator("generic_unquoted_secret")
 def generic_unquoted_secret(value: str) -> bool:
     """Like ``generic_assigned_secret`` for values written without quotes (.env, YAML, properties, flags).
@@ -227,7 +241,7 @@ def generic_unquoted_secret(value: str) -> bool:
     or one digit in a mix of upper and lower case, and not snake_case or camelCase words).
     """
     v = value.strip()
-    if _CALL_OR_INDEX.search(v) or not _literal_like_secret(v):
+    if _CALL_OR_INDEX.search(v) or _is_reference(v) or not _literal_like_secret(v):
         return False
     if _IDENTIFIER.fullmatch(v):
         if _SNAKE_OR_CAMEL_WORDS.fullmatch(v.rstrip("0123456789")):
