@@ -143,3 +143,14 @@ def test_unquoted_secret_with_one_digit_needs_random_mixed_case(value: str, expe
 ])
 def test_unquoted_variable_and_constant_references_are_not_secrets(value: str) -> None:
     assert VALIDATORS["generic_unquoted_secret"](value) is False
+
+
+@pytest.mark.parametrize("value", ["$KAMAL_REGISTRY_PASSWORD", "--password", "492f...", "sk_live_4eC39H…"])
+def test_env_names_flags_and_elided_values_are_not_secrets(value: str) -> None:
+    assert VALIDATORS["generic_assigned_secret"](value) is False
+    assert VALIDATORS["generic_unquoted_secret"](value) is False
+
+
+def test_a_trailing_full_stop_is_not_part_of_an_unquoted_value() -> None:
+    assert VALIDATORS["generic_unquoted_secret"]("active_record_encryption.") is False
+    assert VALIDATORS["generic_unquoted_secret"]("kWNVC4wLERLG1U.") is True

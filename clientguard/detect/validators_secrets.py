@@ -140,9 +140,14 @@ def _stand_in(v: str) -> bool:
     return is_placeholder(v) and not (_random_looking(v) and not _FORMAT_FIELD.search(v))
 
 
+#: Not a value: an environment variable named in a string ("$DB_PASSWORD"), a command-line flag
+#: ("--password"), or a value elided in documentation ("492f...", "sk_live_…").
+_NOT_A_VALUE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*|--?[a-z][a-z-]*|.*(?:\.\.\.|…)")
+
+
 def _literal_like_secret(v: str) -> bool:
     """Shared checks for a literal value assigned to a secret-named variable."""
-    if len(v) < 6 or _stand_in(v) or _FORMAT_FIELD.search(v):
+    if len(v) < 6 or _stand_in(v) or _FORMAT_FIELD.search(v) or _NOT_A_VALUE.fullmatch(v):
         return False
     if v.lower() in _DEFAULT_PASSWORDS or _KNOWN_WORDS.match(v):
         return False
@@ -241,6 +246,8 @@ def generic_unquoted_secret(value: str) -> bool:
     or one digit in a mix of upper and lower case, and not snake_case or camelCase words).
     """
     v = value.strip()
+    if v[-1:] in ".,;:" and not v.endswith("..."):
+        v = v[:-1]  # the end of a sentence or a list, not part of the value
     if _CALL_OR_INDEX.search(v) or _is_reference(v) or not _literal_like_secret(v):
         return False
     if _IDENTIFIER.fullmatch(v):
