@@ -41,17 +41,28 @@ def token(value: str) -> bool:
     return len(set(tail.lower())) >= min(6, max(1, len(tail) // 3))
 
 
+def _ordered_runs(length: int) -> "re.Pattern[str]":
+    """Every run of `length` consecutive letters or digits, ascending or descending, as one regex."""
+    runs = []
+    for alphabet in ("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789"):
+        for seq in (alphabet, alphabet[::-1]):
+            runs.extend(seq[i:i + length] for i in range(len(seq) - length + 1))
+    return re.compile("|".join(runs))
+
+
+_ORDERED_RUNS = {8: _ordered_runs(8)}
+
+
 def _has_alphabet_run(text: str, length: int = 8) -> bool:
-    """True when the text holds ``length`` consecutive characters in alphabet or digit order, either way."""
-    run_up = run_down = 1
-    for prev, cur in zip(text, text[1:]):
-        step = ord(cur) - ord(prev)
-        same_class = prev.isalnum() and cur.isalnum() and prev.isdigit() == cur.isdigit()
-        run_up = run_up + 1 if same_class and step == 1 else 1
-        run_down = run_down + 1 if same_class and step == -1 else 1
-        if run_up >= length or run_down >= length:
-            return True
-    return False
+    """True when the text holds ``length`` consecutive characters in alphabet or digit order, either way.
+
+    One regex search over the text (all such runs as literals) instead of a loop over its characters:
+    this check runs on every candidate token the gateway sees.
+    """
+    pattern = _ORDERED_RUNS.get(length)
+    if pattern is None:
+        pattern = _ORDERED_RUNS[length] = _ordered_runs(length)
+    return pattern.search(text) is not None
 
 
 def _periodic(text: str, longest_period: int = 8) -> bool:
