@@ -198,3 +198,20 @@ def test_the_line_break_bound_of_a_rule_pattern(pattern, bound):
 
     rule = builtin_rules()[0].model_copy(update={"pattern": pattern})
     assert _compile(rule).newlines == (UNBOUNDED if bound is None else bound)
+
+
+def test_scan_ascii_many_gives_the_same_findings_as_scan_many_on_the_texts(det):
+    segs = [t for t in _corpus() if t.isascii()][:300]
+    assert len(segs) > 100
+    assert det.scan_ascii_many([s.encode("ascii") for s in segs]) == det.scan_many(segs)
+
+
+def test_scan_ascii_many_with_the_python_engine_gives_the_same_findings():
+    py = _engines()["python"]
+    segs = ["AKIAIOSFODNN7EXAMPLE", "x", "write to jane.doe@acme-corp.com\nfor Acme Health"]
+    assert py.scan_ascii_many([s.encode() for s in segs]) == py.scan_many(segs)
+
+
+def test_scan_ascii_many_refuses_bytes_that_are_not_ascii(det):
+    with pytest.raises(UnicodeDecodeError):
+        det.scan_ascii_many([b"plain", "caf\u00e9".encode()])

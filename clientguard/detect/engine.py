@@ -406,38 +406,57 @@ class Detector:
 
     def scan(self, text: str, *, utf8: bytes | None = None) -> list[Finding]:
         """Findings in one text, sorted by start offset (``utf8``: the text's UTF-8 bytes, if at hand)."""
-        return self._scan([text], utf8)[0]
+        return self._collect(text, utf8, (), [0], [len(text)])[0]
 
     def scan_many(self, texts: Sequence[str], *, utf8: Sequence[bytes | None] | None = None) -> list[list[Finding]]:
         """Findings per text, computed in one pass over all of them (``utf8``: each text's UTF-8 bytes,
         where at hand, so they need not be encoded again)."""
-        if utf8 is not None and len(texts) > 1 and all(b is not None for b in utf8):
-            segments, bpos, cpos = [], 0, 0
-            for t, b in zip(texts, utf8):
-                segments.append((bpos, cpos, len(b) == len(t)))  # type: ignore[arg-type]
-                bpos += len(b) + len(_SEPARATOR_BYTES)  # type: ignore[arg-type]
-                cpos += len(t) + len(SEGMENT_SEPARATOR)
-            return self._scan(texts, _SEPARATOR_BYTES.join(utf8), segments)  # type: ignore[arg-type]
-        return self._scan(texts, utf8[0] if utf8 is not None and len(texts) == 1 else None)
-
-    def _scan(self, texts: Sequence[str], utf8: bytes | None,
-              segments: Sequence[tuple[int, int, bool]] = ()) -> list[list[Finding]]:
         if not texts:
             return []
+        lengths = [len(t) for t in texts]
         if len(texts) == 1:
-            joined, starts = texts[0], [0]
-        else:
-            starts, pos = [], 0
-            for t in texts:
-                starts.append(pos)
-                pos += len(t) + len(SEGMENT_SEPARATOR)
-            joined = SEGMENT_SEPARATOR.join(texts)
+            return self._collect(texts[0], utf8[0] if utf8 is not None else None, (), [0], lengths)
+        starts, pos = [], 0
+        for n in lengths:
+            starts.append(pos)
+            pos += n + len(SEGMENT_SEPARATOR)
+        joined = SEGMENT_SEPARATOR.join(texts)
+        if utf8 is not None and all(b is not None for b in utf8):
+            segments, bpos = [], 0
+            for c, n, b in zip(starts, lengths, utf8):
+                segments.append((bpos, c, len(b) == n))  # type: ignore[arg-type]
+                bpos += len(b) + len(_SEPARATOR_BYTES)  # type: ignore[arg-type]
+            return self._collect(joined, _SEPARATOR_BYTES.join(utf8), segments, starts, lengths)  # type: ignore[arg-type]
+        return self._collect(joined, None, (), starts, lengths)
+
+    def scan_ascii_many(self, datas: Sequence[bytes]) -> list[list[Finding]]:
+        """Findings per ASCII-only byte string, in one pass over all of them; the same findings as
+        ``scan_many`` on their decoded texts (offsets are character and byte offsets at once).
+
+        A batch of ASCII files is joined and decoded once, as one narrow string: no text per file, no
+        character-offset bookkeeping. Raises ``UnicodeDecodeError`` if a byte string is not ASCII.
+        """
+        if not datas:
+            return []
+        joined = _SEPARATOR_BYTES.join(datas)
+        text = joined.decode("ascii")
+        starts, lengths, pos = [], [], 0
+        for d in datas:
+            n = len(d)
+            starts.append(pos)
+            lengths.append(n)
+            pos += n + len(_SEPARATOR_BYTES)
+        return self._collect(text, joined, (), starts, lengths)
+
+    def _collect(self, joined: str, utf8: bytes | None, segments: Sequence[tuple[int, int, bool]],
+                 starts: list[int], lengths: list[int]) -> list[list[Finding]]:
+        """Findings per segment of ``joined`` (segments start at ``starts``, ``lengths`` characters long)."""
         spans = self._spans_hyperscan(joined, utf8, segments) if self._dbs else self._spans_python(joined)
-        per_text: list[list[Finding]] = [[] for _ in texts]
+        per_text: list[list[Finding]] = [[] for _ in starts]
         for idx, s, e in spans:
             seg = bisect.bisect_right(starts, s) - 1
             base = starts[seg]
-            if e > base + len(texts[seg]):
+            if e > base + lengths[seg]:
                 continue  # crosses a segment boundary
             c = self._compiled[idx]
             r = c.rule
@@ -445,7 +464,7 @@ class Detector:
                 rule_id=r.id, title=r.title, kind=r.kind, severity=r.severity, start=s - base, end=e - base,
                 fingerprint=fingerprint(self._key, joined[s:e]), label=c.label, priority=r.priority,
             ))
-        return [_resolve_same_kind(fs) for fs in per_text]
+        return [_resolve_same_kind(fs) if len(fs) > 1 else fs for fs in per_text]
 
     # -- engines ------------------------------------------------------------------------------------
 
