@@ -178,11 +178,17 @@ def decode(data: bytes) -> tuple[str, bytes | None]:
     return data.decode("utf-8", errors="replace"), None
 
 
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+#: The first read of a file: most source files arrive whole in it, and the binary check needs 8 KiB of it.
+FIRST_READ = 65536
+
+
 def read_bytes(sf: SourceFile, max_size: int) -> bytes | Skipped:
     """The file's bytes, or why it is skipped (too large, binary, unreadable, not a regular file)."""
-    # One open and one fstat per file: on a repository of small files the system calls are the cost.
+    # One open, one fstat and (for most files) one read per file: on a repository of small files the
+    # system calls are the cost, so nothing else here may cost much either.
     try:
-        fd = os.open(sf.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(sf.path, _OPEN_FLAGS)
     except FileNotFoundError:
         return Skipped(sf.relpath, "missing (deleted or a dangling symlink)")
     except OSError as exc:
@@ -191,16 +197,18 @@ def read_bytes(sf: SourceFile, max_size: int) -> bytes | Skipped:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             return Skipped(sf.relpath, "not a regular file")
-        if st.st_size > max_size:
-            return Skipped(sf.relpath, f"larger than {max_size} bytes ({st.st_size})")
-        head = os.read(fd, 65536)
-        if b"\0" in head[:8192] and not head.startswith(_BOM_PREFIXES):
+        expected = st.st_size
+        if expected > max_size:
+            return Skipped(sf.relpath, f"larger than {max_size} bytes ({expected})")
+        head = os.read(fd, FIRST_READ)
+        if head.find(b"\0", 0, 8192) >= 0 and not head.startswith(_BOM_PREFIXES):
             return Skipped(sf.relpath, "binary")  # decided from the first 8 KiB: the rest is never read
-        chunks, size = [head], len(head)
-        if size == st.st_size and size < 65536:
-            head = b""  # the whole file came in the first read: no second system call for its end
+        size = len(head)
+        if size == expected and size < FIRST_READ:
+            return head  # the whole file came in the first read: no second system call for its end
+        chunks = [head]
         while head:
-            head = os.read(fd, max(st.st_size + 1 - size, 65536))
+            head = os.read(fd, max(expected + 1 - size, FIRST_READ))
             if head:
                 chunks.append(head)
                 size += len(head)
