@@ -215,3 +215,16 @@ def test_scan_ascii_many_with_the_python_engine_gives_the_same_findings():
 def test_scan_ascii_many_refuses_bytes_that_are_not_ascii(det):
     with pytest.raises(UnicodeDecodeError):
         det.scan_ascii_many([b"plain", "caf\u00e9".encode()])
+
+
+def test_every_rule_has_a_bytes_regex_with_the_same_matches_on_ascii_text():
+    from clientguard.detect.engine import _compile
+
+    texts = [t for r in builtin_rules() for t in (*r.examples, *r.counter_examples) if t.isascii()]
+    texts.append("\n".join(texts))
+    for rule in builtin_rules():
+        c = _compile(rule)
+        assert c.bregex is not None, rule.id
+        for text in texts:
+            data = text.encode("ascii")
+            assert [m.span() for m in c.bregex.finditer(data)] == [m.span() for m in c.regex.finditer(text)], rule.id
