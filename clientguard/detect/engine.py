@@ -405,17 +405,31 @@ class Detector:
         self.engine: str = "hyperscan" if (engine != "python" and hyperscan is not None) else "python"
         # Secrets (literal-anchored token formats) and the rest (PII and identifiers: character classes
         # and digits) go into separate databases: two passes cost less than one over the mixture.
-        self._dbs: list[tuple[object, tuple[int, ...]]] = []
+        # Rules with the same hyperscan expression (public and private IP addresses, say) share one
+        # pattern of a database; those that also share their regex share windows and regex matches.
+        self._dbs: list[tuple[object, tuple[tuple[int, ...], ...]]] = []
+        self._twins: dict[tuple[int, ...], tuple[tuple[int, ...], ...]] = {}
         if self.engine == "hyperscan" and self._compiled:
-            groups = [
-                tuple(i for i, c in enumerate(self._compiled) if c.rule.kind == "secret"),
-                tuple(i for i, c in enumerate(self._compiled) if c.rule.kind != "secret"),
+            kinds = [
+                [i for i, c in enumerate(self._compiled) if c.rule.kind == "secret"],
+                [i for i, c in enumerate(self._compiled) if c.rule.kind != "secret"],
             ]
-            for members in groups:
-                if members:
-                    db = _hs_database(tuple(_hs_expression(self._compiled[i].rule) for i in members),
-                                      tuple(self._compiled[i].rule.ignore_case for i in members))
-                    self._dbs.append((db, members))
+            for members in kinds:
+                by_expr: dict[tuple[bytes, bool], list[int]] = {}
+                for i in members:
+                    by_expr.setdefault((_hs_expression(self._compiled[i].rule), self._compiled[i].rule.ignore_case),
+                                       []).append(i)
+                if not by_expr:
+                    continue
+                pid_groups = tuple(tuple(g) for g in by_expr.values())
+                db = _hs_database(tuple(e for e, _ in by_expr), tuple(ci for _, ci in by_expr))
+                self._dbs.append((db, pid_groups))
+                for group in pid_groups:
+                    same_regex: dict[tuple, list[int]] = {}
+                    for i in group:
+                        c = self._compiled[i]
+                        same_regex.setdefault((c.rule.pattern, c.regex.flags, c.width, c.newlines), []).append(i)
+                    self._twins[group] = tuple(tuple(t) for t in same_regex.values())
 
     @classmethod
     def create(cls, identifiers: Iterable[str] = (), *, fingerprint_key: bytes | None = None,
@@ -527,14 +541,17 @@ class Detector:
         to_char = (lambda b: b) if len(data) == len(text) else _CharOffsets(data, segments)
         scale = 1 if len(data) == len(text) else 4  # a character is at most four UTF-8 bytes
         out: set[tuple[int, int, int]] = set()
-        for idx in sorted(ends):
-            c = self._compiled[idx]
-            # A match lies on the lines just before its candidate end: as many as it can hold line
-            # breaks, plus the line before when the prefilter consumed the break after the match.
-            windows = _windows(data, sorted(set(ends[idx])), c.width * scale, c.newlines)
-            for bs, be in windows:
-                for m in c.regex.finditer(text, to_char(bs), to_char(be)):
-                    self._accept(idx, c, m, text, out)
+        compiled = self._compiled
+        for group in sorted(ends):
+            group_ends = sorted(set(ends[group]))
+            for twins in self._twins[group]:
+                c = compiled[twins[0]]
+                # A match lies on the lines just before its candidate end: as many as it can hold line
+                # breaks, plus the line before when the prefilter consumed the break after the match.
+                for bs, be in _windows(data, group_ends, c.width * scale, c.newlines):
+                    for m in c.regex.finditer(text, to_char(bs), to_char(be)):
+                        for idx in twins:
+                            self._accept(idx, compiled[idx], m, text, out)
         return out
 
     def _spans_ascii(self, data: bytes) -> set[tuple[int, int, int]]:
@@ -543,35 +560,41 @@ class Detector:
         ends = self._candidate_ends(data)
         out: set[tuple[int, int, int]] = set()
         text: str | None = None
-        for idx in sorted(ends):
-            c = self._compiled[idx]
-            windows = _windows(data, sorted(set(ends[idx])), c.width, c.newlines)
-            if c.bregex is not None:
-                for bs, be in windows:
-                    for bm in c.bregex.finditer(data, bs, be):
-                        self._accept_ascii(idx, c, bm, data, out)
-            else:
-                if text is None:
-                    text = data.decode("ascii")
-                for bs, be in windows:
-                    for m in c.regex.finditer(text, bs, be):
-                        self._accept(idx, c, m, text, out)
+        compiled = self._compiled
+        for group in sorted(ends):
+            group_ends = sorted(set(ends[group]))
+            for twins in self._twins[group]:
+                c = compiled[twins[0]]
+                windows = _windows(data, group_ends, c.width, c.newlines)
+                if c.bregex is not None:
+                    for bs, be in windows:
+                        for bm in c.bregex.finditer(data, bs, be):
+                            for idx in twins:
+                                self._accept_ascii(idx, compiled[idx], bm, data, out)
+                else:
+                    if text is None:
+                        text = data.decode("ascii")
+                    for bs, be in windows:
+                        for m in c.regex.finditer(text, bs, be):
+                            for idx in twins:
+                                self._accept(idx, compiled[idx], m, text, out)
         return out
 
-    def _candidate_ends(self, data: bytes) -> dict[int, list[int]]:
-        """Candidate match ends per rule index, from one pass of each hyperscan database over ``data``."""
-        ends: dict[int, list[int]] = {}
-        members: tuple[int, ...] = ()
+    def _candidate_ends(self, data: bytes) -> dict[tuple[int, ...], list[int]]:
+        """Candidate match ends per group of rules sharing a hyperscan expression (rule indices), from one
+        pass of each hyperscan database over ``data``."""
+        ends: dict[tuple[int, ...], list[int]] = {}
+        groups: tuple[tuple[int, ...], ...] = ()
 
         def on_match(pid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-            idx = members[pid]
-            got = ends.get(idx)
+            group = groups[pid]
+            got = ends.get(group)
             if got is None:
-                ends[idx] = [to]
+                ends[group] = [to]
             else:
                 got.append(to)
 
-        for db, members in self._dbs:
+        for db, groups in self._dbs:
             _hs_scan(db, data, on_match)
         return ends
 
