@@ -198,3 +198,33 @@ def test_the_line_break_bound_of_a_rule_pattern(pattern, bound):
 
     rule = builtin_rules()[0].model_copy(update={"pattern": pattern})
     assert _compile(rule).newlines == (UNBOUNDED if bound is None else bound)
+
+
+def test_scan_ascii_many_gives_the_same_findings_as_scan_many_on_the_texts(det):
+    segs = [t for t in _corpus() if t.isascii()][:300]
+    assert len(segs) > 100
+    assert det.scan_ascii_many([s.encode("ascii") for s in segs]) == det.scan_many(segs)
+
+
+def test_scan_ascii_many_with_the_python_engine_gives_the_same_findings():
+    py = _engines()["python"]
+    segs = ["AKIAIOSFODNN7EXAMPLE", "x", "write to jane.doe@acme-corp.com\nfor Acme Health"]
+    assert py.scan_ascii_many([s.encode() for s in segs]) == py.scan_many(segs)
+
+
+def test_scan_ascii_many_refuses_bytes_that_are_not_ascii(det):
+    with pytest.raises(UnicodeDecodeError):
+        det.scan_ascii_many([b"plain", "caf\u00e9".encode()])
+
+
+def test_every_rule_has_a_bytes_regex_with_the_same_matches_on_ascii_text():
+    from clientguard.detect.engine import _compile
+
+    texts = [t for r in builtin_rules() for t in (*r.examples, *r.counter_examples) if t.isascii()]
+    texts.append("\n".join(texts))
+    for rule in builtin_rules():
+        c = _compile(rule)
+        assert c.bregex is not None, rule.id
+        for text in texts:
+            data = text.encode("ascii")
+            assert [m.span() for m in c.bregex.finditer(data)] == [m.span() for m in c.regex.finditer(text)], rule.id

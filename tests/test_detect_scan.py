@@ -207,3 +207,28 @@ def test_a_malformed_policy_file_is_a_clear_error(tmp_path):
     proc = run_scan(str(tmp_path), cwd=tmp_path)
     assert proc.returncode == 2
     assert "clientguard.toml" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_mix_of_ascii_and_non_ascii_files_gives_the_findings_of_each_file_alone(tmp_path):
+    from clientguard.detect import Detector
+    from clientguard.detect.scanner import SourceFile, scan_files
+
+    bodies = {
+        "a.py": f'KEY = "{FAKE_AWS}"\nmail = "{EMAIL}"\n',
+        "b.md": f"Grüße — schreib an {EMAIL} ✓\n",
+        "c.txt": "nothing to see\n" * 50,
+        "d.json": f'{{"owner": "ops@acme-corp.com", "note": "naïve", "key": "{FAKE_AWS}"}}',
+        "e.env": f"AWS_ACCESS_KEY_ID={FAKE_AWS}\n",
+    }
+    files = []
+    for name, body in bodies.items():
+        (tmp_path / name).write_text(body, encoding="utf-8")
+        files.append(SourceFile(tmp_path / name, name))
+    det = Detector.create(fingerprint_key=b"k" * 32)
+    together = scan_files(files, det).findings
+    alone = sorted((f for sf in files for f in scan_files([sf], det).findings),
+                   key=lambda f: (f.path, f.line, f.column, f.rule_id))
+    assert together == alone
+    assert {f.path for f in together} == {"a.py", "b.md", "d.json", "e.env"}
+    b_email = next(f for f in together if f.path == "b.md" and f.rule_id == "email-address")
+    assert (b_email.line, b_email.column) == (1, len("Grüße — schreib an ") + 1)

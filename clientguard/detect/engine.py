@@ -39,6 +39,7 @@ except ImportError:  # pragma: no cover - exercised by the python-engine tests
 
 EngineName = Literal["auto", "hyperscan", "python"]
 INLINE_ALLOW = "clientguard:allow"
+_INLINE_ALLOW_BYTES = INLINE_ALLOW.encode()
 #: Joins segments in scan_many; no rule matches across it (NUL is never part of a match we report).
 SEGMENT_SEPARATOR = "\n\x00\n"
 _SEPARATOR_BYTES = SEGMENT_SEPARATOR.encode()
@@ -76,6 +77,8 @@ class _Compiled:
     has_secret_group: bool
     label: str
     newlines: int  # the most line breaks a match can hold (UNBOUNDED: no limit)
+    bregex: re.Pattern[bytes] | None  # the same matches over ASCII bytes (None: only the str regex)
+    bkeywords: tuple[bytes, ...]      # the keywords an ASCII text can hold, as bytes
 
 
 _NEWLINE = 10
@@ -149,10 +152,34 @@ def _max_width(rule: Rule, regex: re.Pattern[str]) -> int:
     return min(hi, rule.max_length)
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _bytes_regex(rule: Rule, regex: re.Pattern[str]) -> re.Pattern[bytes] | None:
+    """The rule's pattern compiled for bytes, matching exactly where the str regex matches on ASCII text.
+
+    Rules are compiled with re.ASCII, so classes, boundaries and case folding only ever concern ASCII
+    characters, as in a bytes pattern. A non-ASCII character in the pattern can never match in ASCII text
+    (nor be the only thing a class lacks), so it becomes the byte 0x80, which ASCII text never holds
+    either. Patterns the bytes compiler refuses (\\u escapes, say) keep only their str regex.
+    """
+    if not regex.flags & re.ASCII or re.search(r"\\[^\x00-\x7f]", rule.pattern):
+        return None  # (an escaped non-ASCII character would turn into an escaped backslash)
+    source = _NON_ASCII.sub(lambda _m: "\\x80", rule.pattern)
+    try:
+        return re.compile(source.encode("ascii"), regex.flags & ~re.UNICODE)
+    except (re.error, UnicodeEncodeError, ValueError):
+        return None
+
+
 def _compile(rule: Rule) -> _Compiled:
     regex = compile_rule(rule)
+    bregex = _bytes_regex(rule, regex)
+    if bregex is not None and (bregex.groupindex != regex.groupindex or bregex.groups != regex.groups):
+        bregex = None  # cannot happen for a faithful translation; never trust one that differs
     return _Compiled(rule, regex, _max_width(rule, regex), "secret" in regex.groupindex, rule.placeholder_label,
-                     _newline_bound(rule, regex))
+                     _newline_bound(rule, regex), bregex,
+                     tuple(k.encode("ascii") for k in rule.keywords if k.isascii()))
 
 
 #: Counted repeats above this are loosened for hyperscan: large bounded repeats make its compile time and
@@ -378,17 +405,31 @@ class Detector:
         self.engine: str = "hyperscan" if (engine != "python" and hyperscan is not None) else "python"
         # Secrets (literal-anchored token formats) and the rest (PII and identifiers: character classes
         # and digits) go into separate databases: two passes cost less than one over the mixture.
-        self._dbs: list[tuple[object, tuple[int, ...]]] = []
+        # Rules with the same hyperscan expression (public and private IP addresses, say) share one
+        # pattern of a database; those that also share their regex share windows and regex matches.
+        self._dbs: list[tuple[object, tuple[tuple[int, ...], ...]]] = []
+        self._twins: dict[tuple[int, ...], tuple[tuple[int, ...], ...]] = {}
         if self.engine == "hyperscan" and self._compiled:
-            groups = [
-                tuple(i for i, c in enumerate(self._compiled) if c.rule.kind == "secret"),
-                tuple(i for i, c in enumerate(self._compiled) if c.rule.kind != "secret"),
+            kinds = [
+                [i for i, c in enumerate(self._compiled) if c.rule.kind == "secret"],
+                [i for i, c in enumerate(self._compiled) if c.rule.kind != "secret"],
             ]
-            for members in groups:
-                if members:
-                    db = _hs_database(tuple(_hs_expression(self._compiled[i].rule) for i in members),
-                                      tuple(self._compiled[i].rule.ignore_case for i in members))
-                    self._dbs.append((db, members))
+            for members in kinds:
+                by_expr: dict[tuple[bytes, bool], list[int]] = {}
+                for i in members:
+                    by_expr.setdefault((_hs_expression(self._compiled[i].rule), self._compiled[i].rule.ignore_case),
+                                       []).append(i)
+                if not by_expr:
+                    continue
+                pid_groups = tuple(tuple(g) for g in by_expr.values())
+                db = _hs_database(tuple(e for e, _ in by_expr), tuple(ci for _, ci in by_expr))
+                self._dbs.append((db, pid_groups))
+                for group in pid_groups:
+                    same_regex: dict[tuple, list[int]] = {}
+                    for i in group:
+                        c = self._compiled[i]
+                        same_regex.setdefault((c.rule.pattern, c.regex.flags, c.width, c.newlines), []).append(i)
+                    self._twins[group] = tuple(tuple(t) for t in same_regex.values())
 
     @classmethod
     def create(cls, identifiers: Iterable[str] = (), *, fingerprint_key: bytes | None = None,
@@ -406,46 +447,75 @@ class Detector:
 
     def scan(self, text: str, *, utf8: bytes | None = None) -> list[Finding]:
         """Findings in one text, sorted by start offset (``utf8``: the text's UTF-8 bytes, if at hand)."""
-        return self._scan([text], utf8)[0]
+        return self._collect(text, utf8, (), [0], [len(text)])[0]
 
     def scan_many(self, texts: Sequence[str], *, utf8: Sequence[bytes | None] | None = None) -> list[list[Finding]]:
         """Findings per text, computed in one pass over all of them (``utf8``: each text's UTF-8 bytes,
         where at hand, so they need not be encoded again)."""
-        if utf8 is not None and len(texts) > 1 and all(b is not None for b in utf8):
-            segments, bpos, cpos = [], 0, 0
-            for t, b in zip(texts, utf8):
-                segments.append((bpos, cpos, len(b) == len(t)))  # type: ignore[arg-type]
-                bpos += len(b) + len(_SEPARATOR_BYTES)  # type: ignore[arg-type]
-                cpos += len(t) + len(SEGMENT_SEPARATOR)
-            return self._scan(texts, _SEPARATOR_BYTES.join(utf8), segments)  # type: ignore[arg-type]
-        return self._scan(texts, utf8[0] if utf8 is not None and len(texts) == 1 else None)
-
-    def _scan(self, texts: Sequence[str], utf8: bytes | None,
-              segments: Sequence[tuple[int, int, bool]] = ()) -> list[list[Finding]]:
         if not texts:
             return []
+        lengths = [len(t) for t in texts]
         if len(texts) == 1:
-            joined, starts = texts[0], [0]
+            return self._collect(texts[0], utf8[0] if utf8 is not None else None, (), [0], lengths)
+        starts, pos = [], 0
+        for n in lengths:
+            starts.append(pos)
+            pos += n + len(SEGMENT_SEPARATOR)
+        joined = SEGMENT_SEPARATOR.join(texts)
+        if utf8 is not None and all(b is not None for b in utf8):
+            segments, bpos = [], 0
+            for c, n, b in zip(starts, lengths, utf8):
+                segments.append((bpos, c, len(b) == n))  # type: ignore[arg-type]
+                bpos += len(b) + len(_SEPARATOR_BYTES)  # type: ignore[arg-type]
+            return self._collect(joined, _SEPARATOR_BYTES.join(utf8), segments, starts, lengths)  # type: ignore[arg-type]
+        return self._collect(joined, None, (), starts, lengths)
+
+    def scan_ascii_many(self, datas: Sequence[bytes]) -> list[list[Finding]]:
+        """Findings per ASCII-only byte string, in one pass over all of them; the same findings as
+        ``scan_many`` on their decoded texts (offsets are character and byte offsets at once).
+
+        A batch of ASCII files is joined and decoded once, as one narrow string: no text per file, no
+        character-offset bookkeeping. Raises ``UnicodeDecodeError`` if a byte string is not ASCII.
+        """
+        if not datas:
+            return []
+        joined = _SEPARATOR_BYTES.join(datas)
+        if not joined.isascii():
+            raise UnicodeDecodeError("ascii", joined, 0, len(joined), "scan_ascii_many takes ASCII bytes only")
+        starts, lengths, pos = [], [], 0
+        for d in datas:
+            n = len(d)
+            starts.append(pos)
+            lengths.append(n)
+            pos += n + len(_SEPARATOR_BYTES)
+        if not self._dbs:
+            return self._collect(joined.decode("ascii"), joined, (), starts, lengths)
+        # The rules' bytes regexes run on the joined bytes: no decoded copy of the batch at all.
+        return self._collect(None, joined, (), starts, lengths)
+
+    def _collect(self, joined: str | None, utf8: bytes | None, segments: Sequence[tuple[int, int, bool]],
+                 starts: list[int], lengths: list[int]) -> list[list[Finding]]:
+        """Findings per segment of ``joined`` (segments start at ``starts``, ``lengths`` characters long).
+
+        ``joined`` None: ``utf8`` is ASCII and stands for the text (offsets in both are the same)."""
+        if joined is None:
+            spans = self._spans_ascii(utf8)  # type: ignore[arg-type]
         else:
-            starts, pos = [], 0
-            for t in texts:
-                starts.append(pos)
-                pos += len(t) + len(SEGMENT_SEPARATOR)
-            joined = SEGMENT_SEPARATOR.join(texts)
-        spans = self._spans_hyperscan(joined, utf8, segments) if self._dbs else self._spans_python(joined)
-        per_text: list[list[Finding]] = [[] for _ in texts]
+            spans = self._spans_hyperscan(joined, utf8, segments) if self._dbs else self._spans_python(joined)
+        per_text: list[list[Finding]] = [[] for _ in starts]
         for idx, s, e in spans:
             seg = bisect.bisect_right(starts, s) - 1
             base = starts[seg]
-            if e > base + len(texts[seg]):
+            if e > base + lengths[seg]:
                 continue  # crosses a segment boundary
             c = self._compiled[idx]
             r = c.rule
             per_text[seg].append(Finding(
                 rule_id=r.id, title=r.title, kind=r.kind, severity=r.severity, start=s - base, end=e - base,
-                fingerprint=fingerprint(self._key, joined[s:e]), label=c.label, priority=r.priority,
+                fingerprint=fingerprint(self._key, joined[s:e] if joined is not None else utf8[s:e].decode("ascii")),  # type: ignore[index]
+                label=c.label, priority=r.priority,
             ))
-        return [_resolve_same_kind(fs) for fs in per_text]
+        return [_resolve_same_kind(fs) if len(fs) > 1 else fs for fs in per_text]
 
     # -- engines ------------------------------------------------------------------------------------
 
@@ -463,19 +533,7 @@ class Detector:
                          segments: Sequence[tuple[int, int, bool]] = ()) -> set[tuple[int, int, int]]:
         if data is None:
             data = text.encode("utf-8", "surrogatepass")
-        ends: dict[int, list[int]] = {}
-        members: tuple[int, ...] = ()
-
-        def on_match(pid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-            idx = members[pid]
-            got = ends.get(idx)
-            if got is None:
-                ends[idx] = [to]
-            else:
-                got.append(to)
-
-        for db, members in self._dbs:
-            _hs_scan(db, data, on_match)
+        ends = self._candidate_ends(data)
         if not ends:
             return set()
         # Windows are found in the bytes hyperscan saw; only their edges (line starts, so character
@@ -483,15 +541,90 @@ class Detector:
         to_char = (lambda b: b) if len(data) == len(text) else _CharOffsets(data, segments)
         scale = 1 if len(data) == len(text) else 4  # a character is at most four UTF-8 bytes
         out: set[tuple[int, int, int]] = set()
-        for idx in sorted(ends):
-            c = self._compiled[idx]
-            # A match lies on the lines just before its candidate end: as many as it can hold line
-            # breaks, plus the line before when the prefilter consumed the break after the match.
-            windows = _windows(data, sorted(set(ends[idx])), c.width * scale, c.newlines)
-            for bs, be in windows:
-                for m in c.regex.finditer(text, to_char(bs), to_char(be)):
-                    self._accept(idx, c, m, text, out)
+        compiled = self._compiled
+        for group in sorted(ends):
+            group_ends = sorted(set(ends[group]))
+            for twins in self._twins[group]:
+                c = compiled[twins[0]]
+                # A match lies on the lines just before its candidate end: as many as it can hold line
+                # breaks, plus the line before when the prefilter consumed the break after the match.
+                for bs, be in _windows(data, group_ends, c.width * scale, c.newlines):
+                    for m in c.regex.finditer(text, to_char(bs), to_char(be)):
+                        for idx in twins:
+                            self._accept(idx, compiled[idx], m, text, out)
         return out
+
+    def _spans_ascii(self, data: bytes) -> set[tuple[int, int, int]]:
+        """``_spans_hyperscan`` for ASCII bytes: each rule's bytes regex runs on the windows of the bytes
+        themselves (offsets are character offsets); a rule without one gets a text decoded on demand."""
+        ends = self._candidate_ends(data)
+        out: set[tuple[int, int, int]] = set()
+        text: str | None = None
+        compiled = self._compiled
+        for group in sorted(ends):
+            group_ends = sorted(set(ends[group]))
+            for twins in self._twins[group]:
+                c = compiled[twins[0]]
+                windows = _windows(data, group_ends, c.width, c.newlines)
+                if c.bregex is not None:
+                    for bs, be in windows:
+                        for bm in c.bregex.finditer(data, bs, be):
+                            for idx in twins:
+                                self._accept_ascii(idx, compiled[idx], bm, data, out)
+                else:
+                    if text is None:
+                        text = data.decode("ascii")
+                    for bs, be in windows:
+                        for m in c.regex.finditer(text, bs, be):
+                            for idx in twins:
+                                self._accept(idx, compiled[idx], m, text, out)
+        return out
+
+    def _candidate_ends(self, data: bytes) -> dict[tuple[int, ...], list[int]]:
+        """Candidate match ends per group of rules sharing a hyperscan expression (rule indices), from one
+        pass of each hyperscan database over ``data``."""
+        ends: dict[tuple[int, ...], list[int]] = {}
+        groups: tuple[tuple[int, ...], ...] = ()
+
+        def on_match(pid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            group = groups[pid]
+            got = ends.get(group)
+            if got is None:
+                ends[group] = [to]
+            else:
+                got.append(to)
+
+        for db, groups in self._dbs:
+            _hs_scan(db, data, on_match)
+        return ends
+
+    def _accept_ascii(self, idx: int, c: _Compiled, m: re.Match[bytes], data: bytes, out: set) -> None:
+        """``_accept`` for a match of the bytes regex in ASCII bytes (the same checks, in the same order)."""
+        r = c.rule
+        if m.end() - m.start() > c.width or m.end() == m.start():
+            return
+        if c.has_secret_group and m.start("secret") >= 0:
+            s, e = m.span("secret")
+        else:
+            s, e = m.span()
+        if s == e:
+            return
+        if r.keywords:
+            whole = m.group(0).lower()
+            if not any(k in whole for k in c.bkeywords):
+                return
+        if r.entropy is not None or r.validator is not None:
+            value = data[s:e].decode("ascii")
+            if r.entropy is not None and shannon_entropy(value) < r.entropy:
+                return
+            if r.validator is not None and not VALIDATORS[r.validator](value):
+                return
+        if self._honor_allow:
+            ls = data.rfind(b"\n", 0, s) + 1
+            le = data.find(b"\n", e)
+            if data.find(_INLINE_ALLOW_BYTES, ls, le if le >= 0 else len(data)) >= 0:
+                return
+        out.add((idx, s, e))
 
     def _accept(self, idx: int, c: _Compiled, m: re.Match[str], text: str, out: set) -> None:
         r = c.rule

@@ -178,11 +178,17 @@ def decode(data: bytes) -> tuple[str, bytes | None]:
     return data.decode("utf-8", errors="replace"), None
 
 
-def read_text(sf: SourceFile, max_size: int) -> tuple[str, bytes | None] | Skipped:
-    """The file's text, or why it is skipped (too large, binary, unreadable, not a regular file)."""
-    # One open and one fstat per file: on a repository of small files the system calls are the cost.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+#: The first read of a file: most source files arrive whole in it, and the binary check needs 8 KiB of it.
+FIRST_READ = 65536
+
+
+def read_bytes(sf: SourceFile, max_size: int) -> bytes | Skipped:
+    """The file's bytes, or why it is skipped (too large, binary, unreadable, not a regular file)."""
+    # One open, one fstat and (for most files) one read per file: on a repository of small files the
+    # system calls are the cost, so nothing else here may cost much either.
     try:
-        fd = os.open(sf.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(sf.path, _OPEN_FLAGS)
     except FileNotFoundError:
         return Skipped(sf.relpath, "missing (deleted or a dangling symlink)")
     except OSError as exc:
@@ -191,27 +197,34 @@ def read_text(sf: SourceFile, max_size: int) -> tuple[str, bytes | None] | Skipp
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             return Skipped(sf.relpath, "not a regular file")
-        if st.st_size > max_size:
-            return Skipped(sf.relpath, f"larger than {max_size} bytes ({st.st_size})")
-        head = os.read(fd, 65536)
-        if b"\0" in head[:8192] and not head.startswith(_BOM_PREFIXES):
+        expected = st.st_size
+        if expected > max_size:
+            return Skipped(sf.relpath, f"larger than {max_size} bytes ({expected})")
+        head = os.read(fd, FIRST_READ)
+        if head.find(b"\0", 0, 8192) >= 0 and not head.startswith(_BOM_PREFIXES):
             return Skipped(sf.relpath, "binary")  # decided from the first 8 KiB: the rest is never read
-        chunks, size = [head], len(head)
-        if size == st.st_size and size < 65536:
-            head = b""  # the whole file came in the first read: no second system call for its end
+        size = len(head)
+        if size == expected and size < FIRST_READ:
+            return head  # the whole file came in the first read: no second system call for its end
+        chunks = [head]
         while head:
-            head = os.read(fd, max(st.st_size + 1 - size, 65536))
+            head = os.read(fd, max(expected + 1 - size, FIRST_READ))
             if head:
                 chunks.append(head)
                 size += len(head)
             if size > max_size:
                 return Skipped(sf.relpath, f"larger than {max_size} bytes")
-        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
     except OSError as exc:
         return Skipped(sf.relpath, f"unreadable: {exc.strerror or exc}")
     finally:
         os.close(fd)
-    return decode(data)
+
+
+def read_text(sf: SourceFile, max_size: int) -> tuple[str, bytes | None] | Skipped:
+    """The file's text (and its UTF-8 bytes, when they are the file itself), or why it is skipped."""
+    data = read_bytes(sf, max_size)
+    return data if isinstance(data, Skipped) else decode(data)
 
 
 # -- positions --------------------------------------------------------------------------------------
@@ -273,8 +286,13 @@ def scan_files(files: list[SourceFile], detector: Detector, *, max_file_size: in
     """Scan the given files; ``allow`` globs are skipped, ``baseline`` fingerprints are suppressed."""
     result = ScanResult()
     started = time.perf_counter()
-    batch: list[tuple[SourceFile, str, bytes | None]] = []
-    batch_size = 0
+    # ASCII files (most source code) and the rest go into separate batches: a batch of ASCII files is
+    # scanned as its bytes, joined and decoded once into a narrow string, with no text per file; one
+    # non-ASCII file in a batch would widen the whole joined string and cost character-offset work.
+    ascii_batch: list[tuple[SourceFile, bytes]] = []
+    ascii_size = 0
+    text_batch: list[tuple[SourceFile, str, bytes | None]] = []
+    text_size = 0
 
     def report(sf: SourceFile, text: str, findings: list) -> None:
         found = to_scan_findings(text, findings, sf.relpath, sf.ignored)
@@ -284,37 +302,62 @@ def scan_files(files: list[SourceFile], detector: Detector, *, max_file_size: in
             found = kept
         result.findings.extend(found)
 
-    def flush() -> None:
-        nonlocal batch_size
-        if batch:
-            found = detector.scan_many([t for _, t, _ in batch], utf8=[b for _, _, b in batch])
-            for (sf, text, _), findings in zip(batch, found):
-                report(sf, text, findings)
-            batch.clear()
-            batch_size = 0
+    def flush_ascii() -> None:
+        nonlocal ascii_size
+        if ascii_batch:
+            found = detector.scan_ascii_many([d for _, d in ascii_batch])
+            for (sf, data), findings in zip(ascii_batch, found):
+                if findings:
+                    report(sf, data.decode("ascii"), findings)
+            ascii_batch.clear()
+            ascii_size = 0
+
+    def flush_text() -> None:
+        nonlocal text_size
+        if text_batch:
+            found = detector.scan_many([t for _, t, _ in text_batch], utf8=[b for _, _, b in text_batch])
+            for (sf, text, _), findings in zip(text_batch, found):
+                if findings:
+                    report(sf, text, findings)
+            text_batch.clear()
+            text_size = 0
 
     for sf in files:
         if allow and allow.matches(sf.relpath):
             result.skipped.append(Skipped(sf.relpath, "allowlisted path"))
         else:
-            got = read_text(sf, max_file_size)
-            if isinstance(got, Skipped):
-                result.skipped.append(got)
+            data = read_bytes(sf, max_file_size)
+            if isinstance(data, Skipped):
+                result.skipped.append(data)
+            elif data.isascii():
+                size = len(data)
+                result.files += 1
+                result.bytes += size
+                if size >= BATCH_BYTES:
+                    findings = detector.scan_ascii_many([data])[0]
+                    if findings:
+                        report(sf, data.decode("ascii"), findings)
+                else:
+                    ascii_batch.append((sf, data))
+                    ascii_size += size
+                    if ascii_size >= BATCH_BYTES:
+                        flush_ascii()
             else:
-                text, utf8 = got
+                text, utf8 = decode(data)
                 size = len(utf8) if utf8 is not None else len(text.encode("utf-8", "replace"))
                 result.files += 1
                 result.bytes += size
                 if size >= BATCH_BYTES:
                     report(sf, text, detector.scan(text, utf8=utf8))
                 else:
-                    batch.append((sf, text, utf8))
-                    batch_size += size
-                    if batch_size >= BATCH_BYTES:
-                        flush()
+                    text_batch.append((sf, text, utf8))
+                    text_size += size
+                    if text_size >= BATCH_BYTES:
+                        flush_text()
         if on_progress is not None:
             on_progress(1)
-    flush()
+    flush_ascii()
+    flush_text()
     result.findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule_id))
     result.seconds = time.perf_counter() - started
     return result

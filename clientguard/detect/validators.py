@@ -206,9 +206,13 @@ def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not ip.is_multicast and str(ip) not in _WELL_KNOWN_PUBLIC
 
 
+#: Address blocks reserved for documentation (RFC 5737, RFC 3849), parsed once: this runs per candidate.
+_DOCUMENTATION_NETS = tuple(ipaddress.ip_network(n) for n in
+                            ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"))
+
+
 def _documentation_net(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    docs = ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
-    return any(ip in ipaddress.ip_network(n) for n in docs if ipaddress.ip_network(n).version == ip.version)
+    return any(ip in n for n in _DOCUMENTATION_NETS if n.version == ip.version)
 
 
 def _section_number(value: str) -> bool:
