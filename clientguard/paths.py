@@ -13,7 +13,9 @@ class PathGlobs:
 
     def __init__(self, globs: Iterable[str]):
         self.globs = [g for g in globs if g and g.strip()]
-        self._spec = pathspec.GitIgnoreSpec.from_lines(self.globs)
+        # The plain-regex backend: with hyperscan installed pathspec would compile a hyperscan database
+        # per set of globs (~80 ms for the agent-read list, at every start), to save ~1 µs per path.
+        self._spec = pathspec.GitIgnoreSpec.from_lines(self.globs, backend="simple")
 
     def __bool__(self) -> bool:
         return bool(self.globs)
