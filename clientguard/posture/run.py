@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-import httpx
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -46,6 +45,8 @@ class Gateway:
     handle: "GatewayHandle | None" = None
 
     def stats(self) -> dict[str, Any]:
+        import httpx  # imported where used: every clientguard command would pay ~60 ms for it at start
+
         if self.handle is not None:
             self.handle.drain()
         response = httpx.get(f"{self.url}/_clientguard/stats", timeout=5)
@@ -93,6 +94,8 @@ def local_model(home: Path, wanted: str | None) -> str:
 
 def find_running_gateway(url: str, client: str) -> Gateway | None:
     """A gateway already serving this client at `url`, or None (nothing there, or another client's)."""
+    import httpx
+
     try:
         response = httpx.get(f"{url.rstrip('/')}/_clientguard/health", timeout=0.5)
         health = response.json()
@@ -264,6 +267,8 @@ def run_command(
 
 def read_stats(active: Gateway, err: Console) -> dict[str, Any] | None:
     """The gateway's counters, or None (with a message) when it cannot be asked."""
+    import httpx
+
     try:
         return active.stats()
     except (httpx.HTTPError, ValueError) as exc:
