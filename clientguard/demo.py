@@ -14,7 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import typer
 from rich.console import Console
 from rich.panel import Panel
@@ -79,6 +78,8 @@ def _sse_text(raw: str) -> str:
 
 def gateway_step(console: Console, work: Path, out: Path) -> None:
     """One request through the real gateway to a recording upstream: found, sent, returned; then a block."""
+    import httpx  # imported where used, not at every clientguard start
+
     from clientguard.gateway.config import GatewayConfig
     from clientguard.gateway.recording import RecordingUpstream
     from clientguard.gateway.server import run_in_thread
