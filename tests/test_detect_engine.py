@@ -218,13 +218,15 @@ def test_scan_ascii_many_refuses_bytes_that_are_not_ascii(det):
 
 
 def test_every_rule_has_a_bytes_regex_with_the_same_matches_on_ascii_text():
-    from clientguard.detect.engine import _compile
+    from clientguard.detect.engine import _bytes_regex
+    from clientguard.detect.rules import compile_rule
 
     texts = [t for r in builtin_rules() for t in (*r.examples, *r.counter_examples) if t.isascii()]
     texts.append("\n".join(texts))
     for rule in builtin_rules():
-        c = _compile(rule)
-        assert c.bregex is not None, rule.id
+        regex = compile_rule(rule)
+        bregex = _bytes_regex(rule, regex)
+        assert bregex is not None, rule.id
         for text in texts:
             data = text.encode("ascii")
-            assert [m.span() for m in c.bregex.finditer(data)] == [m.span() for m in c.regex.finditer(text)], rule.id
+            assert [m.span() for m in bregex.finditer(data)] == [m.span() for m in regex.finditer(text)], rule.id

@@ -77,8 +77,7 @@ class _Compiled:
     has_secret_group: bool
     label: str
     newlines: int  # the most line breaks a match can hold (UNBOUNDED: no limit)
-    bregex: re.Pattern[bytes] | None  # the same matches over ASCII bytes (None: only the str regex)
-    bkeywords: tuple[bytes, ...]      # the keywords an ASCII text can hold, as bytes
+    bkeywords: tuple[bytes, ...]  # the keywords an ASCII text can hold, as bytes
 
 
 _NEWLINE = 10
@@ -153,6 +152,7 @@ def _max_width(rule: Rule, regex: re.Pattern[str]) -> int:
 
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_UNCOMPILED = object()
 
 
 def _bytes_regex(rule: Rule, regex: re.Pattern[str]) -> re.Pattern[bytes] | None:
@@ -167,19 +167,18 @@ def _bytes_regex(rule: Rule, regex: re.Pattern[str]) -> re.Pattern[bytes] | None
         return None  # (an escaped non-ASCII character would turn into an escaped backslash)
     source = _NON_ASCII.sub(lambda _m: "\\x80", rule.pattern)
     try:
-        return re.compile(source.encode("ascii"), regex.flags & ~re.UNICODE)
+        bregex = re.compile(source.encode("ascii"), regex.flags & ~re.UNICODE)
     except (re.error, UnicodeEncodeError, ValueError):
         return None
+    if bregex.groupindex != regex.groupindex or bregex.groups != regex.groups:
+        return None  # cannot happen for a faithful translation; never trust one that differs
+    return bregex
 
 
 def _compile(rule: Rule) -> _Compiled:
     regex = compile_rule(rule)
-    bregex = _bytes_regex(rule, regex)
-    if bregex is not None and (bregex.groupindex != regex.groupindex or bregex.groups != regex.groups):
-        bregex = None  # cannot happen for a faithful translation; never trust one that differs
     return _Compiled(rule, regex, _max_width(rule, regex), "secret" in regex.groupindex, rule.placeholder_label,
-                     _newline_bound(rule, regex), bregex,
-                     tuple(k.encode("ascii") for k in rule.keywords if k.isascii()))
+                     _newline_bound(rule, regex), tuple(k.encode("ascii") for k in rule.keywords if k.isascii()))
 
 
 #: Counted repeats above this are loosened for hyperscan: large bounded repeats make its compile time and
@@ -402,6 +401,9 @@ class Detector:
         self._compiled = [_compile(r) for r in self.rules]
         self._key = fingerprint_key
         self._honor_allow = honor_inline_allow
+        # Bytes regexes (for ASCII batches) are compiled on first use: most rules never have a candidate,
+        # and compiling all of them would add ~60 ms to every start.
+        self._bregexes: dict[int, re.Pattern[bytes] | None] = {}
         self.engine: str = "hyperscan" if (engine != "python" and hyperscan is not None) else "python"
         # Secrets (literal-anchored token formats) and the rest (PII and identifiers: character classes
         # and digits) go into separate databases: two passes cost less than one over the mixture.
@@ -566,9 +568,12 @@ class Detector:
             for twins in self._twins[group]:
                 c = compiled[twins[0]]
                 windows = _windows(data, group_ends, c.width, c.newlines)
-                if c.bregex is not None:
+                bregex = self._bregexes.get(twins[0], _UNCOMPILED)
+                if bregex is _UNCOMPILED:
+                    bregex = self._bregexes[twins[0]] = _bytes_regex(c.rule, c.regex)
+                if bregex is not None:
                     for bs, be in windows:
-                        for bm in c.bregex.finditer(data, bs, be):
+                        for bm in bregex.finditer(data, bs, be):  # type: ignore[union-attr]
                             for idx in twins:
                                 self._accept_ascii(idx, compiled[idx], bm, data, out)
                 else:
