@@ -100,3 +100,23 @@ def test_malformed_toml_is_rejected_with_its_location(tmp_path):
     path = _write(tmp_path, "[[rule]\nid = ")
     with pytest.raises(RuleError, match=r"not valid TOML: .*line 1"):
         load_rules([path])
+
+
+def test_built_in_patterns_are_compile_checked_once_per_exact_file_content(tmp_path, monkeypatch) -> None:
+    import shutil
+
+    from clientguard.detect.rules import BUILTIN_RULES_DIR, _checked_marker, load_rules
+
+    monkeypatch.setenv("CLIENTGUARD_HOME", str(tmp_path / "home"))
+    files = sorted(BUILTIN_RULES_DIR.glob("*.toml"))
+    marker = _checked_marker(files)
+    assert marker is not None and not marker.exists()
+    first = load_rules()
+    assert marker.exists()
+    assert [r.id for r in load_rules()] == [r.id for r in first]  # the second load skips the compile check
+    # Any change to a file's content is a different marker, so the patterns are checked again.
+    copies = tmp_path / "rules"
+    shutil.copytree(BUILTIN_RULES_DIR, copies)
+    changed = copies / files[0].name
+    changed.write_text(changed.read_text() + "\n# edited\n")
+    assert _checked_marker(sorted(copies.glob("*.toml"))) != marker

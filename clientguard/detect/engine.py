@@ -15,7 +15,6 @@ import hashlib
 import os
 import re
 import threading
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Literal, Sequence
 
@@ -69,15 +68,44 @@ def identifier_rule(identifiers: Iterable[str]) -> Rule | None:
     )
 
 
-@dataclass(frozen=True, slots=True)
 class _Compiled:
-    rule: Rule
-    regex: re.Pattern[str]
-    width: int  # longest match the rule reports
-    has_secret_group: bool
-    label: str
-    newlines: int  # the most line breaks a match can hold (UNBOUNDED: no limit)
-    bkeywords: tuple[bytes, ...]  # the keywords an ASCII text can hold, as bytes
+    """A rule with what matching it needs, each part computed on first use: a rule that never gets a
+    candidate from hyperscan (most of them, in most texts) is never compiled or analysed, which keeps
+    the detector's start short (every `clientguard scan` pays it)."""
+
+    __slots__ = ("rule", "label", "bkeywords", "_regex", "_width", "_newlines")
+
+    def __init__(self, rule: Rule):
+        self.rule = rule
+        self.label = rule.placeholder_label
+        self.bkeywords: tuple[bytes, ...] = tuple(k.encode("ascii") for k in rule.keywords if k.isascii())
+        self._regex: re.Pattern[str] | None = None
+        self._width = -1
+        self._newlines = -1
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        if self._regex is None:
+            self._regex = compile_rule(self.rule)
+        return self._regex
+
+    @property
+    def width(self) -> int:
+        """The longest match the rule reports."""
+        if self._width < 0:
+            self._width = _max_width(self.rule, self.regex)
+        return self._width
+
+    @property
+    def newlines(self) -> int:
+        """The most line breaks a match can hold (UNBOUNDED: no limit)."""
+        if self._newlines < 0:
+            self._newlines = _newline_bound(self.rule, self.regex)
+        return self._newlines
+
+    @property
+    def has_secret_group(self) -> bool:
+        return "secret" in self.regex.groupindex
 
 
 _NEWLINE = 10
@@ -176,9 +204,7 @@ def _bytes_regex(rule: Rule, regex: re.Pattern[str]) -> re.Pattern[bytes] | None
 
 
 def _compile(rule: Rule) -> _Compiled:
-    regex = compile_rule(rule)
-    return _Compiled(rule, regex, _max_width(rule, regex), "secret" in regex.groupindex, rule.placeholder_label,
-                     _newline_bound(rule, regex), tuple(k.encode("ascii") for k in rule.keywords if k.isascii()))
+    return _Compiled(rule)
 
 
 #: Counted repeats above this are loosened for hyperscan: large bounded repeats make its compile time and
@@ -427,10 +453,12 @@ class Detector:
                 db = _hs_database(tuple(e for e, _ in by_expr), tuple(ci for _, ci in by_expr))
                 self._dbs.append((db, pid_groups))
                 for group in pid_groups:
+                    # Twins: the same pattern, flags and length bound, so the same regex, width and line
+                    # breaks (told from the rule alone: nothing is compiled here).
                     same_regex: dict[tuple, list[int]] = {}
                     for i in group:
-                        c = self._compiled[i]
-                        same_regex.setdefault((c.rule.pattern, c.regex.flags, c.width, c.newlines), []).append(i)
+                        r = self._compiled[i].rule
+                        same_regex.setdefault((r.pattern, r.ignore_case, r.max_length), []).append(i)
                     self._twins[group] = tuple(tuple(t) for t in same_regex.values())
 
     @classmethod
