@@ -154,3 +154,20 @@ def test_env_names_flags_and_elided_values_are_not_secrets(value: str) -> None:
 def test_a_trailing_full_stop_is_not_part_of_an_unquoted_value() -> None:
     assert VALIDATORS["generic_unquoted_secret"]("active_record_encryption.") is False
     assert VALIDATORS["generic_unquoted_secret"]("kWNVC4wLERLG1U.") is True
+
+
+@pytest.mark.parametrize("value", [
+    "%TestSourcePassword%",                                              # a Windows environment variable
+    "xoxp-572370529330-573807301142-572331691188-####################",  # masked
+    "xoxp-1234567890",                                                   # a counted filler
+])
+def test_masked_counted_and_env_reference_values_are_not_secrets(value: str) -> None:
+    assert VALIDATORS["generic_assigned_secret"](value) is False
+
+
+def test_a_real_looking_password_that_contains_a_counted_run_is_still_a_secret() -> None:
+    assert VALIDATORS["generic_assigned_secret"]("Gx7!password12345678") is True
+
+
+def test_abnf_repetition_in_a_grammar_comment_is_not_a_secret() -> None:
+    assert VALIDATORS["generic_unquoted_secret"]("1*tchar") is False

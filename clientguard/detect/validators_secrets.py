@@ -140,15 +140,37 @@ def _stand_in(v: str) -> bool:
     return is_placeholder(v) and not (_random_looking(v) and not _FORMAT_FIELD.search(v))
 
 
-#: Not a value: an environment variable named in a string ("$DB_PASSWORD"), a command-line flag
-#: ("--password"), or a value elided in documentation ("492f...", "sk_live_…").
-_NOT_A_VALUE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*|--?[a-z][a-z-]*|.*(?:\.\.\.|…)")
+#: Not a value: an environment variable named in a string ("$DB_PASSWORD", "%DB_PASSWORD%"), a command-line
+#: flag ("--password"), a value elided in documentation ("492f...", "sk_live_…"), grammar notation.
+_NOT_A_VALUE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|--?[a-z][a-z-]*|.*(?:\.\.\.|…)"
+                          r"|\d*\*[A-Za-z][\w-]*")  # the last: grammar notation such as `token = 1*tchar` (ABNF)
+#: Part of the value masked out (####, ****, ••••): a redacted copy, not the secret.
+_MASKED = re.compile(r"#{4,}|\*{4,}|•{3,}")
+#: Eight or more characters counting up or down (12345678, abcdefgh).
+_ORDERED_RUN = re.compile("|".join(
+    seq[i:i + 8] for alphabet in ("abcdefghijklmnopqrstuvwxyz", "0123456789")
+    for seq in (alphabet, alphabet[::-1]) for i in range(len(seq) - 7)
+))
+
+
+def _longest_ordered_run(v: str) -> int:
+    """Length of the longest stretch of letters or digits counting up or down by one."""
+    best = up = down = 1
+    for prev, cur in zip(v, v[1:]):
+        step = ord(cur) - ord(prev)
+        same = prev.isalnum() and cur.isalnum() and prev.isdigit() == cur.isdigit()
+        up = up + 1 if same and step == 1 else 1
+        down = down + 1 if same and step == -1 else 1
+        best = max(best, up, down)
+    return best
 
 
 def _literal_like_secret(v: str) -> bool:
     """Shared checks for a literal value assigned to a secret-named variable."""
-    if len(v) < 6 or _stand_in(v) or _FORMAT_FIELD.search(v) or _NOT_A_VALUE.fullmatch(v):
+    if len(v) < 6 or _stand_in(v) or _FORMAT_FIELD.search(v) or _NOT_A_VALUE.fullmatch(v) or _MASKED.search(v):
         return False
+    if _ORDERED_RUN.search(v.lower()) and len(v) - _longest_ordered_run(v.lower()) <= 6:
+        return False  # xoxp-1234567890, key_abcdefghij: a filler around a counted run
     if v.lower() in _DEFAULT_PASSWORDS or _KNOWN_WORDS.match(v):
         return False
     # A bare identifier path (settings.DB_PASSWORD, self.password) is a reference, not a literal.
