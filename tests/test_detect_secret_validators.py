@@ -171,3 +171,7 @@ def test_a_real_looking_password_that_contains_a_counted_run_is_still_a_secret()
 
 def test_abnf_repetition_in_a_grammar_comment_is_not_a_secret() -> None:
     assert VALIDATORS["generic_unquoted_secret"]("1*tchar") is False
+
+
+def test_a_controller_action_route_is_not_a_secret() -> None:
+    assert VALIDATORS["generic_assigned_secret"]("active_storage/disk#update") is False

@@ -81,8 +81,9 @@ def url_password(value: str) -> bool:
 # --- generic assignments -------------------------------------------------------------------------
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
-#: Dotted, dashed or slashed words (i18n keys, resource names, MIME types); leetspeak (s3cr3t-p4ss) is not.
-_WORDS = re.compile(r"[a-z]+\d*(?:[-_.:/][a-z]+\d*)+|[A-Z]+\d*(?:[-_.:][A-Z]+\d*)+")
+#: Dotted, dashed or slashed words (i18n keys, resource names, MIME types, controller#action routes);
+#: leetspeak (s3cr3t-p4ss) is not.
+_WORDS = re.compile(r"[a-z]+\d*(?:[-_.:/#][a-z]+\d*)+|[A-Z]+\d*(?:[-_.:][A-Z]+\d*)+")
 _SNAKE_OR_CAMEL_WORDS = re.compile(r"_*[a-z]+(?:_+[a-z0-9]+)+_*|[a-z]+(?:[A-Z][a-z]*)+|(?:[A-Z][a-z]+){2,}")
 _FILE_REF = re.compile(r"(?i)^[\w.~/\\-]*[/\\][\w.~/\\-]*$|\.(?:pem|key|crt|cer|der|p12|pfx|jks|json|ya?ml|txt|env|"
                        r"pub|gpg|asc|ini|cfg|conf|toml|xml|properties|html?|js|py|rb|php|go|java|sh)$")
