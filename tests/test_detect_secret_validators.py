@@ -175,3 +175,13 @@ def test_abnf_repetition_in_a_grammar_comment_is_not_a_secret() -> None:
 
 def test_a_controller_action_route_is_not_a_secret() -> None:
     assert VALIDATORS["generic_assigned_secret"]("active_storage/disk#update") is False
+
+
+@pytest.mark.parametrize("value", ["CancelToken$1", "CancelToken$2"])
+def test_bundler_renamed_identifiers_are_not_secrets(value: str) -> None:
+    assert VALIDATORS["generic_unquoted_secret"](value) is False
+
+
+@pytest.mark.parametrize("value", ["^5.0.1", "~1.2.3", ">=2.0.0", "==3.1.4"])
+def test_version_ranges_of_packages_named_like_tokens_are_not_secrets(value: str) -> None:
+    assert VALIDATORS["generic_assigned_secret"](value) is False

@@ -89,7 +89,7 @@ _FILE_REF = re.compile(r"(?i)^[\w.~/\\-]*[/\\][\w.~/\\-]*$|\.(?:pem|key|crt|cer|
                        r"pub|gpg|asc|ini|cfg|conf|toml|xml|properties|html?|js|py|rb|php|go|java|sh)$")
 _URL = re.compile(r"(?i)^[a-z][a-z0-9+.-]*://")
 _CALL_OR_INDEX = re.compile(r"[()\[\]{}]")
-_VERSION_OR_NUMBER = re.compile(r"^[vV]?\d+(?:[.\-_]\d+)+(?:[.-]?[A-Za-z]{1,6}\d*)?$|^[vV]?\d+[A-Za-z]{0,5}$")
+_VERSION_OR_NUMBER = re.compile(r"^(?:[~^]|[<>]=?|==?)?[vV]?\d+(?:[.\-_]\d+)+(?:[.-]?[A-Za-z]{1,6}\d*)?$|^[vV]?\d+[A-Za-z]{0,5}$")
 _UUID_NIL = re.compile(r"^0{8}-0{4}-0{4}-0{4}-0{12}$")
 _REGEX_SYNTAX = re.compile(r"\(\?[:=!<P]|\\[dwsbDWSB]|\[\^?[^\]]+\][*+?{]|\)[*+?]|\|.*\)")
 _ARTIFACT = re.compile(r"[A-Za-z][\w.]*(?:[-_][A-Za-z][\w]*)*[-_:@]v?\d+(?:\.\d+)+(?:[-.+][A-Za-z0-9.]+)?")
@@ -274,7 +274,8 @@ def generic_unquoted_secret(value: str) -> bool:
     if _CALL_OR_INDEX.search(v) or _is_reference(v) or not _literal_like_secret(v):
         return False
     if _IDENTIFIER.fullmatch(v):
-        if _SNAKE_OR_CAMEL_WORDS.fullmatch(v.rstrip("0123456789")):
+        # A bundler's renamed copy (CancelToken$1) or a counter (value2) is still a name.
+        if _SNAKE_OR_CAMEL_WORDS.fullmatch(v.rstrip("0123456789").rstrip("$_")):
             return False
         digits = sum(c.isdigit() for c in v)
         mixed_case = any(c.isupper() for c in v) and any(c.islower() for c in v)
