@@ -185,3 +185,9 @@ def test_bundler_renamed_identifiers_are_not_secrets(value: str) -> None:
 @pytest.mark.parametrize("value", ["^5.0.1", "~1.2.3", ">=2.0.0", "==3.1.4"])
 def test_version_ranges_of_packages_named_like_tokens_are_not_secrets(value: str) -> None:
     assert VALIDATORS["generic_assigned_secret"](value) is False
+
+
+@pytest.mark.parametrize("value, expected", [("40.40.40.40", False), ("20.20.20.20", False), ("40.40.25.25", True),
+                                             ("81.2.69.160", True)])
+def test_one_octet_repeated_four_times_is_a_test_filler_not_an_address(value: str, expected: bool) -> None:
+    assert VALIDATORS["ipv4_public"](value) is expected

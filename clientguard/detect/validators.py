@@ -216,8 +216,10 @@ def _documentation_net(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> boo
 
 
 def _section_number(value: str) -> bool:
-    # 7.9.2.2 or 1.2.1.0: four single-digit parts are a section or version number, not a host
-    return all(len(part) == 1 for part in value.split("."))
+    # 7.9.2.2 or 1.2.1.0: four single-digit parts are a section or version number, not a host;
+    # 40.40.40.40, 20.20.20.20: one octet four times is a test filler (8.8.8.8 and 1.1.1.1 are resolvers)
+    parts = value.split(".")
+    return all(len(part) == 1 for part in parts) or len(set(parts)) == 1
 
 
 @validator("ipv4_public")
