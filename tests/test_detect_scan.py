@@ -232,3 +232,16 @@ def test_a_mix_of_ascii_and_non_ascii_files_gives_the_findings_of_each_file_alon
     assert {f.path for f in together} == {"a.py", "b.md", "d.json", "e.env"}
     b_email = next(f for f in together if f.path == "b.md" and f.rule_id == "email-address")
     assert (b_email.line, b_email.column) == (1, len("Grüße — schreib an ") + 1)
+
+
+def test_numbers_in_svg_path_data_are_not_reported_as_ip_addresses(tmp_path):
+    (tmp_path / "logo.svg").write_text(
+        '<svg><path d="M1c1.51-1.25,2.54-.6,3.38.85.9,3.79-2.08,6.36-3,9.2"/>'
+        '<!-- api_key = "Zx8mJBiGmiiyyfWnho3zKyjCg2pxLARo" --></svg>\n'
+    )
+    (tmp_path / "hosts.txt").write_text("edge 81.2.69.160\n")
+    _, data = scan_json(str(tmp_path))
+    by_path = {(f["path"], f["kind"]) for f in data["findings"]}
+    assert ("hosts.txt", "pii") in by_path            # an address in an ordinary file
+    assert ("logo.svg", "secret") in by_path          # an SVG is still scanned for secrets
+    assert not any(f["path"] == "logo.svg" and f["rule_id"].startswith("ipv") for f in data["findings"])

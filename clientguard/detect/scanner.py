@@ -248,7 +248,14 @@ class LineIndex:
         return line, offset - (self._text.rfind("\n", 0, offset) + 1) + 1
 
 
+#: Number runs in SVG path data ("...-.6,3.38.85.9,3.79-2.08...") have the shape of IP addresses; in an
+#: SVG file they are drawing coordinates, so IP findings there are dropped (secrets and other PII stay).
+_SVG_NUMBER_RULES = frozenset({"ipv4-public", "ipv4-private", "ipv6-public", "ipv6-private"})
+
+
 def to_scan_findings(text: str, findings: list[Finding], relpath: str, ignored: bool) -> list[ScanFinding]:
+    if findings and relpath.lower().endswith(".svg"):
+        findings = [f for f in findings if f.rule_id not in _SVG_NUMBER_RULES]
     if not findings:
         return []
     index = LineIndex(text)
