@@ -191,3 +191,8 @@ def test_version_ranges_of_packages_named_like_tokens_are_not_secrets(value: str
                                              ("81.2.69.160", True)])
 def test_one_octet_repeated_four_times_is_a_test_filler_not_an_address(value: str, expected: bool) -> None:
     assert VALIDATORS["ipv4_public"](value) is expected
+
+
+@pytest.mark.parametrize("value", ["changethis", "change_this", "change-it"])
+def test_change_this_placeholders_are_not_secrets(value: str) -> None:
+    assert VALIDATORS["generic_assigned_secret"](value) is False

@@ -285,7 +285,7 @@ def jwt(value: str) -> bool:
 
 # Values that stand for a secret without being one.
 _PLACEHOLDER_WORDS = re.compile(
-    r"(?i)^(?:changeme|change[_-]?me|changeit|password|passwd|secret|token|apikey|api[_-]?key|none|null|nil|"
+    r"(?i)^(?:changeme|change[_-]?(?:me|this|it)|changeit|password|passwd|secret|token|apikey|api[_-]?key|none|null|nil|"
     r"undefined|true|false|example|sample|dummy|placeholder|redacted|hidden|masked|todo|tbd|fixme|test|testing|"
     r"default|empty|string|value|(?:your|my)[_-]?(?:own[_-]?)?(?:secret|password|passwd|pass|token|key|api[_-]?key|"
     r"access[_-]?key|app|client|db|database|auth|value|pw|pwd)\w*|\w*[_-]here|replace[_-]?me|(?:insert|enter)[_-]\w*|"
