@@ -196,3 +196,13 @@ def test_one_octet_repeated_four_times_is_a_test_filler_not_an_address(value: st
 @pytest.mark.parametrize("value", ["changethis", "change_this", "change-it"])
 def test_change_this_placeholders_are_not_secrets(value: str) -> None:
     assert VALIDATORS["generic_assigned_secret"](value) is False
+
+
+@pytest.mark.parametrize("value", ["yourWeak(!)Password", "YourPwdShouldBeLongAndSecure!", "your_api_key_goes_here"])
+def test_values_that_tell_you_to_put_yours_there_are_placeholders(value: str) -> None:
+    assert VALIDATORS["generic_assigned_secret"](value) is False
+    assert VALIDATORS["url_password"](value) is False
+
+
+def test_a_password_that_merely_starts_with_your_is_still_a_secret() -> None:
+    assert VALIDATORS["generic_assigned_secret"]("yourself9Xq!vT2") is True

@@ -302,12 +302,16 @@ _CODE_REFERENCE = re.compile(
 )
 
 
+#: Instructions in the value's place: yourWeak(!)Password, YourPwdShouldBeLongAndSecure!, your_api_key.
+YOUR_VALUE = re.compile(r"[Yy]our[A-Z_\- ]")
+
+
 def is_placeholder(value: str) -> bool:
     """True when a value is a template, an environment lookup, a mask or a well-known stand-in."""
     v = value.strip().strip("'\"`")
     if not v:
         return True
-    if _PLACEHOLDER_WORDS.match(v) or _TEMPLATE.match(v) or _CODE_REFERENCE.search(v):
+    if _PLACEHOLDER_WORDS.match(v) or _TEMPLATE.match(v) or _CODE_REFERENCE.search(v) or YOUR_VALUE.match(v):
         return True
     if len(set(v.lower())) <= 2:  # xxxxxxxx, ********, aaaa1111
         return True

@@ -12,7 +12,7 @@ import binascii
 import json
 import re
 
-from clientguard.detect.validators import generic_secret, is_placeholder, shannon_entropy, validator
+from clientguard.detect.validators import YOUR_VALUE, generic_secret, is_placeholder, shannon_entropy, validator
 
 # --- private key blocks --------------------------------------------------------------------------
 
@@ -137,7 +137,10 @@ def _random_looking(v: str) -> bool:
 
 
 def _stand_in(v: str) -> bool:
-    """A placeholder, unless the value is long random text that merely starts like a stand-in word."""
+    """A placeholder, unless the value is long random text that merely starts like a stand-in word
+    (an instruction such as YourPwdShouldBeLongAndSecure! reads as varied text, and is still one)."""
+    if YOUR_VALUE.match(v):
+        return True
     return is_placeholder(v) and not (_random_looking(v) and not _FORMAT_FIELD.search(v))
 
 
