@@ -720,7 +720,7 @@ class _CharOffsets:
         return c
 
 
-#: Lines longer than this (minified code, one-line JSON) are not searched whole for a one-line rule:
+#: Windows longer than this (minified code, one-line JSON, source maps) are not searched whole:
 #: only the stretch within the rule's longest match of each candidate end.
 LONG_LINE = 4096
 
@@ -729,7 +729,7 @@ def _windows(data: bytes, ends: list[int], reach: int, newlines: int = UNBOUNDED
     """Merged windows of ``data`` that hold every match (at most ``reach`` bytes long, with at most
     ``newlines`` line breaks) whose candidate end is in ``ends``: from the later of the line start ``reach``
     bytes back and the start of the line ``newlines`` + 1 breaks back, to the end of the end's line.
-    A one-line window on a very long line is cut to ``reach`` bytes either side of the end.
+    A window longer than LONG_LINE (a very long line) is cut to ``reach`` bytes either side of the end.
 
     ``ends`` is sorted, so window starts never decrease: an end inside the current window adds nothing.
     """
@@ -751,7 +751,9 @@ def _windows(data: bytes, ends: list[int], reach: int, newlines: int = UNBOUNDED
             ws = max(ws, ls)
         nl = data.find(b"\n", e)
         we = n if nl < 0 else min(n, nl + 1)
-        if newlines == 0 and we - ws > LONG_LINE:
+        if we - ws > LONG_LINE:
+            # No accepted match is longer than `reach`, so one around `e` lies within `reach` of it: on a
+            # very long line (minified code, a source map's embedded sources) search only that stretch.
             ws, we = max(ws, e - reach - 2), min(we, e + reach + 2)
         if ws <= cur_end:
             cur_end = max(cur_end, we)
