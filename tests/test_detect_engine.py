@@ -230,3 +230,56 @@ def test_every_rule_has_a_bytes_regex_with_the_same_matches_on_ascii_text():
         for text in texts:
             data = text.encode("ascii")
             assert [m.span() for m in bregex.finditer(data)] == [m.span() for m in regex.finditer(text)], rule.id
+
+
+def _windows_by_whole_lines(data: bytes, ends: list[int], reach: int, newlines: int) -> list[tuple[int, int]]:
+    """The window rule written plainly (true line starts and ends, then the cut), to check _windows against."""
+    from clientguard.detect.engine import LONG_LINE, UNBOUNDED
+
+    out: list[tuple[int, int]] = []
+    cur_start, cur_end = -1, -1
+    for e in ends:
+        if e < cur_end:
+            continue
+        ws = data.rfind(b"\n", 0, max(0, e - reach)) + 1
+        if newlines < UNBOUNDED:
+            ls = data.rfind(b"\n", 0, max(0, e - 1)) + 1
+            for _ in range(newlines):
+                if ls <= ws:
+                    break
+                ls = data.rfind(b"\n", 0, ls - 1) + 1
+            ws = max(ws, ls)
+        nl = data.find(b"\n", e)
+        we = len(data) if nl < 0 else nl + 1
+        if we - ws > LONG_LINE:
+            ws, we = max(ws, e - reach - 2), min(we, e + reach + 2)
+        if ws <= cur_end:
+            cur_end = max(cur_end, we)
+        else:
+            if cur_end >= 0:
+                out.append((cur_start, cur_end))
+            cur_start, cur_end = ws, we
+    if cur_end >= 0:
+        out.append((cur_start, cur_end))
+    return out
+
+
+def test_windows_look_for_line_breaks_only_near_each_candidate_with_the_same_result():
+    # On multi-megabyte single lines the window search is bounded (not quadratic); the windows it gives
+    # must be exactly those of the plain rule, for short and long lines and any line-break bound.
+    import random
+
+    from clientguard.detect.engine import UNBOUNDED, _windows
+
+    rng = random.Random(5)
+    for _ in range(300):
+        parts = []
+        for _ in range(rng.randrange(1, 6)):
+            parts.append(b"x" * rng.choice([0, 5, 80, 3000, 5000, 20000]))
+        data = b"\n".join(parts)
+        if not data:
+            continue
+        ends = sorted({rng.randrange(0, len(data) + 1) for _ in range(rng.randrange(1, 12))})
+        reach = rng.choice([20, 400, 800])
+        newlines = rng.choice([0, 1, 2, UNBOUNDED])
+        assert _windows(data, ends, reach, newlines) == _windows_by_whole_lines(data, ends, reach, newlines)

@@ -427,6 +427,7 @@ class Detector:
         self._compiled = [_compile(r) for r in self.rules]
         self._key = fingerprint_key
         self._honor_allow = honor_inline_allow
+        self._allow_memo: tuple[object, bool] = (None, False)
         # Bytes regexes (for ASCII batches) are compiled on first use: most rules never have a candidate,
         # and compiling all of them would add ~60 ms to every start.
         self._bregexes: dict[int, re.Pattern[bytes] | None] = {}
@@ -631,6 +632,17 @@ class Detector:
             _hs_scan(db, data, on_match)
         return ends
 
+    def _allow_possible(self, text: str | bytes) -> bool:
+        """Whether `clientguard:allow` occurs in the text at all, asked once per text: finding each
+        match's line on a multi-megabyte single line (minified code, one-line JSON) would otherwise cost
+        a scan of the line per finding. The last answer is kept with its text (compared by identity)."""
+        memo = self._allow_memo
+        if memo[0] is text:
+            return memo[1]
+        found = (_INLINE_ALLOW_BYTES if isinstance(text, bytes) else INLINE_ALLOW) in text
+        self._allow_memo = (text, found)
+        return found
+
     def _accept_ascii(self, idx: int, c: _Compiled, m: re.Match[bytes], data: bytes, out: set) -> None:
         """``_accept`` for a match of the bytes regex in ASCII bytes (the same checks, in the same order)."""
         r = c.rule
@@ -652,7 +664,7 @@ class Detector:
                 return
             if r.validator is not None and not VALIDATORS[r.validator](value):
                 return
-        if self._honor_allow:
+        if self._honor_allow and self._allow_possible(data):
             ls = data.rfind(b"\n", 0, s) + 1
             le = data.find(b"\n", e)
             if data.find(_INLINE_ALLOW_BYTES, ls, le if le >= 0 else len(data)) >= 0:
@@ -678,7 +690,7 @@ class Detector:
             return
         if r.validator is not None and not VALIDATORS[r.validator](value):
             return
-        if self._honor_allow:
+        if self._honor_allow and self._allow_possible(text):
             ls = text.rfind("\n", 0, s) + 1
             le = text.find("\n", e)
             if text.find(INLINE_ALLOW, ls, le if le >= 0 else len(text)) >= 0:
@@ -737,20 +749,26 @@ def _windows(data: bytes, ends: list[int], reach: int, newlines: int = UNBOUNDED
     n = len(data)
     cur_start, cur_end = -1, -1
     rfind = data.rfind
+    find = data.find
     for e in ends:
         if e < cur_end:
             continue
-        ws = rfind(b"\n", 0, max(0, e - reach)) + 1
+        # Line breaks are looked for no further than LONG_LINE beyond the longest match: a window that
+        # reaches further is cut below anyway, and looking to the true line start or end for every
+        # candidate on a multi-megabyte line (one-line JSON) would be quadratic.
+        lo = max(0, e - reach - LONG_LINE)
+        hi = min(n, e + reach + LONG_LINE)
+        ws = rfind(b"\n", lo, max(0, e - reach)) + 1 or lo
         if newlines < UNBOUNDED:
             # The end may sit just past a consumed line break: start from the line of e - 1.
-            ls = rfind(b"\n", 0, max(0, e - 1)) + 1
+            ls = rfind(b"\n", lo, max(0, e - 1)) + 1 or lo
             for _ in range(newlines):
                 if ls <= ws:
                     break
-                ls = rfind(b"\n", 0, ls - 1) + 1
+                ls = rfind(b"\n", lo, ls - 1) + 1 or lo
             ws = max(ws, ls)
-        nl = data.find(b"\n", e)
-        we = n if nl < 0 else min(n, nl + 1)
+        nl = find(b"\n", e, hi)
+        we = hi if nl < 0 else min(n, nl + 1)
         if we - ws > LONG_LINE:
             # No accepted match is longer than `reach`, so one around `e` lies within `reach` of it: on a
             # very long line (minified code, a source map's embedded sources) search only that stretch.

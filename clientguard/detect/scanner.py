@@ -237,15 +237,21 @@ class LineIndex:
         self._text = text
         self._offsets = [0]
         self._lines = [1]
+        self._starts = [0]  # where the line of each known offset starts
 
     def position(self, offset: int) -> tuple[int, int]:
         i = bisect.bisect_right(self._offsets, offset) - 1
         known, line = self._offsets[i], self._lines[i]
-        line += self._text.count("\n", known, offset)
+        breaks = self._text.count("\n", known, offset)
+        # Search back only to the nearest known offset: with thousands of findings on one long line
+        # (one-line JSON, minified code) a search back to the line start each time would be quadratic.
+        start = self._starts[i] if breaks == 0 else self._text.rfind("\n", known, offset) + 1
+        line += breaks
         if offset != known:
             self._offsets.insert(i + 1, offset)
             self._lines.insert(i + 1, line)
-        return line, offset - (self._text.rfind("\n", 0, offset) + 1) + 1
+            self._starts.insert(i + 1, start)
+        return line, offset - start + 1
 
 
 #: Number runs in SVG path data ("...-.6,3.38.85.9,3.79-2.08...") have the shape of IP addresses; in an
