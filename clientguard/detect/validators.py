@@ -35,6 +35,43 @@ def shannon_entropy(value: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
 
 
+def _ordered_runs(length: int) -> "re.Pattern[str]":
+    """Every run of `length` consecutive letters or digits, ascending or descending, as one regex."""
+    runs = []
+    for alphabet in ("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789"):
+        for seq in (alphabet, alphabet[::-1]):
+            runs.extend(seq[i:i + length] for i in range(len(seq) - length + 1))
+    return re.compile("|".join(runs))
+
+
+_ORDERED_RUNS: dict[int, "re.Pattern[str]"] = {}
+
+
+def has_ordered_run(text: str, length: int = 8) -> bool:
+    """True when the text holds ``length`` consecutive letters (of one case) or digits in order, up or down
+    (abcdefgh, 12345678, 9876543): how people type fillers, never how random tokens look.
+
+    One regex search (all such runs as literals) instead of a loop over the characters: validators run
+    this on every candidate token the gateway sees.
+    """
+    pattern = _ORDERED_RUNS.get(length)
+    if pattern is None:
+        pattern = _ORDERED_RUNS[length] = _ordered_runs(length)
+    return pattern.search(text) is not None
+
+
+def longest_ordered_run(text: str) -> int:
+    """Length of the longest stretch of letters or digits counting up or down by one."""
+    best = up = down = 1
+    for prev, cur in zip(text, text[1:]):
+        step = ord(cur) - ord(prev)
+        same = prev.isalnum() and cur.isalnum() and prev.isdigit() == cur.isdigit()
+        up = up + 1 if same and step == 1 else 1
+        down = down + 1 if same and step == -1 else 1
+        best = max(best, up, down)
+    return best
+
+
 # --- payment cards -------------------------------------------------------------------------------
 
 def luhn_ok(digits: str) -> bool:
@@ -355,18 +392,6 @@ from clientguard.detect import validators_secrets, validators_services  # noqa: 
 NATIONAL_PHONE_REGIONS = ("DE", "GB", "FR", "NL", "AT", "CH", "IT", "ES", "BE", "US", "CA", "AU", "IE", "IN")
 
 
-def _counts_in_order(digits: str, run: int = 7) -> bool:
-    """True when `run` consecutive digits go up or down by one (1234567, 9876543)."""
-    up = down = 1
-    for prev, cur in zip(digits, digits[1:]):
-        step = ord(cur) - ord(prev)
-        up = up + 1 if step == 1 else 1
-        down = down + 1 if step == -1 else 1
-        if up >= run or down >= run:
-            return True
-    return False
-
-
 @validator("phone_national")
 def phone_national(value: str) -> bool:
     """A nationally written number (leading 0) that is valid in one of the common regions."""
@@ -377,7 +402,7 @@ def phone_national(value: str) -> bool:
         # Written without the trunk zero (Italy, Poland, Brazil, Spain...): the label says it is a phone
         # number; accept a plausible length of national digits (8-12: not a 7-digit local number such as
         # the 555-1234 of docs), unless the digits count up or down (1234567890) like a placeholder.
-        return 8 <= len(digits) <= 12 and not _counts_in_order(digits)
+        return 8 <= len(digits) <= 12 and not has_ordered_run(digits, 7)
     for region in NATIONAL_PHONE_REGIONS:
         try:
             number = phonenumbers.parse(value, region)

@@ -12,7 +12,9 @@ import binascii
 import json
 import re
 
-from clientguard.detect.validators import YOUR_VALUE, generic_secret, is_placeholder, shannon_entropy, validator
+from clientguard.detect.validators import (
+    YOUR_VALUE, generic_secret, has_ordered_run, is_placeholder, longest_ordered_run, shannon_entropy, validator,
+)
 
 # --- private key blocks --------------------------------------------------------------------------
 
@@ -150,30 +152,11 @@ _NOT_A_VALUE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|--
                           r"|\d*\*[A-Za-z][\w-]*")  # the last: grammar notation such as `token = 1*tchar` (ABNF)
 #: Part of the value masked out (####, ****, ••••): a redacted copy, not the secret.
 _MASKED = re.compile(r"#{4,}|\*{4,}|•{3,}")
-#: Eight or more characters counting up or down (12345678, abcdefgh).
-_ORDERED_RUN = re.compile("|".join(
-    seq[i:i + 8] for alphabet in ("abcdefghijklmnopqrstuvwxyz", "0123456789")
-    for seq in (alphabet, alphabet[::-1]) for i in range(len(seq) - 7)
-))
-
-
-def _longest_ordered_run(v: str) -> int:
-    """Length of the longest stretch of letters or digits counting up or down by one."""
-    best = up = down = 1
-    for prev, cur in zip(v, v[1:]):
-        step = ord(cur) - ord(prev)
-        same = prev.isalnum() and cur.isalnum() and prev.isdigit() == cur.isdigit()
-        up = up + 1 if same and step == 1 else 1
-        down = down + 1 if same and step == -1 else 1
-        best = max(best, up, down)
-    return best
-
-
 def _literal_like_secret(v: str) -> bool:
     """Shared checks for a literal value assigned to a secret-named variable."""
     if len(v) < 6 or _stand_in(v) or _FORMAT_FIELD.search(v) or _NOT_A_VALUE.fullmatch(v) or _MASKED.search(v):
         return False
-    if _ORDERED_RUN.search(v.lower()) and len(v) - _longest_ordered_run(v.lower()) <= 6:
+    if has_ordered_run(v.lower()) and len(v) - longest_ordered_run(v.lower()) <= 6:
         return False  # xoxp-1234567890, key_abcdefghij: a filler around a counted run
     if v.lower() in _DEFAULT_PASSWORDS or _KNOWN_WORDS.match(v):
         return False

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import re
 
-from clientguard.detect.validators import shannon_entropy, validator  # noqa: F401
+from clientguard.detect.validators import has_ordered_run, shannon_entropy, validator  # noqa: F401
 
 # A masked value (xxxx, ****, ####, ....) or a long run of one character: nobody's real random token.
 _MASK_OR_RUN = re.compile(r"(?i)x{6,}|\*{3,}|#{4,}|\.{4,}|(.)\1{9,}")
@@ -34,35 +34,11 @@ def token(value: str) -> bool:
     longest = max(runs, key=len, default="")
     if len(longest) >= 8 and _periodic(longest):
         return False  # abab…, 1234 1234…, deadbeefdeadbeef…
-    if _has_alphabet_run(longest):
+    if has_ordered_run(longest):
         return False  # abcdefghijkl…, 123456789…: typed by a person, not drawn at random
     # The fixed prefix says nothing about randomness; judge the end of the value.
     tail = _SEPARATORS.sub("", value)[-16:]
     return len(set(tail.lower())) >= min(6, max(1, len(tail) // 3))
-
-
-def _ordered_runs(length: int) -> "re.Pattern[str]":
-    """Every run of `length` consecutive letters or digits, ascending or descending, as one regex."""
-    runs = []
-    for alphabet in ("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789"):
-        for seq in (alphabet, alphabet[::-1]):
-            runs.extend(seq[i:i + length] for i in range(len(seq) - length + 1))
-    return re.compile("|".join(runs))
-
-
-_ORDERED_RUNS = {8: _ordered_runs(8)}
-
-
-def _has_alphabet_run(text: str, length: int = 8) -> bool:
-    """True when the text holds ``length`` consecutive characters in alphabet or digit order, either way.
-
-    One regex search over the text (all such runs as literals) instead of a loop over its characters:
-    this check runs on every candidate token the gateway sees.
-    """
-    pattern = _ORDERED_RUNS.get(length)
-    if pattern is None:
-        pattern = _ORDERED_RUNS[length] = _ordered_runs(length)
-    return pattern.search(text) is not None
 
 
 def _periodic(text: str, longest_period: int = 8) -> bool:
