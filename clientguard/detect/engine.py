@@ -604,7 +604,7 @@ class Detector:
                     for bs, be in windows:
                         for bm in bregex.finditer(data, bs, be):  # type: ignore[union-attr]
                             for idx in twins:
-                                self._accept_ascii(idx, compiled[idx], bm, data, out)
+                                self._accept(idx, compiled[idx], bm, data, out)
                 else:
                     if text is None:
                         text = data.decode("ascii")
@@ -643,8 +643,9 @@ class Detector:
         self._allow_memo = (text, found)
         return found
 
-    def _accept_ascii(self, idx: int, c: _Compiled, m: re.Match[bytes], data: bytes, out: set) -> None:
-        """``_accept`` for a match of the bytes regex in ASCII bytes (the same checks, in the same order)."""
+    def _accept(self, idx: int, c: _Compiled, m: re.Match, text: str | bytes, out: set) -> None:
+        """Keep a regex match if the rule's checks pass. `text` is a str, or the bytes of ASCII text
+        (a match of the rule's bytes regex): the same checks, in the same order, on either."""
         r = c.rule
         if m.end() - m.start() > c.width or m.end() == m.start():
             return
@@ -654,46 +655,22 @@ class Detector:
             s, e = m.span()
         if s == e:
             return
+        is_bytes = isinstance(text, bytes)
         if r.keywords:
             whole = m.group(0).lower()
-            if not any(k in whole for k in c.bkeywords):
+            if not any(k in whole for k in (c.bkeywords if is_bytes else r.keywords)):
                 return
         if r.entropy is not None or r.validator is not None:
-            value = data[s:e].decode("ascii")
+            value = text[s:e].decode("ascii") if is_bytes else text[s:e]
             if r.entropy is not None and shannon_entropy(value) < r.entropy:
                 return
             if r.validator is not None and not VALIDATORS[r.validator](value):
                 return
-        if self._honor_allow and self._allow_possible(data):
-            ls = data.rfind(b"\n", 0, s) + 1
-            le = data.find(b"\n", e)
-            if data.find(_INLINE_ALLOW_BYTES, ls, le if le >= 0 else len(data)) >= 0:
-                return
-        out.add((idx, s, e))
-
-    def _accept(self, idx: int, c: _Compiled, m: re.Match[str], text: str, out: set) -> None:
-        r = c.rule
-        if m.end() - m.start() > c.width or m.end() == m.start():
-            return
-        if c.has_secret_group and m.start("secret") >= 0:
-            s, e = m.span("secret")
-        else:
-            s, e = m.span()
-        if s == e:
-            return
-        if r.keywords:
-            whole = m.group(0).lower()
-            if not any(k in whole for k in r.keywords):
-                return
-        value = text[s:e]
-        if r.entropy is not None and shannon_entropy(value) < r.entropy:
-            return
-        if r.validator is not None and not VALIDATORS[r.validator](value):
-            return
         if self._honor_allow and self._allow_possible(text):
-            ls = text.rfind("\n", 0, s) + 1
-            le = text.find("\n", e)
-            if text.find(INLINE_ALLOW, ls, le if le >= 0 else len(text)) >= 0:
+            newline, marker = (b"\n", _INLINE_ALLOW_BYTES) if is_bytes else ("\n", INLINE_ALLOW)
+            ls = text.rfind(newline, 0, s) + 1  # type: ignore[arg-type]
+            le = text.find(newline, e)  # type: ignore[arg-type]
+            if text.find(marker, ls, le if le >= 0 else len(text)) >= 0:  # type: ignore[arg-type]
                 return
         out.add((idx, s, e))
 
