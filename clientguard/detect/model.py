@@ -42,6 +42,9 @@ class Rule(BaseModel):
     prefilter: str | None = None
     #: Longest match reported when the pattern itself is unbounded.
     max_length: int = Field(default=DEFAULT_MAX_LENGTH, ge=8, le=1_000_000)
+    #: File globs (gitignore syntax) where `clientguard scan` does not report this rule: files whose
+    #: format makes its matches something else (IP-shaped numbers in SVG path data are coordinates).
+    skip_files: tuple[str, ...] = ()
     examples: tuple[str, ...] = Field(min_length=2)
     counter_examples: tuple[str, ...] = Field(min_length=1)
 

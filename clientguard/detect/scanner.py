@@ -254,14 +254,12 @@ class LineIndex:
         return line, offset - start + 1
 
 
-#: Number runs in SVG path data ("...-.6,3.38.85.9,3.79-2.08...") have the shape of IP addresses; in an
-#: SVG file they are drawing coordinates, so IP findings there are dropped (secrets and other PII stay).
-_SVG_NUMBER_RULES = frozenset({"ipv4-public", "ipv4-private", "ipv6-public", "ipv6-private"})
-
-
-def to_scan_findings(text: str, findings: list[Finding], relpath: str, ignored: bool) -> list[ScanFinding]:
-    if findings and relpath.lower().endswith(".svg"):
-        findings = [f for f in findings if f.rule_id not in _SVG_NUMBER_RULES]
+def to_scan_findings(text: str, findings: list[Finding], relpath: str, ignored: bool,
+                     skip: dict[str, PathGlobs] | None = None) -> list[ScanFinding]:
+    """Findings with line, column and masked preview; a rule's findings are left out in the files its
+    `skip_files` names (`skip`: rule id -> those globs)."""
+    if findings and skip:
+        findings = [f for f in findings if f.rule_id not in skip or not skip[f.rule_id].matches(relpath)]
     if not findings:
         return []
     index = LineIndex(text)
@@ -299,6 +297,7 @@ def scan_files(files: list[SourceFile], detector: Detector, *, max_file_size: in
     """Scan the given files; ``allow`` globs are skipped, ``baseline`` fingerprints are suppressed."""
     result = ScanResult()
     started = time.perf_counter()
+    skip = {r.id: PathGlobs(r.skip_files) for r in detector.rules if r.skip_files}
     # ASCII files (most source code) and the rest go into separate batches: a batch of ASCII files is
     # scanned as its bytes, joined and decoded once into a narrow string, with no text per file; one
     # non-ASCII file in a batch would widen the whole joined string and cost character-offset work.
@@ -308,7 +307,7 @@ def scan_files(files: list[SourceFile], detector: Detector, *, max_file_size: in
     text_size = 0
 
     def report(sf: SourceFile, text: str, findings: list) -> None:
-        found = to_scan_findings(text, findings, sf.relpath, sf.ignored)
+        found = to_scan_findings(text, findings, sf.relpath, sf.ignored, skip)
         if baseline:
             kept = [f for f in found if f.fingerprint not in baseline]
             result.suppressed += len(found) - len(kept)
