@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clientguard.detect import Detector, builtin_rules, fingerprint, hyperscan_available, select_non_overlapping
+from _detect_support import HYPERSCAN_EXPECTED, needs_hyperscan
 
 KEY = b"t" * 32
 ROOT = Path(__file__).resolve().parents[1]
-needs_hyperscan = pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed on this platform")
 
 
 def _aws_key(rng: random.Random) -> str:
@@ -283,3 +283,8 @@ def test_windows_look_for_line_breaks_only_near_each_candidate_with_the_same_res
         reach = rng.choice([20, 400, 800])
         newlines = rng.choice([0, 1, 2, UNBOUNDED])
         assert _windows(data, ends, reach, newlines) == _windows_by_whole_lines(data, ends, reach, newlines)
+
+
+def test_hyperscan_is_importable_where_the_project_installs_it():
+    # Otherwise every hyperscan test would silently fall back or skip on a machine that should have it.
+    assert hyperscan_available() is HYPERSCAN_EXPECTED

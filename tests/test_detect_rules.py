@@ -6,6 +6,7 @@ import pytest
 
 from clientguard.detect import Detector, builtin_rules, hyperscan_available, load_rules
 from clientguard.errors import RuleError
+from _detect_support import needs_hyperscan
 
 RULES = builtin_rules()
 KEY = b"k" * 32
@@ -44,7 +45,7 @@ def test_rule_ids_are_unique():
     assert len(ids) == len(set(ids))
 
 
-@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed on this platform")
+@needs_hyperscan
 def test_every_rule_compiles_into_one_hyperscan_database():
     det = Detector(list(RULES), fingerprint_key=KEY, engine="hyperscan")
     assert det.engine == "hyperscan"

@@ -19,6 +19,7 @@ import pytest
 from clientguard.detect import Detector, hyperscan_available, load_rules
 from clientguard.detect.rules import BUILTIN_RULES_DIR
 from clientguard.detect.validators import VALIDATORS
+from _detect_support import needs_hyperscan
 
 SERVICE_FILES = ["cloud", "codehost", "ai", "payments", "messaging", "registries"]
 SERVICE_RULES = load_rules([BUILTIN_RULES_DIR / f"{name}.toml" for name in SERVICE_FILES])
@@ -120,7 +121,7 @@ def test_each_token_in_a_dotenv_file_is_found_by_its_own_rule(engine):
     assert found == {rule_id: [value] for rule_id, value in values.items()}
 
 
-@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed on this platform")
+@needs_hyperscan
 def test_both_engines_report_identical_findings_on_the_dotenv_file():
     text, _ = _dotenv()
     assert detector("hyperscan").scan(text) == detector("python").scan(text)
@@ -205,7 +206,7 @@ def test_discord_bot_token_validator_wants_a_numeric_user_id_in_the_first_part()
     assert VALIDATORS["discord_bot_token"]("Mzabcdefghijklmnopqrstuvwx." + tail) is False
 
 
-@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed on this platform")
+@needs_hyperscan
 @pytest.mark.parametrize("prefix", ["", "x" * 45 + " ", "é" * 60 + " ", "first line\nsecond line\n"])
 def test_engines_agree_on_every_example_behind_a_long_line_prefix(prefix):
     # hyperscan has missed caseless context patterns once the line before them grew long.
@@ -214,7 +215,7 @@ def test_engines_agree_on_every_example_behind_a_long_line_prefix(prefix):
     assert differ == []
 
 
-@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed on this platform")
+@needs_hyperscan
 def test_engines_agree_on_random_mixes_of_examples_cuts_and_separators():
     rnd = random.Random(7)
     pool = [e for r in SERVICE_RULES for e in r.examples + r.counter_examples]
