@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -235,9 +236,10 @@ def test_a_mix_of_ascii_and_non_ascii_files_gives_the_findings_of_each_file_alon
 
 
 def test_numbers_in_svg_path_data_are_not_reported_as_ip_addresses(tmp_path):
+    key = "k9" + secrets.token_hex(14)  # generated here: a random value under a secret-looking name
     (tmp_path / "logo.svg").write_text(
         '<svg><path d="M1c1.51-1.25,2.54-.6,3.38.85.9,3.79-2.08,6.36-3,9.2"/>'
-        '<!-- api_key = "FAKE0000nP4kq9TzR2mWx7LbV3yHc8Js" --></svg>\n'
+        f'<!-- api_key = "{key}" --></svg>\n'
     )
     (tmp_path / "hosts.txt").write_text("edge 81.2.69.160\n")
     _, data = scan_json(str(tmp_path))
