@@ -86,6 +86,8 @@ _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 #: Dotted, dashed or slashed words (i18n keys, resource names, MIME types, controller#action routes);
 #: leetspeak (s3cr3t-p4ss) is not.
 _WORDS = re.compile(r"[a-z]+\d*(?:[-_.:/#][a-z]+\d*)+|[A-Z]+\d*(?:[-_.:][A-Z]+\d*)+")
+#: A reference in code (AuthorizationService.instance, this.props.authHeader): letters only, dotted.
+_DOTTED_NAME = re.compile(r"[A-Za-z_$]+(?:\.[A-Za-z_$]+)+")
 _SNAKE_OR_CAMEL_WORDS = re.compile(r"_*[a-z]+(?:_+[a-z0-9]+)+_*|[a-z]+(?:[A-Z][a-z]*)+|(?:[A-Z][a-z]+){2,}")
 _FILE_REF = re.compile(r"(?i)^[\w.~/\\-]*[/\\][\w.~/\\-]*$|\.(?:pem|key|crt|cer|der|p12|pfx|jks|json|ya?ml|txt|env|"
                        r"pub|gpg|asc|ini|cfg|conf|toml|xml|properties|html?|js|py|rb|php|go|java|sh)$")
@@ -293,8 +295,8 @@ def bearer_token(value: str) -> bool:
         return False
     if _IDENTIFIER.fullmatch(v) and not any(c.isdigit() for c in v):
         return False
-    if _WORDS.fullmatch(v) or _SNAKE_OR_CAMEL_WORDS.fullmatch(v):
-        return False  # a header or parameter name (proxy-authorization), not a token
+    if _WORDS.fullmatch(v) or _SNAKE_OR_CAMEL_WORDS.fullmatch(v) or _DOTTED_NAME.fullmatch(v):
+        return False  # a header or parameter name (proxy-authorization) or a code reference, not a token
     return shannon_entropy(v) >= 3.0 and _char_classes(v) >= 2
 
 
