@@ -97,6 +97,7 @@ _CARD_ISSUERS: list[tuple[re.Pattern[str], tuple[int, ...]]] = [
     (re.compile(r"^3(0[0-5]|[689])"), (14, 16, 19)),  # Diners Club
     (re.compile(r"^(50|5[6-9]|6)"), (12, 13, 14, 15, 16, 17, 18, 19)),  # Maestro (50, 56-69)
     (re.compile(r"^62"), (16, 17, 18, 19)),  # UnionPay
+    (re.compile(r"^1(?!800)"), (15,)),  # UATP (airline cards: 1 then 14 digits)
 ]
 
 
@@ -187,10 +188,11 @@ def phone(value: str) -> bool:
     if len(set(national)) <= 2:
         return False  # 000 000 0000, 1111111: fillers
     if number.country_code == 1:
-        if national[3:7] == "5550" and national[7:8] == "1":
-            return False  # 555-0100..0199: reserved for fiction and documentation in the North American plan
-        # North American plan: area code and exchange start with 2-9 (NXX-NXX-XXXX).
-        return len(national) == 10 and national[0] in "23456789" and national[3] in "23456789"
+        # North American plan: ten digits. Numbers outside today's plan (area code or exchange starting
+        # with 0 or 1, the fictional 555-01xx) are still kept: fixtures and generated test data use
+        # them, and written in a phone format they are phone numbers to whoever reads them. Counting
+        # runs (123-456-7890) are placeholders.
+        return len(national) == 10 and not has_ordered_run(national, 7)
     if phonenumbers.is_valid_number(number):
         return True
     return plus and phonenumbers.is_possible_number(number) and len(national) >= 7
@@ -204,6 +206,10 @@ def phone(value: str) -> bool:
 _EXAMPLE_DOMAINS = re.compile(r"(^|\.)(example|test|invalid|localhost|domain\.tld)$")
 
 
+#: An internationalised top-level domain in its ASCII form (xn--p1ai is .рф).
+_PUNYCODE_TLD = re.compile(r"xn--[a-z0-9-]{2,59}")
+
+
 @validator("email")
 def email(value: str) -> bool:
     local, _, domain = value.rpartition("@")
@@ -211,7 +217,7 @@ def email(value: str) -> bool:
         return False
     domain = domain.lower().rstrip(".")
     tld = domain.rsplit(".", 1)[-1]
-    if not tld.isalpha() or len(tld) < 2:
+    if not (tld.isalpha() or _PUNYCODE_TLD.fullmatch(tld)) or len(tld) < 2:
         return False  # file names like icon@2x.png end in a non-TLD
     if tld in {"png", "jpg", "jpeg", "gif", "svg", "webp", "js", "ts", "py", "css", "map", "json", "md"}:
         return False

@@ -1,0 +1,74 @@
+"""The PII validators accept what people and test-data generators write, and refuse fillers."""
+
+from __future__ import annotations
+
+import pytest
+
+from clientguard.detect import Detector
+from clientguard.detect.validators import VALIDATORS
+
+phone = VALIDATORS["phone"]
+phone_national = VALIDATORS["phone_national"]
+email = VALIDATORS["email"]
+credit_card = VALIDATORS["credit_card"]
+
+
+@pytest.mark.parametrize("value", [
+    "(415) 555-0132",  # the fictional 555-01xx block: fixtures use it, and it reads as a phone number
+    "415-555-0132",
+    "+1 415 555 0132",
+    "(123) 556-7843",  # an area code outside today's plan, as generated test data has
+    "019-827-4623",
+])
+def test_north_american_numbers_in_phone_formats_are_phone_numbers(value):
+    assert phone(value)
+
+
+@pytest.mark.parametrize("value", ["123-456-7890", "+1 000 000 0000", "111-111-1111", "987-654-3210"])
+def test_counting_runs_and_fillers_are_not_phone_numbers(value):
+    assert not phone(value)
+
+
+@pytest.mark.parametrize("value", ["(0161) 496 0066", "03 51 44 97 86", "0191 4960657", "(030) 90182-0"])
+def test_national_numbers_valid_in_their_country(value):
+    assert phone_national(value)
+
+
+def test_an_internationalised_top_level_domain_is_a_domain():
+    assert email("a@xn--d1acufc.xn--p1ai")
+    assert not email("icon@2x.png")
+
+
+def test_uatp_cards_pass_luhn_and_issuer_checks():
+    assert credit_card("122000000000003")
+    assert not credit_card("122000000000004")  # Luhn fails
+    assert not credit_card("1220000000000003")  # UATP numbers have 15 digits
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return Detector.create(fingerprint_key=b"k" * 32)
+
+
+@pytest.mark.parametrize("text, found", [
+    ("My US number is (415) 555-0132, and my international one is +1 415 555 0132",
+     ["(415) 555-0132", "+1 415 555 0132"]),
+    ("My US number is (415) 555-0132, and my international one is +30 21 0 1234567",
+     ["(415) 555-0132", "+30 21 0 1234567"]),
+    ("customer = {'value': '(0161) 496 0066'}", ["(0161) 496 0066"]),
+    ("|03 51 44 97 86|", ["03 51 44 97 86"]),
+    ("contato: 22 4978-6907", ["22 4978-6907"]),
+])
+def test_phone_numbers_in_prose_and_fixtures_are_found_whole(detector, text, found):
+    spans = [text[f.start:f.end] for f in detector.scan(text) if f.kind == "pii" and "phone" in f.rule_id]
+    assert spans == found
+
+
+@pytest.mark.parametrize("text", [
+    "#  0x00 03 ff 05 00 01 02 03 04",  # a hex dump
+    "released 01-02-2024",
+    "at 2024-01-02 03:04:05",
+    "ids = [123-456-7890]",
+])
+def test_digit_groups_that_are_not_phone_numbers(detector, text):
+    assert not [f for f in detector.scan(text) if "phone" in f.rule_id]
