@@ -1,0 +1,370 @@
+"""Precision and recall on public labelled examples: clientguard vs detect-secrets, in one run.
+
+Two public sets, read from local checkouts (nothing is downloaded, nothing of theirs is copied here):
+
+* gitleaks' rule definitions (``cmd/generate/config/rules/*.go``): every rule lists examples it must
+  find (``tps``) and must not (``fps``). Literal strings are taken as they are; the generated ones
+  (``utils.GenerateSampleSecrets("x", secrets.NewSecret(`[a-z0-9]{32}`))``) are rebuilt here: a small
+  evaluator for the Go expressions these files use, and random strings drawn from the regexes (seeded).
+  A true example counts as found when the tool reports a secret anywhere in it. A false example is one
+  that gitleaks' own rule must not match; many are secrets of another format (an admin key where an API
+  key is expected), so "negatives flagged" is an upper bound on false positives, not a count of them.
+* Presidio's recognizer tests (``presidio-analyzer/tests/test_*_recognizer.py``): sentences with the
+  number of phone numbers, cards, e-mail addresses, IP addresses and US SSNs each holds. A case counts as
+  agreed when clientguard reports exactly that many findings of the type. detect-secrets finds no
+  personal data, so it has no column there.
+
+    .venv/bin/python bench/labelled.py --gitleaks PATH/TO/gitleaks --presidio PATH/TO/presidio [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import random
+import re
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from clientguard.detect import Detector  # noqa: E402
+
+try:  # Python 3.11 names the regex parser's modules with a leading underscore
+    import re._constants as sre_c  # type: ignore[import-not-found]
+    import re._parser as sre_p  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - older layouts
+    import sre_constants as sre_c  # type: ignore[no-redef]
+    import sre_parse as sre_p  # type: ignore[no-redef]
+
+WORD = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+
+# -- random strings from a regex -------------------------------------------------------------------
+
+
+def sample(pattern: str, rng: random.Random) -> str:
+    """One string the regex matches (enough of Go's syntax for gitleaks' generator patterns)."""
+
+    def chars(items: list) -> list[str]:
+        out: list[str] = []
+        negate = False
+        for op, arg in items:
+            if op is sre_c.NEGATE:
+                negate = True
+            elif op is sre_c.LITERAL:
+                out.append(chr(arg))
+            elif op is sre_c.RANGE:
+                out.extend(chr(c) for c in range(arg[0], arg[1] + 1))
+            elif op is sre_c.CATEGORY:
+                out.extend({sre_c.CATEGORY_DIGIT: "0123456789", sre_c.CATEGORY_SPACE: " "}.get(arg, WORD))
+        return [c for c in WORD if c not in out] if negate else out
+
+    def gen(items: Any) -> str:
+        out: list[str] = []
+        for op, arg in items:
+            if op is sre_c.LITERAL:
+                out.append(chr(arg))
+            elif op is sre_c.NOT_LITERAL:
+                out.append("x" if arg != ord("x") else "y")
+            elif op is sre_c.ANY:
+                out.append(rng.choice(WORD))
+            elif op is sre_c.IN:
+                out.append(rng.choice(chars(arg)))
+            elif op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT):
+                low, high, sub = arg
+                high = low + 8 if high is sre_c.MAXREPEAT else high
+                out.extend(gen(sub) for _ in range(rng.randint(low, high)))
+            elif op is sre_c.SUBPATTERN:
+                out.append(gen(arg[-1]))
+            elif op is sre_c.BRANCH:
+                out.append(gen(rng.choice(arg[1])))
+            elif op is sre_c.CATEGORY:
+                out.append("5" if arg is sre_c.CATEGORY_DIGIT else "a")
+            # anchors and lookarounds add no characters
+        return "".join(out)
+
+    return gen(sre_p.parse(pattern))
+
+
+# -- gitleaks: a small evaluator for the Go expressions that build tps and fps -------------------------
+
+# How gitleaks' GenerateSampleSecrets writes a secret into code and config (the forms it tests).
+SAMPLE_FORMS = [
+    '{i}Token="{s}"', '{i}Token = "{s}"', "{i}Token={s}", "{i}Token = {s}", '{{\n    "{i}_token": "{s}"\n}}',
+    '{{"config.ini": "{I}_TOKEN={s}\\nBACKUP_ENABLED=true"}}', "<{i}Token>\n    {s}\n</{i}Token>", "{i}_token: {s}",
+    "{i}_token: '{s}'", '{i}_token: "{s}"', 'string {i}Token = "{s}";', 'var {i}Token string = "{s}"',
+    '{i}Token := "{s}"', "{i}Token := `{s}`", 'String {i}Token = "{s}";', 'var {i}Token = "{s}"',
+    '${i}Token .= "{s}"', "{i}Token = '{s}'", 'System.setProperty("{I}_TOKEN", "{s}")', '  "{i}Token" => "{s}"',
+    '{I}_TOKEN = "{s}"', '{I}_TOKEN := "{s}"', '{I}_TOKEN ::= "{s}"', '{I}_TOKEN :::= "{s}"', '{I}_TOKEN ?= "{s}"',
+]
+
+_TOKEN = re.compile(r'''\s+|//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|`[^`]*`|[A-Za-z_][\w.]*|\.\.\.|:=|\d+|.''', re.S)
+
+
+class _Unsupported(Exception):
+    """An expression this evaluator does not know; its statement is skipped."""
+
+
+def _go_string(token: str) -> str:
+    if token.startswith("`"):
+        return token[1:-1]
+    return json.loads(token)
+
+
+def _tokens(src: str) -> list[str]:
+    out = []
+    for m in _TOKEN.finditer(src):
+        t = m.group(0)
+        if t.strip() and not t.startswith(("//", "/*")):
+            out.append(t if t.startswith(('"', "`")) else t.strip())
+    return out
+
+
+class _GoExpr:
+    """Evaluates string and []string expressions over an environment of earlier assignments."""
+
+    def __init__(self, tokens: list[str], env: dict[str, Any], rng: random.Random):
+        self.t, self.i, self.env, self.rng = tokens, 0, env, rng
+        sized = {"Numeric": "[0-9]", "Hex": "[a-f0-9]", "AlphaNumeric": "[a-z0-9]",
+                 "AlphaNumericExtendedShort": "[a-z0-9_-]", "AlphaNumericExtended": "[a-z0-9=_\\-]",
+                 "AlphaNumericExtendedLong": "[a-z0-9\\/=_\\+\\-]"}
+        self.funcs: dict[str, Callable[..., Any]] = {f"utils.{k}": (lambda cls: lambda n: f"{cls}{{{n}}}")(v)
+                                                     for k, v in sized.items()}
+        self.funcs.update({
+            "utils.Hex8_4_4_4_12": lambda: "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            "secrets.NewSecret": lambda regex: sample(regex, self.rng),
+            "utils.GenerateSampleSecret": lambda ident, secret: f'{ident}_api_token = "{secret}"',
+            "utils.GenerateSampleSecrets": lambda ident, secret: [
+                form.format(i=ident, I=ident.upper(), s=secret) for form in SAMPLE_FORMS],
+            "strings.Repeat": lambda text, n: text * int(n),
+            "strings.ToUpper": str.upper,
+            "strings.ToLower": str.lower,
+            "fmt.Sprintf": lambda fmt, *args: fmt.replace("%s", "{}").replace("%d", "{}").format(*args),
+        })
+
+    def _peek(self) -> str | None:
+        return self.t[self.i] if self.i < len(self.t) else None
+
+    def _next(self) -> str:
+        tok = self._peek()
+        if tok is None:
+            raise _Unsupported("end of input")
+        self.i += 1
+        return tok
+
+    def _expect(self, tok: str) -> None:
+        if self._next() != tok:
+            raise _Unsupported(tok)
+
+    def expr(self) -> Any:
+        value = self._atom()
+        while self._peek() == "+":
+            self._next()
+            right = self._atom()
+            if not (isinstance(value, str) and isinstance(right, str)):
+                raise _Unsupported("+")
+            value += right
+        return value
+
+    def _args(self) -> list[Any]:
+        self._expect("(")
+        out: list[Any] = []
+        while self._peek() != ")":
+            out.append(self.expr())
+            if self._peek() == "...":
+                self._next()
+                out[-1] = ("spread", out[-1])
+            if self._peek() == ",":
+                self._next()
+        self._next()
+        return out
+
+    def _atom(self) -> Any:
+        tok = self._next()
+        if tok.startswith(('"', "`")):
+            return _go_string(tok)
+        if tok.isdigit():
+            return tok
+        if tok == "[":  # []string{...}
+            self._expect("]")
+            self._expect("string")
+            self._expect("{")
+            items = []
+            while self._peek() != "}":
+                items.append(self.expr())
+                if self._peek() == ",":
+                    self._next()
+            self._next()
+            return items
+        if tok == "append":
+            args = self._args()
+            out = list(args[0])
+            for a in args[1:]:
+                out.extend(a[1] if isinstance(a, tuple) else [a])
+            return out
+        if tok in self.funcs:
+            try:
+                return self.funcs[tok](*self._args())
+            except (TypeError, ValueError, IndexError, KeyError, re.error) as exc:
+                raise _Unsupported(tok) from exc
+        if tok in self.env and self._peek() != "[":
+            return self.env[tok]
+        raise _Unsupported(tok)
+
+
+def gitleaks_examples(rules_dir: Path, rng: random.Random) -> Iterator[tuple[str, bool, str]]:
+    """(gitleaks rule id, must match, text) for every example the rule files define."""
+    for path in sorted(rules_dir.glob("*.go")):
+        src = path.read_text(encoding="utf-8")
+        for m in re.finditer(r"func (\w+)\(\) \*config\.Rule \{", src):
+            depth, i = 1, m.end()
+            while depth and i < len(src):
+                depth += {"{": 1, "}": -1}.get(src[i], 0)
+                i += 1
+            body = src[m.end():i - 1]
+            rid = re.search(r'RuleID:\s*"([^"]+)"', body)
+            toks, env, k = _tokens(body), {}, 0
+            while k < len(toks) - 1:
+                name = toks[k]
+                if re.fullmatch(r"[A-Za-z_]\w*", name) and toks[k + 1] in (":=", "=") and name != "r":
+                    ev = _GoExpr(toks[k + 2:], env, rng)
+                    try:
+                        env[name] = ev.expr()
+                    except (_Unsupported, json.JSONDecodeError):
+                        pass
+                    k += 2 + max(ev.i, 1)
+                else:
+                    k += 1
+            for key, positive in (("tps", True), ("fps", False)):
+                for text in env.get(key) or []:
+                    if isinstance(text, str):
+                        yield (rid.group(1) if rid else m.group(1)), positive, text
+
+
+# -- Presidio ---------------------------------------------------------------------------------------
+
+PRESIDIO_TYPES = {"credit_card": "card", "email": "email", "ip": "ip", "phone": "phone", "us_ssn": "ssn"}
+
+
+def presidio_cases(tests_dir: Path) -> Iterator[tuple[str, str, int]]:
+    """(type, sentence, expected count) from the recognizers' parametrized tests."""
+    for name in PRESIDIO_TYPES:
+        path = tests_dir / f"test_{name}_recognizer.py"
+        if not path.is_file():
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "parametrize"):
+                continue
+            try:
+                names = [n.strip() for n in ast.literal_eval(node.args[0]).split(",")]
+                rows = ast.literal_eval(node.args[1])
+            except (ValueError, SyntaxError, IndexError):
+                continue  # a computed parameter list
+            if "text" in names and "expected_len" in names:
+                for row in rows:
+                    case = dict(zip(names, row))
+                    yield name, case["text"], int(case["expected_len"])
+
+
+# -- the tools --------------------------------------------------------------------------------------
+
+
+def detect_secrets_hits(texts: list[str]) -> list[bool]:
+    """Which texts detect-secrets reports a secret in, each scanned as a file of its own (its normal mode)."""
+    import tempfile  # noqa: PLC0415
+
+    from detect_secrets import SecretsCollection  # noqa: PLC0415 - the peer is a bench dependency
+    from detect_secrets.settings import default_settings  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="cg-labelled-") as tmp:
+        root = Path(tmp)
+        for n, text in enumerate(texts):
+            (root / f"example-{n}.txt").write_text(text, encoding="utf-8")
+        with default_settings():
+            collection = SecretsCollection(root=str(root))
+            for n in range(len(texts)):
+                collection.scan_file(f"example-{n}.txt")
+        found = {Path(filename).name for filename, _secret in collection}
+    return [f"example-{n}.txt" in found for n in range(len(texts))]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--gitleaks", type=Path, help="a gitleaks checkout (or its cmd/generate/config/rules folder)")
+    ap.add_argument("--presidio", type=Path, help="a presidio checkout (or its presidio-analyzer/tests folder)")
+    ap.add_argument("--seed", type=int, default=7, help="seed for the generated gitleaks examples")
+    ap.add_argument("--misses", type=int, default=0, help="also list this many examples clientguard missed")
+    args = ap.parse_args()
+    if not args.gitleaks and not args.presidio:
+        ap.error("give --gitleaks and/or --presidio (local checkouts; this benchmark downloads nothing)")
+    console = Console()
+    det = Detector.create(fingerprint_key=b"labelled-bench" * 3)
+
+    def secret_found(text: str) -> bool:
+        return any(f.kind == "secret" for f in det.scan(text))
+
+    if args.gitleaks:
+        rules_dir = args.gitleaks
+        if (rules_dir / "cmd").is_dir():
+            rules_dir = rules_dir / "cmd" / "generate" / "config" / "rules"
+        if not rules_dir.is_dir():
+            console.print(f"[red]no gitleaks rules folder at {rules_dir}[/red]")
+            return 2
+        examples = list(gitleaks_examples(rules_dir, random.Random(args.seed)))
+        table = Table(title=f"gitleaks' rule examples ({len({r for r, _, _ in examples})} rules)")
+        for col in ("tool", "true examples found", "recall", "false examples flagged"):
+            table.add_column(col, justify="right" if col != "tool" else "left")
+        misses: list[tuple[str, str]] = []
+        hits = {"clientguard": [secret_found(text) for _, _, text in examples],
+                "detect-secrets 1.5.0": detect_secrets_hits([text for _, _, text in examples])}
+        for tool, tool_hits in hits.items():
+            tp = fn = fp = tn = 0
+            for (rid, positive, text), hit in zip(examples, tool_hits):
+                if positive:
+                    tp, fn = tp + hit, fn + (not hit)
+                    if tool == "clientguard" and not hit:
+                        misses.append((rid, text))
+                else:
+                    fp, tn = fp + hit, tn + (not hit)
+            table.add_row(tool, f"{tp} / {tp + fn}", f"{tp / max(1, tp + fn):.3f}", f"{fp} / {fp + tn}")
+        console.print(table)
+        by_rule = Counter(rid for rid, _ in misses)
+        console.print(f"clientguard misses in {len(by_rule)} rules: "
+                      + ", ".join(f"{r} ({n})" for r, n in by_rule.most_common(12)))
+        for rid, text in misses[: args.misses]:
+            console.print(f"  {rid}: {text[:120]!r}", markup=False)
+
+    if args.presidio:
+        tests_dir = args.presidio
+        if (tests_dir / "presidio-analyzer").is_dir():
+            tests_dir = tests_dir / "presidio-analyzer" / "tests"
+        agree: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for name, text, expected in presidio_cases(tests_dir):
+            key = PRESIDIO_TYPES[name]
+            got = sum(1 for f in det.scan(text) if f.kind == "pii" and key in f.rule_id)
+            agree[name][0] += got == expected
+            agree[name][1] += 1
+        if not agree:
+            console.print(f"[red]no Presidio recognizer tests under {tests_dir}[/red]")
+            return 2
+        table = Table(title="Presidio recognizer test cases: clientguard reports exactly the expected count")
+        table.add_column("type")
+        table.add_column("cases agreed", justify="right")
+        for name, (ok, total) in agree.items():
+            table.add_row(name, f"{ok} / {total}")
+        console.print(table)
+        console.print("IP cases disagree by design where they expect loopback, link-local or documentation "
+                      "addresses (clientguard does not report those).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""bench/labelled.py reads labelled examples the way gitleaks and Presidio write them, and runs end to end.
+
+The rule file and the recognizer test below are written here in the shape of those projects' files (Go
+rule functions with tps/fps lists, pytest parametrize tables); their values are made up.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+GO_RULES = '''
+package rules
+
+func AcmeToken() *config.Rule {
+	r := config.Rule{
+		RuleID: "acme-token",
+		Regex:  utils.GenerateUniqueTokenRegex(`acme_[a-f0-9]{32}`, false),
+	}
+	tps := utils.GenerateSampleSecrets("acme", "acme_"+secrets.NewSecret(utils.Hex("32")))
+	tps = append(tps, `ACME_TOKEN=acme_00000000111111112222222233333333`)
+	fps := []string{
+		// too short
+		"acme_0000",
+		`acme_token = "${ACME_TOKEN}"`,
+	}
+	return utils.Validate(r, tps, fps)
+}
+
+func Unparsed() *config.Rule {
+	r := config.Rule{RuleID: "unparsed"}
+	tps := someHelper(42)
+	return utils.Validate(r, tps, nil)
+}
+'''
+
+PRESIDIO_TEST = '''
+import pytest
+
+@pytest.mark.parametrize(
+    "text, expected_len, expected_positions",
+    [
+        ("call me at +44 20 7946 0958 today", 1, ((11, 27),)),
+        ("no number here", 0, ()),
+    ],
+)
+def test_phone(text, expected_len, expected_positions):
+    pass
+'''
+
+
+@pytest.fixture(scope="module")
+def labelled():
+    spec = importlib.util.spec_from_file_location("labelled_bench", ROOT / "bench" / "labelled.py")
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gitleaks_examples_are_rebuilt_from_go_expressions(tmp_path, labelled):
+    (tmp_path / "acme.go").write_text(GO_RULES, encoding="utf-8")
+    examples = list(labelled.gitleaks_examples(tmp_path, random.Random(1)))
+    positives = [text for rid, positive, text in examples if positive]
+    negatives = [text for rid, positive, text in examples if not positive]
+    assert {rid for rid, _, _ in examples} == {"acme-token"}  # the rule it cannot evaluate is skipped
+    assert len(positives) == len(labelled.SAMPLE_FORMS) + 1
+    assert negatives == ["acme_0000", 'acme_token = "${ACME_TOKEN}"']
+    generated = [re.search(r"acme_[a-f0-9]{32}", text) for text in positives[:-1]]
+    assert all(generated), positives[:3]
+    assert len({m.group(0) for m in generated}) == 1  # one secret, written in every sample form
+    assert positives[-1] == "ACME_TOKEN=acme_00000000111111112222222233333333"
+
+
+def test_regex_samples_match_their_regex(labelled):
+    rng = random.Random(3)
+    for pattern in [r"[A-Z2-7]{16}", r"sk-ant-api03-[a-zA-Z0-9_\-]{93}AA", r"(?:ghp|gho)_[0-9a-zA-Z]{36}", r"\d{8,10}:A[\w-]{34}"]:
+        for _ in range(20):
+            assert re.fullmatch(pattern, labelled.sample(pattern, rng)), pattern
+
+
+def test_presidio_cases_are_read_from_parametrize_tables(tmp_path, labelled):
+    (tmp_path / "test_phone_recognizer.py").write_text(PRESIDIO_TEST, encoding="utf-8")
+    assert list(labelled.presidio_cases(tmp_path)) == [
+        ("phone", "call me at +44 20 7946 0958 today", 1), ("phone", "no number here", 0)]
+
+
+def test_the_benchmark_runs_end_to_end_with_the_peer(tmp_path):
+    rules = tmp_path / "gitleaks" / "cmd" / "generate" / "config" / "rules"
+    rules.mkdir(parents=True)
+    (rules / "acme.go").write_text(GO_RULES, encoding="utf-8")
+    tests = tmp_path / "presidio" / "presidio-analyzer" / "tests"
+    tests.mkdir(parents=True)
+    (tests / "test_phone_recognizer.py").write_text(PRESIDIO_TEST, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "labelled.py"), "--gitleaks", str(tmp_path / "gitleaks"),
+         "--presidio", str(tmp_path / "presidio")],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "clientguard" in result.stdout and "detect-secrets" in result.stdout
+    assert "phone" in result.stdout and "2 / 2" in result.stdout
+
+
+def test_the_benchmark_says_what_it_needs(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "labelled.py")], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2
+    assert "--gitleaks" in result.stderr and "downloads nothing" in result.stderr
+    missing = subprocess.run([sys.executable, str(ROOT / "bench" / "labelled.py"), "--gitleaks", str(tmp_path / "no")],
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and "no gitleaks rules folder" in missing.stdout
