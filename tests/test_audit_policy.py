@@ -1,4 +1,4 @@
-"""Verdicts that combine an agent's detected account with the client's contract (clientguard.policy.decide)."""
+"""Verdicts that combine an agent's detected account with the client's contract (clientguard.policy.decision)."""
 
 from __future__ import annotations
 

@@ -34,13 +34,15 @@ class EngineChoice(str, Enum):
 
 def _policy_settings(policy: Path | None, start: Path) -> tuple[str | None, list[str], list[str], Path | None]:
     """(client name, identifiers, allowlisted path globs, the policy file) from clientguard.toml, if any."""
-    from clientguard.policy import find_policy, load_policy
+    from clientguard.policy.locate import find_policy
 
     path = policy if policy is not None else find_policy(start)
     if path is None:
         return None, [], [], None
     if not path.exists():
         raise InputError(f"{path}: policy file not found")
+    from clientguard.policy.load import load_policy  # only when there is a policy to read
+
     pol = load_policy(path)
     return pol.client.name, list(pol.client.identifiers), list(pol.scan.allow_paths), pol.path
 

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from clientguard.errors import InputError
 from clientguard.policy.catalog import FACT_NAMES, Catalog, Fact, catalog_json_schema, load_catalog
-from clientguard.policy.decide import CLAUSE_WORDS, Verdict, decide
+from clientguard.policy.decision import CLAUSE_WORDS, Verdict, decide
 from clientguard.policy.errors import PolicyError
 from clientguard.policy.init import Discovery, InitAnswers, discover, render_policy
 from clientguard.policy.load import POLICY_FILENAME, find_policy, load_policy

@@ -15,24 +15,12 @@ from pydantic import BaseModel, ValidationError
 
 from clientguard.policy.catalog import Catalog, load_catalog
 from clientguard.policy.errors import PolicyError
+from clientguard.policy.locate import POLICY_FILENAME, find_policy  # noqa: F401 - re-exported
 from clientguard.policy.model import Policy, PolicyDocument
 
-POLICY_FILENAME = "clientguard.toml"
 MAX_POLICY_BYTES = 1_000_000
 
 KeyPath = tuple[str | int, ...]
-
-
-def find_policy(start: Path) -> Path | None:
-    """Walk up from `start` (a directory or a file in it) to the root; the first clientguard.toml found."""
-    here = Path(start).expanduser().resolve()
-    if here.is_file():
-        here = here.parent
-    for directory in (here, *here.parents):
-        candidate = directory / POLICY_FILENAME
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def load_policy(path: Path, catalog: Catalog | None = None) -> Policy:
