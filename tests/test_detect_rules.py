@@ -103,21 +103,31 @@ def test_malformed_toml_is_rejected_with_its_location(tmp_path):
         load_rules([path])
 
 
-def test_built_in_patterns_are_compile_checked_once_per_exact_file_content(tmp_path, monkeypatch) -> None:
+def test_built_in_rules_are_validated_once_per_exact_file_content(tmp_path, monkeypatch) -> None:
     import shutil
 
-    from clientguard.detect.rules import BUILTIN_RULES_DIR, _checked_marker, load_rules
+    from clientguard.detect import engine
+    from clientguard.detect.rules import BUILTIN_RULES_DIR, HS_EXPRESSIONS, _cache_file, load_rules
 
     monkeypatch.setenv("CLIENTGUARD_HOME", str(tmp_path / "home"))
     files = sorted(BUILTIN_RULES_DIR.glob("*.toml"))
-    marker = _checked_marker(files)
-    assert marker is not None and not marker.exists()
+    cache = _cache_file(files)
+    assert cache is not None and not cache.exists()
     first = load_rules()
-    assert marker.exists()
-    assert [r.id for r in load_rules()] == [r.id for r in first]  # the second load skips the compile check
-    # Any change to a file's content is a different marker, so the patterns are checked again.
+    assert cache.exists()
+    HS_EXPRESSIONS.clear()
+    second = load_rules()  # from the cache: the same rules, field for field, tuples as tuples
+    assert [r.model_dump() for r in second] == [r.model_dump() for r in first]
+    assert all(isinstance(r.examples, tuple) and isinstance(r.keywords, tuple) for r in second)
+    cached = {r.id: engine._hs_expression(r) for r in second}
+    HS_EXPRESSIONS.clear()
+    assert {r.id: engine._hs_expression(r) for r in first} == cached  # derived again: the same expressions
+    # A damaged cache is not trusted: the files are parsed again.
+    cache.write_text("{not json", encoding="utf-8")
+    assert [r.id for r in load_rules()] == [r.id for r in first]
+    # Any change to a file's content is another cache, so the rules are validated again.
     copies = tmp_path / "rules"
     shutil.copytree(BUILTIN_RULES_DIR, copies)
     changed = copies / files[0].name
     changed.write_text(changed.read_text() + "\n# edited\n")
-    assert _checked_marker(sorted(copies.glob("*.toml"))) != marker
+    assert _cache_file(sorted(copies.glob("*.toml"))) != cache

@@ -28,7 +28,7 @@ from pathlib import Path
 from clientguard.datadir import data_dir
 from clientguard.detect.fingerprint import fingerprint, load_or_create_key
 from clientguard.detect.model import SEVERITY_RANK, Finding, Rule
-from clientguard.detect.rules import builtin_rules, compile_rule
+from clientguard.detect.rules import HS_EXPRESSIONS, builtin_rules, compile_rule
 from clientguard.detect.validators import VALIDATORS, shannon_entropy
 
 try:
@@ -344,14 +344,20 @@ def _hs_expression(rule: Rule) -> bytes:
     Dropping zero-width assertions and leading optional atoms, and loosening large counted repeats, only
     adds candidate ends, and lets hyperscan run most patterns exactly and fast; Python decides after.
     """
+    key = (rule.pattern, rule.prefilter)
+    known = HS_EXPRESSIONS.get(key)
+    if known is not None:
+        return known
     if rule.prefilter:
-        return _COUNTED.sub(_loosen_repeat, rule.prefilter).encode("utf-8")
-    expr = re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(", rule.pattern)  # PCRE spelling of groups
-    expr = _consume_edge_assertions(expr)
-    expr = _drop_lookarounds(expr)
-    expr = _drop_optional_prefix(expr)
-    expr = _COUNTED.sub(_loosen_repeat, expr)
-    return expr.encode("utf-8")
+        out = _COUNTED.sub(_loosen_repeat, rule.prefilter).encode("utf-8")
+    else:
+        expr = re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(", rule.pattern)  # PCRE spelling of groups
+        expr = _consume_edge_assertions(expr)
+        expr = _drop_lookarounds(expr)
+        expr = _drop_optional_prefix(expr)
+        out = _COUNTED.sub(_loosen_repeat, expr).encode("utf-8")
+    HS_EXPRESSIONS[key] = out
+    return out
 
 
 def _hs_compile(exprs: list[bytes], flags: list[int]):
