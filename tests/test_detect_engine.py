@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import random
 from pathlib import Path
 
@@ -196,7 +198,7 @@ def test_scan_many_with_the_texts_utf8_bytes_gives_the_same_findings(det):
 def test_the_line_break_bound_of_a_rule_pattern(pattern, bound):
     from clientguard.detect.engine import UNBOUNDED, _compile
 
-    rule = builtin_rules()[0].model_copy(update={"pattern": pattern})
+    rule = dataclasses.replace(builtin_rules()[0], pattern=pattern)
     assert _compile(rule).newlines == (UNBOUNDED if bound is None else bound)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from clientguard.detect import Detector, builtin_rules, hyperscan_available, load_rules
@@ -117,7 +119,7 @@ def test_built_in_rules_are_validated_once_per_exact_file_content(tmp_path, monk
     assert cache.exists()
     HS_EXPRESSIONS.clear()
     second = load_rules()  # from the cache: the same rules, field for field, tuples as tuples
-    assert [r.model_dump() for r in second] == [r.model_dump() for r in first]
+    assert [dataclasses.asdict(r) for r in second] == [dataclasses.asdict(r) for r in first]
     assert all(isinstance(r.examples, tuple) and isinstance(r.keywords, tuple) for r in second)
     cached = {r.id: engine._hs_expression(r) for r in second}
     HS_EXPRESSIONS.clear()

@@ -61,7 +61,7 @@ def identifier_rule(identifiers: Iterable[str]) -> Rule | None:
         return None
     alts = "|".join(r"\s+".join(re.escape(part) for part in w.split()) for w in words)
     pattern = rf"(?<![A-Za-z0-9])(?:{alts})(?![A-Za-z0-9])"
-    return Rule.model_construct(
+    return Rule(
         id=IDENTIFIER_RULE_ID, title="Client identifier", kind="identifier", severity="medium", pattern=pattern,
         keywords=(), entropy=None, validator=None, ignore_case=True, priority=0, label="CLIENT",
         max_length=max(len(w) for w in words) * 4 + 16, examples=(), counter_examples=(),

@@ -8,10 +8,10 @@ import os
 import re
 import sys
 import tomllib
+from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
-
-from pydantic import ValidationError
+from typing import Any
 
 from clientguard import __version__
 from clientguard.datadir import data_dir
@@ -28,6 +28,50 @@ PY_FLAGS = re.ASCII
 def compile_rule(rule: Rule) -> re.Pattern[str]:
     flags = PY_FLAGS | (re.IGNORECASE if rule.ignore_case else 0)
     return re.compile(rule.pattern, flags)
+
+
+@lru_cache(maxsize=1)
+def _spec() -> Any:
+    """The pydantic model a rules-file entry is validated with (built when a rules file is read: commands
+    that take the rules from the cache never import pydantic)."""
+    from typing import Literal
+
+    from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+    from clientguard.detect.model import DEFAULT_MAX_LENGTH
+
+    class RuleSpec(BaseModel):
+        model_config = ConfigDict(extra="forbid", frozen=True)
+
+        id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
+        title: str = Field(min_length=3)
+        kind: Literal["secret", "pii", "identifier"]
+        severity: Literal["low", "medium", "high", "critical"]
+        pattern: str = Field(min_length=1)
+        keywords: tuple[str, ...] = ()
+        entropy: float | None = Field(default=None, ge=0, le=8)
+        validator: str | None = None
+        ignore_case: bool = False
+        priority: int = 0
+        label: str | None = None
+        prefilter: str | None = None
+        max_length: int = Field(default=DEFAULT_MAX_LENGTH, ge=8, le=1_000_000)
+        skip_files: tuple[str, ...] = ()
+        examples: tuple[str, ...] = Field(min_length=2)
+        counter_examples: tuple[str, ...] = Field(min_length=1)
+
+        @field_validator("keywords")
+        @classmethod
+        def _lower_keywords(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(k.lower() for k in value)
+
+    return RuleSpec
+
+
+def _validation_error() -> type[Exception]:
+    from pydantic import ValidationError
+
+    return ValidationError
 
 
 def _where(path: Path, index: int, raw: dict) -> str:
@@ -57,8 +101,8 @@ def parse_rule_file(path: Path, *, check_patterns: bool = True) -> list[Rule]:
     for i, raw in enumerate(entries):
         where = _where(path, i, raw)
         try:
-            rule = Rule.model_validate(raw)
-        except ValidationError as exc:
+            rule = Rule(**_spec().model_validate(raw).model_dump())
+        except _validation_error() as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in err['loc']) or 'rule'}: {err['msg']}" for err in exc.errors()
             )
@@ -105,7 +149,7 @@ def _read_cache(cache: Path) -> list[Rule] | None:
             hs = entry.pop("hs")
             for name in _TUPLE_FIELDS:
                 entry[name] = tuple(entry[name])
-            rule = Rule.model_construct(**entry)  # validated when the cache was written
+            rule = Rule(**entry)  # validated when the cache was written
             HS_EXPRESSIONS[(rule.pattern, rule.prefilter)] = hs.encode("utf-8")
             rules.append(rule)
         return rules
@@ -118,7 +162,7 @@ def _write_cache(cache: Path, rules: list[Rule]) -> None:
 
     entries = []
     for rule in rules:
-        entry = rule.model_dump()
+        entry = asdict(rule)
         entry["hs"] = _hs_expression(rule).decode("utf-8")
         entries.append(entry)
     try:
