@@ -10,7 +10,6 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from clientguard.detect.engine import Detector
 from clientguard.detect.fingerprint import load_or_create_key
@@ -79,6 +78,8 @@ def scan_command(
     err = Console(stderr=True)
     show_progress = not no_progress and err.is_terminal and len(files) > 200
     if show_progress:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
         with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=err, transient=True) as bar:
             task = bar.add_task("scan", total=len(files))

@@ -13,7 +13,6 @@ import re
 from collections import Counter
 from typing import Callable
 
-import phonenumbers
 
 Validator = Callable[[str], bool]
 VALIDATORS: dict[str, Validator] = {}
@@ -45,6 +44,14 @@ def _ordered_runs(length: int) -> "re.Pattern[str]":
 
 
 _ORDERED_RUNS: dict[int, "re.Pattern[str]"] = {}
+
+
+def _phonenumbers():
+    """The phonenumbers library, imported when the first phone-shaped candidate is judged (~15 ms that a
+    scan without one never pays)."""
+    import phonenumbers  # noqa: PLC0415
+
+    return phonenumbers
 
 
 def has_ordered_run(text: str, length: int = 8) -> bool:
@@ -180,6 +187,7 @@ def phone(value: str) -> bool:
     if text.startswith("00"):
         text = "+" + text[2:]
     region = None if text.startswith("+") else ("JP" if text.startswith("0") else "US")
+    phonenumbers = _phonenumbers()
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
@@ -409,6 +417,7 @@ def phone_national(value: str) -> bool:
         # number; accept a plausible length of national digits (8-12: not a 7-digit local number such as
         # the 555-1234 of docs), unless the digits count up or down (1234567890) like a placeholder.
         return 8 <= len(digits) <= 12 and not has_ordered_run(digits, 7)
+    phonenumbers = _phonenumbers()
     for region in NATIONAL_PHONE_REGIONS:
         try:
             number = phonenumbers.parse(value, region)
