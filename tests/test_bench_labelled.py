@@ -119,3 +119,4 @@ def test_the_benchmark_says_what_it_needs(tmp_path):
     missing = subprocess.run([sys.executable, str(ROOT / "bench" / "labelled.py"), "--gitleaks", str(tmp_path / "no")],
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and "no gitleaks rules folder" in missing.stdout
+
