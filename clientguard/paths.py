@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 from typing import Iterable
 
 import pathspec
+import pathspec.util
 
 
 class PathGlobs:
@@ -16,9 +18,78 @@ class PathGlobs:
         # The plain-regex backend: with hyperscan installed pathspec would compile a hyperscan database
         # per set of globs (~80 ms for the agent-read list, at every start), to save ~1 µs per path.
         self._spec = pathspec.GitIgnoreSpec.from_lines(self.globs, backend="simple")
+        self._fast = _FastGlobs.build(self._spec.patterns)
 
     def __bool__(self) -> bool:
         return bool(self.globs)
 
     def matches(self, relpath: str | PurePosixPath) -> bool:
-        return bool(self.globs) and self._spec.match_file(str(relpath))
+        if not self.globs:
+            return False
+        if self._fast is not None:
+            return self._fast.matches(pathspec.util.normalize_file(relpath))
+        return self._spec.match_file(str(relpath))
+
+
+_ANY_DIRS = "^(?:.+/)?"
+_DIR_OR_END = "(?:(?P<ps_d>/)|$)"
+
+
+def _one_name(regex: str) -> bool:
+    """Whether a glob's regex stays within one path component (no slash but in "[^/]")."""
+    return "/" not in regex.replace("[^/]", "")
+
+
+class _FastGlobs:
+    """The same answers as gitignore matching for globs without negations, at a fraction of the cost.
+
+    `clientguard scan` asks this of every git-ignored file (tens of thousands in a checkout with a
+    virtualenv or node_modules). A glob without a slash matches one path component, a file or a directory
+    whose files it then covers: the basename is checked against all such globs with one regex, and each
+    directory once (remembered). Globs with a slash are few and use their full regex. A property test
+    checks this against pathspec.
+    """
+
+    _MEMO_LIMIT = 200_000
+
+    def __init__(self, name: str | None, dir_only: str | None, other: list[str]):
+        self._name = re.compile(name) if name else None
+        self._dir_only = re.compile(dir_only) if dir_only else None
+        self._other = re.compile("|".join(f"(?:{r})" for r in other)) if other else None
+        self._dirs: dict[str, bool] = {}
+
+    @classmethod
+    def build(cls, patterns: list) -> "_FastGlobs | None":
+        live = [p for p in patterns if p.include is not None]
+        if not live or not all(p.include for p in live):
+            return None  # negations need gitignore's last-match-wins order: pathspec answers
+        names, dirs, other = [], [], []
+        for p in live:
+            r = p.regex.pattern
+            if r.startswith(_ANY_DIRS) and r.endswith(_DIR_OR_END) and _one_name(r[len(_ANY_DIRS):-len(_DIR_OR_END)]):
+                names.append(r[len(_ANY_DIRS):-len(_DIR_OR_END)])
+            elif r.startswith(_ANY_DIRS) and r.endswith("/") and _one_name(r[len(_ANY_DIRS):-1]):
+                dirs.append(r[len(_ANY_DIRS):-1])
+            else:
+                other.append(r.replace("(?P<ps_d>", "(?:"))
+        return cls("|".join(names) or None, "|".join(dirs) or None, other)
+
+    def matches(self, path: str) -> bool:
+        if self._other is not None and self._other.match(path):
+            return True
+        head, _, base = path.rpartition("/")
+        if self._name is not None and self._name.fullmatch(base):
+            return True
+        return bool(head) and self._dir_matches(head)
+
+    def _dir_matches(self, directory: str) -> bool:
+        hit = self._dirs.get(directory)
+        if hit is None:
+            parent, _, name = directory.rpartition("/")
+            hit = bool((self._name is not None and self._name.fullmatch(name))
+                       or (self._dir_only is not None and self._dir_only.fullmatch(name))
+                       or (parent and self._dir_matches(parent)))
+            if len(self._dirs) > self._MEMO_LIMIT:
+                self._dirs.clear()
+            self._dirs[directory] = hit
+        return hit
