@@ -67,6 +67,8 @@ def _register_all() -> None:
 def _register_for(argv: list[str]) -> None:
     """Register the module that owns the command in argv, or every module (help, --version, typos)."""
     command = next((a for a in argv if not a.startswith("-")), None)
+    if command is None and "--version" in argv:
+        return  # answered by the root option alone
     owner = COMMAND_OWNERS.get(command or "")
     _register([owner] if owner else COMMAND_MODULES)
 

@@ -109,7 +109,7 @@ def test_built_in_rules_are_validated_once_per_exact_file_content(tmp_path, monk
     import shutil
 
     from clientguard.detect import engine
-    from clientguard.detect.rules import BUILTIN_RULES_DIR, HS_EXPRESSIONS, _cache_file, load_rules
+    from clientguard.detect.rules import BUILTIN_RULES_DIR, HS_EXPRESSIONS, SHAPES, _cache_file, load_rules
 
     monkeypatch.setenv("CLIENTGUARD_HOME", str(tmp_path / "home"))
     files = sorted(BUILTIN_RULES_DIR.glob("*.toml"))
@@ -118,12 +118,16 @@ def test_built_in_rules_are_validated_once_per_exact_file_content(tmp_path, monk
     first = load_rules()
     assert cache.exists()
     HS_EXPRESSIONS.clear()
+    SHAPES.clear()
     second = load_rules()  # from the cache: the same rules, field for field, tuples as tuples
     assert [dataclasses.asdict(r) for r in second] == [dataclasses.asdict(r) for r in first]
     assert all(isinstance(r.examples, tuple) and isinstance(r.keywords, tuple) for r in second)
     cached = {r.id: engine._hs_expression(r) for r in second}
+    shapes = {r.id: (engine._Compiled(r).width, engine._Compiled(r).newlines) for r in second}
     HS_EXPRESSIONS.clear()
+    SHAPES.clear()
     assert {r.id: engine._hs_expression(r) for r in first} == cached  # derived again: the same expressions
+    assert {r.id: (engine._Compiled(r).width, engine._Compiled(r).newlines) for r in first} == shapes
     # A damaged cache is not trusted: the files are parsed again.
     cache.write_text("{not json", encoding="utf-8")
     assert [r.id for r in load_rules()] == [r.id for r in first]

@@ -28,7 +28,7 @@ from pathlib import Path
 from clientguard.datadir import data_dir
 from clientguard.detect.fingerprint import fingerprint, load_or_create_key
 from clientguard.detect.model import SEVERITY_RANK, Finding, Rule
-from clientguard.detect.rules import HS_EXPRESSIONS, builtin_rules, compile_rule
+from clientguard.detect.rules import HS_EXPRESSIONS, SHAPES, builtin_rules, compile_rule
 from clientguard.detect.validators import VALIDATORS, shannon_entropy
 
 try:
@@ -93,14 +93,16 @@ class _Compiled:
     def width(self) -> int:
         """The longest match the rule reports."""
         if self._width < 0:
-            self._width = _max_width(self.rule, self.regex)
+            known = SHAPES.get((self.rule.pattern, self.rule.ignore_case, self.rule.max_length))
+            self._width = known[0] if known else _max_width(self.rule, self.regex)
         return self._width
 
     @property
     def newlines(self) -> int:
         """The most line breaks a match can hold (UNBOUNDED: no limit)."""
         if self._newlines < 0:
-            self._newlines = _newline_bound(self.rule, self.regex)
+            known = SHAPES.get((self.rule.pattern, self.rule.ignore_case, self.rule.max_length))
+            self._newlines = known[1] if known else _newline_bound(self.rule, self.regex)
         return self._newlines
 
     @property

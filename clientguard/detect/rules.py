@@ -121,6 +121,9 @@ def parse_rule_file(path: Path, *, check_patterns: bool = True) -> list[Rule]:
 #: Hyperscan expressions derived from a rule's pattern and prefilter (see engine._hs_expression), filled
 #: from the rules cache or as they are derived: the derivation parses every pattern (~25 ms at each start).
 HS_EXPRESSIONS: dict[tuple[str, str | None], bytes] = {}
+#: Longest match and most line breaks of a rule's pattern, by (pattern, ignore_case, max_length): also from
+#: the cache, since working them out parses the pattern twice more for every rule a scan touches.
+SHAPES: dict[tuple[str, bool, int], tuple[int, int]] = {}
 
 _TUPLE_FIELDS = ("keywords", "skip_files", "examples", "counter_examples")
 
@@ -147,10 +150,12 @@ def _read_cache(cache: Path) -> list[Rule] | None:
         rules = []
         for entry in entries:
             hs = entry.pop("hs")
+            shape = entry.pop("shape")
             for name in _TUPLE_FIELDS:
                 entry[name] = tuple(entry[name])
             rule = Rule(**entry)  # validated when the cache was written
             HS_EXPRESSIONS[(rule.pattern, rule.prefilter)] = hs.encode("utf-8")
+            SHAPES[(rule.pattern, rule.ignore_case, rule.max_length)] = (int(shape[0]), int(shape[1]))
             rules.append(rule)
         return rules
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -158,12 +163,14 @@ def _read_cache(cache: Path) -> list[Rule] | None:
 
 
 def _write_cache(cache: Path, rules: list[Rule]) -> None:
-    from clientguard.detect.engine import _hs_expression  # the engine imports this module
+    from clientguard.detect.engine import _Compiled, _hs_expression  # the engine imports this module
 
     entries = []
     for rule in rules:
         entry = asdict(rule)
         entry["hs"] = _hs_expression(rule).decode("utf-8")
+        compiled = _Compiled(rule)
+        entry["shape"] = [compiled.width, compiled.newlines]
         entries.append(entry)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
