@@ -72,7 +72,10 @@ class _FastGlobs:
                 dirs.append(r[len(_ANY_DIRS):-1])
             else:
                 other.append(r.replace("(?P<ps_d>", "(?:"))
-        return cls("|".join(names) or None, "|".join(dirs) or None, other)
+        try:
+            return cls("|".join(names) or None, "|".join(dirs) or None, other)
+        except re.error:  # a pathspec release that writes its regexes differently: let it answer
+            return None
 
     def matches(self, path: str) -> bool:
         if self._other is not None and self._other.match(path):
