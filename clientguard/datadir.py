@@ -12,3 +12,32 @@ def data_dir() -> Path:
     """``$CLIENTGUARD_HOME`` if set, else the platform's user data directory for clientguard."""
     override = os.environ.get("CLIENTGUARD_HOME")
     return Path(override) if override else user_data_path("clientguard", appauthor=False)
+
+
+def touch(path: Path) -> None:
+    """Mark a cache file as just used, so that `prune` keeps it (mtime is the use time; atime is often off)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def prune(directory: Path, pattern: str, keep: int) -> int:
+    """Delete all but the `keep` most recently used files matching `pattern` in `directory`; how many went.
+
+    Caches are written per exact input (a rule set, a client's identifiers): without a bound they would
+    grow with every client and every upgrade, and the databases built for a client hold its names.
+    """
+    try:
+        entries = [(p.stat().st_mtime, p) for p in directory.glob(pattern)]
+    except OSError:
+        return 0
+    entries.sort(key=lambda e: e[0], reverse=True)
+    removed = 0
+    for _mtime, old in entries[keep:]:
+        try:
+            old.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed

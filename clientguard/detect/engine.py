@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover
 
 from pathlib import Path
 
-from clientguard.datadir import data_dir
+from clientguard.datadir import data_dir, prune, touch
 from clientguard.detect.fingerprint import fingerprint, load_or_create_key
 from clientguard.detect.model import SEVERITY_RANK, Finding, Rule
 from clientguard.detect.rules import HS_EXPRESSIONS, SHAPES, builtin_rules, compile_rule
@@ -392,6 +392,10 @@ def _hs_scan(db, data: bytes, handler) -> None:
     db.scan(data, match_event_handler=handler, scratch=entry[1])
 
 
+#: Compiled databases kept in the cache: one per rule set and client identifier list in use.
+HS_CACHE_KEEP = 64
+
+
 def _cache_path(exprs: tuple[bytes, ...], flags: list[int]) -> Path:
     digest = hashlib.sha256(repr((hyperscan.__version__, exprs, flags)).encode()).hexdigest()[:32]
     return data_dir() / "cache" / f"hyperscan-{digest}.db"
@@ -405,7 +409,9 @@ def _hs_database(exprs: tuple[bytes, ...], caseless: tuple[bool, ...]):
     flags = [hyperscan.HS_FLAG_CASELESS if ci else 0 for ci in caseless]
     cache = _cache_path(exprs, flags)
     try:
-        return hyperscan.loadb(cache.read_bytes(), hyperscan.HS_MODE_BLOCK)
+        db = hyperscan.loadb(cache.read_bytes(), hyperscan.HS_MODE_BLOCK)
+        touch(cache)
+        return db
     except Exception:  # no cache yet, or one from another build: compile
         pass
     try:
@@ -419,6 +425,7 @@ def _hs_database(exprs: tuple[bytes, ...], caseless: tuple[bool, ...]):
         tmp = cache.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_bytes(hyperscan.dumpb(db))
         os.replace(tmp, cache)
+        prune(cache.parent, "hyperscan-*.db", HS_CACHE_KEEP)
     except OSError:
         pass  # a read-only data directory only costs the compile next time
     return db

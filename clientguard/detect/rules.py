@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from clientguard import __version__
-from clientguard.datadir import data_dir
+from clientguard.datadir import data_dir, prune, touch
 from clientguard.detect.model import Rule
 from clientguard.detect.validators import VALIDATORS
 from clientguard.errors import RuleError
@@ -177,6 +177,8 @@ def _write_cache(cache: Path, rules: list[Rule]) -> None:
         tmp = cache.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"rules": entries}), encoding="utf-8")
         os.replace(tmp, cache)
+        prune(cache.parent, "rules-*.json", 4)  # earlier versions' rules
+        prune(cache.parent, "rules-*.checked", 0)  # markers of releases before this cache
     except OSError:
         pass  # a read-only data directory only costs the parse next time
 
@@ -198,6 +200,7 @@ def load_rules(paths: list[Path] | None = None) -> list[Rule]:
     if cache is not None and cache.exists():
         cached = _read_cache(cache)
         if cached is not None:
+            touch(cache)
             return cached
     rules: list[Rule] = []
     seen: dict[str, Path] = {}
