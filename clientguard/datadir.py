@@ -14,6 +14,15 @@ def data_dir() -> Path:
     return Path(override) if override else user_data_path("clientguard", appauthor=False)
 
 
+def write_cache_file(path: Path, data: bytes) -> None:
+    """Write a cache file whole or not at all (a temporary file renamed over it, so a reader never sees
+    half of one). OSError when the cache directory cannot be written; callers then only lose the cache."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
 def touch(path: Path) -> None:
     """Mark a cache file as just used, so that `prune` keeps it (mtime is the use time; atime is often off)."""
     try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import os
 import re
 import threading
 from functools import lru_cache
@@ -25,7 +24,7 @@ except ImportError:  # pragma: no cover
 
 from pathlib import Path
 
-from clientguard.datadir import data_dir, prune, touch
+from clientguard.datadir import data_dir, prune, touch, write_cache_file
 from clientguard.detect.fingerprint import fingerprint, load_or_create_key
 from clientguard.detect.model import SEVERITY_RANK, Finding, Rule
 from clientguard.detect.rules import HS_EXPRESSIONS, SHAPES, builtin_rules, compile_rule
@@ -80,8 +79,8 @@ class _Compiled:
         self.label = rule.placeholder_label
         self.bkeywords: tuple[bytes, ...] = tuple(k.encode("ascii") for k in rule.keywords if k.isascii())
         self._regex: re.Pattern[str] | None = None
-        self._width = -1
-        self._newlines = -1
+        # Known from the rules cache for the built-in rules; worked out on first use for any other.
+        self._width, self._newlines = SHAPES.get((rule.pattern, rule.ignore_case, rule.max_length), (-1, -1))
 
     @property
     def regex(self) -> re.Pattern[str]:
@@ -93,16 +92,14 @@ class _Compiled:
     def width(self) -> int:
         """The longest match the rule reports."""
         if self._width < 0:
-            known = SHAPES.get((self.rule.pattern, self.rule.ignore_case, self.rule.max_length))
-            self._width = known[0] if known else _max_width(self.rule, self.regex)
+            self._width = _max_width(self.rule, self.regex)
         return self._width
 
     @property
     def newlines(self) -> int:
         """The most line breaks a match can hold (UNBOUNDED: no limit)."""
         if self._newlines < 0:
-            known = SHAPES.get((self.rule.pattern, self.rule.ignore_case, self.rule.max_length))
-            self._newlines = known[1] if known else _newline_bound(self.rule, self.regex)
+            self._newlines = _newline_bound(self.rule, self.regex)
         return self._newlines
 
     @property
@@ -421,10 +418,7 @@ def _hs_database(exprs: tuple[bytes, ...], caseless: tuple[bool, ...]):
         flags = [_exact_or_prefilter(e, ci) for e, ci in zip(exprs, caseless)]
         db = _hs_compile(list(exprs), flags)
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(hyperscan.dumpb(db))
-        os.replace(tmp, cache)
+        write_cache_file(cache, hyperscan.dumpb(db))
         prune(cache.parent, "hyperscan-*.db", HS_CACHE_KEEP)
     except OSError:
         pass  # a read-only data directory only costs the compile next time

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sys
 import tomllib
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from clientguard import __version__
-from clientguard.datadir import data_dir, prune, touch
+from clientguard.datadir import data_dir, prune, touch, write_cache_file
 from clientguard.detect.model import Rule
 from clientguard.detect.validators import VALIDATORS
 from clientguard.errors import RuleError
@@ -68,23 +67,13 @@ def _spec() -> Any:
     return RuleSpec
 
 
-def _validation_error() -> type[Exception]:
-    from pydantic import ValidationError
-
-    return ValidationError
-
-
 def _where(path: Path, index: int, raw: dict) -> str:
     rid = raw.get("id") if isinstance(raw, dict) else None
     return f"{path}: rule #{index + 1}" + (f" ({rid})" if rid else "")
 
 
-def parse_rule_file(path: Path, *, check_patterns: bool = True) -> list[Rule]:
-    """Parse one rules file (a TOML document with [[rule]] tables) into validated rules.
-
-    `check_patterns=False` skips compiling each pattern (the one costly check), for files whose exact
-    content passed it before (see `load_rules`); every other check still runs.
-    """
+def parse_rule_file(path: Path) -> list[Rule]:
+    """Parse one rules file (a TOML document with [[rule]] tables) into validated rules."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -97,21 +86,23 @@ def parse_rule_file(path: Path, *, check_patterns: bool = True) -> list[Rule]:
     extra = set(data) - {"rule"}
     if extra:
         raise RuleError(f"{path}: unexpected top-level keys {sorted(extra)}; only [[rule]] tables are allowed")
+    from pydantic import ValidationError  # loaded with the spec; commands reading the cache never need it
+
+    spec = _spec()
     rules = []
     for i, raw in enumerate(entries):
         where = _where(path, i, raw)
         try:
-            rule = Rule(**_spec().model_validate(raw).model_dump())
-        except _validation_error() as exc:
+            rule = Rule(**spec.model_validate(raw).model_dump())
+        except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in err['loc']) or 'rule'}: {err['msg']}" for err in exc.errors()
             )
             raise RuleError(f"{where}: {problems}") from None
-        if check_patterns:
-            try:
-                compile_rule(rule)
-            except re.error as exc:
-                raise RuleError(f"{where}: pattern does not compile: {exc}") from None
+        try:
+            compile_rule(rule)
+        except re.error as exc:
+            raise RuleError(f"{where}: pattern does not compile: {exc}") from None
         if rule.validator is not None and rule.validator not in VALIDATORS:
             raise RuleError(f"{where}: unknown validator {rule.validator!r}; known: {', '.join(sorted(VALIDATORS))}")
         rules.append(rule)
@@ -173,10 +164,7 @@ def _write_cache(cache: Path, rules: list[Rule]) -> None:
         entry["shape"] = [compiled.width, compiled.newlines]
         entries.append(entry)
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"rules": entries}), encoding="utf-8")
-        os.replace(tmp, cache)
+        write_cache_file(cache, json.dumps({"rules": entries}).encode("utf-8"))
         prune(cache.parent, "rules-*.json", 4)  # earlier versions' rules
         prune(cache.parent, "rules-*.checked", 0)  # markers of releases before this cache
     except OSError:
