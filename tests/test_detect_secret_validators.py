@@ -206,3 +206,14 @@ def test_values_that_tell_you_to_put_yours_there_are_placeholders(value: str) ->
 
 def test_a_password_that_merely_starts_with_your_is_still_a_secret() -> None:
     assert VALIDATORS["generic_assigned_secret"]("yourself9Xq!vT2") is True
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("lRDXTESTmQwZbPfKcFZj", True),   # random mixed case without digits: not camelCase
+    ("parseHTTPResponse", False),     # camelCase words, acronyms included
+    ("toJSON", False),
+    ("innerHTML", False),
+    ("xmlHttpRequest", False),
+])
+def test_random_mixed_case_letters_are_not_read_as_camel_case(value: str, expected: bool) -> None:
+    assert VALIDATORS["generic_assigned_secret"](value) is expected
