@@ -20,13 +20,13 @@ import secrets
 import ssl
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import aiohttp
-import anyio
 import certifi
 from yarl import URL
 
@@ -142,7 +142,10 @@ class Gateway:
         self.otel = self._otel(config.otel_endpoint)
         self.stats = GatewayStats()
         self.client: aiohttp.ClientSession | None = None
-        self._background: set[asyncio.Task] = set()
+        self._background: set[asyncio.Future] = set()
+        # One writer thread for every ledger append: appends keep their order, never wait on each other's
+        # SQLite lock, and run beside the event loop (the sqlite3 and hashlib calls release the GIL).
+        self._ledger_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clientguard-ledger")
         self._unflushed = False
         self._verdicts: dict[str, Verdict] = {}
         self._flusher: asyncio.Task | None = None
@@ -273,7 +276,7 @@ class Gateway:
             if self._unflushed and self.ledger is not None:
                 self._unflushed = False
                 try:
-                    await anyio.to_thread.run_sync(self.ledger.flush)
+                    await self._in_writer(self.ledger.flush)
                 except LedgerError as exc:
                     log.error("ledger flush failed: %s", exc.message)
 
@@ -292,6 +295,7 @@ class Gateway:
                 self.otel.close()
             except Exception:  # noqa: BLE001 - exporter shutdown must not block ours
                 log.warning("OpenTelemetry exporter did not close cleanly")
+        self._ledger_pool.shutdown(wait=True)
         if self.ledger is not None:
             if self._unflushed:
                 try:
@@ -519,18 +523,15 @@ class Gateway:
             duration_ms=round((time.perf_counter() - ex.started) * 1000, 3),
         )
 
-    def _append(self, record: EgressRecord, *, wait: bool = True) -> bool | None:
-        """Write one entry; False when it cannot be written, None when `wait` is off and another writer
-        holds the ledger right now (then call again with `wait`, off the event loop)."""
+    def _append(self, record: EgressRecord) -> bool:
+        """Write one entry (on the writer thread); False when it cannot be written."""
         if self.ledger is None:
             return False
         try:
-            entry = self.ledger.append_entry(record) if wait else self.ledger.try_append_entry(record)
+            entry = self.ledger.append_entry(record)
         except LedgerError as exc:
             log.error("ledger write failed: %s", exc.message)
             return False
-        if entry is None:
-            return None
         self._unflushed = True
         if self.otel is not None:
             try:
@@ -542,12 +543,21 @@ class Gateway:
 
     async def _write_record(self, record: EgressRecord, *, wait: bool) -> bool:
         """Append a record; with `wait` the caller needs to know it is durable before going on."""
+        pending = self._in_writer(self._append, record)
         if wait:
-            return await anyio.to_thread.run_sync(self._append, record)
-        task = asyncio.get_running_loop().create_task(anyio.to_thread.run_sync(self._append, record))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+            return bool(await pending)
         return True
+
+    def _in_writer(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future:
+        """Run `fn` on the ledger's writer thread; `drain` and `shutdown` wait for it."""
+        pending = asyncio.get_running_loop().run_in_executor(self._ledger_pool, fn, *args)
+        self._background.add(pending)
+        pending.add_done_callback(self._background.discard)
+        return pending
+
+    def _record_and_append(self, ex: Exchange, verdict: str) -> bool:
+        """On the writer thread: build the entry (hashing the body there too) and append it."""
+        return bool(self._append(self._record(ex, verdict, None)))
 
     async def drain(self) -> None:
         """Wait for pending background ledger writes (tests and shutdown)."""
@@ -618,22 +628,19 @@ class Gateway:
             ex.method, URL(ex.upstream, encoded=True), headers=ex.out_headers, allow_redirects=False,
             data=ex.body if (ex.body or ex.method not in ("GET", "HEAD", "OPTIONS")) else None,
         ))
+        # Without an audit clause the entry is written on the writer thread while the upstream works and
+        # the answer flows; the answer's last byte waits for it. An agent never holds a complete answer
+        # whose request the ledger lacks, and time to first token does not wait for the disk.
+        written = None if self.audit_required or self.ledger is None else self._in_writer(
+            self._record_and_append, ex, verdict)
         try:
-            if not self.audit_required:
-                # The append runs while the upstream works, and is done before the answer starts: a gateway
-                # killed mid-burst loses no entry whose response had started. Inline on the loop once the
-                # request has gone out (a worker thread would wait for the GIL behind the loop's own work);
-                # in a thread only when another writer holds the ledger's lock.
-                await asyncio.sleep(0)
-                record = self._record(ex, verdict, None)  # built once the request is on its way
-                if self._append(record, wait=False) is None:
-                    await anyio.to_thread.run_sync(self._append, record)
             response = await request
         except UPSTREAM_ERRORS as exc:
             self.stats.errors += 1
             body = error_body(ex.provider, 502, "clientguard_upstream_unreachable",
                               f"clientguard could not reach the upstream {ex.upstream.split('?')[0]}: "
                               f"{type(exc).__name__}.")
+            await _settled(written)
             await send({"type": "http.response.start", "status": 502,
                         "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
@@ -656,17 +663,17 @@ class Gateway:
             headers = [(k.lower(), v) for k, v in response.raw_headers if k.lower() not in _DROP_RESPONSE_BYTES]
             ctype = response.headers.get("content-type", "")
             if "text/event-stream" in ctype:
-                await self._stream_back(ex, response, headers, send)
+                await self._stream_back(ex, response, headers, send, written)
             elif "json" in ctype or not ctype:
-                await self._whole_back(response, headers, send)
+                await self._whole_back(response, headers, send, written)
             else:
-                await self._raw_back(response, headers, send)
+                await self._raw_back(response, headers, send, written)
         finally:
             # Back to the pool when read to the end; closed (so the upstream stops) when not.
             response.release()
 
     async def _whole_back(self, response: aiohttp.ClientResponse, headers: list[tuple[bytes, bytes]],
-                          send: Send) -> None:
+                          send: Send, written: asyncio.Future | None = None) -> None:
         data = await response.read()
         if data and "json" in response.headers.get("content-type", "") and b"CG_" in data:
             try:
@@ -676,20 +683,23 @@ class Gateway:
             if doc is not None and seg.restore_json(doc, self.vault):
                 data = json_bytes(doc)
         headers.append((b"content-length", str(len(data)).encode()))
+        await _settled(written)
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": data})
 
     async def _raw_back(self, response: aiohttp.ClientResponse, headers: list[tuple[bytes, bytes]],
-                        send: Send) -> None:
+                        send: Send, written: asyncio.Future | None = None) -> None:
         """Bodies that are neither JSON nor SSE (files, plain text) pass through as they arrive."""
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         async for chunk in response.content.iter_any():
             if chunk:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await _settled(written)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _stream_back(self, ex: Exchange, response: aiohttp.ClientResponse,
-                           headers: list[tuple[bytes, bytes]], send: Send) -> None:
+                           headers: list[tuple[bytes, bytes]], send: Send,
+                           written: asyncio.Future | None = None) -> None:
         adapter = adapter_for(ex.route.api, ex.provider, self.vault)
         parser = SSEParser()
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
@@ -704,16 +714,25 @@ class Gateway:
             for event in parser.close():
                 out.extend(adapter.on_event(event))
             out.extend(adapter.finish())
+            await _settled(written)
             await send({"type": "http.response.body", "body": b"".join(out), "more_body": False})
         except UPSTREAM_ERRORS as exc:
             message = f"clientguard: the upstream stream broke off ({type(exc).__name__})."
+            await _settled(written)
             await send({"type": "http.response.body", "more_body": False,
                         "body": stream_error_event(ex.provider, ex.route.api, "clientguard_upstream_error", message)})
         except Exception as exc:  # noqa: BLE001 - a restore failure ends the stream with a visible error
             log.error("restoring the stream failed: %s", type(exc).__name__)
             message = f"clientguard could not restore the response stream ({type(exc).__name__})."
+            await _settled(written)
             await send({"type": "http.response.body", "more_body": False,
                         "body": stream_error_event(ex.provider, ex.route.api, "clientguard_restore_error", message)})
+
+
+async def _settled(pending: asyncio.Future | None) -> None:
+    """Wait for a ledger append started earlier (its failure is logged where it happens)."""
+    if pending is not None and not pending.done():
+        await asyncio.shield(pending)
 
 
 def is_loopback(host: str) -> bool:
