@@ -103,15 +103,30 @@ _CARD_ISSUERS: list[tuple[re.Pattern[str], tuple[int, ...]]] = [
     (re.compile(r"^(2131|1800)"), (15,)),  # JCB, older 15-digit cards
     (re.compile(r"^3(0[0-5]|[689])"), (14, 16, 19)),  # Diners Club
     (re.compile(r"^(50|5[6-9]|6)"), (12, 13, 14, 15, 16, 17, 18, 19)),  # Maestro (50, 56-69)
-    (re.compile(r"^62"), (16, 17, 18, 19)),  # UnionPay
+    (re.compile(r"^(62|81[0-6]\d|817[01])"), (16, 17, 18, 19)),  # UnionPay (81xx: its newer range)
+    (re.compile(r"^220[0-4]"), (16, 17, 18, 19)),  # Mir
     (re.compile(r"^1(?!800)"), (15,)),  # UATP (airline cards: 1 then 14 digits)
 ]
+
+
+def _card_grouping(value: str) -> bool:
+    """Whether separators, if any, group the digits as cards are printed: fours with a shorter last group
+    (4-4-4-4, 4-4-4-3, 4-4-4), or American Express and Diners Club's 4-6-5 and 4-6-4. Byte pairs of a
+    hex dump ("40 66 66 00 02 40 77 77") and phone groups are not card numbers."""
+    sizes = [len(g) for g in re.split(r"[ -]+", value.strip())]
+    if len(sizes) == 1:
+        return True
+    if all(n == 4 for n in sizes[:-1]) and 1 <= sizes[-1] <= 4:
+        return True
+    return len(sizes) == 3 and sizes[:2] == [4, 6] and sizes[2] in (4, 5)
 
 
 @validator("credit_card")
 def credit_card(value: str) -> bool:
     digits = re.sub(r"[ -]", "", value)
     if not digits.isdigit() or not 12 <= len(digits) <= 19:
+        return False
+    if not _card_grouping(value):
         return False
     if len(set(digits)) <= 2:  # 4111 1111 1111 1111 style filler is still a test card: keep; 0000... is not
         if set(digits) <= {"0"}:
@@ -183,6 +198,8 @@ def phone(value: str) -> bool:
     other digits, and numbers in national formats must be valid.
     """
     text = value.strip().replace("(0)", "")  # +44(0)115...: the trunk zero is not dialled from abroad
+    if text.startswith("(+") or text.startswith("(00"):
+        text = text[1:].replace(")", "", 1)  # (+30) 2491 186252: the country code in brackets
     plus = text.startswith("+")
     if text.startswith("00"):
         text = "+" + text[2:]
@@ -403,7 +420,11 @@ from clientguard.detect import validators_secrets, validators_services  # noqa: 
 
 
 #: Regions tried, in order, for a phone number written in national format (no country code).
-NATIONAL_PHONE_REGIONS = ("DE", "GB", "FR", "NL", "AT", "CH", "IT", "ES", "BE", "US", "CA", "AU", "IE", "IN")
+#: Regions a nationally written number is tried in, most common first (a number valid in any of them is
+#: kept; the national rules' formats, not this list, keep ordinary digit runs out).
+NATIONAL_PHONE_REGIONS = ("DE", "GB", "FR", "NL", "AT", "CH", "IT", "ES", "BE", "US", "CA", "AU", "IE", "IN", "PL",
+                          "SE", "NO", "DK", "FI", "PT", "RO", "RU", "UA", "IL", "GR", "HU", "CZ", "TR", "BR", "MX",
+                          "JP", "KR", "CN", "NZ")
 
 
 @validator("phone_national")
@@ -413,10 +434,13 @@ def phone_national(value: str) -> bool:
     if len(digits) < 6 or len(set(digits)) <= 2:
         return False
     if not digits.startswith("0"):
-        # Written without the trunk zero (Italy, Poland, Brazil, Spain...): the label says it is a phone
-        # number; accept a plausible length of national digits (8-12: not a 7-digit local number such as
-        # the 555-1234 of docs), unless the digits count up or down (1234567890) like a placeholder.
-        return 8 <= len(digits) <= 12 and not has_ordered_run(digits, 7)
+        # Written without the trunk zero (Italy, Poland, Brazil, Spain...) or as a local number (New
+        # Zealand, Ukraine): the label says it is a phone number; accept a plausible length of national
+        # digits (7-12; not the 555-1234 of docs), unless the digits count up or down (1234567890) like
+        # a placeholder.
+        if len(digits) == 7 and digits.startswith("555"):
+            return False
+        return 7 <= len(digits) <= 12 and not has_ordered_run(digits, 7)
     phonenumbers = _phonenumbers()
     for region in NATIONAL_PHONE_REGIONS:
         try:
