@@ -33,3 +33,19 @@ def test_values_are_still_found_after_the_literal_database_is_rebuilt() -> None:
     texts = [f"text with {v} inside, and ü non-ascii" for v in values[::7]]
     found = known.find_many(texts)
     assert all(len(fs) == 1 and t[fs[0].start:fs[0].end] in values for fs, t in zip(found, texts))
+
+
+def test_a_few_values_resent_in_long_requests_are_compiled_in_after_a_while() -> None:
+    from clientguard.gateway import known as known_module
+
+    if known_module.hyperscan is None:  # pragma: no cover - the literal database needs hyperscan
+        return
+    known = KnownValues()
+    known.add("FAKE0000secretvalue", _finding())
+    text = "x" * 100_000 + " FAKE0000secretvalue"
+    rounds = known_module.REBUILD_AFTER_CHARS // len(text) + 2
+    for _ in range(rounds):
+        found = known.find_many([text])
+        assert [(f.start, f.end) for f in found[0]] == [(100_001, 100_020)]
+    # One value stayed below REBUILD_AFTER, but the characters searched one by one paid for a rebuild.
+    assert known._compiled == ["FAKE0000secretvalue"] and known._pending == []

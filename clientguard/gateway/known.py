@@ -28,6 +28,10 @@ MIN_LENGTH = 6  # shorter values would match ordinary words
 MAX_VALUES = 5_000
 REBUILD_AFTER = 16  # values tested one by one before the literal database is rebuilt (or 1/8 of it): 16
 #: substring tests cost ~0.2 ms on a 100 KB request, a rebuild of 100 literals ~3.5 ms once
+#: Characters searched one value at a time (text length times pending values) after which the pending
+#: values are compiled in even if they are few: a handful of values resent in every 100 KB request would
+#: otherwise cost their substring tests on every request for good (a small rebuild costs ~0.3 ms once).
+REBUILD_AFTER_CHARS = 4_000_000
 _SEPARATOR = "\n\x00\n"
 
 
@@ -48,6 +52,7 @@ class KnownValues:
         self._pending: list[str] = []
         self._db = None
         self._lock = threading.Lock()
+        self._searched = 0  # characters searched one pending value at a time since the last rebuild
 
     def __len__(self) -> int:
         return len(self._meta)
@@ -70,10 +75,13 @@ class KnownValues:
             db.compile(expressions=[_hs_literal(v) for v in values], ids=list(range(len(values))),
                        flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(values))
             self._db, self._compiled, self._pending = db, values, []
+            self._searched = 0
 
     def _present(self, joined: str) -> set[str]:
         # Rebuilding costs more as the set grows, so it happens after a growing batch of new values.
-        if hyperscan is not None and len(self._pending) >= max(REBUILD_AFTER, len(self._compiled) // 8):
+        if hyperscan is not None and self._pending and (
+                len(self._pending) >= max(REBUILD_AFTER, len(self._compiled) // 8)
+                or self._searched >= REBUILD_AFTER_CHARS):
             self._rebuild()
         found: set[str] = set()
         if self._db is not None:
@@ -83,7 +91,10 @@ class KnownValues:
                 found.add(compiled[pid])
 
             self._db.scan(joined.encode("utf-8", "surrogatepass"), match_event_handler=on_match)
-        found.update(v for v in list(self._pending) if v in joined)
+        pending = list(self._pending)
+        if pending:
+            self._searched += len(joined) * len(pending)
+            found.update(v for v in pending if v in joined)
         return found
 
     def find_many(self, texts: Sequence[str]) -> list[list[Any]]:
