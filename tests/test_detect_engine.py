@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -290,3 +291,42 @@ def test_windows_look_for_line_breaks_only_near_each_candidate_with_the_same_res
 def test_hyperscan_is_importable_where_the_project_installs_it():
     # Otherwise every hyperscan test would silently fall back or skip on a machine that should have it.
     assert hyperscan_available() is HYPERSCAN_EXPECTED
+
+
+@pytest.mark.parametrize("pattern,flags,expected", [
+    (r"ghp_[A-Za-z0-9]{36}", 0, {("ghp_", False)}),
+    (r"(?:xoxb|xoxp)-\d+", 0, {("xox", False)}),  # the parser factors out the common prefix
+    (r"(?i)(?:api[_-]?key|token)\s*=", 0, {("token", True), ("api", True)}),
+    (r"(?<![A-Za-z])(?-i:AKIA)[A-Z0-9]{16}", re.IGNORECASE, {("AKIA", False)}),
+    (r"\d{3}-\d{2}-\d{4}", 0, {("-", False)}),
+    (r"[A-Z]{2}\d{2}", 0, None),
+    (r"a?b*", 0, None),
+])
+def test_the_literals_every_match_holds(pattern, flags, expected):
+    from clientguard.detect.engine import _required_literals, sre_parse
+
+    regex = re.compile(pattern, flags | re.ASCII)  # its flags include inline ones such as (?i)
+    parsed = sre_parse.parse(pattern, regex.flags)
+    assert _required_literals(parsed, bool(regex.flags & re.IGNORECASE)) == expected
+
+
+def test_python_engine_windows_agree_with_hyperscan_where_lower_casing_changes_lengths():
+    # "İ" lower-cases to two characters: case-insensitive literals then only gate a rule, never place it.
+    py = _engines()["python"]
+    text = "İstanbul office\npassword = \"Xk9#mQ2$vL7pR4\" for ACME HEALTH\nİ AKIAIOSFODNN7EXAMPLE"
+    found = py.scan(text)
+    assert {f.rule_id for f in found} >= {"client-identifier", "aws-access-key-id"}
+    if hyperscan_available():
+        assert _engines()["hyperscan"].scan(text) == found
+
+
+def test_python_engine_finds_matches_that_span_lines_around_a_literal():
+    py = _engines()["python"]
+    rng = random.Random(1)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    body = "\n".join("".join(rng.choice(alphabet) for _ in range(64)) for _ in range(6))
+    text = "# deploy key\n-----BEGIN RSA PRIVATE KEY-----\n" + body + "\n-----END RSA PRIVATE KEY-----\ntrailing\n"
+    found = py.scan(text)
+    assert [(f.rule_id, f.start) for f in found if f.kind == "secret"] == [("private-key-rsa", 13)]
+    if hyperscan_available():
+        assert _engines()["hyperscan"].scan(text) == found

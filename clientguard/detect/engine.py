@@ -72,7 +72,7 @@ class _Compiled:
     candidate from hyperscan (most of them, in most texts) is never compiled or analysed, which keeps
     the detector's start short (every `clientguard scan` pays it)."""
 
-    __slots__ = ("rule", "label", "bkeywords", "_regex", "_width", "_newlines")
+    __slots__ = ("rule", "label", "bkeywords", "_regex", "_width", "_newlines", "_literals")
 
     def __init__(self, rule: Rule):
         self.rule = rule
@@ -81,6 +81,7 @@ class _Compiled:
         self._regex: re.Pattern[str] | None = None
         # Known from the rules cache for the built-in rules; worked out on first use for any other.
         self._width, self._newlines = SHAPES.get((rule.pattern, rule.ignore_case, rule.max_length), (-1, -1))
+        self._literals: tuple[tuple[str, bool], ...] | None | object = _UNCOMPILED
 
     @property
     def regex(self) -> re.Pattern[str]:
@@ -101,6 +102,19 @@ class _Compiled:
         if self._newlines < 0:
             self._newlines = _newline_bound(self.rule, self.regex)
         return self._newlines
+
+    @property
+    def literals(self) -> tuple[tuple[str, bool], ...] | None:
+        """Strings one of which every match holds, each with whether it is matched ignoring case (then
+        lower-cased), or None when the pattern requires none (the pure-Python engine's prefilter)."""
+        if self._literals is _UNCOMPILED:
+            try:
+                parsed = sre_parse.parse(self.rule.pattern, self.regex.flags)
+                found = _required_literals(parsed, bool(self.regex.flags & re.IGNORECASE))
+            except Exception:  # pragma: no cover - the pattern compiled already; no prefilter then
+                found = None
+            self._literals = tuple(sorted(found)) if found else None
+        return self._literals  # type: ignore[return-value]
 
     @property
     def has_secret_group(self) -> bool:
@@ -160,6 +174,52 @@ def _max_newlines(parsed, dotall: bool) -> int:
             n = 0  # anchors, assertions, boundaries
         total = min(UNBOUNDED, total + n)
     return total
+
+
+def _required_literals(parsed, icase: bool) -> set[tuple[str, bool]] | None:
+    """A set of literals one of which every match of the parsed sequence holds, as (text, ignoring case),
+    choosing among the candidates the set whose shortest literal is longest; None when there is none.
+
+    A run of literal characters is a candidate, and so is a group, an alternation whose every branch has
+    one, or a repeat taken at least once. Assertions only look, so they end a run without adding to it.
+    """
+    candidates: list[set[tuple[str, bool]]] = []
+    run: list[str] = []
+
+    def end_run() -> None:
+        if run:
+            candidates.append({("".join(run), icase)})
+            run.clear()
+
+    for op, av in parsed:
+        name = str(op)
+        if name == "LITERAL":
+            ch = chr(av)
+            run.append(ch.lower() if icase else ch)
+            continue
+        end_run()
+        found: set[tuple[str, bool]] | None = None
+        if name == "SUBPATTERN":
+            sub = icase
+            if av[1] & re.IGNORECASE:
+                sub = True
+            if av[2] & re.IGNORECASE:
+                sub = False
+            found = _required_literals(av[-1], sub)
+        elif name == "BRANCH":
+            branches = [_required_literals(b, icase) for b in av[1]]
+            if all(branches):
+                found = set().union(*branches)  # type: ignore[arg-type]
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and av[0] >= 1:
+            found = _required_literals(av[2], icase)
+        elif name == "ATOMIC_GROUP":
+            found = _required_literals(av, icase)
+        if found:
+            candidates.append(found)
+    end_run()
+    if not candidates:
+        return None
+    return max(candidates, key=lambda c: (min(len(t) for t, _ in c), -len(c)))
 
 
 def _newline_bound(rule: Rule, regex: re.Pattern[str]) -> int:
@@ -447,6 +507,7 @@ class Detector:
         # pattern of a database; those that also share their regex share windows and regex matches.
         self._dbs: list[tuple[object, tuple[tuple[int, ...], ...]]] = []
         self._twins: dict[tuple[int, ...], tuple[tuple[int, ...], ...]] = {}
+        self._twins_py: list[list[int]] | None = None
         if self.engine == "hyperscan" and self._compiled:
             kinds = [
                 [i for i, c in enumerate(self._compiled) if c.rule.kind == "secret"],
@@ -560,14 +621,45 @@ class Detector:
     # -- engines ------------------------------------------------------------------------------------
 
     def _spans_python(self, text: str) -> set[tuple[int, int, int]]:
-        lowered = text.lower() if any(c.rule.keywords for c in self._compiled) else text
+        """Each rule's regex, on the lines around the literals its every match holds (the whole text when
+        a rule requires none, or they are everywhere): hyperscan's windows, with str.find for a prefilter."""
+        lowered = text.lower()
+        # Lower-casing keeps offsets unless a character changes length (İ): then windows from lowered
+        # offsets would be wrong, and case-insensitive literals only decide whether a rule runs at all.
+        same_offsets = len(lowered) == len(text)
+        n = len(text)
+        limit = n // 64 + 32  # more occurrences than this: scanning the whole text is cheaper
         out: set[tuple[int, int, int]] = set()
-        for idx, c in enumerate(self._compiled):
-            if c.rule.keywords and not any(k in lowered for k in c.rule.keywords):
+        for twins in self._python_twins():
+            twins = [i for i in twins if not self._compiled[i].rule.keywords
+                     or any(k in lowered for k in self._compiled[i].rule.keywords)]
+            if not twins:
                 continue
-            for m in c.regex.finditer(text):
-                self._accept(idx, c, m, text, out)
+            c = self._compiled[twins[0]]
+            spans: list[tuple[int, int]] | tuple[tuple[int, int]] = ((0, n),)
+            literals = c.literals
+            if literals is not None:
+                hits = _occurrences(text, lowered, literals, limit)
+                if hits is not None:
+                    if not hits:
+                        continue
+                    if same_offsets or not any(icase for _, icase in literals):
+                        spans = _literal_windows(text, hits, c.width, c.newlines)
+            for ws, we in spans:
+                for m in c.regex.finditer(text, ws, we):
+                    for idx in twins:
+                        self._accept(idx, self._compiled[idx], m, text, out)
         return out
+
+    def _python_twins(self) -> list[list[int]]:
+        """Rules with the same pattern, flags and length bound (public and private addresses): one regex
+        run serves them all."""
+        if self._twins_py is None:
+            same: dict[tuple, list[int]] = {}
+            for i, c in enumerate(self._compiled):
+                same.setdefault((c.rule.pattern, c.rule.ignore_case, c.rule.max_length), []).append(i)
+            self._twins_py = list(same.values())
+        return self._twins_py
 
     def _spans_hyperscan(self, text: str, data: bytes | None = None,
                          segments: Sequence[tuple[int, int, bool]] = ()) -> set[tuple[int, int, int]]:
@@ -759,6 +851,65 @@ def _windows(data: bytes, ends: list[int], reach: int, newlines: int = UNBOUNDED
             # No accepted match is longer than `reach`, so one around `e` lies within `reach` of it: on a
             # very long line (minified code, a source map's embedded sources) search only that stretch.
             ws, we = max(ws, e - reach - 2), min(we, e + reach + 2)
+        if ws <= cur_end:
+            cur_end = max(cur_end, we)
+        else:
+            if cur_end >= 0:
+                out.append((cur_start, cur_end))
+            cur_start, cur_end = ws, we
+    if cur_end >= 0:
+        out.append((cur_start, cur_end))
+    return out
+
+
+def _occurrences(text: str, lowered: str, literals: tuple[tuple[str, bool], ...],
+                 limit: int) -> list[tuple[int, int]] | None:
+    """(offset, length) of every occurrence of the literals (case-insensitive ones in ``lowered``), or
+    None once there are more than ``limit``."""
+    hits: list[tuple[int, int]] = []
+    for lit, icase in literals:
+        haystack = lowered if icase else text
+        size = len(lit)
+        at = haystack.find(lit)
+        while at >= 0:
+            hits.append((at, size))
+            if len(hits) > limit:
+                return None
+            at = haystack.find(lit, at + 1)
+    return hits
+
+
+def _literal_windows(text: str, hits: list[tuple[int, int]], width: int, newlines: int) -> list[tuple[int, int]]:
+    """Merged windows of ``text`` holding every match (at most ``width`` characters, with at most
+    ``newlines`` line breaks) that contains one of the literal occurrences ``hits``: whole lines, from
+    the line where such a match can start to the line where it can end, cut like ``_windows`` cuts them
+    on very long lines."""
+    n = len(text)
+    rfind, find = text.rfind, text.find
+    out: list[tuple[int, int]] = []
+    cur_start, cur_end = -1, -1
+    for p, size in sorted(hits):
+        lo, hi = max(0, p + size - width), min(n, p + width)
+        floor, ceiling = max(0, lo - LONG_LINE), min(n, hi + LONG_LINE)
+        ws = rfind("\n", floor, lo) + 1 or floor
+        nl = find("\n", hi, ceiling)
+        we = ceiling if nl < 0 else nl + 1
+        if newlines < UNBOUNDED:
+            # The match holds at most `newlines` breaks: it starts at most that many lines before the
+            # occurrence's line and ends at most that many lines after it.
+            ls = rfind("\n", floor, p) + 1 or floor
+            le = p + size
+            for _ in range(newlines):
+                if ls > ws:
+                    ls = rfind("\n", floor, ls - 1) + 1 or floor
+            for _ in range(newlines + 1):
+                nl = find("\n", le, ceiling)
+                le = ceiling if nl < 0 else nl + 1
+                if nl < 0 or le >= we:
+                    break
+            ws, we = max(ws, ls), min(we, le)
+        if we - ws > LONG_LINE:
+            ws, we = max(ws, lo - 2), min(we, hi + 2)
         if ws <= cur_end:
             cur_end = max(cur_end, we)
         else:
