@@ -1,6 +1,6 @@
 """Precision and recall on public labelled examples: clientguard vs detect-secrets, in one run.
 
-Two public sets, read from local checkouts (nothing is downloaded, nothing of theirs is copied here):
+Three public sets, read from local checkouts (nothing is downloaded, nothing of theirs is copied here):
 
 * gitleaks' rule definitions (``cmd/generate/config/rules/*.go``): every rule lists examples it must
   find (``tps``) and must not (``fps``). Literal strings are taken as they are; the generated ones
@@ -9,12 +9,16 @@ Two public sets, read from local checkouts (nothing is downloaded, nothing of th
   A true example counts as found when the tool reports a secret anywhere in it. A false example is one
   that gitleaks' own rule must not match; many are secrets of another format (an admin key where an API
   key is expected), so "negatives flagged" is an upper bound on false positives, not a count of them.
+* Nosey Parker's rules (``crates/noseyparker/data/default/builtin/rules/*.yml``): every rule lists
+  ``examples`` it must find and ``negative_examples`` it must not, literally. They are counted like
+  gitleaks' examples; here too many negatives are secrets of another kind than the rule's.
 * Presidio's recognizer tests (``presidio-analyzer/tests/test_*_recognizer.py``): sentences with the
   number of phone numbers, cards, e-mail addresses, IP addresses and US SSNs each holds. A case counts as
   agreed when clientguard reports exactly that many findings of the type. detect-secrets finds no
   personal data, so it has no column there.
 
-    .venv/bin/python bench/labelled.py --gitleaks PATH/TO/gitleaks --presidio PATH/TO/presidio [--seed 7]
+    .venv/bin/python bench/labelled.py --gitleaks PATH/TO/gitleaks --noseyparker PATH/TO/noseyparker \
+        --presidio PATH/TO/presidio [--seed 7]
 """
 
 from __future__ import annotations
@@ -249,6 +253,29 @@ def gitleaks_examples(rules_dir: Path, rng: random.Random) -> Iterator[tuple[str
                         yield (rid.group(1) if rid else m.group(1)), positive, text
 
 
+# -- Nosey Parker -----------------------------------------------------------------------------------
+
+
+def noseyparker_examples(rules_dir: Path, category: str | None = None) -> Iterator[tuple[str, bool, str]]:
+    """(Nosey Parker rule id, must match, text) for every example of the rule files (of the rules filed
+    under ``category``, if given: "secret", or "identifier" for bucket names, account and client IDs)."""
+    import yaml  # noqa: PLC0415 - a clientguard dependency
+
+    for path in sorted(rules_dir.glob("*.yml")):
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError:
+            continue
+        for rule in (doc or {}).get("rules") or []:
+            if category is not None and category not in (rule.get("categories") or []):
+                continue
+            rid = str(rule.get("id") or rule.get("name") or path.stem)
+            for key, positive in (("examples", True), ("negative_examples", False)):
+                for text in rule.get(key) or []:
+                    if isinstance(text, str):
+                        yield rid, positive, text
+
+
 # -- Presidio ---------------------------------------------------------------------------------------
 
 PRESIDIO_TYPES = {"credit_card": "card", "email": "email", "ip": "ip", "phone": "phone", "us_ssn": "ssn"}
@@ -296,15 +323,44 @@ def detect_secrets_hits(texts: list[str]) -> list[bool]:
     return [f"example-{n}.txt" in found for n in range(len(texts))]
 
 
+def _examples_table(console: Console, title: str, examples: list[tuple[str, bool, str]],
+                    secret_found: Callable[[str], bool], show_misses: int) -> None:
+    """Recall on the examples that must match and flags on those that must not, for both tools."""
+    table = Table(title=title)
+    for col in ("tool", "true examples found", "recall", "false examples flagged"):
+        table.add_column(col, justify="right" if col != "tool" else "left")
+    misses: list[tuple[str, str]] = []
+    hits = {"clientguard": [secret_found(text) for _, _, text in examples],
+            "detect-secrets 1.5.0": detect_secrets_hits([text for _, _, text in examples])}
+    for tool, tool_hits in hits.items():
+        tp = fn = fp = tn = 0
+        for (rid, positive, text), hit in zip(examples, tool_hits):
+            if positive:
+                tp, fn = tp + hit, fn + (not hit)
+                if tool == "clientguard" and not hit:
+                    misses.append((rid, text))
+            else:
+                fp, tn = fp + hit, tn + (not hit)
+        table.add_row(tool, f"{tp} / {tp + fn}", f"{tp / max(1, tp + fn):.3f}", f"{fp} / {fp + tn}")
+    console.print(table)
+    by_rule = Counter(rid for rid, _ in misses)
+    console.print(f"clientguard misses in {len(by_rule)} rules: "
+                  + ", ".join(f"{r} ({n})" for r, n in by_rule.most_common(12)))
+    for rid, text in misses[:show_misses]:
+        console.print(f"  {rid}: {text[:120]!r}", markup=False)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--gitleaks", type=Path, help="a gitleaks checkout (or its cmd/generate/config/rules folder)")
+    ap.add_argument("--noseyparker", type=Path,
+                    help="a noseyparker checkout (or its crates/noseyparker/data/default/builtin/rules folder)")
     ap.add_argument("--presidio", type=Path, help="a presidio checkout (or its presidio-analyzer/tests folder)")
     ap.add_argument("--seed", type=int, default=7, help="seed for the generated gitleaks examples")
     ap.add_argument("--misses", type=int, default=0, help="also list this many examples clientguard missed")
     args = ap.parse_args()
-    if not args.gitleaks and not args.presidio:
-        ap.error("give --gitleaks and/or --presidio (local checkouts; this benchmark downloads nothing)")
+    if not args.gitleaks and not args.presidio and not args.noseyparker:
+        ap.error("give --gitleaks, --noseyparker and/or --presidio (local checkouts; this benchmark downloads nothing)")
     console = Console()
     det = Detector.create(fingerprint_key=b"labelled-bench" * 3)
 
@@ -319,28 +375,23 @@ def main() -> int:
             console.print(f"[red]no gitleaks rules folder at {rules_dir}[/red]")
             return 2
         examples = list(gitleaks_examples(rules_dir, random.Random(args.seed)))
-        table = Table(title=f"gitleaks' rule examples ({len({r for r, _, _ in examples})} rules)")
-        for col in ("tool", "true examples found", "recall", "false examples flagged"):
-            table.add_column(col, justify="right" if col != "tool" else "left")
-        misses: list[tuple[str, str]] = []
-        hits = {"clientguard": [secret_found(text) for _, _, text in examples],
-                "detect-secrets 1.5.0": detect_secrets_hits([text for _, _, text in examples])}
-        for tool, tool_hits in hits.items():
-            tp = fn = fp = tn = 0
-            for (rid, positive, text), hit in zip(examples, tool_hits):
-                if positive:
-                    tp, fn = tp + hit, fn + (not hit)
-                    if tool == "clientguard" and not hit:
-                        misses.append((rid, text))
-                else:
-                    fp, tn = fp + hit, tn + (not hit)
-            table.add_row(tool, f"{tp} / {tp + fn}", f"{tp / max(1, tp + fn):.3f}", f"{fp} / {fp + tn}")
-        console.print(table)
-        by_rule = Counter(rid for rid, _ in misses)
-        console.print(f"clientguard misses in {len(by_rule)} rules: "
-                      + ", ".join(f"{r} ({n})" for r, n in by_rule.most_common(12)))
-        for rid, text in misses[: args.misses]:
-            console.print(f"  {rid}: {text[:120]!r}", markup=False)
+        _examples_table(console, f"gitleaks' rule examples ({len({r for r, _, _ in examples})} rules)",
+                        examples, secret_found, args.misses)
+
+    if args.noseyparker:
+        rules_dir = args.noseyparker
+        if (rules_dir / "crates").is_dir():
+            rules_dir = rules_dir / "crates" / "noseyparker" / "data" / "default" / "builtin" / "rules"
+        examples = list(noseyparker_examples(rules_dir)) if rules_dir.is_dir() else []
+        if not examples:
+            console.print(f"[red]no Nosey Parker rule files at {rules_dir}[/red]")
+            return 2
+        _examples_table(console, f"Nosey Parker's rule examples ({len({r for r, _, _ in examples})} rules)",
+                        examples, secret_found, args.misses)
+        secret_only = list(noseyparker_examples(rules_dir, "secret"))
+        _examples_table(console, f"the same, rules Nosey Parker files under 'secret' "
+                                 f"({len({r for r, _, _ in secret_only})} rules; the others find identifiers: "
+                                 "bucket names, ARNs, account and client IDs)", secret_only, secret_found, 0)
 
     if args.presidio:
         tests_dir = args.presidio

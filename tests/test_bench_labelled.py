@@ -57,6 +57,28 @@ def test_phone(text, expected_len, expected_positions):
     pass
 '''
 
+NOSEYPARKER_RULES = """
+rules:
+- name: Acme Token
+  id: np.acme.1
+  pattern: 'acme_[a-f0-9]{32}'
+  categories: [api, secret]
+  examples:
+  - 'ACME_TOKEN=acme_00000000111111112222222233333333'
+  - |
+    acme:
+      token: acme_00000000111111112222222233333333
+  negative_examples:
+  - 'acme_token = "${ACME_TOKEN}"'
+
+- name: Acme Bucket
+  id: np.acme.2
+  pattern: '[a-z-]+\\.acme-storage\\.test'
+  categories: [identifier]
+  examples:
+  - 'assets.acme-storage.test'
+"""
+
 
 @pytest.fixture(scope="module")
 def labelled():
@@ -94,6 +116,16 @@ def test_presidio_cases_are_read_from_parametrize_tables(tmp_path, labelled):
         ("phone", "call me at +44 20 7946 0958 today", 1), ("phone", "no number here", 0)]
 
 
+def test_noseyparker_examples_are_read_from_rule_files_by_category(tmp_path, labelled):
+    (tmp_path / "acme.yml").write_text(NOSEYPARKER_RULES, encoding="utf-8")
+    (tmp_path / "broken.yml").write_text("rules: [unclosed", encoding="utf-8")  # skipped, not fatal
+    examples = list(labelled.noseyparker_examples(tmp_path))
+    assert [(rid, positive) for rid, positive, _ in examples] == [
+        ("np.acme.1", True), ("np.acme.1", True), ("np.acme.1", False), ("np.acme.2", True)]
+    assert examples[1][2] == "acme:\n  token: acme_00000000111111112222222233333333\n"
+    assert {rid for rid, _, _ in labelled.noseyparker_examples(tmp_path, "secret")} == {"np.acme.1"}
+
+
 def test_the_benchmark_runs_end_to_end_with_the_peer(tmp_path):
     rules = tmp_path / "gitleaks" / "cmd" / "generate" / "config" / "rules"
     rules.mkdir(parents=True)
@@ -101,14 +133,18 @@ def test_the_benchmark_runs_end_to_end_with_the_peer(tmp_path):
     tests = tmp_path / "presidio" / "presidio-analyzer" / "tests"
     tests.mkdir(parents=True)
     (tests / "test_phone_recognizer.py").write_text(PRESIDIO_TEST, encoding="utf-8")
+    np_rules = tmp_path / "noseyparker" / "crates" / "noseyparker" / "data" / "default" / "builtin" / "rules"
+    np_rules.mkdir(parents=True)
+    (np_rules / "acme.yml").write_text(NOSEYPARKER_RULES, encoding="utf-8")
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "labelled.py"), "--gitleaks", str(tmp_path / "gitleaks"),
-         "--presidio", str(tmp_path / "presidio")],
+         "--presidio", str(tmp_path / "presidio"), "--noseyparker", str(tmp_path / "noseyparker")],
         capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"},
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "clientguard" in result.stdout and "detect-secrets" in result.stdout
     assert "phone" in result.stdout and "2 / 2" in result.stdout
+    assert "Nosey Parker's rule examples (2 rules)" in result.stdout and "files under 'secret'" in result.stdout
 
 
 def test_the_benchmark_says_what_it_needs(tmp_path):

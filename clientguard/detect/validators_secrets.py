@@ -178,6 +178,10 @@ def _literal_like_secret(v: str) -> bool:
         return False  # a validation rule list such as required|min:8
     if re.fullmatch(r"[a-z]+[:=;,.]?", v):
         return False  # one lowercase word (a label such as "username:"), not a credential
+    if v[0] in ",;)]}" or v.endswith(":"):
+        return False  # code around a quote taken for a value (passwordLabel:"Password:",rememberMeLabel:")
+    if re.match(r"/[^\s/]+/", v):
+        return False  # an absolute path or route (/en/enterprise-server@3.0/auth)
     if _UUID_NIL.match(v) or _DATE_OR_TIME.match(v) or _COLOR.match(v):
         return False
     if _IDENTIFIER.fullmatch(v) and not any(c.isdigit() for c in v) and not _random_looking(v):
@@ -224,6 +228,17 @@ def generic_password(value: str) -> bool:
     if not re.fullmatch(r"[a-z]{8,64}", v) or v in _FIELD_WORDS or v in _DEFAULT_PASSWORDS:
         return False
     return not _stand_in(v) and shannon_entropy(v) >= 2.5
+
+
+@validator("command_password")
+def command_password(value: str) -> bool:
+    """A password handed to a command by its password option (``psexec -u admin -p ...``): the command line
+    says what it is, so any literal counts (``dev_admin``), but not a variable, a template, a mask or a
+    stand-in word."""
+    v = value.strip().strip("'\"")
+    if len(v) < 4 or v.lower() in _DEFAULT_PASSWORDS or _stand_in(v):
+        return False
+    return not (_FORMAT_FIELD.search(v) or _NOT_A_VALUE.fullmatch(v) or _MASKED.search(v))
 
 
 @validator("mixed_case_random")
