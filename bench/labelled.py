@@ -1,6 +1,6 @@
 """Precision and recall on public labelled examples: clientguard vs detect-secrets, in one run.
 
-Three public sets, read from local checkouts (nothing is downloaded, nothing of theirs is copied here):
+Four public sets, read from local checkouts (nothing is downloaded, nothing of theirs is copied here):
 
 * gitleaks' rule definitions (``cmd/generate/config/rules/*.go``): every rule lists examples it must
   find (``tps``) and must not (``fps``). Literal strings are taken as they are; the generated ones
@@ -12,13 +12,17 @@ Three public sets, read from local checkouts (nothing is downloaded, nothing of 
 * Nosey Parker's rules (``crates/noseyparker/data/default/builtin/rules/*.yml``): every rule lists
   ``examples`` it must find and ``negative_examples`` it must not, literally. They are counted like
   gitleaks' examples; here too many negatives are secrets of another kind than the rule's.
+* TruffleHog's detector tests (``pkg/detectors/*/*_test.go``, integration tests left out): each pattern
+  test feeds an input (a literal, a constant, or ``fmt.Sprintf`` of constants, evaluated here) and wants
+  the secrets found in it, or none. Its negatives are mostly a valid pattern made invalid for that one
+  detector (a wrong length or alphabet), still random keys in a log line or a setting.
 * Presidio's recognizer tests (``presidio-analyzer/tests/test_*_recognizer.py``): sentences with the
   number of phone numbers, cards, e-mail addresses, IP addresses and US SSNs each holds. A case counts as
   agreed when clientguard reports exactly that many findings of the type. detect-secrets finds no
   personal data, so it has no column there.
 
     .venv/bin/python bench/labelled.py --gitleaks PATH/TO/gitleaks --noseyparker PATH/TO/noseyparker \
-        --presidio PATH/TO/presidio [--seed 7]
+        --trufflehog PATH/TO/trufflehog --presidio PATH/TO/presidio [--seed 7]
 """
 
 from __future__ import annotations
@@ -276,6 +280,56 @@ def noseyparker_examples(rules_dir: Path, category: str | None = None) -> Iterat
                         yield rid, positive, text
 
 
+# -- TruffleHog -------------------------------------------------------------------------------------
+
+_GO_STR = r'("(?:[^"\\\n]|\\.)*"|`[^`]*`)'
+
+
+def _go_unquote(token: str) -> str:
+    if token.startswith("`"):
+        return token[1:-1]
+    try:
+        return json.loads(token)
+    except ValueError:
+        return token[1:-1]
+
+
+def trufflehog_examples(detectors_dir: Path) -> Iterator[tuple[str, bool, str]]:
+    """(detector, must find something, input) for the pattern tests of TruffleHog's detectors."""
+    assign = re.compile(r"^\s*(\w+)\s*:?=\s*" + _GO_STR + r"\s*$", re.M)
+    sprintf = re.compile(r"fmt\.Sprintf\(\s*" + _GO_STR + r"\s*((?:,\s*\w+\s*)*)\)", re.S)
+    case = re.compile(r"input:\s*(.+?),\s*\n\s*want:\s*(.+?)\n", re.S)
+    for path in sorted(detectors_dir.glob("*/*_test.go")):
+        if "integration" in path.name:
+            continue
+        src = path.read_text(encoding="utf-8", errors="replace")
+        consts = {m.group(1): _go_unquote(m.group(2)) for m in assign.finditer(src)}
+
+        def value(expr: str) -> str | None:
+            expr = expr.strip()
+            if re.fullmatch(_GO_STR, expr, re.S):
+                return _go_unquote(expr)
+            if expr in consts:
+                return consts[expr]
+            m = sprintf.fullmatch(expr)
+            if m is None:
+                return None
+            args = [consts.get(a.strip()) for a in m.group(2).split(",") if a.strip()]
+            if any(a is None for a in args):
+                return None
+            try:
+                return _go_unquote(m.group(1)).replace("%q", '"%s"') % tuple(args)
+            except (TypeError, ValueError):
+                return None
+
+        for m in case.finditer(src):
+            text, want = value(m.group(1)), m.group(2).strip()
+            if text is None:
+                continue
+            empty = re.match(r"\[\]string\{\s*\}|nil|\[\]string\(nil\)", want) is not None
+            yield path.parent.name, not empty, text
+
+
 # -- Presidio ---------------------------------------------------------------------------------------
 
 PRESIDIO_TYPES = {"credit_card": "card", "email": "email", "ip": "ip", "phone": "phone", "us_ssn": "ssn"}
@@ -355,12 +409,14 @@ def main() -> int:
     ap.add_argument("--gitleaks", type=Path, help="a gitleaks checkout (or its cmd/generate/config/rules folder)")
     ap.add_argument("--noseyparker", type=Path,
                     help="a noseyparker checkout (or its crates/noseyparker/data/default/builtin/rules folder)")
+    ap.add_argument("--trufflehog", type=Path, help="a trufflehog checkout (or its pkg/detectors folder)")
     ap.add_argument("--presidio", type=Path, help="a presidio checkout (or its presidio-analyzer/tests folder)")
     ap.add_argument("--seed", type=int, default=7, help="seed for the generated gitleaks examples")
     ap.add_argument("--misses", type=int, default=0, help="also list this many examples clientguard missed")
     args = ap.parse_args()
-    if not args.gitleaks and not args.presidio and not args.noseyparker:
-        ap.error("give --gitleaks, --noseyparker and/or --presidio (local checkouts; this benchmark downloads nothing)")
+    if not (args.gitleaks or args.presidio or args.noseyparker or args.trufflehog):
+        ap.error("give --gitleaks, --noseyparker, --trufflehog and/or --presidio "
+                 "(local checkouts; this benchmark downloads nothing)")
     console = Console()
     det = Detector.create(fingerprint_key=b"labelled-bench" * 3)
 
@@ -392,6 +448,17 @@ def main() -> int:
         _examples_table(console, f"the same, rules Nosey Parker files under 'secret' "
                                  f"({len({r for r, _, _ in secret_only})} rules; the others find identifiers: "
                                  "bucket names, ARNs, account and client IDs)", secret_only, secret_found, 0)
+
+    if args.trufflehog:
+        detectors_dir = args.trufflehog
+        if (detectors_dir / "pkg").is_dir():
+            detectors_dir = detectors_dir / "pkg" / "detectors"
+        examples = list(trufflehog_examples(detectors_dir)) if detectors_dir.is_dir() else []
+        if not examples:
+            console.print(f"[red]no TruffleHog detector tests under {detectors_dir}[/red]")
+            return 2
+        _examples_table(console, f"TruffleHog's detector pattern tests ({len({r for r, _, _ in examples})} detectors)",
+                        examples, secret_found, args.misses)
 
     if args.presidio:
         tests_dir = args.presidio

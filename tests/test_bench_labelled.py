@@ -79,6 +79,47 @@ rules:
   - 'assets.acme-storage.test'
 """
 
+TRUFFLEHOG_TEST = """
+package acme
+
+var (
+	validPattern   = "acme_00000000111111112222222233333333"
+	invalidPattern = "acme_0000"
+	keyword        = "acme"
+)
+
+func TestAcme_Pattern(t *testing.T) {
+	tests := []struct {
+		name  string
+		input string
+		want  []string
+	}{
+		{
+			name:  "valid pattern - with keyword acme",
+			input: fmt.Sprintf("%s token = '%s'", keyword, validPattern),
+			want:  []string{validPattern},
+		},
+		{
+			name: "valid pattern - in a log",
+			input: `
+				[DEBUG] Using acme Key=acme_00000000111111112222222233333333
+			`,
+			want: []string{"acme_00000000111111112222222233333333"},
+		},
+		{
+			name:  "invalid pattern",
+			input: fmt.Sprintf("%s = '%s'", keyword, invalidPattern),
+			want:  []string{},
+		},
+		{
+			name:  "unknown helper",
+			input: makeInput(keyword),
+			want:  nil,
+		},
+	}
+}
+"""
+
 
 @pytest.fixture(scope="module")
 def labelled():
@@ -126,6 +167,18 @@ def test_noseyparker_examples_are_read_from_rule_files_by_category(tmp_path, lab
     assert {rid for rid, _, _ in labelled.noseyparker_examples(tmp_path, "secret")} == {"np.acme.1"}
 
 
+def test_trufflehog_pattern_tests_are_evaluated_from_go_constants(tmp_path, labelled):
+    (tmp_path / "acme").mkdir()
+    (tmp_path / "acme" / "acme_test.go").write_text(TRUFFLEHOG_TEST, encoding="utf-8")
+    (tmp_path / "acme" / "acme_integration_test.go").write_text(TRUFFLEHOG_TEST, encoding="utf-8")  # skipped
+    examples = list(labelled.trufflehog_examples(tmp_path))
+    assert examples == [
+        ("acme", True, "acme token = 'acme_00000000111111112222222233333333'"),
+        ("acme", True, "\n\t\t\t\t[DEBUG] Using acme Key=acme_00000000111111112222222233333333\n\t\t\t"),
+        ("acme", False, "acme = 'acme_0000'"),
+    ]  # the input built by a helper it cannot evaluate is left out
+
+
 def test_the_benchmark_runs_end_to_end_with_the_peer(tmp_path):
     rules = tmp_path / "gitleaks" / "cmd" / "generate" / "config" / "rules"
     rules.mkdir(parents=True)
@@ -136,14 +189,19 @@ def test_the_benchmark_runs_end_to_end_with_the_peer(tmp_path):
     np_rules = tmp_path / "noseyparker" / "crates" / "noseyparker" / "data" / "default" / "builtin" / "rules"
     np_rules.mkdir(parents=True)
     (np_rules / "acme.yml").write_text(NOSEYPARKER_RULES, encoding="utf-8")
+    th = tmp_path / "trufflehog" / "pkg" / "detectors" / "acme"
+    th.mkdir(parents=True)
+    (th / "acme_test.go").write_text(TRUFFLEHOG_TEST, encoding="utf-8")
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "labelled.py"), "--gitleaks", str(tmp_path / "gitleaks"),
-         "--presidio", str(tmp_path / "presidio"), "--noseyparker", str(tmp_path / "noseyparker")],
+         "--presidio", str(tmp_path / "presidio"), "--noseyparker", str(tmp_path / "noseyparker"),
+         "--trufflehog", str(tmp_path / "trufflehog")],
         capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"},
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "clientguard" in result.stdout and "detect-secrets" in result.stdout
     assert "phone" in result.stdout and "2 / 2" in result.stdout
+    assert "TruffleHog's detector pattern tests (1 detectors)" in result.stdout
     assert "Nosey Parker's rule examples (2 rules)" in result.stdout and "files under 'secret'" in result.stdout
 
 

@@ -230,6 +230,22 @@ def generic_password(value: str) -> bool:
     return not _stand_in(v) and shannon_entropy(v) >= 2.5
 
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+@validator("random_key_value")
+def random_key_value(value: str) -> bool:
+    """A value assigned to a bare ``key``: only when it reads as drawn at random (twenty characters or more
+    with three digits and three letters at least, high entropy, not a UUID), since ``key`` also names
+    dictionary keys, cache keys and React list keys."""
+    v = value.strip().strip("'\"`")
+    if len(v) < 20 or _UUID.fullmatch(v) or not generic_assigned_secret(v):
+        return False
+    digits = sum(c.isdigit() for c in v)
+    letters = sum(c.isalpha() for c in v)
+    return digits >= 3 and letters >= 3 and shannon_entropy(v) >= 3.5
+
+
 @validator("command_password")
 def command_password(value: str) -> bool:
     """A password handed to a command by its password option (``psexec -u admin -p ...``): the command line
