@@ -404,6 +404,11 @@ def _examples_table(console: Console, title: str, examples: list[tuple[str, bool
         console.print(f"  {rid}: {text[:120]!r}", markup=False)
 
 
+def _in_checkout(root: Path, *parts: str) -> Path:
+    """The folder ``parts`` below ``root`` when ``root`` is the project's checkout, else ``root`` itself."""
+    return root.joinpath(*parts) if (root / parts[0]).is_dir() else root
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--gitleaks", type=Path, help="a gitleaks checkout (or its cmd/generate/config/rules folder)")
@@ -424,9 +429,7 @@ def main() -> int:
         return any(f.kind == "secret" for f in det.scan(text))
 
     if args.gitleaks:
-        rules_dir = args.gitleaks
-        if (rules_dir / "cmd").is_dir():
-            rules_dir = rules_dir / "cmd" / "generate" / "config" / "rules"
+        rules_dir = _in_checkout(args.gitleaks, "cmd", "generate", "config", "rules")
         if not rules_dir.is_dir():
             console.print(f"[red]no gitleaks rules folder at {rules_dir}[/red]")
             return 2
@@ -435,9 +438,7 @@ def main() -> int:
                         examples, secret_found, args.misses)
 
     if args.noseyparker:
-        rules_dir = args.noseyparker
-        if (rules_dir / "crates").is_dir():
-            rules_dir = rules_dir / "crates" / "noseyparker" / "data" / "default" / "builtin" / "rules"
+        rules_dir = _in_checkout(args.noseyparker, "crates", "noseyparker", "data", "default", "builtin", "rules")
         examples = list(noseyparker_examples(rules_dir)) if rules_dir.is_dir() else []
         if not examples:
             console.print(f"[red]no Nosey Parker rule files at {rules_dir}[/red]")
@@ -450,9 +451,7 @@ def main() -> int:
                                  "bucket names, ARNs, account and client IDs)", secret_only, secret_found, 0)
 
     if args.trufflehog:
-        detectors_dir = args.trufflehog
-        if (detectors_dir / "pkg").is_dir():
-            detectors_dir = detectors_dir / "pkg" / "detectors"
+        detectors_dir = _in_checkout(args.trufflehog, "pkg", "detectors")
         examples = list(trufflehog_examples(detectors_dir)) if detectors_dir.is_dir() else []
         if not examples:
             console.print(f"[red]no TruffleHog detector tests under {detectors_dir}[/red]")
@@ -461,9 +460,7 @@ def main() -> int:
                         examples, secret_found, args.misses)
 
     if args.presidio:
-        tests_dir = args.presidio
-        if (tests_dir / "presidio-analyzer").is_dir():
-            tests_dir = tests_dir / "presidio-analyzer" / "tests"
+        tests_dir = _in_checkout(args.presidio, "presidio-analyzer", "tests")
         agree: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for name, text, expected in presidio_cases(tests_dir):
             key = PRESIDIO_TYPES[name]

@@ -330,3 +330,14 @@ def test_python_engine_finds_matches_that_span_lines_around_a_literal():
     assert [(f.rule_id, f.start) for f in found if f.kind == "secret"] == [("private-key-rsa", 13)]
     if hyperscan_available():
         assert _engines()["hyperscan"].scan(text) == found
+
+
+def test_literal_windows_start_where_the_earliest_possible_match_starts():
+    # Two literals of different lengths: the later, shorter occurrence can belong to a match that starts
+    # on an earlier line than any match around the longer one.
+    from clientguard.detect.engine import UNBOUNDED, _literal_windows
+
+    text = "a" * 80 + "\n" + "b" * 219
+    windows = _literal_windows(text, [(100, 20), (105, 2)], 30, UNBOUNDED)
+    assert windows == [(0, len(text))]
+    assert _literal_windows(text, [(100, 20)], 30, UNBOUNDED) == [(81, len(text))]

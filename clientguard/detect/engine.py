@@ -886,9 +886,8 @@ def _literal_windows(text: str, hits: list[tuple[int, int]], width: int, newline
     on very long lines."""
     n = len(text)
     rfind, find = text.rfind, text.find
-    out: list[tuple[int, int]] = []
-    cur_start, cur_end = -1, -1
-    for p, size in sorted(hits):
+    windows: list[tuple[int, int]] = []
+    for p, size in hits:
         lo, hi = max(0, p + size - width), min(n, p + width)
         floor, ceiling = max(0, lo - LONG_LINE), min(n, hi + LONG_LINE)
         ws = rfind("\n", floor, lo) + 1 or floor
@@ -910,14 +909,16 @@ def _literal_windows(text: str, hits: list[tuple[int, int]], width: int, newline
             ws, we = max(ws, ls), min(we, le)
         if we - ws > LONG_LINE:
             ws, we = max(ws, lo - 2), min(we, hi + 2)
-        if ws <= cur_end:
-            cur_end = max(cur_end, we)
+        windows.append((ws, we))
+    # Starts need not grow with the offsets (literals differ in length): sort before merging.
+    windows.sort()
+    out: list[tuple[int, int]] = []
+    for ws, we in windows:
+        if out and ws <= out[-1][1]:
+            if we > out[-1][1]:
+                out[-1] = (out[-1][0], we)
         else:
-            if cur_end >= 0:
-                out.append((cur_start, cur_end))
-            cur_start, cur_end = ws, we
-    if cur_end >= 0:
-        out.append((cur_start, cur_end))
+            out.append((ws, we))
     return out
 
 
