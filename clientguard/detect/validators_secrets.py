@@ -60,7 +60,7 @@ _DEFAULT_PASSWORDS = frozenset({
 })
 #: Template fields anywhere in a value: {pw}, %(pw)s, %s, ${DB_PASS}, <password>, [password], {{ x }}.
 #: ($VAR alone is a template too, but a "$" inside a password is common: is_placeholder judges the whole value.)
-_FORMAT_FIELD = re.compile(r"\{[^}]*\}|%\([A-Za-z_]\w*\)[sdr]|%[sd](?![A-Za-z0-9])|\$\{[^}]*\}?|<[^>]*>|\[[^\]]*\]|\{\{|\}\}")
+_FORMAT_FIELD = re.compile(r"\{[^}]*\}|%\([A-Za-z_]\w*\)[sdr]|%[sd](?![A-Za-z0-9])|\$\{[^}]*\}?|<[^>]*>|&lt;.*?&gt;|\[[^\]]*\]|\{\{|\}\}")
 
 
 @validator("url_password")
@@ -83,6 +83,9 @@ def url_password(value: str) -> bool:
 # --- generic assignments -------------------------------------------------------------------------
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+#: A program name as a quoted value can be: `$` only first ($scope) or as a bundler's suffix (Token$1);
+#: inside a word it stands for an s, as passwords write it (super$ecret, Pa$word).
+_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_]*(?:\$\d*)?")
 #: Dotted, dashed or slashed words (i18n keys, resource names, MIME types, controller#action routes);
 #: leetspeak (s3cr3t-p4ss) is not.
 _WORDS = re.compile(r"[a-z]+\d*(?:[-_.:/#][a-z]+\d*)+|[A-Z]+\d*(?:[-_.:][A-Z]+\d*)+")
@@ -182,9 +185,11 @@ def _literal_like_secret(v: str) -> bool:
         return False  # code around a quote taken for a value (passwordLabel:"Password:",rememberMeLabel:")
     if re.match(r"/[^\s/]+/", v):
         return False  # an absolute path or route (/en/enterprise-server@3.0/auth)
+    if re.fullmatch(r"[#.][A-Za-z][\w-]*", v) or v.startswith("arn:"):
+        return False  # a CSS selector (#add-password) or an AWS resource name (arn:aws:iam::aws:policy/...)
     if _UUID_NIL.match(v) or _DATE_OR_TIME.match(v) or _COLOR.match(v):
         return False
-    if _IDENTIFIER.fullmatch(v) and not any(c.isdigit() for c in v) and not _random_looking(v):
+    if _NAME.fullmatch(v) and not any(c.isdigit() for c in v) and not _random_looking(v):
         return False  # refreshToken, SecretStr, REPLACE_ME: names, not values
     if shannon_entropy(v) < _entropy_floor(len(v)):
         return False
