@@ -247,8 +247,10 @@ def random_key_value(value: str) -> bool:
     if len(v) < 20 or _UUID.fullmatch(v) or not generic_assigned_secret(v):
         return False
     digits = sum(c.isdigit() for c in v)
-    letters = sum(c.isalpha() for c in v)
-    return digits >= 3 and letters >= 3 and shannon_entropy(v) >= 3.5
+    letters = "".join(c for c in v.lower() if c.isalpha())
+    if has_ordered_run(letters, 6) or has_ordered_run("".join(c for c in v if c.isdigit()), 6):
+        return False  # a1b2c3d4e5f6...: a counting filler with the classes interleaved
+    return digits >= 3 and len(letters) >= 3 and shannon_entropy(v) >= 3.5
 
 
 @validator("command_password")
