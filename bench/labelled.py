@@ -428,36 +428,30 @@ def main() -> int:
     def secret_found(text: str) -> bool:
         return any(f.kind == "secret" for f in det.scan(text))
 
-    if args.gitleaks:
-        rules_dir = _in_checkout(args.gitleaks, "cmd", "generate", "config", "rules")
-        if not rules_dir.is_dir():
-            console.print(f"[red]no gitleaks rules folder at {rules_dir}[/red]")
-            return 2
-        examples = list(gitleaks_examples(rules_dir, random.Random(args.seed)))
-        _examples_table(console, f"gitleaks' rule examples ({len({r for r, _, _ in examples})} rules)",
-                        examples, secret_found, args.misses)
-
-    if args.noseyparker:
-        rules_dir = _in_checkout(args.noseyparker, "crates", "noseyparker", "data", "default", "builtin", "rules")
-        examples = list(noseyparker_examples(rules_dir)) if rules_dir.is_dir() else []
+    # (checkout given, its folder of examples, how they are read, what is said when there are none, title)
+    secret_sets = [
+        (args.gitleaks, ("cmd", "generate", "config", "rules"),
+         lambda folder: gitleaks_examples(folder, random.Random(args.seed)),
+         "no gitleaks rules folder at {}", "gitleaks' rule examples ({} rules)"),
+        (args.noseyparker, ("crates", "noseyparker", "data", "default", "builtin", "rules"), noseyparker_examples,
+         "no Nosey Parker rule files at {}", "Nosey Parker's rule examples ({} rules)"),
+        (args.trufflehog, ("pkg", "detectors"), trufflehog_examples,
+         "no TruffleHog detector tests under {}", "TruffleHog's detector pattern tests ({} detectors)"),
+    ]
+    for root, parts, load, missing, title in secret_sets:
+        if not root:
+            continue
+        folder = _in_checkout(root, *parts)
+        examples = list(load(folder)) if folder.is_dir() else []
         if not examples:
-            console.print(f"[red]no Nosey Parker rule files at {rules_dir}[/red]")
+            console.print(f"[red]{missing.format(folder)}[/red]")
             return 2
-        _examples_table(console, f"Nosey Parker's rule examples ({len({r for r, _, _ in examples})} rules)",
-                        examples, secret_found, args.misses)
-        secret_only = list(noseyparker_examples(rules_dir, "secret"))
-        _examples_table(console, f"the same, rules Nosey Parker files under 'secret' "
-                                 f"({len({r for r, _, _ in secret_only})} rules; the others find identifiers: "
-                                 "bucket names, ARNs, account and client IDs)", secret_only, secret_found, 0)
-
-    if args.trufflehog:
-        detectors_dir = _in_checkout(args.trufflehog, "pkg", "detectors")
-        examples = list(trufflehog_examples(detectors_dir)) if detectors_dir.is_dir() else []
-        if not examples:
-            console.print(f"[red]no TruffleHog detector tests under {detectors_dir}[/red]")
-            return 2
-        _examples_table(console, f"TruffleHog's detector pattern tests ({len({r for r, _, _ in examples})} detectors)",
-                        examples, secret_found, args.misses)
+        _examples_table(console, title.format(len({r for r, _, _ in examples})), examples, secret_found, args.misses)
+        if load is noseyparker_examples:
+            secret_only = list(noseyparker_examples(folder, "secret"))
+            _examples_table(console, f"the same, rules Nosey Parker files under 'secret' "
+                                     f"({len({r for r, _, _ in secret_only})} rules; the others find identifiers: "
+                                     "bucket names, ARNs, account and client IDs)", secret_only, secret_found, 0)
 
     if args.presidio:
         tests_dir = _in_checkout(args.presidio, "presidio-analyzer", "tests")
