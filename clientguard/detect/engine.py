@@ -507,7 +507,7 @@ class Detector:
         # pattern of a database; those that also share their regex share windows and regex matches.
         self._dbs: list[tuple[object, tuple[tuple[int, ...], ...]]] = []
         self._twins: dict[tuple[int, ...], tuple[tuple[int, ...], ...]] = {}
-        self._twins_py: list[list[int]] | None = None
+        self._twins_py = self._regex_twins(range(len(self._compiled))) if self.engine == "python" else ()
         if self.engine == "hyperscan" and self._compiled:
             kinds = [
                 [i for i, c in enumerate(self._compiled) if c.rule.kind == "secret"],
@@ -524,13 +524,7 @@ class Detector:
                 db = _hs_database(tuple(e for e, _ in by_expr), tuple(ci for _, ci in by_expr))
                 self._dbs.append((db, pid_groups))
                 for group in pid_groups:
-                    # Twins: the same pattern, flags and length bound, so the same regex, width and line
-                    # breaks (told from the rule alone: nothing is compiled here).
-                    same_regex: dict[tuple, list[int]] = {}
-                    for i in group:
-                        r = self._compiled[i].rule
-                        same_regex.setdefault((r.pattern, r.ignore_case, r.max_length), []).append(i)
-                    self._twins[group] = tuple(tuple(t) for t in same_regex.values())
+                    self._twins[group] = self._regex_twins(group)
 
     @classmethod
     def create(cls, identifiers: Iterable[str] = (), *, fingerprint_key: bytes | None = None,
@@ -630,7 +624,7 @@ class Detector:
         n = len(text)
         limit = n // 64 + 32  # more occurrences than this: scanning the whole text is cheaper
         out: set[tuple[int, int, int]] = set()
-        for twins in self._python_twins():
+        for twins in self._twins_py:
             twins = [i for i in twins if not self._compiled[i].rule.keywords
                      or any(k in lowered for k in self._compiled[i].rule.keywords)]
             if not twins:
@@ -651,15 +645,15 @@ class Detector:
                         self._accept(idx, self._compiled[idx], m, text, out)
         return out
 
-    def _python_twins(self) -> list[list[int]]:
-        """Rules with the same pattern, flags and length bound (public and private addresses): one regex
-        run serves them all."""
-        if self._twins_py is None:
-            same: dict[tuple, list[int]] = {}
-            for i, c in enumerate(self._compiled):
-                same.setdefault((c.rule.pattern, c.rule.ignore_case, c.rule.max_length), []).append(i)
-            self._twins_py = list(same.values())
-        return self._twins_py
+    def _regex_twins(self, indices: Iterable[int]) -> tuple[tuple[int, ...], ...]:
+        """The rules among ``indices`` grouped by pattern, flags and length bound (public and private
+        addresses, say): the same regex, width and line breaks, so one run serves them all (told from the
+        rules alone: nothing is compiled here)."""
+        same: dict[tuple, list[int]] = {}
+        for i in indices:
+            r = self._compiled[i].rule
+            same.setdefault((r.pattern, r.ignore_case, r.max_length), []).append(i)
+        return tuple(tuple(t) for t in same.values())
 
     def _spans_hyperscan(self, text: str, data: bytes | None = None,
                          segments: Sequence[tuple[int, int, bool]] = ()) -> set[tuple[int, int, int]]:
