@@ -2,7 +2,7 @@
 
     agent ─▶ classify path ─▶ read + decode body ─▶ collect text segments ─▶ detect (one pass)
           ─▶ protected content? policy verdict? ─▶ refuse in the provider's error shape
-          ─▶ replace findings by vault placeholders ─▶ ledger ─▶ forward (aiohttp, streaming)
+          ─▶ replace findings by vault placeholders ─▶ forward (upstream.py, streaming) ─▶ ledger
           ─▶ restore placeholders event by event ─▶ agent
 
 Everything before forwarding fails closed: if any step raises, nothing leaves and the agent gets a
@@ -26,9 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-import aiohttp
 import certifi
-from yarl import URL
 
 from clientguard import __version__
 from clientguard.detect import Detector, Finding, fingerprint, load_or_create_key, select_non_overlapping
@@ -44,6 +42,7 @@ from clientguard.gateway.routing import DEFAULT_UPSTREAMS, Route, classify, upst
 from clientguard.gateway.scancache import ScanCache
 from clientguard.gateway.sse import SSEParser, json_bytes, json_loads
 from clientguard.gateway.stats import GatewayStats
+from clientguard.gateway.upstream import UpstreamError, UpstreamPool, UpstreamResponse
 from clientguard.ledger import EgressRecord, Ledger, LedgerError, default_ledger_path
 from clientguard.policy import Account, Policy, Verdict, decide, find_policy, load_catalog, load_policy
 from clientguard.redact import Vault
@@ -63,7 +62,7 @@ _DROP_REQUEST = frozenset({
 _DROP_RESPONSE = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive"})
 _DROP_RESPONSE_BYTES = frozenset(h.encode() for h in _DROP_RESPONSE)
 #: What a failed upstream exchange raises: connection and protocol errors, and read/connect timeouts.
-UPSTREAM_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
+UPSTREAM_ERRORS = (UpstreamError, OSError, asyncio.TimeoutError)
 #: Headers whose values agents fill with workspace metadata (absolute paths, repository names).
 _INSPECTED_HEADERS = ("x-codex-turn-metadata",)
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -141,7 +140,7 @@ class Gateway:
         self.ledger_path = ledger_path
         self.otel = self._otel(config.otel_endpoint)
         self.stats = GatewayStats()
-        self.client: aiohttp.ClientSession | None = None
+        self.client: UpstreamPool | None = None
         self._background: set[asyncio.Future] = set()
         # One writer thread for every ledger append: appends keep their order, never wait on each other's
         # SQLite lock, and run beside the event loop (the sqlite3 and hashlib calls release the GIL).
@@ -254,18 +253,11 @@ class Gateway:
     async def startup(self) -> None:
         """Open the upstream connection pool (inside the serving event loop)."""
         if self.client is None:
-            # aiohttp rather than httpx: on loopback it costs about half as much per request (measured
-            # in bench/gateway.py), which is most of what the gateway adds to time to first token.
-            t = self.config.upstream_timeout
-            self.client = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, ssl=ssl.create_default_context(cafile=certifi.where()),
-                                               keepalive_timeout=60),
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=15.0, sock_read=t),
-                # Forward what the agent sent, nothing of ours: no user agent or accept headers added.
-                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
-                trust_env=False,
-                auto_decompress=True,
-            )
+            # Our own HTTP/1.1 client rather than aiohttp or httpx: a third of aiohttp's cost per request
+            # on loopback (see upstream.py), most of what the gateway added to time to first token. It
+            # forwards what the agent sent and adds nothing of ours (no user agent or accept headers).
+            self.client = UpstreamPool(ssl.create_default_context(cafile=certifi.where()),
+                                       read_timeout=self.config.upstream_timeout)
         if self._flusher is None and self.ledger is not None and not self.audit_required:
             self._flusher = asyncio.get_running_loop().create_task(self._flush_ledger_periodically())
 
@@ -523,15 +515,21 @@ class Gateway:
             duration_ms=round((time.perf_counter() - ex.started) * 1000, 3),
         )
 
-    def _append(self, record: EgressRecord) -> bool:
-        """Write one entry (on the writer thread); False when it cannot be written."""
+    def _append(self, record: EgressRecord, *, now: bool = False) -> bool | None:
+        """Write one entry; False when it cannot be written.
+
+        On the writer thread it waits for the write lock; with `now` (on the event loop) it does not,
+        and returns None when another writer holds the lock.
+        """
         if self.ledger is None:
             return False
         try:
-            entry = self.ledger.append_entry(record)
+            entry = self.ledger.try_append_entry(record) if now else self.ledger.append_entry(record)
         except LedgerError as exc:
             log.error("ledger write failed: %s", exc.message)
             return False
+        if entry is None:
+            return None
         self._unflushed = True
         if self.otel is not None:
             try:
@@ -554,6 +552,18 @@ class Gateway:
         self._background.add(pending)
         pending.add_done_callback(self._background.discard)
         return pending
+
+    def _append_soon(self, ex: Exchange, verdict: str) -> asyncio.Future | None:
+        """Append the entry for a forwarded request: here and now when the ledger is free (a SQLite
+        insert, ~0.15 ms, while the upstream works), else on the writer thread; its future, if any.
+
+        Here rather than always on the thread: handing every entry to a thread cost the event loop more
+        than the insert itself (GIL hand-overs), ~0.5 ms a request in bench/gateway.py.
+        """
+        if not self._background:  # nothing queued on the writer, so appending here keeps the order
+            if self._append(self._record(ex, verdict, None), now=True) is not None:
+                return None
+        return self._in_writer(self._record_and_append, ex, verdict)
 
     def _record_and_append(self, ex: Exchange, verdict: str) -> bool:
         """On the writer thread: build the entry (hashing the body there too) and append it."""
@@ -624,17 +634,22 @@ class Gateway:
                 ), send)
                 return
         assert self.client is not None, "the gateway was not started"
-        request = asyncio.ensure_future(self.client.request(
-            ex.method, URL(ex.upstream, encoded=True), headers=ex.out_headers, allow_redirects=False,
-            data=ex.body if (ex.body or ex.method not in ("GET", "HEAD", "OPTIONS")) else None,
-        ))
-        # Without an audit clause the entry is written on the writer thread while the upstream works and
-        # the answer flows; the answer's last byte waits for it. An agent never holds a complete answer
-        # whose request the ledger lacks, and time to first token does not wait for the disk.
-        written = None if self.audit_required or self.ledger is None else self._in_writer(
-            self._record_and_append, ex, verdict)
+        written: asyncio.Future | None = None
+
+        def sent() -> None:
+            # Without an audit clause the entry is written once the request is on its way, while the
+            # upstream works on it; the answer's last byte waits for it if it had to go to the writer
+            # thread. An agent never holds a complete answer whose request the ledger lacks, and time
+            # to first token does not wait for the disk.
+            nonlocal written
+            if not self.audit_required and self.ledger is not None:
+                written = self._append_soon(ex, verdict)
+
         try:
-            response = await request
+            response = await self.client.request(
+                ex.method, ex.upstream, ex.out_headers,
+                ex.body if (ex.body or ex.method not in ("GET", "HEAD", "OPTIONS")) else None, after_send=sent,
+            )
         except UPSTREAM_ERRORS as exc:
             self.stats.errors += 1
             body = error_body(ex.provider, 502, "clientguard_upstream_unreachable",
@@ -645,12 +660,6 @@ class Gateway:
                         "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
             return
-        except BaseException:
-            if request.done() and not request.cancelled() and request.exception() is None:
-                request.result().release()
-            else:
-                request.cancel()
-            raise
         try:
             self.stats.forwarded += 1
             for kind, n in ex.redaction.by_kind().items():
@@ -660,7 +669,7 @@ class Gateway:
             self.stats.files.update(ex.files)
             log.info("%s %s -> %d %s (%d redactions)", ex.method, ex.route.path, response.status,
                      ex.provider, ex.redaction.total)
-            headers = [(k.lower(), v) for k, v in response.raw_headers if k.lower() not in _DROP_RESPONSE_BYTES]
+            headers = [(k, v) for k, v in response.raw_headers if k not in _DROP_RESPONSE_BYTES]
             ctype = response.headers.get("content-type", "")
             if "text/event-stream" in ctype:
                 await self._stream_back(ex, response, headers, send, written)
@@ -672,7 +681,7 @@ class Gateway:
             # Back to the pool when read to the end; closed (so the upstream stops) when not.
             response.release()
 
-    async def _whole_back(self, response: aiohttp.ClientResponse, headers: list[tuple[bytes, bytes]],
+    async def _whole_back(self, response: UpstreamResponse, headers: list[tuple[bytes, bytes]],
                           send: Send, written: asyncio.Future | None = None) -> None:
         data = await response.read()
         if data and "json" in response.headers.get("content-type", "") and b"CG_" in data:
@@ -687,24 +696,24 @@ class Gateway:
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": data})
 
-    async def _raw_back(self, response: aiohttp.ClientResponse, headers: list[tuple[bytes, bytes]],
+    async def _raw_back(self, response: UpstreamResponse, headers: list[tuple[bytes, bytes]],
                         send: Send, written: asyncio.Future | None = None) -> None:
         """Bodies that are neither JSON nor SSE (files, plain text) pass through as they arrive."""
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        async for chunk in response.content.iter_any():
+        async for chunk in response:
             if chunk:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await _settled(written)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _stream_back(self, ex: Exchange, response: aiohttp.ClientResponse,
+    async def _stream_back(self, ex: Exchange, response: UpstreamResponse,
                            headers: list[tuple[bytes, bytes]], send: Send,
                            written: asyncio.Future | None = None) -> None:
         adapter = adapter_for(ex.route.api, ex.provider, self.vault)
         parser = SSEParser()
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         try:
-            async for chunk in response.content.iter_any():
+            async for chunk in response:
                 out: list[bytes] = []
                 for event in parser.feed(chunk):
                     out.extend(adapter.on_event(event))
