@@ -220,3 +220,30 @@ def test_a_ledger_locked_by_another_writer_delays_the_answer_but_loses_no_entry(
         stack.gateway.drain()
     result = verify_ledger(stack.ledger)
     assert result.ok and result.count == 2
+
+
+def test_streamed_requests_are_recorded_even_when_the_agent_leaves_after_the_first_event(tmp_path: Path) -> None:
+    """Without an audit clause a stream's entry is written once its first bytes reached the agent; an
+    agent that hangs up right then, or reads to the end, leaves an entry either way."""
+    with running_stack(tmp_path, audit=False, upstream=RecordingUpstream(tool_calls=False, event_delay=0.05)) as stack:
+        body = {"model": "gpt-4.1", "stream": True, "messages": [{"role": "user", "content": "explain the retry policy"}]}
+        with httpx.Client(timeout=30) as client:
+            with client.stream("POST", stack.url + "/v1/chat/completions", json=body,
+                               headers={"authorization": f"Bearer {FAKE_OPENAI_KEY}"}) as response:
+                assert response.status_code == 200
+                first = next(response.iter_raw())
+                assert first.startswith(b"data: ")
+            # the connection is closed here, long before the paced stream could end
+            full = client.post(stack.url + "/v1/chat/completions", json=body,
+                               headers={"authorization": f"Bearer {FAKE_OPENAI_KEY}"})
+            assert full.status_code == 200 and b"[DONE]" in full.content
+        deadline = time.monotonic() + 10
+        while True:
+            stack.gateway.drain()
+            with Ledger.open(stack.ledger) as led:
+                records = led.records()
+            if len(records) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+    assert [(r.endpoint, r.verdict) for r in records] == [("/v1/chat/completions", "allow")] * 2
+    assert verify_ledger(stack.ledger).ok

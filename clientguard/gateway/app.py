@@ -634,55 +634,64 @@ class Gateway:
                 ), send)
                 return
         assert self.client is not None, "the gateway was not started"
-        written: asyncio.Future | None = None
+        # Without an audit clause the entry is written once the request is on its way, while the
+        # upstream works on it (a model takes far longer to answer than the ~0.2 ms this takes). The
+        # answer's last byte waits for it, so an agent never holds a complete answer whose request the
+        # ledger lacks. (Writing it after the first streamed bytes instead measured no better in
+        # bench/gateway.py: the upstream there answers at once, so the write lands before the first
+        # text delta either way.)
+        entry = _Entry(None if self.audit_required or self.ledger is None
+                       else lambda: self._append_soon(ex, verdict))
 
         def sent() -> None:
-            # Without an audit clause the entry is written once the request is on its way, while the
-            # upstream works on it; the answer's last byte waits for it if it had to go to the writer
-            # thread. An agent never holds a complete answer whose request the ledger lacks, and time
-            # to first token does not wait for the disk.
-            nonlocal written
-            if not self.audit_required and self.ledger is not None:
-                written = self._append_soon(ex, verdict)
+            entry.due = True
+            entry.write()
 
         try:
-            response = await self.client.request(
-                ex.method, ex.upstream, ex.out_headers,
-                ex.body if (ex.body or ex.method not in ("GET", "HEAD", "OPTIONS")) else None, after_send=sent,
-            )
-        except UPSTREAM_ERRORS as exc:
-            self.stats.errors += 1
-            body = error_body(ex.provider, 502, "clientguard_upstream_unreachable",
-                              f"clientguard could not reach the upstream {ex.upstream.split('?')[0]}: "
-                              f"{type(exc).__name__}.")
-            await _settled(written)
-            await send({"type": "http.response.start", "status": 502,
-                        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
-            return
-        try:
-            self.stats.forwarded += 1
-            for kind, n in ex.redaction.by_kind().items():
-                self.stats.by_kind[kind] += n
-            for rule, n in ex.redaction.by_rule().items():
-                self.stats.by_rule[rule] += n
-            self.stats.files.update(ex.files)
-            log.info("%s %s -> %d %s (%d redactions)", ex.method, ex.route.path, response.status,
-                     ex.provider, ex.redaction.total)
-            headers = [(k, v) for k, v in response.raw_headers if k not in _DROP_RESPONSE_BYTES]
-            ctype = response.headers.get("content-type", "")
-            if "text/event-stream" in ctype:
-                await self._stream_back(ex, response, headers, send, written)
-            elif "json" in ctype or not ctype:
-                await self._whole_back(response, headers, send, written)
-            else:
-                await self._raw_back(response, headers, send, written)
+            try:
+                response = await self.client.request(
+                    ex.method, ex.upstream, ex.out_headers,
+                    ex.body if (ex.body or ex.method not in ("GET", "HEAD", "OPTIONS")) else None, after_send=sent,
+                )
+            except UPSTREAM_ERRORS as exc:
+                self.stats.errors += 1
+                body = error_body(ex.provider, 502, "clientguard_upstream_unreachable",
+                                  f"clientguard could not reach the upstream {ex.upstream.split('?')[0]}: "
+                                  f"{type(exc).__name__}.")
+                await entry.settled()
+                await send({"type": "http.response.start", "status": 502, "headers": [
+                    (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+            try:
+                await self._answer(ex, response, send, entry)
+            finally:
+                # Back to the pool when read to the end; closed (so the upstream stops) when not.
+                response.release()
         finally:
-            # Back to the pool when read to the end; closed (so the upstream stops) when not.
-            response.release()
+            entry.write()  # a request that left is recorded, whatever became of its answer
+
+    async def _answer(self, ex: Exchange, response: UpstreamResponse, send: Send, entry: _Entry) -> None:
+        """Pass the upstream's answer back: restored when JSON or SSE, as it is otherwise."""
+        self.stats.forwarded += 1
+        for kind, n in ex.redaction.by_kind().items():
+            self.stats.by_kind[kind] += n
+        for rule, n in ex.redaction.by_rule().items():
+            self.stats.by_rule[rule] += n
+        self.stats.files.update(ex.files)
+        log.info("%s %s -> %d %s (%d redactions)", ex.method, ex.route.path, response.status,
+                 ex.provider, ex.redaction.total)
+        headers = [(k, v) for k, v in response.raw_headers if k not in _DROP_RESPONSE_BYTES]
+        ctype = response.headers.get("content-type", "")
+        if "text/event-stream" in ctype:
+            await self._stream_back(ex, response, headers, send, entry)
+        elif "json" in ctype or not ctype:
+            await self._whole_back(response, headers, send, entry)
+        else:
+            await self._raw_back(response, headers, send, entry)
 
     async def _whole_back(self, response: UpstreamResponse, headers: list[tuple[bytes, bytes]],
-                          send: Send, written: asyncio.Future | None = None) -> None:
+                          send: Send, entry: _Entry) -> None:
         data = await response.read()
         if data and "json" in response.headers.get("content-type", "") and b"CG_" in data:
             try:
@@ -692,23 +701,22 @@ class Gateway:
             if doc is not None and seg.restore_json(doc, self.vault):
                 data = json_bytes(doc)
         headers.append((b"content-length", str(len(data)).encode()))
-        await _settled(written)
+        await entry.settled()
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": data})
 
     async def _raw_back(self, response: UpstreamResponse, headers: list[tuple[bytes, bytes]],
-                        send: Send, written: asyncio.Future | None = None) -> None:
+                        send: Send, entry: _Entry) -> None:
         """Bodies that are neither JSON nor SSE (files, plain text) pass through as they arrive."""
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         async for chunk in response:
             if chunk:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await _settled(written)
+        await entry.settled()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _stream_back(self, ex: Exchange, response: UpstreamResponse,
-                           headers: list[tuple[bytes, bytes]], send: Send,
-                           written: asyncio.Future | None = None) -> None:
+                           headers: list[tuple[bytes, bytes]], send: Send, entry: _Entry) -> None:
         adapter = adapter_for(ex.route.api, ex.provider, self.vault)
         parser = SSEParser()
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
@@ -723,25 +731,44 @@ class Gateway:
             for event in parser.close():
                 out.extend(adapter.on_event(event))
             out.extend(adapter.finish())
-            await _settled(written)
+            await entry.settled()
             await send({"type": "http.response.body", "body": b"".join(out), "more_body": False})
         except UPSTREAM_ERRORS as exc:
             message = f"clientguard: the upstream stream broke off ({type(exc).__name__})."
-            await _settled(written)
+            await entry.settled()
             await send({"type": "http.response.body", "more_body": False,
                         "body": stream_error_event(ex.provider, ex.route.api, "clientguard_upstream_error", message)})
         except Exception as exc:  # noqa: BLE001 - a restore failure ends the stream with a visible error
             log.error("restoring the stream failed: %s", type(exc).__name__)
             message = f"clientguard could not restore the response stream ({type(exc).__name__})."
-            await _settled(written)
+            await entry.settled()
             await send({"type": "http.response.body", "more_body": False,
                         "body": stream_error_event(ex.provider, ex.route.api, "clientguard_restore_error", message)})
 
 
-async def _settled(pending: asyncio.Future | None) -> None:
-    """Wait for a ledger append started earlier (its failure is logged where it happens)."""
-    if pending is not None and not pending.done():
-        await asyncio.shield(pending)
+class _Entry:
+    """The ledger entry of a forwarded request (no audit clause): written once, as soon as the request
+    went out; `settled` waits until it is written (on the writer thread when the ledger was busy)."""
+
+    __slots__ = ("_write", "_future", "due", "done")
+
+    def __init__(self, write: Callable[[], asyncio.Future | None] | None):
+        self._write = write
+        self._future: asyncio.Future | None = None
+        self.due = False  # the request is on its way
+        self.done = write is None
+
+    def write(self) -> None:
+        if self.due and not self.done:
+            self.done = True
+            assert self._write is not None
+            self._future = self._write()
+
+    async def settled(self) -> None:
+        self.write()
+        pending = self._future
+        if pending is not None and not pending.done():
+            await asyncio.shield(pending)
 
 
 def is_loopback(host: str) -> bool:
