@@ -66,7 +66,7 @@ class Server:
         return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
 
 
-def serve_each(answer: Callable[[bytes, bytes], bytes], server_box: list[Server]) -> Handler:
+def serve_each(answer: Callable[[bytes, bytes], bytes], server: Server) -> Handler:
     """A keep-alive handler: reads requests one after another and writes `answer(head, body)` to each."""
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -75,7 +75,7 @@ def serve_each(answer: Callable[[bytes, bytes], bytes], server_box: list[Server]
                 head, body = await _read_request(reader)
             except asyncio.IncompleteReadError:
                 return
-            server_box[0].requests.append((head, body))
+            server.requests.append((head, body))
             writer.write(answer(head, body))
             await writer.drain()
 
@@ -86,12 +86,12 @@ def run(coro: Awaitable[object]) -> object:
     return asyncio.run(coro)  # type: ignore[arg-type]
 
 
-def _with_server(answer: Callable[[bytes, bytes], bytes],
-                 body: Callable[[Server, UpstreamPool], Awaitable[None]], **pool_args: object) -> Server:
+def _serve(handler: Handler | Server, body: Callable[[Server, UpstreamPool], Awaitable[None]],
+           **pool_args: object) -> Server:
+    """Run `body` with a pool and a loopback server whose connections `handler` serves."""
+
     async def main() -> Server:
-        box: list[Server] = []
-        server = Server(serve_each(answer, box))
-        box.append(server)
+        server = handler if isinstance(handler, Server) else Server(handler)
         async with server:
             pool = UpstreamPool(None, **pool_args)  # type: ignore[arg-type]
             try:
@@ -101,6 +101,14 @@ def _with_server(answer: Callable[[bytes, bytes], bytes],
         return server
 
     return run(main())  # type: ignore[return-value]
+
+
+def _with_server(answer: Callable[[bytes, bytes], bytes],
+                 body: Callable[[Server, UpstreamPool], Awaitable[None]], **pool_args: object) -> Server:
+    """`_serve` with a keep-alive server that writes `answer(head, body)` to every request."""
+    server = Server(None)  # type: ignore[arg-type]
+    server.handler = serve_each(answer, server)
+    return _serve(server, body, **pool_args)
 
 
 def _length_answer(payload: bytes, *extra: bytes) -> bytes:
@@ -232,16 +240,13 @@ def test_a_body_delimited_by_the_connection_end_is_read_whole() -> None:
         writer.write(b"part two")
         await writer.drain()
 
-    async def main() -> None:
-        async with Server(handler) as server:
-            pool = UpstreamPool(None)
-            response = await pool.request("GET", server.url + "/raw", [])
-            assert await response.read() == b"part one, part two"
-            response.release()
-            assert pool.idle_count() == 0  # not reusable
-            await pool.close()
+    async def body(server: Server, pool: UpstreamPool) -> None:
+        response = await pool.request("GET", server.url + "/raw", [])
+        assert await response.read() == b"part one, part two"
+        response.release()
+        assert pool.idle_count() == 0  # not reusable
 
-    run(main())
+    _serve(handler, body)
 
 
 def test_a_kept_alive_connection_the_server_closed_is_replaced_once() -> None:
@@ -253,19 +258,14 @@ def test_a_kept_alive_connection_the_server_closed_is_replaced_once() -> None:
         await writer.drain()
         # then close without saying so (as an idle timeout does)
 
-    async def main() -> None:
-        server = Server(handler)
-        async with server:
-            pool = UpstreamPool(None)
-            for _ in range(3):
-                response = await pool.request("POST", server.url + "/k", [], b"{}")
-                assert await response.read() == b"{}"
-                response.release()
-                await asyncio.sleep(0.05)  # the server's close reaches the client
-            await pool.close()
-        assert server.connections == 3
+    async def body(server: Server, pool: UpstreamPool) -> None:
+        for _ in range(3):
+            response = await pool.request("POST", server.url + "/k", [], b"{}")
+            assert await response.read() == b"{}"
+            response.release()
+            await asyncio.sleep(0.05)  # the server's close reaches the client
 
-    run(main())
+    assert _serve(handler, body).connections == 3
 
 
 def test_a_connection_that_breaks_mid_answer_is_an_error() -> None:
@@ -274,16 +274,13 @@ def test_a_connection_that_breaks_mid_answer_is_an_error() -> None:
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly some")
         await writer.drain()
 
-    async def main() -> None:
-        async with Server(handler) as server:
-            pool = UpstreamPool(None)
-            response = await pool.request("POST", server.url + "/b", [], b"{}")
-            with pytest.raises(UpstreamError, match="before the answer was complete"):
-                await response.read()
-            response.release()
-            await pool.close()
+    async def body(server: Server, pool: UpstreamPool) -> None:
+        response = await pool.request("POST", server.url + "/b", [], b"{}")
+        with pytest.raises(UpstreamError, match="before the answer was complete"):
+            await response.read()
+        response.release()
 
-    run(main())
+    _serve(handler, body)
 
 
 def test_malformed_http_is_an_error() -> None:
@@ -301,18 +298,15 @@ def test_silence_beyond_the_read_timeout_is_a_timeout() -> None:
         await writer.drain()
         await asyncio.sleep(5)
 
-    async def main() -> None:
-        async with Server(handler) as server:
-            pool = UpstreamPool(None, read_timeout=0.3)
-            response = await pool.request("POST", server.url + "/t", [], b"{}")
-            chunks = response.chunks()
-            assert await chunks.__anext__() == b"first"
-            with pytest.raises(UpstreamTimeout, match="sent nothing for 0.3 s"):
-                await chunks.__anext__()
-            response.release()
-            await pool.close()
+    async def body(server: Server, pool: UpstreamPool) -> None:
+        response = await pool.request("POST", server.url + "/t", [], b"{}")
+        chunks = response.chunks()
+        assert await chunks.__anext__() == b"first"
+        with pytest.raises(UpstreamTimeout, match="sent nothing for 0.3 s"):
+            await chunks.__anext__()
+        response.release()
 
-    run(main())
+    _serve(handler, body, read_timeout=0.3)
 
 
 def test_no_answer_at_all_within_the_read_timeout_is_a_timeout() -> None:
@@ -320,14 +314,11 @@ def test_no_answer_at_all_within_the_read_timeout_is_a_timeout() -> None:
         await _read_request(reader)
         await asyncio.sleep(5)
 
-    async def main() -> None:
-        async with Server(handler) as server:
-            pool = UpstreamPool(None, read_timeout=0.3)
-            with pytest.raises(UpstreamTimeout):
-                await pool.request("POST", server.url + "/t", [], b"{}")
-            await pool.close()
+    async def body(server: Server, pool: UpstreamPool) -> None:
+        with pytest.raises(UpstreamTimeout):
+            await pool.request("POST", server.url + "/t", [], b"{}")
 
-    run(main())
+    _serve(handler, body, read_timeout=0.3)
 
 
 def test_a_slow_reader_pauses_the_upstream_and_still_gets_every_byte() -> None:
@@ -355,20 +346,17 @@ def test_releasing_an_unread_answer_closes_its_connection() -> None:
         writer.write(_length_answer(b"{}"))
         await writer.drain()
 
-    async def main() -> None:
-        async with server:
-            pool = UpstreamPool(None)
-            response = await pool.request("POST", server.url + "/u", [], b"{}")
-            response.release()  # the agent went away before the answer was read
-            assert pool.idle_count() == 0
-            again = await pool.request("POST", server.url + "/u", [], b"{}")
-            assert await again.read() == b"{}"
-            again.release()
-            assert pool.idle_count() == 1
-            await pool.close()
+    async def body(server: Server, pool: UpstreamPool) -> None:
+        response = await pool.request("POST", server.url + "/u", [], b"{}")
+        response.release()  # the agent went away before the answer was read
+        assert pool.idle_count() == 0
+        again = await pool.request("POST", server.url + "/u", [], b"{}")
+        assert await again.read() == b"{}"
+        again.release()
+        assert pool.idle_count() == 1
 
     server = Server(handler)
-    run(main())
+    _serve(server, body)
     assert server.connections == 2
 
 
@@ -377,18 +365,15 @@ def test_cancelling_a_request_closes_the_connection() -> None:
         await _read_request(reader)
         await asyncio.sleep(5)
 
-    async def main() -> None:
-        async with Server(handler) as server:
-            pool = UpstreamPool(None)
-            task = asyncio.ensure_future(pool.request("POST", server.url + "/c", [], b"{}"))
-            await asyncio.sleep(0.05)
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
-            assert pool.idle_count() == 0
-            await pool.close()
+    async def body(server: Server, pool: UpstreamPool) -> None:
+        task = asyncio.ensure_future(pool.request("POST", server.url + "/c", [], b"{}"))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert pool.idle_count() == 0
 
-    run(main())
+    _serve(handler, body)
 
 
 def test_after_send_runs_once_the_request_is_out() -> None:
