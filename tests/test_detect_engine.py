@@ -341,3 +341,20 @@ def test_literal_windows_start_where_the_earliest_possible_match_starts():
     windows = _literal_windows(text, [(100, 20), (105, 2)], 30, UNBOUNDED)
     assert windows == [(0, len(text))]
     assert _literal_windows(text, [(100, 20)], 30, UNBOUNDED) == [(81, len(text))]
+
+
+@needs_hyperscan
+@pytest.mark.parametrize("offset", range(4))
+def test_a_window_cut_inside_a_very_long_non_ascii_line_splits_no_character(offset):
+    """A window on a line longer than LONG_LINE is cut around its candidate: the cut must not fall inside
+    a multi-byte character (found scanning sindresorhus/got, whose bundled test data has such lines)."""
+    rng = random.Random(offset)
+    key = _aws_key(rng)
+    line = "x" * offset + "€" * 3000 + f" key={key} " + "€" * 3000 + " mail jane.doe@acme-health.de " + "ü" * 2000
+    hs = Detector.create(["Acme Health"], fingerprint_key=KEY, engine="hyperscan")
+    py = Detector.create(["Acme Health"], fingerprint_key=KEY, engine="python")
+    for text in (line, "short line\n" + line + "\nafter"):
+        found = hs.scan(text)
+        assert {text[f.start:f.end] for f in found} >= {key, "jane.doe@acme-health.de"}
+        assert found == py.scan(text)
+        assert hs.scan_many([text, "é" * 5000 + key]) == py.scan_many([text, "é" * 5000 + key])

@@ -664,8 +664,9 @@ class Detector:
             return set()
         # Windows are found in the bytes hyperscan saw; only their edges (line starts, so character
         # boundaries) are turned into character offsets, never every candidate end.
-        to_char = (lambda b: b) if len(data) == len(text) else _CharOffsets(data, segments)
-        scale = 1 if len(data) == len(text) else 4  # a character is at most four UTF-8 bytes
+        ascii_ = len(data) == len(text)
+        to_char = (lambda b: b) if ascii_ else _CharOffsets(data, segments)
+        scale = 1 if ascii_ else 4  # a character is at most four UTF-8 bytes
         out: set[tuple[int, int, int]] = set()
         compiled = self._compiled
         for group in sorted(ends):
@@ -675,6 +676,9 @@ class Detector:
                 # A match lies on the lines just before its candidate end: as many as it can hold line
                 # breaks, plus the line before when the prefilter consumed the break after the match.
                 for bs, be in _windows(data, group_ends, c.width * scale, c.newlines):
+                    if not ascii_:
+                        # A window cut on a very long line can split a character: widen it to whole ones.
+                        bs, be = _char_boundary(data, bs, -1), _char_boundary(data, be, 1)
                     for m in c.regex.finditer(text, to_char(bs), to_char(be)):
                         for idx in twins:
                             self._accept(idx, compiled[idx], m, text, out)
@@ -768,6 +772,14 @@ class Detector:
             if text.find(marker, ls, le if le >= 0 else len(text)) >= 0:  # type: ignore[arg-type]
                 return
         out.add((idx, s, e))
+
+
+def _char_boundary(data: bytes, b: int, step: int) -> int:
+    """``b``, or the nearest UTF-8 character boundary before it (``step`` -1) or after it (``step`` 1)."""
+    n = len(data)
+    while 0 < b < n and (data[b] & 0xC0) == 0x80:
+        b += step
+    return b
 
 
 class _CharOffsets:
