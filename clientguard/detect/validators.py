@@ -131,6 +131,10 @@ def credit_card(value: str) -> bool:
     if len(set(digits)) <= 2:  # 4111 1111 1111 1111 style filler is still a test card: keep; 0000... is not
         if set(digits) <= {"0"}:
             return False
+    if digits[0] == "1" and not digits.startswith("1800") and value.isdigit():
+        # UATP (airline) cards are 1 and 14 digits; written without groups, such a number is far more often
+        # an ID (Facebook's are 15 digits from 1000...) or test data, one in ten passing Luhn.
+        return False
     for prefix, lengths in _CARD_ISSUERS:
         if prefix.match(digits) and len(digits) in lengths:
             return luhn_ok(digits)
