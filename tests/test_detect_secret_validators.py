@@ -217,3 +217,17 @@ def test_a_password_that_merely_starts_with_your_is_still_a_secret() -> None:
 ])
 def test_random_mixed_case_letters_are_not_read_as_camel_case(value: str, expected: bool) -> None:
     assert VALIDATORS["generic_assigned_secret"](value) is expected
+
+
+def test_an_empty_setting_does_not_lend_the_next_line_s_name_as_its_value():
+    """Found scanning appwrite's .env: `BITBUCKET_CLIENT_SECRET=` left empty, and the context rule read on
+    into the next line, taking `_APP_VCS_BITBUCKET_WEBHOOK_SECRET=` for the secret."""
+    from clientguard.detect import Detector
+
+    env = "_APP_VCS_BITBUCKET_CLIENT_ID=\n_APP_VCS_BITBUCKET_CLIENT_SECRET=\n_APP_VCS_BITBUCKET_WEBHOOK_SECRET=\n"
+    assert [f for f in Detector.create().scan(env) if f.kind == "secret"] == []
+    token = VALIDATORS["token"]
+    assert not token("_APP_VCS_BITBUCKET_WEBHOOK_SECRET=")
+    assert not token("STRIPE_WEBHOOK_SIGNING_SECRET")
+    assert token("AKIAIOSFODNN7EXAMPLE")  # upper case and digits, no words between underscores
+    assert token("Q2X9_7KF3_9ZP1_4M8T")  # digits as often as letters: drawn at random

@@ -20,6 +20,11 @@ _SEPARATORS = re.compile(r"[-_.:/+=$~]")
 _TEMPLATE_MARK = re.compile(r"[<>{}]|\$\{|\$\(")
 
 
+#: An environment variable's name (and its `=`): what a context rule takes for the value when a setting
+#: is left empty and its pattern reads on into the next line (``BITBUCKET_SECRET=`` then ``_APP_X_ID=``).
+_ENV_NAME = re.compile(r"_*[A-Z][A-Z0-9]*(?:_+[A-Z0-9]+)+_*=?")
+
+
 @validator("token")
 def token(value: str) -> bool:
     """A service token of the rule's shape that is not a mask, a template or a patterned filler.
@@ -29,6 +34,8 @@ def token(value: str) -> bool:
     """
     if not value or _MASK_OR_RUN.search(value) or _TEMPLATE_MARK.search(value):
         return False
+    if _ENV_NAME.fullmatch(value) and sum(c.isalpha() for c in value) >= 2 * sum(c.isdigit() for c in value):
+        return False  # SCREAMING_SNAKE words, not drawn at random
     # The longest run between separators is the random part (IDs and prefixes sit between separators).
     runs = [run for run in _SEPARATORS.split(value) if run]
     longest = max(runs, key=len, default="")
