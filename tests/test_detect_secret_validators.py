@@ -231,3 +231,21 @@ def test_an_empty_setting_does_not_lend_the_next_line_s_name_as_its_value():
     assert not token("STRIPE_WEBHOOK_SIGNING_SECRET")
     assert token("AKIAIOSFODNN7EXAMPLE")  # upper case and digits, no words between underscores
     assert token("Q2X9_7KF3_9ZP1_4M8T")  # digits as often as letters: drawn at random
+
+
+@pytest.mark.parametrize("value", ["Access-Control-Allow-Credentials", "X-CSRF-Token", "Secret-", "api_key/"])
+def test_header_names_and_prefixes_to_join_are_not_generic_secrets(value):
+    """Found scanning appwrite: HEADER_ALLOW_CREDENTIALS = 'Access-Control-Allow-Credentials' and
+    'secret' => 'Secret-' . ucfirst($key)."""
+    assert not VALIDATORS["generic_assigned_secret"](value)
+
+
+@pytest.mark.parametrize("value", ["Xy7-Kd9-Qw3", "C0rrect-H0rse", "s3cr3t-p4ss", "MyPassword123!"])
+def test_hyphenated_or_worded_passwords_with_digits_still_are(value):
+    assert VALIDATORS["generic_assigned_secret"](value)
+
+
+def test_a_make_pattern_is_not_an_unquoted_secret():
+    """Found scanning supabase/auth's Makefile: `release-%/auth: auth-%`."""
+    assert not VALIDATORS["generic_unquoted_secret"]("auth-%")
+    assert VALIDATORS["generic_unquoted_secret"]("p%40ssw0rdXY9z")  # percent-encoded, still a value

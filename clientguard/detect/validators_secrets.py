@@ -91,6 +91,10 @@ _NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_]*(?:\$\d*)?")
 _WORDS = re.compile(r"[a-z]+\d*(?:[-_.:/#][a-z]+\d*)+|[A-Z]+\d*(?:[-_.:][A-Z]+\d*)+")
 #: A reference in code (AuthorizationService.instance, this.props.authHeader): letters only, dotted.
 _DOTTED_NAME = re.compile(r"[A-Za-z_$]+(?:\.[A-Za-z_$]+)+")
+#: An HTTP header's name: capitalised words (or acronyms) joined by hyphens, no digits (X-CSRF-Token).
+_HEADER_NAME = re.compile(r"[A-Z][A-Za-z]*(?:-[A-Z][A-Za-z]*)+")
+#: One word and the separator it is joined to something else by ('Secret-' . ucfirst($key)).
+_WORD_PREFIX = re.compile(r"[A-Za-z]+[-_./]")
 #: snake_case, camelCase (an upper-case run, an acronym, must be followed by two lower-case letters or end
 #: the name: getX, toJSON, parseHTTPResponse), PascalCase. Random mixed case (lRDXNfPxOMFQ) is none of them.
 _SNAKE_OR_CAMEL_WORDS = re.compile(r"_*[a-z]+(?:_+[a-z0-9]+)+_*|[a-z]+(?:[A-Z]{1,6}[a-z]{2,})+[A-Z]{0,6}|[a-z]+[A-Z]{1,6}"
@@ -183,6 +187,8 @@ def _literal_like_secret(v: str) -> bool:
         return False  # one lowercase word (a label such as "username:"), not a credential
     if v[0] in ",;)]}" or v.endswith(":"):
         return False  # code around a quote taken for a value (passwordLabel:"Password:",rememberMeLabel:")
+    if _HEADER_NAME.fullmatch(v) or _WORD_PREFIX.fullmatch(v):
+        return False  # an HTTP header's name (Access-Control-Allow-Credentials), a prefix to join ('Secret-' . $key)
     if re.match(r"/[^\s/]+/", v):
         return False  # an absolute path or route (/en/enterprise-server@3.0/auth)
     if re.fullmatch(r"[#.][A-Za-z][\w-]*", v) or v.startswith("arn:"):
@@ -276,6 +282,8 @@ def mixed_case_random(value: str) -> bool:
 
 
 _ID_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+#: A % that does not start a percent-encoded byte (%2F).
+_BARE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 def _is_reference(v: str) -> bool:
@@ -302,6 +310,8 @@ def generic_unquoted_secret(value: str) -> bool:
         v = v[:-1]  # the end of a sentence or a list, not part of the value
     if _CALL_OR_INDEX.search(v) or _is_reference(v) or not _literal_like_secret(v):
         return False
+    if _BARE_PERCENT.search(v):
+        return False  # a make or printf pattern (release-%/auth: auth-%), not a value
     if _IDENTIFIER.fullmatch(v):
         # A bundler's renamed copy (CancelToken$1) or a counter (value2) is still a name.
         if _SNAKE_OR_CAMEL_WORDS.fullmatch(v.rstrip("0123456789").rstrip("$_")):
