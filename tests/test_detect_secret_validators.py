@@ -249,3 +249,15 @@ def test_a_make_pattern_is_not_an_unquoted_secret():
     """Found scanning supabase/auth's Makefile: `release-%/auth: auth-%`."""
     assert not VALIDATORS["generic_unquoted_secret"]("auth-%")
     assert VALIDATORS["generic_unquoted_secret"]("p%40ssw0rdXY9z")  # percent-encoded, still a value
+
+
+def test_names_with_ticket_numbers_null_conditional_chains_and_here_placeholders_are_not_secrets():
+    """Found scanning bitwarden/server: DeviceAuthKey = "pm-27581-device-auth-key", resetPasswordKey =
+    "2.reset-password-key", paymentIntentClientSecret = invoice?.ConfirmationSecret?.ClientSecret and a
+    connection string's Password=SET_A_PASSWORD_HERE_123."""
+    assert not VALIDATORS["generic_assigned_secret"]("pm-27581-device-auth-key")
+    assert not VALIDATORS["generic_assigned_secret"]("2.reset-password-key")
+    assert VALIDATORS["generic_assigned_secret"]("xk9-27581-qzv-wpl")  # not words
+    assert not VALIDATORS["generic_unquoted_secret"]("invoice?.ConfirmationSecret?.ClientSecret")
+    assert not VALIDATORS["url_password"]("SET_A_PASSWORD_HERE_123")
+    assert VALIDATORS["url_password"]("S3cr3tPassw0rd!")

@@ -389,7 +389,8 @@ def is_placeholder(value: str) -> bool:
         return True
     low = v.lower()
     if any(w in low for w in ("example", "changeme", "placeholder", "your_", "your-", "<your", "dummy", "xxxxx",
-                               "redacted", "*****", "fake", "sample", "notreal", "not_real", "insert_", "replace")):
+                               "redacted", "*****", "fake", "sample", "notreal", "not_real", "insert_", "replace",
+                               "_here", "-here", "here_", "here-")):  # SET_A_PASSWORD_HERE_123, token-here
         return True
     return False
 

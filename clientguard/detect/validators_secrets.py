@@ -118,6 +118,15 @@ _KNOWN_WORDS = re.compile(
 )
 
 
+def _kebab_name(v: str) -> bool:
+    """Lower-case words joined by hyphens, numbers of up to six digits among them, an optional "2." in
+    front: a key or flag name, not a secret (at least two words of three letters or more)."""
+    parts = re.sub(r"^\d+\.", "", v).split("-")
+    if len(parts) < 3 or not all((p.isdigit() and len(p) <= 6) or (p.isalpha() and p.islower()) for p in parts):
+        return False
+    return sum(p.isalpha() and len(p) >= 3 for p in parts) >= 2
+
+
 def _char_classes(v: str) -> int:
     return sum((
         any(c.islower() for c in v),
@@ -189,6 +198,8 @@ def _literal_like_secret(v: str) -> bool:
         return False  # code around a quote taken for a value (passwordLabel:"Password:",rememberMeLabel:")
     if _HEADER_NAME.fullmatch(v) or _WORD_PREFIX.fullmatch(v):
         return False  # an HTTP header's name (Access-Control-Allow-Credentials), a prefix to join ('Secret-' . $key)
+    if _kebab_name(v):
+        return False  # pm-27581-device-auth-key, 2.reset-password-key: a name with a ticket or version number
     if re.match(r"/[^\s/]+/", v):
         return False  # an absolute path or route (/en/enterprise-server@3.0/auth)
     if re.fullmatch(r"[#.][A-Za-z][\w-]*", v) or v.startswith("arn:"):
@@ -289,6 +300,10 @@ _BARE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 def _is_reference(v: str) -> bool:
     """A variable or constant written where a value could be: @token, @@config.secret, $this->key,
     Rack::RACK_SESSION, ActionController::Base.request_forgery_protection_token."""
+    if "?." in v or "!." in v:  # invoice?.ConfirmationSecret?.ClientSecret (C#, TypeScript, Kotlin)
+        v = v.replace("?.", ".").replace("!.", ".")
+        if _ID_PATH.fullmatch(v):
+            return True
     if v[:1] in "@$":
         rest = v.lstrip("@$")
         return bool(_ID_PATH.fullmatch(rest.replace("->", ".").replace("::", ".")))
