@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 
 import random
@@ -358,3 +359,20 @@ def test_a_window_cut_inside_a_very_long_non_ascii_line_splits_no_character(offs
         assert {text[f.start:f.end] for f in found} >= {key, "jane.doe@acme-health.de"}
         assert found == py.scan(text)
         assert hs.scan_many([text, "é" * 5000 + key]) == py.scan_many([text, "é" * 5000 + key])
+
+
+def test_a_kubernetes_secret_s_base64_data_is_scanned_without_runaway_backtracking(det):
+    """A certificate base64-encoded twice (Kubernetes secret data) is one long run of letters and digits;
+    a rule whose key-name parts could split such a run in every possible way took 100 s for traefik's
+    3.8 KB fixture (and 37 s for this line). Here it must simply finish, with the same findings in both
+    engines: this test would run into the suite's timeout if a rule backtracked like that again."""
+    rng = random.Random(3)
+    inner = base64.encodebytes(bytes(rng.randrange(256) for _ in range(900))).decode()
+    pem = "-----BEGIN CERTIFICATE-----\n" + inner + "-----END CERTIFICATE-----\n"
+    doc = "apiVersion: v1\nkind: Secret\ndata:\n  tls.crt: " + base64.b64encode(pem.encode()).decode() + "\n"
+    py = Detector.create(["Acme Health", "acme-health.de", "acmehealth"], fingerprint_key=KEY, engine="python")
+    assert det.scan(doc) == py.scan(doc)
+    # and the same key-name forms as before are still found
+    key = "Q2X97KF39ZP14M8Tabcd1234"
+    for line in (f"censys_key = '{key}'", f"braintreeKey := \"{key}\"", f"config.facebook.key: {key}", f"Using Key={key}"):
+        assert [line[f.start:f.end] for f in det.scan(line) if f.rule_id == "generic-key-assignment"] == [key], line
