@@ -85,15 +85,19 @@ def token_digits(value: str) -> bool:
     return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
 
 
-# The account key of the Azurite / Azure Storage Emulator account "devstoreaccount1": published by
-# Microsoft for local development, the same on every machine, so it protects nothing.
-_AZURE_EMULATOR_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+# The account keys of the Azurite / Azure Storage Emulator account "devstoreaccount1" and of the Azure
+# Cosmos DB emulator: published by Microsoft for local development, the same on every machine, so they
+# protect nothing.
+_AZURE_EMULATOR_KEYS = frozenset({
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+    "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==",
+})
 
 
 @validator("azure_storage_key")
 def azure_storage_key(value: str) -> bool:
-    """An Azure storage account key that is not the storage emulator's well-known public key."""
-    return value != _AZURE_EMULATOR_KEY and token(value)
+    """An Azure storage or Cosmos DB account key that is not an emulator's well-known public key."""
+    return value not in _AZURE_EMULATOR_KEYS and token(value)
 
 
 def _b64_decode_text(part: str) -> str | None:
