@@ -261,3 +261,11 @@ def test_names_with_ticket_numbers_null_conditional_chains_and_here_placeholders
     assert not VALIDATORS["generic_unquoted_secret"]("invoice?.ConfirmationSecret?.ClientSecret")
     assert not VALIDATORS["url_password"]("SET_A_PASSWORD_HERE_123")
     assert VALIDATORS["url_password"]("S3cr3tPassw0rd!")
+
+
+def test_schema_types_and_code_references_in_prose_are_not_secrets():
+    """Found scanning saleor (GraphQL `token: String!`) and spree (`live pass: `Pricing::Context.from_order``)."""
+    assert not VALIDATORS["generic_unquoted_secret"]("String!")
+    assert not VALIDATORS["generic_unquoted_secret"]("[String!]!")
+    assert VALIDATORS["generic_unquoted_secret"]("Xk9mQ2pL7vR4")  # capitalised, but random
+    assert not VALIDATORS["generic_password"]("Pricing::Context.from_order")

@@ -229,6 +229,8 @@ def generic_assigned_secret(value: str) -> bool:
     v = value.strip().strip("'\"`")
     if _REGEX_SYNTAX.search(v):
         return False  # a pattern that matches secrets is not one
+    if _is_reference(v):
+        return False  # Pricing::Context.from_order, $this->key: code named in prose or a string
     return _literal_like_secret(v)
 
 
@@ -293,6 +295,8 @@ def mixed_case_random(value: str) -> bool:
 
 
 _ID_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+#: A type in a schema or signature: a capitalised name, non-null (!) or a list of one.
+_TYPE_NAME = re.compile(r"(?=.*[!\]])\[?[A-Z][A-Za-z]*!?\]?!?")
 #: A % that does not start a percent-encoded byte (%2F).
 _BARE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
@@ -327,6 +331,8 @@ def generic_unquoted_secret(value: str) -> bool:
         return False
     if _BARE_PERCENT.search(v):
         return False  # a make or printf pattern (release-%/auth: auth-%), not a value
+    if _TYPE_NAME.fullmatch(v):
+        return False  # a declared type (GraphQL `token: String!`, `password: [String!]!`), not a value
     if _IDENTIFIER.fullmatch(v):
         # A bundler's renamed copy (CancelToken$1) or a counter (value2) is still a name.
         if _SNAKE_OR_CAMEL_WORDS.fullmatch(v.rstrip("0123456789").rstrip("$_")):
