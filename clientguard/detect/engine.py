@@ -597,20 +597,51 @@ class Detector:
             spans = self._spans_ascii(utf8)  # type: ignore[arg-type]
         else:
             spans = self._spans_hyperscan(joined, utf8, segments) if self._dbs else self._spans_python(joined)
-        per_text: list[list[Finding]] = [[] for _ in starts]
+        text: str | bytes = joined if joined is not None else utf8  # type: ignore[assignment]
+        per_text: list[list[tuple[int, int, int]]] = [[] for _ in starts]
         for idx, s, e in spans:
             seg = bisect.bisect_right(starts, s) - 1
-            base = starts[seg]
-            if e > base + lengths[seg]:
+            if e > starts[seg] + lengths[seg]:
                 continue  # crosses a segment boundary
-            c = self._compiled[idx]
-            r = c.rule
-            per_text[seg].append(Finding(
-                rule_id=r.id, title=r.title, kind=r.kind, severity=r.severity, start=s - base, end=e - base,
-                fingerprint=fingerprint(self._key, joined[s:e] if joined is not None else utf8[s:e].decode("ascii")),  # type: ignore[index]
-                label=c.label, priority=r.priority,
-            ))
-        return [_resolve_same_kind(fs) if len(fs) > 1 else fs for fs in per_text]
+            per_text[seg].append((idx, s, e))
+        out: list[list[Finding]] = []
+        for seg, candidates in enumerate(per_text):
+            base = starts[seg]
+            findings = []
+            for idx, s, e in self._kept(candidates, text):
+                c = self._compiled[idx]
+                r = c.rule
+                findings.append(Finding(
+                    rule_id=r.id, title=r.title, kind=r.kind, severity=r.severity, start=s - base, end=e - base,
+                    fingerprint=fingerprint(self._key, joined[s:e] if joined is not None else utf8[s:e].decode("ascii")),  # type: ignore[index]
+                    label=c.label, priority=r.priority,
+                ))
+            out.append(sorted(findings, key=lambda f: (f.start, f.end, f.rule_id)) if len(findings) > 1 else findings)
+        return out
+
+    def _kept(self, candidates: list[tuple[int, int, int]], text: str | bytes) -> list[tuple[int, int, int]]:
+        """The candidates that are reported: where candidates of one kind overlap, the most specific valid
+        one (priority, then length, then severity). The rules' checks (entropy, validator, an inline allow)
+        run in that order and only on candidates no better one has claimed: a generic rule's validator is
+        not run for a span a service's rule already reports. The same result as checking all, then
+        resolving overlaps."""
+        compiled = self._compiled
+        if len(candidates) == 1:
+            idx, s, e = candidates[0]
+            return candidates if self._passes(compiled[idx], text, s, e) else []
+        ranked = sorted(candidates, key=lambda t: (
+            -compiled[t[0]].rule.priority, -(t[2] - t[1]), -SEVERITY_RANK[compiled[t[0]].rule.severity],
+            compiled[t[0]].rule.id, t[1]))
+        taken: dict[str, _Intervals] = {}
+        kept = []
+        for idx, s, e in ranked:
+            c = compiled[idx]
+            spans = taken.setdefault(c.rule.kind, _Intervals())
+            if spans.overlaps(s, e) or not self._passes(c, text, s, e):
+                continue
+            spans.add(s, e)
+            kept.append((idx, s, e))
+        return kept
 
     # -- engines ------------------------------------------------------------------------------------
 
@@ -743,8 +774,8 @@ class Detector:
         return found
 
     def _accept(self, idx: int, c: _Compiled, m: re.Match, text: str | bytes, out: set) -> None:
-        """Keep a regex match if the rule's checks pass. `text` is a str, or the bytes of ASCII text
-        (a match of the rule's bytes regex): the same checks, in the same order, on either."""
+        """Keep a regex match as a candidate (rule, span of its value) if its length and keywords fit.
+        `text` is a str, or the bytes of ASCII text (a match of the rule's bytes regex)."""
         r = c.rule
         if m.end() - m.start() > c.width or m.end() == m.start():
             return
@@ -754,24 +785,30 @@ class Detector:
             s, e = m.span()
         if s == e:
             return
-        is_bytes = isinstance(text, bytes)
         if r.keywords:
             whole = m.group(0).lower()
-            if not any(k in whole for k in (c.bkeywords if is_bytes else r.keywords)):
+            if not any(k in whole for k in (c.bkeywords if isinstance(text, bytes) else r.keywords)):
                 return
+        out.add((idx, s, e))  # the value's own checks run later, in _passes, and only where needed
+
+    def _passes(self, c: _Compiled, text: str | bytes, s: int, e: int) -> bool:
+        """The checks of a candidate's value: entropy, the rule's validator, and no inline allow on its line.
+        `text` is a str, or the bytes of ASCII text (offsets are the same)."""
+        r = c.rule
+        is_bytes = isinstance(text, bytes)
         if r.entropy is not None or r.validator is not None:
             value = text[s:e].decode("ascii") if is_bytes else text[s:e]
-            if r.entropy is not None and shannon_entropy(value) < r.entropy:
-                return
+            if r.entropy is not None and shannon_entropy(value) < r.entropy:  # type: ignore[arg-type]
+                return False
             if r.validator is not None and not VALIDATORS[r.validator](value):
-                return
+                return False
         if self._honor_allow and self._allow_possible(text):
             newline, marker = (b"\n", _INLINE_ALLOW_BYTES) if is_bytes else ("\n", INLINE_ALLOW)
             ls = text.rfind(newline, 0, s) + 1  # type: ignore[arg-type]
             le = text.find(newline, e)  # type: ignore[arg-type]
             if text.find(marker, ls, le if le >= 0 else len(text)) >= 0:  # type: ignore[arg-type]
-                return
-        out.add((idx, s, e))
+                return False
+        return True
 
 
 def _char_boundary(data: bytes, b: int, step: int) -> int:
@@ -943,22 +980,6 @@ class _Intervals:
         i = bisect.bisect_left(self._starts, start)
         self._starts.insert(i, start)
         self._ends.insert(i, end)
-
-
-def _resolve_same_kind(findings: list[Finding]) -> list[Finding]:
-    """Where findings of the same kind overlap, keep the most specific (priority, then length, then severity)."""
-    if len(findings) <= 1:
-        return findings
-    ranked = sorted(findings, key=lambda f: (-f.priority, -(f.end - f.start), -SEVERITY_RANK[f.severity], f.rule_id, f.start))
-    taken: dict[str, _Intervals] = {}
-    kept: list[Finding] = []
-    for f in ranked:
-        spans = taken.setdefault(f.kind, _Intervals())
-        if spans.overlaps(f.start, f.end):
-            continue
-        spans.add(f.start, f.end)
-        kept.append(f)
-    return sorted(kept, key=lambda f: (f.start, f.end, f.rule_id))
 
 
 def select_non_overlapping(findings: Iterable[Finding]) -> list[Finding]:
