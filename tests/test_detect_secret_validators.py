@@ -269,3 +269,22 @@ def test_schema_types_and_code_references_in_prose_are_not_secrets():
     assert not VALIDATORS["generic_unquoted_secret"]("[String!]!")
     assert VALIDATORS["generic_unquoted_secret"]("Xk9mQ2pL7vR4")  # capitalised, but random
     assert not VALIDATORS["generic_password"]("Pricing::Context.from_order")
+
+
+def test_package_sources_url_tails_and_angle_bracket_placeholders_are_not_secrets():
+    """Found scanning next-auth: "next-auth": "workspace:*", `Postgres: DATABASE_URL=postgres://nextauth:
+    password@127.0.0.1:5432/...` (the URL rules judge a URL's password) and SECRET="<Client secret value>"."""
+    assert not VALIDATORS["generic_assigned_secret"]("workspace:*")
+    assert not VALIDATORS["generic_assigned_secret"]("npm:string-width@^4.2.0")
+    assert not VALIDATORS["generic_unquoted_secret"]("password@127.0.0.1:5432/nextauth?synchronize=true")
+    assert not VALIDATORS["generic_unquoted_secret"]("<Client")
+    assert VALIDATORS["generic_unquoted_secret"]("Xk9mQ2pL7vR4")
+
+
+def test_a_css_custom_property_named_ring_holds_no_phone_number():
+    """Found scanning next-auth: `--ring: 212.7 26.8% 83.9%;` (a colour); "ring" is Norwegian for "call"."""
+    from clientguard.detect import Detector
+
+    det = Detector.create()
+    assert [f for f in det.scan("    --ring: 212.7 26.8% 83.9%;") if f.kind == "pii"] == []
+    assert [f.rule_id for f in det.scan("phone: 030 901820")] == ["phone-number-national"]  # context still works

@@ -194,12 +194,14 @@ def _literal_like_secret(v: str) -> bool:
         return False  # a validation rule list such as required|min:8
     if re.fullmatch(r"[a-z]+[:=;,.]?", v):
         return False  # one lowercase word (a label such as "username:"), not a credential
-    if v[0] in ",;)]}" or v.endswith(":"):
+    if v[0] in ",;)]}<" or v.endswith(":"):
         return False  # code around a quote taken for a value (passwordLabel:"Password:",rememberMeLabel:")
     if _HEADER_NAME.fullmatch(v) or _WORD_PREFIX.fullmatch(v):
         return False  # an HTTP header's name (Access-Control-Allow-Credentials), a prefix to join ('Secret-' . $key)
     if _kebab_name(v):
         return False  # pm-27581-device-auth-key, 2.reset-password-key: a name with a ticket or version number
+    if _DEPENDENCY_SPEC.fullmatch(v):
+        return False  # "next-auth": "workspace:*" in package.json: a package and where it comes from
     if re.match(r"/[^\s/]+/", v):
         return False  # an absolute path or route (/en/enterprise-server@3.0/auth)
     if re.fullmatch(r"[#.][A-Za-z][\w-]*", v) or v.startswith("arn:"):
@@ -295,6 +297,10 @@ def mixed_case_random(value: str) -> bool:
 
 
 _ID_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+#: Where a package.json dependency comes from, instead of a version: workspace:*, npm:pkg@1, file:../x.
+_DEPENDENCY_SPEC = re.compile(r"(?:workspace|npm|file|link|catalog|portal|patch):\S*")
+#: The rest of a URL after its user name: password@host:port/path, taken for `user: password@...`.
+_URL_CREDENTIAL_TAIL = re.compile(r"[^@\s/]+@[\w.-]+(?::\d{1,5})?(?:[/?#]\S*)?")
 #: A type in a schema or signature: a capitalised name, non-null (!) or a list of one.
 _TYPE_NAME = re.compile(r"(?=.*[!\]])\[?[A-Z][A-Za-z]*!?\]?!?")
 #: A % that does not start a percent-encoded byte (%2F).
@@ -331,6 +337,8 @@ def generic_unquoted_secret(value: str) -> bool:
         return False
     if _BARE_PERCENT.search(v):
         return False  # a make or printf pattern (release-%/auth: auth-%), not a value
+    if _URL_CREDENTIAL_TAIL.fullmatch(v):
+        return False  # postgres://nextauth:password@127.0.0.1/...: the URL rules judge a URL's password
     if _TYPE_NAME.fullmatch(v):
         return False  # a declared type (GraphQL `token: String!`, `password: [String!]!`), not a value
     if _IDENTIFIER.fullmatch(v):
