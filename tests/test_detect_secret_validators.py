@@ -288,3 +288,9 @@ def test_a_css_custom_property_named_ring_holds_no_phone_number():
     det = Detector.create()
     assert [f for f in det.scan("    --ring: 212.7 26.8% 83.9%;") if f.kind == "pii"] == []
     assert [f.rule_id for f in det.scan("phone: 030 901820")] == ["phone-number-national"]  # context still works
+
+
+def test_a_command_line_flag_with_its_equals_sign_is_not_a_password():
+    """Found scanning laravel/framework: 'password' => '--password='.$connection['password']."""
+    assert not VALIDATORS["generic_password"]("--password=")
+    assert VALIDATORS["generic_password"]("-Xk9mQ2pL7vR4")

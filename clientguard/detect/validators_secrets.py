@@ -169,7 +169,7 @@ def _stand_in(v: str) -> bool:
 
 #: Not a value: an environment variable named in a string ("$DB_PASSWORD", "%DB_PASSWORD%"), a command-line
 #: flag ("--password"), a value elided in documentation ("492f...", "sk_live_…"), grammar notation.
-_NOT_A_VALUE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|--?[a-z][a-z-]*|.*(?:\.\.\.|…)"
+_NOT_A_VALUE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|--?[a-z][a-z-]*=?|.*(?:\.\.\.|…)"
                           r"|\d*\*[A-Za-z][\w-]*")  # the last: grammar notation such as `token = 1*tchar` (ABNF)
 #: Part of the value masked out (####, ****, ••••): a redacted copy, not the secret.
 _MASKED = re.compile(r"#{4,}|\*{4,}|•{3,}")
