@@ -240,7 +240,7 @@ def test_header_names_and_prefixes_to_join_are_not_generic_secrets(value):
     assert not VALIDATORS["generic_assigned_secret"](value)
 
 
-@pytest.mark.parametrize("value", ["Xy7-Kd9-Qw3", "C0rrect-H0rse", "s3cr3t-p4ss", "MyPassword123!"])
+@pytest.mark.parametrize("value", ["Xy7-Kd9-Qw3", "C0rrect-H0rse", "s3cr3t-p4ss", "Summer2024!"])
 def test_hyphenated_or_worded_passwords_with_digits_still_are(value):
     assert VALIDATORS["generic_assigned_secret"](value)
 
@@ -294,3 +294,16 @@ def test_a_command_line_flag_with_its_equals_sign_is_not_a_password():
     """Found scanning laravel/framework: 'password' => '--password='.$connection['password']."""
     assert not VALIDATORS["generic_password"]("--password=")
     assert VALIDATORS["generic_password"]("-Xk9mQ2pL7vR4")
+
+
+@pytest.mark.parametrize("value", ["password123", "newpassword456", "wrongpassword", "somepassword", "secret123",
+                                   "token1", "MyPassword123!", "test_password_1"])
+def test_values_that_only_name_what_they_stand_for_are_not_secrets(value):
+    """Found across saleor, spree, supabase/auth and appwrite's tests: the value says it is a password."""
+    assert not VALIDATORS["generic_password"](value)
+    assert not VALIDATORS["generic_assigned_secret"](value)
+
+
+@pytest.mark.parametrize("value", ["rootpasswd", "sunshine", "ncc-1701", "V@nt@Compl2024#", "passw0rdXY9z"])
+def test_weak_but_chosen_passwords_still_are(value):
+    assert VALIDATORS["generic_password"](value)

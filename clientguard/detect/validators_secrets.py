@@ -58,6 +58,13 @@ _DEFAULT_PASSWORDS = frozenset({
     "sa", "dev", "demo", "local", "localhost", "default", "docker", "airflow", "superset", "keycloak",
     "pw", "p", "x", "xxx", "foo", "bar", "baz", "foobared", "anonymous", "tiger", "scott", "mypassword", "yourpassword", "dbpass", "dbpassword",
 })
+#: A value that only says what it stands for: an optional word about it, the kind of secret, a number
+#: (password123, newpassword456, wrongpassword, secret123, token1, test_password_1). Tests are full of them.
+_SELF_NAMED = re.compile(
+    r"(?i)(?:new|old|wrong|bad|some|any|first|second|third|my|test|testing|dummy|default|temp|tmp|valid|invalid|"
+    r"correct|incorrect|other|another|strong|weak|good|current|updated|reset)?[_-]?"
+    r"(?:pass(?:word|wd|phrase)?|pwd|secret|token|key|refresh|access)[_-]?\d{0,6}[!.#]?"
+)
 #: Template fields anywhere in a value: {pw}, %(pw)s, %s, ${DB_PASS}, <password>, [password], {{ x }}.
 #: ($VAR alone is a template too, but a "$" inside a password is common: is_placeholder judges the whole value.)
 _FORMAT_FIELD = re.compile(r"\{[^}]*\}|%\([A-Za-z_]\w*\)[sdr]|%[sd](?![A-Za-z0-9])|\$\{[^}]*\}?|<[^>]*>|&lt;.*?&gt;|\[[^\]]*\]|\{\{|\}\}")
@@ -181,6 +188,8 @@ def _literal_like_secret(v: str) -> bool:
         return False  # xoxp-1234567890, key_abcdefghij: a filler around a counted run
     if v.lower() in _DEFAULT_PASSWORDS or _KNOWN_WORDS.match(v):
         return False
+    if _SELF_NAMED.fullmatch(v):
+        return False  # password123, newpassword456, wrongpassword, secret123, token1: a value that names itself
     # A bare identifier path (settings.DB_PASSWORD, self.password) is a reference, not a literal.
     if re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)+(?:\(\))?", v):
         return False
@@ -251,7 +260,7 @@ def generic_password(value: str) -> bool:
     v = value.strip().strip("'\"`")
     if generic_assigned_secret(v):
         return True
-    if not re.fullmatch(r"[a-z]{8,64}", v) or v in _FIELD_WORDS or v in _DEFAULT_PASSWORDS:
+    if not re.fullmatch(r"[a-z]{8,64}", v) or v in _FIELD_WORDS or v in _DEFAULT_PASSWORDS or _SELF_NAMED.fullmatch(v):
         return False
     return not _stand_in(v) and shannon_entropy(v) >= 2.5
 
