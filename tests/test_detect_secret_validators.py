@@ -307,3 +307,18 @@ def test_values_that_only_name_what_they_stand_for_are_not_secrets(value):
 @pytest.mark.parametrize("value", ["rootpasswd", "sunshine", "ncc-1701", "V@nt@Compl2024#", "passw0rdXY9z"])
 def test_weak_but_chosen_passwords_still_are(value):
     assert VALIDATORS["generic_password"](value)
+
+
+def test_private_fields_mount_specs_and_more_self_named_values_are_not_secrets():
+    """Found scanning bitwarden/server (user.PrivateKey = _v1PrivateKey; ResetPasswordKey =
+    "resetpasswordkey1"; device.PushToken = "push-token-" + id) and OWASP/wrongsecrets
+    (docker build --secret id=mysecret,env=SECRET_VALUE)."""
+    unquoted, quoted = VALIDATORS["generic_unquoted_secret"], VALIDATORS["generic_assigned_secret"]
+    assert not unquoted("_v1PrivateKey")
+    assert not unquoted("_mockEncryptedType7String")
+    assert not unquoted("id=mysecret,env=SECRET_VALUE")
+    assert unquoted("_aB3xK9pQ7zL2")  # a random value may start with an underscore
+    assert not quoted("resetpasswordkey1")
+    assert not quoted("push-token-")
+    assert not quoted("clientsecret")
+    assert quoted("tokenizer2020x9Q")

@@ -63,7 +63,8 @@ _DEFAULT_PASSWORDS = frozenset({
 _SELF_NAMED = re.compile(
     r"(?i)(?:new|old|wrong|bad|some|any|first|second|third|my|test|testing|dummy|default|temp|tmp|valid|invalid|"
     r"correct|incorrect|other|another|strong|weak|good|current|updated|reset)?[_-]?"
-    r"(?:pass(?:word|wd|phrase)?|pwd|secret|token|key|refresh|access)[_-]?\d{0,6}[!.#]?"
+    r"(?:(?:api|auth|client|private|public)[_-]?)?(?:(?:pass(?:word|wd|phrase)?|pwd|secret|token|key|refresh|access)[_-]?){1,3}"
+    r"\d{0,6}[!.#]?"
 )
 #: Template fields anywhere in a value: {pw}, %(pw)s, %s, ${DB_PASS}, <password>, [password], {{ x }}.
 #: ($VAR alone is a template too, but a "$" inside a password is common: is_placeholder judges the whole value.)
@@ -101,7 +102,7 @@ _DOTTED_NAME = re.compile(r"[A-Za-z_$]+(?:\.[A-Za-z_$]+)+")
 #: An HTTP header's name: capitalised words (or acronyms) joined by hyphens, no digits (X-CSRF-Token).
 _HEADER_NAME = re.compile(r"[A-Z][A-Za-z]*(?:-[A-Z][A-Za-z]*)+")
 #: One word and the separator it is joined to something else by ('Secret-' . ucfirst($key)).
-_WORD_PREFIX = re.compile(r"[A-Za-z]+[-_./]")
+_WORD_PREFIX = re.compile(r"[A-Za-z]+(?:[-_.][A-Za-z]+)*[-_./]")
 #: snake_case, camelCase (an upper-case run, an acronym, must be followed by two lower-case letters or end
 #: the name: getX, toJSON, parseHTTPResponse), PascalCase. Random mixed case (lRDXNfPxOMFQ) is none of them.
 _SNAKE_OR_CAMEL_WORDS = re.compile(r"_*[a-z]+(?:_+[a-z0-9]+)+_*|[a-z]+(?:[A-Z]{1,6}[a-z]{2,})+[A-Z]{0,6}|[a-z]+[A-Z]{1,6}"
@@ -306,6 +307,10 @@ def mixed_case_random(value: str) -> bool:
 
 
 _ID_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+#: A private field's name: underscores, a lower-case start, then capitalised words (digits may follow).
+_PRIVATE_FIELD = re.compile(r"_+[a-z][a-z0-9]*(?:[A-Z][a-z]{2,}[0-9]*)+")
+#: key=value pairs naming a secret to mount (docker build --secret id=...,src=...|env=...).
+_MOUNT_SPEC = re.compile(r"(?:id|src|source|env|type|target|required|mode|uid|gid)=[^,\s]*(?:,(?:id|src|source|env|type|target|required|mode|uid|gid)=[^,\s]*)+")
 #: Where a package.json dependency comes from, instead of a version: workspace:*, npm:pkg@1, file:../x.
 _DEPENDENCY_SPEC = re.compile(r"(?:workspace|npm|file|link|catalog|portal|patch):\S*")
 #: The rest of a URL after its user name: password@host:port/path, taken for `user: password@...`.
@@ -346,6 +351,10 @@ def generic_unquoted_secret(value: str) -> bool:
         return False
     if _BARE_PERCENT.search(v):
         return False  # a make or printf pattern (release-%/auth: auth-%), not a value
+    if _PRIVATE_FIELD.fullmatch(v):
+        return False  # _v1PrivateKey, _mockEncryptedType7String: a private field holds it, not a literal
+    if _MOUNT_SPEC.fullmatch(v):
+        return False  # docker build --secret id=mysecret,env=SECRET_VALUE: which secret, not the secret
     if _URL_CREDENTIAL_TAIL.fullmatch(v):
         return False  # postgres://nextauth:password@127.0.0.1/...: the URL rules judge a URL's password
     if _TYPE_NAME.fullmatch(v):
