@@ -310,7 +310,8 @@ _ID_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 #: A private field's name: underscores, a lower-case start, then capitalised words (digits may follow).
 _PRIVATE_FIELD = re.compile(r"_+[a-z][a-z0-9]*(?:[A-Z][a-z]{2,}[0-9]*)+")
 #: key=value pairs naming a secret to mount (docker build --secret id=...,src=...|env=...).
-_MOUNT_SPEC = re.compile(r"(?:id|src|source|env|type|target|required|mode|uid|gid)=[^,\s]*(?:,(?:id|src|source|env|type|target|required|mode|uid|gid)=[^,\s]*)+")
+_MOUNT_KEY = r"(?:id|src|source|env|type|target|required|mode|uid|gid)="
+_MOUNT_SPEC = re.compile(rf"{_MOUNT_KEY}[^,\s]*(?:,{_MOUNT_KEY}[^,\s]*)+")
 #: Where a package.json dependency comes from, instead of a version: workspace:*, npm:pkg@1, file:../x.
 _DEPENDENCY_SPEC = re.compile(r"(?:workspace|npm|file|link|catalog|portal|patch):\S*")
 #: The rest of a URL after its user name: password@host:port/path, taken for `user: password@...`.
