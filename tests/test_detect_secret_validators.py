@@ -322,3 +322,10 @@ def test_private_fields_mount_specs_and_more_self_named_values_are_not_secrets()
     assert not quoted("push-token-")
     assert not quoted("clientsecret")
     assert quoted("tokenizer2020x9Q")
+
+
+def test_keys_made_to_be_public_are_not_generic_secrets():
+    """Found scanning mem0: POSTHOG_API_KEY = "phc_..." (a project key meant for front ends)."""
+    assert not VALIDATORS["generic_assigned_secret"]("phc_TEST0000abcdEFGHijklMNOPqrstUVWXyz0123456")
+    assert not VALIDATORS["generic_assigned_secret"]("pk_live_TEST0000abcdEFGHijklMNOPqrst")
+    assert VALIDATORS["generic_assigned_secret"]("sk_TEST0000abcdEFGHijklMNOPqrst9x")

@@ -210,6 +210,8 @@ def _literal_like_secret(v: str) -> bool:
         return False  # an HTTP header's name (Access-Control-Allow-Credentials), a prefix to join ('Secret-' . $key)
     if _kebab_name(v):
         return False  # pm-27581-device-auth-key, 2.reset-password-key: a name with a ticket or version number
+    if _PUBLIC_CLIENT_KEY.match(v):
+        return False  # PostHog's phc_ and Stripe's pk_ keys are made to be shipped in front ends
     if _DEPENDENCY_SPEC.fullmatch(v):
         return False  # "next-auth": "workspace:*" in package.json: a package and where it comes from
     if re.match(r"/[^\s/]+/", v):
@@ -312,6 +314,8 @@ _PRIVATE_FIELD = re.compile(r"_+[a-z][a-z0-9]*(?:[A-Z][a-z]{2,}[0-9]*)+")
 #: key=value pairs naming a secret to mount (docker build --secret id=...,src=...|env=...).
 _MOUNT_KEY = r"(?:id|src|source|env|type|target|required|mode|uid|gid)="
 _MOUNT_SPEC = re.compile(rf"{_MOUNT_KEY}[^,\s]*(?:,{_MOUNT_KEY}[^,\s]*)+")
+#: Keys published by design: PostHog project keys (phc_), Stripe publishable keys (pk_live_, pk_test_).
+_PUBLIC_CLIENT_KEY = re.compile(r"phc_|pk_(?:live|test)_")
 #: Where a package.json dependency comes from, instead of a version: workspace:*, npm:pkg@1, file:../x.
 _DEPENDENCY_SPEC = re.compile(r"(?:workspace|npm|file|link|catalog|portal|patch):\S*")
 #: The rest of a URL after its user name: password@host:port/path, taken for `user: password@...`.
