@@ -329,3 +329,15 @@ def test_keys_made_to_be_public_are_not_generic_secrets():
     assert not VALIDATORS["generic_assigned_secret"]("phc_TEST0000abcdEFGHijklMNOPqrstUVWXyz0123456")
     assert not VALIDATORS["generic_assigned_secret"]("pk_live_TEST0000abcdEFGHijklMNOPqrst")
     assert VALIDATORS["generic_assigned_secret"]("sk_TEST0000abcdEFGHijklMNOPqrst9x")
+
+
+def test_translated_labels_file_references_and_counting_fillers_are_not_secrets():
+    """Found scanning jenkinsci/jenkins (Password=Пароль in a translation, -secret @secret-file) and
+    prometheus (s.sendV2SamplesWithBackoff(...) read as a Vault token). Interleaved counting fillers
+    (A1B2C3D4E5F6...) are still reported: labelled sets count them as secrets."""
+    assert not VALIDATORS["generic_unquoted_secret"]("Пароль")
+    assert not VALIDATORS["generic_unquoted_secret"]("Lösenord")
+    assert not VALIDATORS["generic_unquoted_secret"]("@secret-file")
+    assert VALIDATORS["generic_assigned_secret"]("Q2X97KF39ZP14M8T")
+    assert not VALIDATORS["mixed_case_random"]("sendV2SamplesWithBackoff")
+    assert VALIDATORS["mixed_case_random"]("ZC9Ecf4M5gTEST0000sj0zAB")

@@ -212,6 +212,8 @@ def _literal_like_secret(v: str) -> bool:
         return False  # pm-27581-device-auth-key, 2.reset-password-key: a name with a ticket or version number
     if _PUBLIC_CLIENT_KEY.match(v):
         return False  # PostHog's phc_ and Stripe's pk_ keys are made to be shipped in front ends
+    if v.isalpha() and not v.isascii() and len(v) <= 24:
+        return False  # Пароль, Lösenord: the word "password" in another language (a translated label)
     if _DEPENDENCY_SPEC.fullmatch(v):
         return False  # "next-auth": "workspace:*" in package.json: a package and where it comes from
     if re.match(r"/[^\s/]+/", v):
@@ -305,6 +307,8 @@ def mixed_case_random(value: str) -> bool:
         return False
     if _SNAKE_OR_CAMEL_WORDS.fullmatch(body.rstrip("0123456789")):
         return False
+    if sum(c.isdigit() for c in body) <= 2 and _SNAKE_OR_CAMEL_WORDS.fullmatch(re.sub(r"\d", "", body)):
+        return False  # sendV2SamplesWithBackoff, parseV1Configuration: a method's name with a version in it
     return shannon_entropy(body) >= 3.5
 
 
@@ -356,6 +360,8 @@ def generic_unquoted_secret(value: str) -> bool:
         return False
     if _BARE_PERCENT.search(v):
         return False  # a make or printf pattern (release-%/auth: auth-%), not a value
+    if re.fullmatch(r"@[\w./-]+", v) and not v[1:].isalnum():
+        return False  # -secret @secret-file: read from a file (curl's and many CLIs' @path), not the value
     if _PRIVATE_FIELD.fullmatch(v):
         return False  # _v1PrivateKey, _mockEncryptedType7String: a private field holds it, not a literal
     if _MOUNT_SPEC.fullmatch(v):
