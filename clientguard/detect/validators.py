@@ -93,19 +93,22 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-# Issuer ranges (IIN prefixes) and the lengths each issues.
-_CARD_ISSUERS: list[tuple[re.Pattern[str], tuple[int, ...]]] = [
-    (re.compile(r"^4"), (13, 16, 19)),  # Visa
-    (re.compile(r"^(5[1-5]|2(2[2-9][1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720))"), (16,)),  # Mastercard
-    (re.compile(r"^3[47]"), (15,)),  # American Express
-    (re.compile(r"^(6011|65|64[4-9]|622)"), (16, 19)),  # Discover
-    (re.compile(r"^35"), (16, 19)),  # JCB (assigned 3528-3589; test-card generators use all of 35xx)
-    (re.compile(r"^(2131|1800)"), (15,)),  # JCB, older 15-digit cards
-    (re.compile(r"^3(0[0-5]|[689])"), (14, 16, 19)),  # Diners Club
-    (re.compile(r"^(50|5[6-9]|6)"), (12, 13, 14, 15, 16, 17, 18, 19)),  # Maestro (50, 56-69)
-    (re.compile(r"^(62|81[0-6]\d|817[01])"), (16, 17, 18, 19)),  # UnionPay (81xx: its newer range)
-    (re.compile(r"^220[0-4]"), (16, 17, 18, 19)),  # Mir
-    (re.compile(r"^1(?!800)"), (15,)),  # UATP (airline cards: 1 then 14 digits)
+# Issuer ranges (IIN prefixes), the lengths each issues, and whether a number counts only when written in
+# groups (4111 1111 ...) rather than as one run of digits.
+_CARD_ISSUERS: list[tuple[re.Pattern[str], tuple[int, ...], bool]] = [
+    (re.compile(r"^4"), (13, 16, 19), False),  # Visa
+    (re.compile(r"^(5[1-5]|2(2[2-9][1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720))"), (16,), False),  # Mastercard
+    (re.compile(r"^3[47]"), (15,), False),  # American Express
+    (re.compile(r"^(6011|65|64[4-9]|622)"), (16, 19), False),  # Discover
+    (re.compile(r"^35"), (16, 19), False),  # JCB (assigned 3528-3589; test-card generators use all of 35xx)
+    (re.compile(r"^(2131|1800)"), (15,), False),  # JCB, older 15-digit cards
+    (re.compile(r"^3(0[0-5]|[689])"), (14, 16, 19), False),  # Diners Club
+    (re.compile(r"^(50|5[6-9]|6)"), (12, 13, 14, 15, 16, 17, 18, 19), False),  # Maestro (50, 56-69)
+    (re.compile(r"^(62|81[0-6]\d|817[01])"), (16, 17, 18, 19), False),  # UnionPay (81xx: its newer range)
+    (re.compile(r"^220[0-4]"), (16, 17, 18, 19), False),  # Mir
+    # UATP (airline cards: 1 then 14 digits). Written without groups, such a number is far more often an
+    # ID (Facebook's are 15 digits from 1000...) or test data, one in ten passing Luhn.
+    (re.compile(r"^1(?!800)"), (15,), True),
 ]
 
 
@@ -131,13 +134,9 @@ def credit_card(value: str) -> bool:
     if len(set(digits)) <= 2:  # 4111 1111 1111 1111 style filler is still a test card: keep; 0000... is not
         if set(digits) <= {"0"}:
             return False
-    if digits[0] == "1" and not digits.startswith("1800") and value.isdigit():
-        # UATP (airline) cards are 1 and 14 digits; written without groups, such a number is far more often
-        # an ID (Facebook's are 15 digits from 1000...) or test data, one in ten passing Luhn.
-        return False
-    for prefix, lengths in _CARD_ISSUERS:
+    for prefix, lengths, grouped_only in _CARD_ISSUERS:
         if prefix.match(digits) and len(digits) in lengths:
-            return luhn_ok(digits)
+            return not (grouped_only and value.isdigit()) and luhn_ok(digits)
     return False
 
 
