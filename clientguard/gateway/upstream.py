@@ -213,7 +213,7 @@ class _Connection(asyncio.Protocol):
         self.key = key
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpResponseParser(self)
+        self.parser: httptools.HttpResponseParser | None = None  # a new one for each exchange
         self.response: UpstreamResponse | None = None
         self.closed = False
         self.reusable = False
@@ -246,9 +246,6 @@ class _Connection(asyncio.Protocol):
         except httptools.HttpParserError as exc:
             response._fail(UpstreamError(f"the upstream sent malformed HTTP ({exc})"))
 
-    def eof_received(self) -> bool | None:
-        return None  # close the transport; connection_lost settles the exchange
-
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._cancel_timer()
@@ -263,12 +260,6 @@ class _Connection(asyncio.Protocol):
         else:
             why = f": {exc}" if exc else ""
             response._fail(UpstreamError(f"the upstream closed the connection before the answer was complete{why}"))
-
-    def pause_writing(self) -> None:  # large request bodies: the transport buffers; nothing to do
-        pass
-
-    def resume_writing(self) -> None:
-        pass
 
     # -- httptools callbacks ------------------------------------------------------------------------
 
@@ -301,7 +292,7 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None
         self.exchanges += 1
         self.reusable = False
-        self.parser = httptools.HttpResponseParser(self) if self.exchanges > 1 else self.parser
+        self.parser = httptools.HttpResponseParser(self)
         response = self.response = UpstreamResponse(self, method)
         self._last_io = self.loop.time()
         if body and len(body) < 65536:
