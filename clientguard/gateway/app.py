@@ -142,8 +142,8 @@ class Gateway:
         self.stats = GatewayStats()
         self.client: UpstreamPool | None = None
         self._background: set[asyncio.Future] = set()
-        # One writer thread for every ledger append: appends keep their order, never wait on each other's
-        # SQLite lock, and run beside the event loop (the sqlite3 and hashlib calls release the GIL).
+        # The ledger's writer thread: entries with an audit clause (fsynced), flushes, and appends that
+        # find the SQLite lock held (see _append_soon); one thread, so appends keep their order.
         self._ledger_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clientguard-ledger")
         self._unflushed = False
         self._verdicts: dict[str, Verdict] = {}
@@ -642,34 +642,27 @@ class Gateway:
         # text delta either way.)
         entry = _Entry(None if self.audit_required or self.ledger is None
                        else lambda: self._append_soon(ex, verdict))
-
-        def sent() -> None:
-            entry.due = True
-            entry.write()
-
         try:
-            try:
-                response = await self.client.request(
-                    ex.method, ex.upstream, ex.out_headers,
-                    ex.body if (ex.body or ex.method not in ("GET", "HEAD", "OPTIONS")) else None, after_send=sent,
-                )
-            except UPSTREAM_ERRORS as exc:
-                self.stats.errors += 1
-                body = error_body(ex.provider, 502, "clientguard_upstream_unreachable",
-                                  f"clientguard could not reach the upstream {ex.upstream.split('?')[0]}: "
-                                  f"{type(exc).__name__}.")
-                await entry.settled()
-                await send({"type": "http.response.start", "status": 502, "headers": [
-                    (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-                await send({"type": "http.response.body", "body": body})
-                return
-            try:
-                await self._answer(ex, response, send, entry)
-            finally:
-                # Back to the pool when read to the end; closed (so the upstream stops) when not.
-                response.release()
+            response = await self.client.request(
+                ex.method, ex.upstream, ex.out_headers,
+                ex.body if (ex.body or ex.method not in ("GET", "HEAD", "OPTIONS")) else None,
+                after_send=entry.write,  # recorded once it left, whatever becomes of the answer
+            )
+        except UPSTREAM_ERRORS as exc:
+            self.stats.errors += 1
+            body = error_body(ex.provider, 502, "clientguard_upstream_unreachable",
+                              f"clientguard could not reach the upstream {ex.upstream.split('?')[0]}: "
+                              f"{type(exc).__name__}.")
+            await entry.settled()
+            await send({"type": "http.response.start", "status": 502, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        try:
+            await self._answer(ex, response, send, entry)
         finally:
-            entry.write()  # a request that left is recorded, whatever became of its answer
+            # Back to the pool when read to the end; closed (so the upstream stops) when not.
+            response.release()
 
     async def _answer(self, ex: Exchange, response: UpstreamResponse, send: Send, entry: _Entry) -> None:
         """Pass the upstream's answer back: restored when JSON or SSE, as it is otherwise."""
@@ -747,25 +740,22 @@ class Gateway:
 
 
 class _Entry:
-    """The ledger entry of a forwarded request (no audit clause): written once, as soon as the request
-    went out; `settled` waits until it is written (on the writer thread when the ledger was busy)."""
+    """The ledger entry of a forwarded request (no audit clause): `write` starts it as the request leaves
+    (once; nothing when it never left), `settled` waits until it is written (on the writer thread when
+    the ledger was busy)."""
 
-    __slots__ = ("_write", "_future", "due", "done")
+    __slots__ = ("_write", "_future")
 
     def __init__(self, write: Callable[[], asyncio.Future | None] | None):
         self._write = write
         self._future: asyncio.Future | None = None
-        self.due = False  # the request is on its way
-        self.done = write is None
 
     def write(self) -> None:
-        if self.due and not self.done:
-            self.done = True
-            assert self._write is not None
-            self._future = self._write()
+        if self._write is not None:
+            write, self._write = self._write, None
+            self._future = write()
 
     async def settled(self) -> None:
-        self.write()
         pending = self._future
         if pending is not None and not pending.done():
             await asyncio.shield(pending)
