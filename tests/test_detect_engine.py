@@ -376,3 +376,25 @@ def test_a_kubernetes_secret_s_base64_data_is_scanned_without_runaway_backtracki
     key = "Q2X97KF39ZP14M8Tabcd1234"
     for line in (f"censys_key = '{key}'", f"braintreeKey := \"{key}\"", f"config.facebook.key: {key}", f"Using Key={key}"):
         assert [line[f.start:f.end] for f in det.scan(line) if f.rule_id == "generic-key-assignment"] == [key], line
+
+
+def test_remembered_value_checks_give_the_findings_of_a_fresh_detector(monkeypatch):
+    # Entropy and validators are functions of the value alone, so the detector remembers their answer
+    # (an agent resends the same keys and e-mails every turn); the memo stays bounded and never changes
+    # what is found, for values that pass and for values that fail.
+    from clientguard.detect import engine
+
+    monkeypatch.setattr(engine, "VERDICT_MEMO", 8)
+    rng = random.Random(5)
+    texts = []
+    for i in range(30):
+        texts.append(f"aws_access_key_id = {_aws_key(rng)}\nmail user{i}@example-corp.de\n"
+                     f"password = 'changeme'\nsecret_token = 'xxxxxxxxxxxxxxxxxxxxxxxx'\n")
+    remembering = Detector.create(["Acme Health"], fingerprint_key=KEY)
+    first = [remembering.scan(t) for t in texts]
+    again = [remembering.scan(t) for t in texts]
+    assert 0 < len(remembering._verdicts) <= 8
+    for t, a, b in zip(texts, first, again):
+        fresh = Detector.create(["Acme Health"], fingerprint_key=KEY).scan(t)
+        assert a == b == fresh
+        assert {f.rule_id for f in fresh} >= {"aws-access-key-id", "email-address"}

@@ -497,6 +497,9 @@ class Detector:
         self._key = fingerprint_key
         self._honor_allow = honor_inline_allow
         self._allow_memo: tuple[object, bool] = (None, False)
+        # What the value checks (entropy, validator) said of a rule's value: pure functions of the value,
+        # asked again each time an agent resends its conversation (the same keys, e-mails and names).
+        self._verdicts: dict[tuple[str | None, float | None, str], bool] = {}
         # Bytes regexes (for ASCII batches) are compiled on first use: most rules never have a candidate,
         # and compiling all of them would add ~60 ms to every start.
         self._bregexes: dict[int, re.Pattern[bytes] | None] = {}
@@ -798,9 +801,15 @@ class Detector:
         is_bytes = isinstance(text, bytes)
         if r.entropy is not None or r.validator is not None:
             value = text[s:e].decode("ascii") if is_bytes else text[s:e]
-            if r.entropy is not None and shannon_entropy(value) < r.entropy:  # type: ignore[arg-type]
-                return False
-            if r.validator is not None and not VALIDATORS[r.validator](value):
+            key = (r.validator, r.entropy, value)
+            ok = self._verdicts.get(key)
+            if ok is None:
+                ok = not (r.entropy is not None and shannon_entropy(value) < r.entropy) and (  # type: ignore[arg-type]
+                    r.validator is None or bool(VALIDATORS[r.validator](value)))
+                if len(self._verdicts) >= VERDICT_MEMO:
+                    self._verdicts.clear()  # bounded; a scan of many distinct values simply starts over
+                self._verdicts[key] = ok
+            if not ok:
                 return False
         if self._honor_allow and self._allow_possible(text):
             newline, marker = (b"\n", _INLINE_ALLOW_BYTES) if is_bytes else ("\n", INLINE_ALLOW)
@@ -851,6 +860,10 @@ class _CharOffsets:
         self._chars.insert(i + 1, c)
         self._ascii.insert(i + 1, False)
         return c
+
+
+#: How many value checks the detector remembers before it starts over.
+VERDICT_MEMO = 8192
 
 
 #: Windows longer than this (minified code, one-line JSON, source maps) are not searched whole:
