@@ -351,3 +351,16 @@ def test_claude_code_write_targets_the_working_directory_its_prompt_names():
     choice = choose_write_tool(["Bash", "Write"], "summary.txt", ["x"], cwd)
     assert choice is not None
     assert choice.arguments == {"file_path": "/home/dev/CG_CLIENT_abcdefgh-portal/summary.txt", "content": "x\n"}
+
+
+def test_the_delay_header_makes_it_think_before_answering(upstream):
+    import time
+
+    body = {"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]}
+    started = time.perf_counter()
+    r = httpx.post(f"{upstream.url}/v1/chat/completions", json=body, headers={"x-recording-delay-ms": "60"})
+    waited = time.perf_counter() - started
+    assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"]
+    assert waited >= 0.06
+    bad = httpx.post(f"{upstream.url}/v1/chat/completions", json=body, headers={"x-recording-delay-ms": "soon"})
+    assert bad.status_code == 400 and "x-recording-delay-ms" in bad.json()["error"]["message"]

@@ -16,6 +16,10 @@ what reached the provider, and it follows a small script so real agents do a too
   placeholder it saw in the request and every string it was asked to echo, streamed in deltas of
   5 to 7 characters so that placeholders get split across events.
 
+A request header ``x-recording-delay-ms: N`` (at most 10,000) makes it wait N milliseconds before it
+answers, as a model thinks before its first token; a gateway forwards the header unchanged, so a
+benchmark can time the same wait direct and through it.
+
 Routes match on the end of the path, so `/v1/responses`, `/responses` and `/openai/v1/responses` all
 work. A WebSocket upgrade on `GET .../responses` gets 426, as from a provider that only speaks HTTP;
 Codex then falls back to HTTPS at once.
@@ -772,6 +776,11 @@ def _classify(path: str) -> str | None:
     return None
 
 
+#: The request header that makes the upstream think before it answers (milliseconds).
+DELAY_HEADER = "x-recording-delay-ms"
+MAX_DELAY_MS = 10_000
+
+
 def build_app(upstream: RecordingUpstream) -> Starlette:
     """The Starlette app behind a RecordingUpstream; every path goes through one dispatcher."""
 
@@ -824,6 +833,11 @@ def build_app(upstream: RecordingUpstream) -> Starlette:
             return JSONResponse(queued[1], status_code=queued[0])
         if api == "count_tokens":
             return JSONResponse({"input_tokens": max(1, len(body) // 4)})
+        delay = headers.get(DELAY_HEADER, "")
+        if delay:
+            if not delay.isdigit() or int(delay) > MAX_DELAY_MS:
+                return provider_error(error_api, 400, f"{DELAY_HEADER} takes whole milliseconds up to {MAX_DELAY_MS}")
+            await asyncio.sleep(int(delay) / 1000)
 
         plan = plan_answer(upstream, recorded, api)
         fmt = FORMATS[api]
