@@ -48,4 +48,30 @@ def test_a_few_values_resent_in_long_requests_are_compiled_in_after_a_while() ->
         found = known.find_many([text])
         assert [(f.start, f.end) for f in found[0]] == [(100_001, 100_020)]
     # One value stayed below REBUILD_AFTER, but the characters searched one by one paid for a rebuild.
-    assert known._compiled == ["FAKE0000secretvalue"] and known._pending == []
+    assert known._built[1] == ["FAKE0000secretvalue"] and known._pending == []
+
+
+def test_literal_database_offsets_find_every_occurrence_in_ascii_texts_as_str_find_does() -> None:
+    # ASCII texts take their positions from the literal database's match offsets: every occurrence,
+    # overlapping ones too, in the text it falls in, as str.find finds them.
+    known = KnownValues()
+    values = [f"FAKE0000value{i:04d}zz" for i in range(REBUILD_AFTER + 1)] + ["abcabcab"]
+    for v in values:
+        known.add(v, _finding())
+    texts = ["abcabcabcab and FAKE0000value0003zz", "", "FAKE0000value0003zzFAKE0000value0007zz",
+             "nothing here", "tail abcabcab"]
+    found = known.find_many(texts)
+    from clientguard.gateway import known as known_module
+
+    assert (known._built[0] is not None) == (known_module.hyperscan is not None)  # the database path ran
+    expected = []
+    for text in texts:
+        spans = []
+        for v in values:
+            pos = text.find(v)
+            while pos != -1:
+                spans.append((pos, pos + len(v)))
+                pos = text.find(v, pos + 1)
+        expected.append(sorted(spans))
+    assert [sorted((f.start, f.end) for f in fs) for fs in found] == expected
+    assert expected[0][:2] == [(0, 8), (3, 11)]

@@ -6,13 +6,15 @@ secret inside a tool call's arguments has no ``AWS_SECRET_ACCESS_KEY=`` before i
 was replaced once is therefore kept (in memory only, like the vault) and searched for literally in
 every later request, with the same rule, kind, label and fingerprint as when it was first found.
 
-Which values occur at all is asked once over all segments: a hyperscan literal database when
-hyperscan is available (rebuilt in batches as values accumulate), plain substring tests otherwise
-and for the values added since the last build. Positions are then found with ``str.find``.
+All segments are searched at once: with a hyperscan literal database when hyperscan is available
+(rebuilt in batches as values accumulate), whose match offsets are the positions when the text is
+ASCII; otherwise, and for the values added since the last build, substring tests say which values
+occur and ``str.find`` where.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import threading
 from typing import Any, Sequence
@@ -48,9 +50,9 @@ class KnownValues:
 
     def __init__(self) -> None:
         self._meta: dict[str, Any] = {}
-        self._compiled: list[str] = []
         self._pending: list[str] = []
-        self._db = None
+        # The literal database and the values it holds, replaced together: (None, []) until first built.
+        self._built: tuple[Any, list[str]] = (None, [])
         self._lock = threading.Lock()
         self._searched = 0  # characters searched one pending value at a time since the last rebuild
 
@@ -70,41 +72,38 @@ class KnownValues:
 
     def _rebuild(self) -> None:
         with self._lock:
-            values = self._compiled + self._pending
+            values = self._built[1] + self._pending
             db = hyperscan.Database()
             db.compile(expressions=[_hs_literal(v) for v in values], ids=list(range(len(values))),
-                       flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(values))
-            self._db, self._compiled, self._pending = db, values, []
+                       flags=[0] * len(values))  # every occurrence: its end offset is where it is
+            self._built, self._pending = (db, values), []
             self._searched = 0
-
-    def _present(self, joined: str) -> set[str]:
-        # Rebuilding costs more as the set grows, so it happens after a growing batch of new values.
-        if hyperscan is not None and self._pending and (
-                len(self._pending) >= max(REBUILD_AFTER, len(self._compiled) // 8)
-                or self._searched >= REBUILD_AFTER_CHARS):
-            self._rebuild()
-        found: set[str] = set()
-        if self._db is not None:
-            compiled = self._compiled
-
-            def on_match(pid: int, _from: int, _to: int, _flags: int, _ctx: object) -> None:
-                found.add(compiled[pid])
-
-            self._db.scan(joined.encode("utf-8", "surrogatepass"), match_event_handler=on_match)
-        pending = list(self._pending)
-        if pending:
-            self._searched += len(joined) * len(pending)
-            found.update(v for v in pending if v in joined)
-        return found
 
     def find_many(self, texts: Sequence[str]) -> list[list[Any]]:
         """Findings for every occurrence of a known value, per text."""
         out: list[list[Any]] = [[] for _ in texts]
         if not self._meta or not texts:
             return out
-        present = self._present(texts[0] if len(texts) == 1 else _SEPARATOR.join(texts))
-        if not present:
-            return out
+        # Rebuilding costs more as the set grows, so it happens after a growing batch of new values.
+        if hyperscan is not None and self._pending and (
+                len(self._pending) >= max(REBUILD_AFTER, len(self._built[1]) // 8)
+                or self._searched >= REBUILD_AFTER_CHARS):
+            self._rebuild()
+        joined = texts[0] if len(texts) == 1 else _SEPARATOR.join(texts)
+        db, compiled = self._built
+        present: set[str] = set()
+        if db is not None:
+            data = joined.encode("utf-8", "surrogatepass")
+            hits: list[tuple[int, int]] = []
+            db.scan(data, match_event_handler=lambda pid, _f, to, _fl, _c: hits.append((pid, to)))
+            if len(data) == len(joined):
+                self._place(texts, out, [(compiled[pid], to) for pid, to in hits])  # ASCII: offsets are characters
+            else:
+                present.update(compiled[pid] for pid, _to in hits)
+        pending = list(self._pending)
+        if pending:
+            self._searched += len(joined) * len(pending)
+            present.update(v for v in pending if v in joined)
         for i, text in enumerate(texts):
             for value in present:
                 pos = text.find(value)
@@ -112,3 +111,18 @@ class KnownValues:
                     out[i].append(dataclasses.replace(self._meta[value], start=pos, end=pos + len(value)))
                     pos = text.find(value, pos + 1)
         return out
+
+    def _place(self, texts: Sequence[str], out: list[list[Any]], hits: list[tuple[str, int]]) -> None:
+        """Findings for (value, end offset in the joined texts) matches, in the text each falls in."""
+        if not hits:
+            return
+        starts, pos = [], 0
+        for text in texts:
+            starts.append(pos)
+            pos += len(text) + len(_SEPARATOR)
+        for value, end in hits:
+            start = end - len(value)
+            i = bisect.bisect_right(starts, start) - 1
+            base = starts[i]
+            if end <= base + len(texts[i]):
+                out[i].append(dataclasses.replace(self._meta[value], start=start - base, end=end - base))
