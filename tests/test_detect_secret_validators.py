@@ -341,3 +341,41 @@ def test_translated_labels_file_references_and_counting_fillers_are_not_secrets(
     assert VALIDATORS["generic_assigned_secret"]("Q2X97KF39ZP14M8T")
     assert not VALIDATORS["mixed_case_random"]("sendV2SamplesWithBackoff")
     assert VALIDATORS["mixed_case_random"]("ZC9Ecf4M5gTEST0000sj0zAB")
+
+
+def test_types_commands_constraints_translations_and_encoded_stand_ins_are_not_secrets():
+    """Found scanning Alamofire and okhttp (Swift/Kotlin optional types), bitnami/charts (base64 of
+    "test-api-key", an image tag, newRootPassword123, USERNAME:PERSONAL_ACCESS_TOKEN in URLs, $(<FILE)),
+    monica and firefly-iii (composer constraints, translated 'password' labels, admin123, code joining
+    strings, minified comparisons), spring-boot (username:password and customUser:customPass in docker
+    configs, password2 in URLs) and documenso (openssl's env:VAR)."""
+    unquoted, quoted, password = generic_unquoted_secret, generic_assigned_secret, generic_password
+    assert not unquoted("URLCredential?")
+    assert not unquoted("-Overview")
+    assert not unquoted("1.124.0-debian-12-r0")
+    assert not unquoted("process.platform===")
+    assert not unquoted("env:TEST_CERT_PASS")
+    assert not unquoted(base64.b64encode(b"test-api-key\n").decode())
+    assert not quoted(base64.b64encode(b"username:password").decode())
+    assert not basic_auth_credentials(base64.b64encode(b"customUser:customPass").decode())
+    assert not basic_auth_credentials(base64.b64encode(b"testuser:testpass123").decode())
+    assert not quoted("^10.48.4|^11.0.8|^12.0")
+    assert not quoted("$(<TEST_ADMIN_TOKEN_FILE)")
+    assert not quoted(".config(")
+    assert not quoted("+t.token+")
+    assert not quoted("([a-zA-Z0-9-!#$%&")
+    assert not quoted("このパスワード再設定トークンは無効です。")
+    assert not quoted("abc123def456")
+    for value in ("Palavra-passe", "wachtwoord", "adgangskode", "newReplicationPassword123", "Test124!",
+                  "admin123", "test123456", "credentials"):
+        assert not password(value), value
+    assert not url_password("PERSONAL_ACCESS_TOKEN")
+    assert not url_password("password2")
+    assert not url_password("randompassword")
+    assert not unquoted("SomeRandomStringOf32CharsExactly")
+    # Still secrets: random values, base64 of a random password, and what labelled sets count.
+    assert basic_auth_credentials(base64.b64encode(b"user:Xk9mQ2vL7pR4TEST").decode())
+    assert quoted(base64.b64encode(b"Jm5AJKtlW2TEST").decode())
+    assert url_password("testpassword") and url_password("pass456")
+    assert password("rootpasswd") and password("topsecret1x")
+    assert quoted("Xk9#mQ2$vL7pR4")

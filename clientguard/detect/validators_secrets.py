@@ -62,13 +62,32 @@ _DEFAULT_PASSWORDS = frozenset({
 #: (password123, newpassword456, wrongpassword, secret123, token1, test_password_1). Tests are full of them.
 _SELF_NAMED = re.compile(
     r"(?i)(?:new|old|wrong|bad|some|any|first|second|third|my|test|testing|dummy|default|temp|tmp|valid|invalid|"
-    r"correct|incorrect|other|another|strong|weak|good|current|updated|reset)?[_-]?"
+    r"correct|incorrect|other|another|strong|weak|good|current|updated|reset|random|custom|secure|simple|sample)?[_-]?"
     r"(?:(?:api|auth|client|private|public)[_-]?)?(?:(?:pass(?:word|wd|phrase)?|pwd|secret|token|key|refresh|access)[_-]?){1,3}"
     r"\d{0,6}[!.#]?"
 )
+#: Words that name the value rather than being it: an upper-case constant (DB_PASSWORD, PERSONAL_ACCESS_TOKEN
+#: in https://USERNAME:PERSONAL_ACCESS_TOKEN@github.com), or camelCase words ending in the kind of secret and
+#: a counter (newReplicationPassword123, adminUserSecret2): a README's stand-in.
+_WORDS_IN_VALUE = re.compile(r"[A-Z]+(?:_[A-Z]+)+|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z][a-z]+)*(?:Pass(?:word|phrase)|Secret|Token)"
+                             r"\d{0,6}[!.#]?")
+#: In a URL (http://user2:password2@...), only the word itself numbered, or a constant's name, is a stand-in:
+#: labelled sets count testpassword and pass456 there as passwords.
+_NUMBERED_PASSWORD = re.compile(r"(?i)password[_-]?\d{1,3}|(?:random|custom|secure|simple|sample|dummy)[_-]?password\d{0,3}")
+_UPPER_CONSTANT = re.compile(r"[A-Z]+(?:_[A-Z]+)+")
+#: A word of a test account and a counter: admin123, test123456, Test124!, blank123.
+_ACCOUNT_WORD_AND_NUMBER = re.compile(r"(?i)(?:test|admin|demo|guest|blank|user|root)\d{1,6}[!.#]?")
+#: The word "password" in languages whose translation files hold it as a label ('password' => 'wachtwoord').
+_PASSWORD_TRANSLATIONS = frozenset({
+    "adgangskode", "wachtwoord", "contrasenya", "contraseña", "contrasena", "palavra-passe", "passwort", "kennwort",
+    "salasana", "lösenord", "losenord", "passord", "heslo", "parola", "parool", "parole", "lozinka", "geslo",
+    "jelszó", "jelszo", "slaptažodis", "şifre", "sifre", "senha", "wagwoord", "pasahitza", "contrasinal",
+    "pasvorto", "mot de passe", "kata sandi", "katasandi", "kata laluan", "mật khẩu", "lykilorð", "salasõna",
+})
+
 #: Template fields anywhere in a value: {pw}, %(pw)s, %s, ${DB_PASS}, <password>, [password], {{ x }}.
 #: ($VAR alone is a template too, but a "$" inside a password is common: is_placeholder judges the whole value.)
-_FORMAT_FIELD = re.compile(r"\{[^}]*\}|%\([A-Za-z_]\w*\)[sdr]|%[sd](?![A-Za-z0-9])|\$\{[^}]*\}?|<[^>]*>|&lt;.*?&gt;|\[[^\]]*\]|\{\{|\}\}")
+_FORMAT_FIELD = re.compile(r"\$\([^)]*\)|\{[^}]*\}|%\([A-Za-z_]\w*\)[sdr]|%[sd](?![A-Za-z0-9])|\$\{[^}]*\}?|<[^>]*>|&lt;.*?&gt;|\[[^\]]*\]|\{\{|\}\}")
 
 
 @validator("url_password")
@@ -83,8 +102,8 @@ def url_password(value: str) -> bool:
         return False  # f"{pw}", %(pw)s, ${DB_PASS}, <password>, [password], the tail of <user:password>
     if set(v) <= set("*x.X#-_0•"):
         return False  # a mask: ****, xxxx, ....
-    if is_placeholder(v):
-        return False
+    if is_placeholder(v) or _NUMBERED_PASSWORD.fullmatch(v) or _UPPER_CONSTANT.fullmatch(v):
+        return False  # password2, password-1, DB_PASSWORD, PERSONAL_ACCESS_TOKEN: names of the value
     return True
 
 
@@ -111,9 +130,10 @@ _FILE_REF = re.compile(r"(?i)^[\w.~/\\-]*[/\\][\w.~/\\-]*$|\.(?:pem|key|crt|cer|
                        r"pub|gpg|asc|ini|cfg|conf|toml|xml|properties|html?|js|py|rb|php|go|java|sh)$")
 _URL = re.compile(r"(?i)^[a-z][a-z0-9+.-]*://")
 _CALL_OR_INDEX = re.compile(r"[()\[\]{}]")
-_VERSION_OR_NUMBER = re.compile(r"^(?:[~^]|[<>]=?|==?)?[vV]?\d+(?:[.\-_]\d+)+(?:[.-]?[A-Za-z]{1,6}\d*)?$|^[vV]?\d+[A-Za-z]{0,5}$")
+_VERSION_OR_NUMBER = re.compile(r"^(?:[~^]|[<>]=?|==?)?[vV]?\d+(?:[.\-_]\d+)+(?:[.-]?[A-Za-z]{1,6}\d*)?$|^[vV]?\d+[A-Za-z]{0,5}$"
+                                r"|^[vV]?\d+(?:\.\d+){1,3}(?:-[a-z]+(?:-\d+)?(?:-r\d+)?)$")  # 1.124.0-debian-12-r0: an image tag
 _UUID_NIL = re.compile(r"^0{8}-0{4}-0{4}-0{4}-0{12}$")
-_REGEX_SYNTAX = re.compile(r"\(\?[:=!<P]|\\[dwsbDWSB]|\[\^?[^\]]+\][*+?{]|\)[*+?]|\|.*\)")
+_REGEX_SYNTAX = re.compile(r"\(\?[:=!<P]|\\[dwsbDWSB]|\[\^?[^\]]+\][*+?{]|\)[*+?]|\|.*\)|\[\^?[^\]]*(?:a-z|A-Z|0-9)")
 _ARTIFACT = re.compile(r"[A-Za-z][\w.]*(?:[-_][A-Za-z][\w]*)*[-_:@]v?\d+(?:\.\d+)+(?:[-.+][A-Za-z0-9.]+)?")
 _WORDS_AND_NUMBER = re.compile(r"[a-z]+(?:[_-][a-z]+)+(?:[_-]?\d{1,4})?|[A-Z]+(?:_[A-Z]+)+(?:_?\d{1,4})?")
 _RULE_LIST = re.compile(r"[a-z_]+(?::[\w,.-]+)?(?:\|[a-z_]+(?::[\w,.-]+)?)+")
@@ -156,7 +176,7 @@ def _entropy_floor(n: int) -> float:
 #: Words that mark a value as a stand-in wherever they appear in it.
 _STAND_IN_HINTS = re.compile(
     r"(?i)example|changeme|change_me|placeholder|your[_-]|<your|dummy|xxxxx|redacted|\*{4}|fake|sample|notreal|"
-    r"not_real|insert[_-]|replace|todo|fixme"
+    r"not_real|insert[_-]|replace|todo|fixme|random[_-]?string"
 )
 
 
@@ -177,10 +197,42 @@ def _stand_in(v: str) -> bool:
 
 #: Not a value: an environment variable named in a string ("$DB_PASSWORD", "%DB_PASSWORD%"), a command-line
 #: flag ("--password"), a value elided in documentation ("492f...", "sk_live_…"), grammar notation.
-_NOT_A_VALUE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|--?[a-z][a-z-]*=?|.*(?:\.\.\.|…)"
+_NOT_A_VALUE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
                           r"|\d*\*[A-Za-z][\w-]*")  # the last: grammar notation such as `token = 1*tchar` (ABNF)
 #: Part of the value masked out (####, ****, ••••): a redacted copy, not the secret.
 _MASKED = re.compile(r"#{4,}|\*{4,}|•{3,}")
+#: A value that is code joining strings: '?access_token='.config('x'), "x-token-auth:"+t.token+"@".
+_CONCATENATION = re.compile(r"[.+][A-Za-z_$][\w.$]*[(+]")
+#: Version constraints joined by | or || (composer.lock: "illuminate/auth": "^11.35|^12.0|^13.0").
+_VERSION_LIST = re.compile(r"(?:[~^]|[<>]=?|==?)?v?\d+(?:\.(?:\d+|\*))*(?:\|\|?(?:[~^]|[<>]=?|==?)?v?\d+(?:\.(?:\d+|\*))*)+")
+#: Where a command reads the secret from instead of the secret (openssl's -passin env:VAR, file:path, fd:3).
+_ENV_REFERENCE = re.compile(r"(?:env|file|fd):[\w./-]+")
+_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/]{8,}={0,2}")
+#: What a stand-in says once decoded: words with a test or secret word among them (test-api-key, example-app-secret).
+_STAND_IN_WORDS = re.compile(r"(?i)(?=.*(?:test|example|sample|dummy|fake|demo|password|secret|token|key|pass))"
+                             r"[a-z]+(?:[-_ ][a-z]+)*\d{0,6}")
+
+
+def _plain_stand_in(text: str) -> bool:
+    return bool(text.lower() in _DEFAULT_PASSWORDS or _SELF_NAMED.fullmatch(text) or _WORDS_IN_VALUE.fullmatch(text)
+                or _ACCOUNT_WORD_AND_NUMBER.fullmatch(text) or _STAND_IN_WORDS.fullmatch(text) or is_placeholder(text))
+
+
+def _encoded_stand_in(v: str) -> bool:
+    """Base64 of a stand-in (dGVzdC1hcGkta2V5Cg== is "test-api-key"), or of user:password whose password is
+    one (dXNlcm5hbWU6cGFzc3dvcmQ= is "username:password"): Helm values and docker configs in docs and tests."""
+    if len(v) % 4 or not _BASE64_TEXT.fullmatch(v):
+        return False
+    try:
+        text = base64.b64decode(v, validate=True).decode("ascii").strip()
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return False
+    if not text.isprintable():
+        return False
+    _, sep, password = text.partition(":")
+    return _plain_stand_in(password if sep else text)
+
+
 def _literal_like_secret(v: str) -> bool:
     """Shared checks for a literal value assigned to a secret-named variable."""
     if len(v) < 6 or _stand_in(v) or _FORMAT_FIELD.search(v) or _NOT_A_VALUE.fullmatch(v) or _MASKED.search(v):
@@ -191,6 +243,16 @@ def _literal_like_secret(v: str) -> bool:
         return False
     if _SELF_NAMED.fullmatch(v):
         return False  # password123, newpassword456, wrongpassword, secret123, token1: a value that names itself
+    if _WORDS_IN_VALUE.fullmatch(v) or _ACCOUNT_WORD_AND_NUMBER.fullmatch(v) or v.lower() in _PASSWORD_TRANSLATIONS:
+        return False  # newRootPassword123, admin123, Test124!, 'wachtwoord' in a translation file
+    if _encoded_stand_in(v):
+        return False  # base64 of "test-api-key" or "username:password": a stand-in, encoded for a manifest
+    if _CONCATENATION.fullmatch(v) or _VERSION_LIST.fullmatch(v) or _ENV_REFERENCE.fullmatch(v):
+        return False  # '?token='.config(...), "+t.token+", "^11.35|^12.0" (composer), -password env:CERT_PASS
+    if v.endswith("==") and _DOTTED_NAME.fullmatch(v.rstrip("=!")):
+        return False  # pw=process.platform==="win32" in minified code: a comparison, not base64 padding
+    if not any(c.isascii() for c in v) and sum(c.isalpha() for c in v) >= len(v) * 0.7:
+        return False  # このパスワード再設定トークンは無効です。: a translated message, not a secret
     # A bare identifier path (settings.DB_PASSWORD, self.password) is a reference, not a literal.
     if re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)+(?:\(\))?", v):
         return False
@@ -255,6 +317,7 @@ _FIELD_WORDS = frozenset({
     "required", "optional", "nullable", "confirmed", "password", "passwd", "username", "hidden", "string",
     "disabled", "enabled", "readonly", "sometimes", "present", "filled", "undefined", "unknown", "redacted",
     "secret", "masked", "encrypted", "plaintext", "current", "newpassword", "oldpassword", "confirmation",
+    "credentials", "credential",
 })
 
 
@@ -265,7 +328,8 @@ def generic_password(value: str) -> bool:
     v = value.strip().strip("'\"`")
     if generic_assigned_secret(v):
         return True
-    if not re.fullmatch(r"[a-z]{8,64}", v) or v in _FIELD_WORDS or v in _DEFAULT_PASSWORDS or _SELF_NAMED.fullmatch(v):
+    if not re.fullmatch(r"[a-z]{8,64}", v) or v in _FIELD_WORDS or v in _DEFAULT_PASSWORDS or _SELF_NAMED.fullmatch(v) \
+            or v in _PASSWORD_TRANSLATIONS:
         return False
     return not _stand_in(v) and shannon_entropy(v) >= 2.5
 
@@ -294,8 +358,8 @@ def command_password(value: str) -> bool:
     says what it is, so any literal counts (``dev_admin``), but not a variable, a template, a mask or a
     stand-in word."""
     v = value.strip().strip("'\"")
-    if len(v) < 4 or v.lower() in _DEFAULT_PASSWORDS or _stand_in(v):
-        return False
+    if len(v) < 4 or v.lower() in _DEFAULT_PASSWORDS or _stand_in(v) or _SELF_NAMED.fullmatch(v):
+        return False  # mysql -p randompassword: a value that names itself
     return not (_FORMAT_FIELD.search(v) or _NOT_A_VALUE.fullmatch(v) or _MASKED.search(v))
 
 
@@ -324,8 +388,9 @@ _PUBLIC_CLIENT_KEY = re.compile(r"phc_|pk_(?:live|test)_")
 _DEPENDENCY_SPEC = re.compile(r"(?:workspace|npm|file|link|catalog|portal|patch):\S*")
 #: The rest of a URL after its user name: password@host:port/path, taken for `user: password@...`.
 _URL_CREDENTIAL_TAIL = re.compile(r"[^@\s/]+@[\w.-]+(?::\d{1,5})?(?:[/?#]\S*)?")
-#: A type in a schema or signature: a capitalised name, non-null (!) or a list of one.
-_TYPE_NAME = re.compile(r"(?=.*[!\]])\[?[A-Z][A-Za-z]*!?\]?!?")
+#: A type in a schema or signature: a capitalised name, non-null (!), optional (Swift's and Kotlin's
+#: `var credential: URLCredential?`) or a list of one.
+_TYPE_NAME = re.compile(r"(?=.*[!\]?])\[?[A-Z][A-Za-z]*[!?]?\]?[!?]?")
 #: A % that does not start a percent-encoded byte (%2F).
 _BARE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
@@ -391,8 +456,8 @@ def basic_auth_credentials(value: str) -> bool:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         return False
     user, sep, password = raw.partition(":")
-    if not sep or not user or not password:
-        return False
+    if not sep or not user or not password or _encoded_stand_in(value):
+        return False  # customUser:customPass, testuser:testpass123: test fixtures' stand-ins
     return url_password(password)
 
 
@@ -400,7 +465,7 @@ def basic_auth_credentials(value: str) -> bool:
 def bearer_token(value: str) -> bool:
     """A bearer token literal: long, varied, not a template or a placeholder."""
     v = value.strip()
-    if is_placeholder(v) or _FORMAT_FIELD.search(v):
+    if is_placeholder(v) or _FORMAT_FIELD.search(v) or _encoded_stand_in(v):
         return False
     if _IDENTIFIER.fullmatch(v) and not any(c.isdigit() for c in v):
         return False
