@@ -76,3 +76,22 @@ def test_phone_numbers_in_prose_and_fixtures_are_found_whole(detector, text, fou
 ])
 def test_digit_groups_that_are_not_phone_numbers(detector, text):
     assert not [f for f in detector.scan(text) if "phone" in f.rule_id]
+
+
+def test_netmasks_oids_round_numbers_and_file_names_are_not_personal_data():
+    """Found scanning caddy and okhttp (255.255.0.0, 252.253.254.255 in the reserved 240/4; keyUsage
+    2.5.29.15), the pki test of caddy (a lifetime of 2592000000000000 ns read as a card), Alamofire
+    (Package@swift-5.9.swift) and djangoproject.com (gettext's LL@li.org)."""
+    from clientguard.detect.validators import VALIDATORS
+
+    assert not VALIDATORS["ipv4_private"]("255.255.0.0")
+    assert not VALIDATORS["ipv4_private"]("252.253.254.255")
+    assert VALIDATORS["ipv4_private"]("10.20.30.41")
+    assert VALIDATORS["ipv4_private"]("255.255.255.255")  # the broadcast address: Presidio counts it
+    assert not VALIDATORS["ipv4_public"]("2.5.29.15")
+    assert VALIDATORS["ipv4_public"]("2.58.29.15")
+    assert not VALIDATORS["credit_card"]("2592000000000000")
+    assert VALIDATORS["credit_card"]("4111111111111111")
+    assert not VALIDATORS["email"]("Package@swift-5.9.swift")
+    assert not VALIDATORS["email"]("LL@li.org")
+    assert VALIDATORS["email"]("webmaster@mail.example.pl")

@@ -134,6 +134,8 @@ def credit_card(value: str) -> bool:
     if len(set(digits)) <= 2:  # 4111 1111 1111 1111 style filler is still a test card: keep; 0000... is not
         if set(digits) <= {"0"}:
             return False
+    if digits.endswith("0" * 11):
+        return False  # 2592000000000000 (a lifetime in nanoseconds): a round number, not a card
     for prefix, lengths, grouped_only in _CARD_ISSUERS:
         if prefix.match(digits) and len(digits) in lengths:
             return not (grouped_only and value.isdigit()) and luhn_ok(digits)
@@ -238,6 +240,18 @@ _EXAMPLE_DOMAINS = re.compile(r"(^|\.)(example|test|invalid|localhost|domain\.tl
 _PUNYCODE_TLD = re.compile(r"xn--[a-z0-9-]{2,59}")
 
 
+#: File extensions that end names with an @ in them (icon@2x.png, Package@swift-5.9.swift), and no TLD
+#: of a mailbox a client would have.
+_FILE_EXTENSIONS = frozenset({
+    "png", "jpg", "jpeg", "gif", "svg", "webp", "js", "ts", "py", "css", "map", "json", "md", "swift", "kt", "kts",
+    "java", "rb", "go", "php", "html", "htm", "txt", "yml", "yaml", "xml", "toml", "lock", "tsx", "jsx", "vue",
+    "scss", "less", "mjs", "cjs", "gradle", "plist", "pbxproj", "xib", "storyboard", "ico", "bmp", "tiff", "woff",
+    "woff2", "ttf", "eot", "pdf", "cpp", "hpp", "hh", "cxx", "dart", "scala", "groovy", "lua",
+})
+#: Stand-ins that templates ship: gettext's "Language-Team: LANGUAGE <LL@li.org>".
+_TEMPLATE_ADDRESSES = frozenset({"ll@li.org"})
+
+
 @validator("email")
 def email(value: str) -> bool:
     local, _, domain = value.rpartition("@")
@@ -247,11 +261,13 @@ def email(value: str) -> bool:
     tld = domain.rsplit(".", 1)[-1]
     if not (tld.isalpha() or _PUNYCODE_TLD.fullmatch(tld)) or len(tld) < 2:
         return False  # file names like icon@2x.png end in a non-TLD
-    if tld in {"png", "jpg", "jpeg", "gif", "svg", "webp", "js", "ts", "py", "css", "map", "json", "md"}:
+    if tld in _FILE_EXTENSIONS:
         return False
     if _EXAMPLE_DOMAINS.search(domain):
         return False
     if local.startswith("-") or ".." in local:
+        return False
+    if value.lower() in _TEMPLATE_ADDRESSES:
         return False
     if local.lower() in {"git", "hg", "svn"}:
         return False  # SSH remote of a code host (git@github.com:org/repo.git), not a person's mailbox
@@ -286,6 +302,10 @@ def _documentation_net(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> boo
     return any(ip in n for n in _DOCUMENTATION_NETS if n.version == ip.version)
 
 
+#: X.509 object identifiers (id-at 2.5.4.x, id-ce 2.5.29.x: keyUsage is 2.5.29.15) have four parts too.
+_X509_OID = re.compile(r"2\.5\.(?:4|29)\.\d{1,3}")
+
+
 def _section_number(value: str) -> bool:
     # 7.9.2.2 or 1.2.1.0: four single-digit parts are a section or version number, not a host;
     # 40.40.40.40, 20.20.20.20: one octet four times is a test filler (8.8.8.8 and 1.1.1.1 are resolvers)
@@ -295,7 +315,7 @@ def _section_number(value: str) -> bool:
 
 @validator("ipv4_public")
 def ipv4_public(value: str) -> bool:
-    if _section_number(value):
+    if _section_number(value) or _X509_OID.fullmatch(value):
         return False
     ip = _ip(value)
     return isinstance(ip, ipaddress.IPv4Address) and _is_public(ip) and not _documentation_net(ip)
@@ -306,8 +326,12 @@ def ipv4_private(value: str) -> bool:
     ip = _ip(value)
     if not isinstance(ip, ipaddress.IPv4Address):
         return False
-    # Loopback, unspecified and link-local addresses name no host of the client's network.
-    return ip.is_private and not (ip.is_loopback or ip.is_unspecified or ip.is_link_local) and not _documentation_net(ip)
+    # Loopback, unspecified and link-local addresses name no host of the client's network; nor does the
+    # reserved 240.0.0.0/4, where netmasks (255.255.0.0, 255.255.255.0) fall. The broadcast address stays
+    # reported, as Presidio's labelled cases count it.
+    reserved = ip.is_reserved and value != "255.255.255.255"
+    return ip.is_private and not (ip.is_loopback or ip.is_unspecified or ip.is_link_local or reserved) \
+        and not _documentation_net(ip)
 
 
 def _ipv6_shaped(value: str) -> bool:
