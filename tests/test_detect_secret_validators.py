@@ -379,3 +379,46 @@ def test_types_commands_constraints_translations_and_encoded_stand_ins_are_not_s
     assert url_password("testpassword") and url_password("pass456")
     assert password("rootpasswd") and password("topsecret1x")
     assert quoted("Xk9#mQ2$vL7pR4")
+
+
+def test_labels_of_language_files_are_not_secrets():
+    quoted, password = VALIDATORS["generic_assigned_secret"], VALIDATORS["generic_password"]
+    for value in ("Passwort*", "Пароль*", "Parol*", "Password*", "Senha:", "Cyfrinair*", "API-Schlüssel",
+                  "API-sleutel", "API-ключ", "Brevo-API-Schlüssel", "请在管理面板中配置PayU商户密钥和Salt。",
+                  "សូម​បញ្ចូល​ពាក្យ​សម្ងាត់​។"):
+        assert not quoted(value), value
+        assert not password(value), value
+    # Random values with a letter beyond ASCII, or words with digits, are still secrets.
+    assert quoted("Xk9#mQ2$vL7pR4ü") and quoted("Kx9-m2Q7-vL4p")
+
+
+def test_counted_fillers_jwt_headers_keys_and_accounts_are_not_secrets():
+    quoted, unquoted = VALIDATORS["generic_assigned_secret"], VALIDATORS["generic_unquoted_secret"]
+    for value in ("def456", "ghi789", "xyz456", "0123456789ABCDEFGH", "userOne-token", "adminUser_secret",
+                  "some!Password", "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9", "fields:showPassword",
+                  "dev@acme-cms.test.io", "OAuth2.0"):
+        assert not quoted(value), value
+    assert not unquoted(".*/DB_PASSWORD=shopdb/")
+    assert not unquoted("++updateTokenRef.current")
+    # A token that starts like a JWT but carries a payload and signature is judged as before.
+    assert quoted("dEf4x56Gh9TESTq")
+    assert quoted("eyJ0000TESTzI1NiJ9x")
+
+
+def test_a_cache_key_with_a_content_digest_is_not_a_random_key():
+    random_key_value = VALIDATORS["random_key_value"]
+    assert not random_key_value("Linux-node-0000aaaa1111bbbb2222cccc3333dddd4444eeee")
+    assert not random_key_value("macOS-pip-deps-" + "0a1b" * 16)
+    assert random_key_value("f7b3cb83a7fdb915a71ce17ab0000test")
+
+
+def test_minified_code_is_not_a_connection_string_password():
+    url_password = VALIDATORS["url_password"]
+    assert not url_password("this.base.password")
+    assert not url_password("t}prepareRequest(e){if(!e.headers){throw")
+    assert url_password("Tst0000Pw9q") and url_password("Qx0000TEST}z(9)")
+
+
+def test_a_css_selector_is_not_an_api_key():
+    assert not VALIDATORS["bearer_token"](".auth-fields__changing-password")
+    assert VALIDATORS["bearer_token"]("0000TESTa1b2c3d4e5f6g7h8")

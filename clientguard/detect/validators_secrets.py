@@ -62,7 +62,7 @@ _DEFAULT_PASSWORDS = frozenset({
 #: (password123, newpassword456, wrongpassword, secret123, token1, test_password_1). Tests are full of them.
 _SELF_NAMED = re.compile(
     r"(?i)(?:new|old|wrong|bad|some|any|first|second|third|my|test|testing|dummy|default|temp|tmp|valid|invalid|"
-    r"correct|incorrect|other|another|strong|weak|good|current|updated|reset|random|custom|secure|simple|sample)?[_-]?"
+    r"correct|incorrect|other|another|strong|weak|good|current|updated|reset|random|custom|secure|simple|sample)?[_!-]?"
     r"(?:(?:api|auth|client|private|public)[_-]?)?(?:(?:pass(?:word|wd|phrase)?|pwd|secret|token|key|refresh|access)[_-]?){1,3}"
     r"\d{0,6}[!.#]?"
 )
@@ -70,7 +70,9 @@ _SELF_NAMED = re.compile(
 #: in https://USERNAME:PERSONAL_ACCESS_TOKEN@github.com), or camelCase words ending in the kind of secret and
 #: a counter (newReplicationPassword123, adminUserSecret2): a README's stand-in.
 _WORDS_IN_VALUE = re.compile(r"[A-Z]+(?:_[A-Z]+)+|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z][a-z]+)*(?:Pass(?:word|phrase)|Secret|Token)"
-                             r"\d{0,6}[!.#]?")
+                             r"\d{0,6}[!.#]?"
+                             # userOne-token, adminUser_secret: camelCase words, then the kind of secret
+                             r"|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z][a-z]+)+[-_](?:pass(?:word|phrase)?|secret|token|key)\d{0,6}")
 #: In a URL (http://user2:password2@...), only the word itself numbered, or a constant's name, is a stand-in:
 #: labelled sets count testpassword and pass456 there as passwords.
 _NUMBERED_PASSWORD = re.compile(r"(?i)password[_-]?\d{1,3}|(?:random|custom|secure|simple|sample|dummy)[_-]?password\d{0,3}")
@@ -83,11 +85,64 @@ _PASSWORD_TRANSLATIONS = frozenset({
     "salasana", "lösenord", "losenord", "passord", "heslo", "parola", "parool", "parole", "lozinka", "geslo",
     "jelszó", "jelszo", "slaptažodis", "şifre", "sifre", "senha", "wagwoord", "pasahitza", "contrasinal",
     "pasvorto", "mot de passe", "kata sandi", "katasandi", "kata laluan", "mật khẩu", "lykilorð", "salasõna",
+    "parol", "parolă", "zaporka", "sandi", "nenosiri", "iphasiwedi", "hasło", "haslo", "fjalëkalimi", "cyfrinair",
+    "aðgangsorð", "password",
 })
+#: Words of a label, one of them an acronym or written with letters beyond ASCII: 'API-Schlüssel', 'API-sleutel',
+#: 'Brevo-API-Schlüssel' (the translations of "API key" in a language file).
+_LABEL_WORDS = re.compile(r"(?:[^\W\d_]+[- ]){1,3}[^\W\d_]+")
+_ACRONYM_FIRST = re.compile(r"[A-Z]{2,5}[- ]")
+
+
+def _translated_label(v: str) -> bool:
+    """A label or message in a language file, not a secret: the word "password" in another language,
+    with a required-field star or a colon (Passwort*, Пароль*, Senha:), "API key" translated, or text
+    mostly in another script (ពាក្យសម្ងាត់, 请在管理面板中配置PayU商户密钥和Salt。)."""
+    w = v.rstrip("*:：").strip()
+    if not w:
+        return False
+    if w.lower() in _PASSWORD_TRANSLATIONS or (w.isalpha() and not w.isascii() and len(w) <= 24):
+        return True
+    if not any(c.isdigit() for c in w) and sum(not c.isascii() for c in w) * 2 >= len(w):
+        return True
+    return bool(_LABEL_WORDS.fullmatch(w) and (not w.isascii() or _ACRONYM_FIRST.match(w)))
+
+
+#: A run of counting letters and digits and nothing else: def456, xyz789, 0123456789ABCDEFGH.
+_CLASS_CHUNKS = re.compile(r"[a-z]+|[A-Z]+|\d+")
+
+
+def _counted_filler(v: str) -> bool:
+    chunks = _CLASS_CHUNKS.findall(v)
+    if "".join(chunks) != v or len(chunks) > 3:
+        return False
+    return all(len(c) >= 3 and longest_ordered_run(c) == len(c) for c in chunks)
+
+
+#: i18next's namespaced keys: fields:showPassword, errors:invalidToken.
+_NAMESPACED_KEY = re.compile(r"[a-z]+(?::[a-z]+(?:[A-Z][a-z]+)*)+")
+_EMAIL_VALUE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def _jwt_header_only(v: str) -> bool:
+    """The first part of a JWT alone (eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9 is {"alg":"HS256","typ":"JWT"}):
+    documentation's stand-in for a token, which no signature follows."""
+    if not v.startswith("eyJ") or "." in v:
+        return False
+    try:
+        header = json.loads(base64.urlsafe_b64decode(v + "=" * (-len(v) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(header, dict) and bool(header) and set(header) <= {"alg", "typ", "kid", "cty"}
 
 #: Template fields anywhere in a value: {pw}, %(pw)s, %s, ${DB_PASS}, <password>, [password], {{ x }}.
 #: ($VAR alone is a template too, but a "$" inside a password is common: is_placeholder judges the whole value.)
 _FORMAT_FIELD = re.compile(r"\$\([^)]*\)|\{[^}]*\}|%\([A-Za-z_]\w*\)[sdr]|%[sd](?![A-Za-z0-9])|\$\{[^}]*\}?|<[^>]*>|&lt;.*?&gt;|\[[^\]]*\]|\{\{|\}\}")
+
+
+#: Code read as a connection string's password in minified JavaScript: a member of `this`, or a method
+#: declared right after the value (t}prepareRequest(e){if(...)).
+_MINIFIED_CODE = re.compile(r"^this\.[A-Za-z_$]|[\w$]\([\w$,]*\)\{")
 
 
 @validator("url_password")
@@ -104,6 +159,8 @@ def url_password(value: str) -> bool:
         return False  # a mask: ****, xxxx, ....
     if is_placeholder(v) or _NUMBERED_PASSWORD.fullmatch(v) or _UPPER_CONSTANT.fullmatch(v):
         return False  # password2, password-1, DB_PASSWORD, PERSONAL_ACCESS_TOKEN: names of the value
+    if _MINIFIED_CODE.search(v):
+        return False  # this.username=e;this.password=this.base.password in a bundled dist/index.js
     return True
 
 
@@ -142,7 +199,7 @@ _DATE_OR_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?\S*)
 #: Values that name a kind of thing rather than being a secret: MIME types, charsets, algorithms, booleans.
 _KNOWN_WORDS = re.compile(
     r"(?i)^(?:application/\S+|text/\S+|utf-?8|ascii|latin-?1|sha-?\d+|md5|hmac-?sha\d+|hs\d{3}|rs\d{3}|es\d{3}|"
-    r"bearer|basic|oauth2?|jwt|aes-?\d+(?:-\w+)?|base64|hex|enabled|disabled|required|optional|on|off|yes|no)$"
+    r"bearer|basic|oauth ?(?:[12](?:\.0)?)?|jwt|aes-?\d+(?:-\w+)?|base64|hex|enabled|disabled|required|optional|on|off|yes|no)$"
 )
 
 
@@ -253,6 +310,12 @@ def _literal_like_secret(v: str) -> bool:
         return False  # pw=process.platform==="win32" in minified code: a comparison, not base64 padding
     if not any(c.isascii() for c in v) and sum(c.isalpha() for c in v) >= len(v) * 0.7:
         return False  # このパスワード再設定トークンは無効です。: a translated message, not a secret
+    if _translated_label(v):
+        return False  # Passwort*, API-Schlüssel, 管理パネルでPayUマーチャントキーとSaltを設定してください。
+    if _counted_filler(v) or _jwt_header_only(v):
+        return False  # def456, ghi789 in tests; a JWT's header alone in API docs
+    if _NAMESPACED_KEY.fullmatch(v) or _EMAIL_VALUE.fullmatch(v):
+        return False  # t('fields:showPassword'); "credentials: `dev@acme.test` / `test`": the account, not its secret
     # A bare identifier path (settings.DB_PASSWORD, self.password) is a reference, not a literal.
     if re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)+(?:\(\))?", v):
         return False
@@ -335,6 +398,9 @@ def generic_password(value: str) -> bool:
 
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+#: A cache key: words, then the hex digest of what is cached (Linux-node-<sha1 of package-lock.json>, as
+#: GitHub Actions' cache writes ${{ runner.os }}-node-${{ hashFiles(...) }}).
+_CONTENT_KEY = re.compile(r"[A-Za-z][A-Za-z0-9.]*(?:-[A-Za-z][A-Za-z0-9.]*)+-(?:[0-9a-f]{40}|[0-9a-f]{64})")
 
 
 @validator("random_key_value")
@@ -343,7 +409,7 @@ def random_key_value(value: str) -> bool:
     with three digits and three letters at least, high entropy, not a UUID), since ``key`` also names
     dictionary keys, cache keys and React list keys."""
     v = value.strip().strip("'\"`")
-    if len(v) < 20 or _UUID.fullmatch(v) or not generic_assigned_secret(v):
+    if len(v) < 20 or _UUID.fullmatch(v) or _CONTENT_KEY.fullmatch(v) or not generic_assigned_secret(v):
         return False
     digits = sum(c.isdigit() for c in v)
     letters = "".join(c for c in v.lower() if c.isalpha())
@@ -423,6 +489,10 @@ def generic_unquoted_secret(value: str) -> bool:
         v = v[:-1]  # the end of a sentence or a list, not part of the value
     if _CALL_OR_INDEX.search(v) or _is_reference(v) or not _literal_like_secret(v):
         return False
+    if v.startswith((".*", ".+")):
+        return False  # sed 's/^DB_PASSWORD=.*/DB_PASSWORD=app/': a pattern and its replacement
+    if v[:2] in ("++", "--") and _DOTTED_NAME.fullmatch(v[2:]):
+        return False  # const token = ++updateTokenRef.current
     if _BARE_PERCENT.search(v):
         return False  # a make or printf pattern (release-%/auth: auth-%), not a value
     if re.fullmatch(r"@[\w./-]+", v) and not v[1:].isalnum():
@@ -467,6 +537,8 @@ def bearer_token(value: str) -> bool:
     v = value.strip()
     if is_placeholder(v) or _FORMAT_FIELD.search(v) or _encoded_stand_in(v):
         return False
+    if re.fullmatch(r"[#.][A-Za-z][\w-]*", v):
+        return False  # a CSS selector on the line after `.fields__api-key,`
     if _IDENTIFIER.fullmatch(v) and not any(c.isdigit() for c in v):
         return False
     if _WORDS.fullmatch(v) or _SNAKE_OR_CAMEL_WORDS.fullmatch(v) or _DOTTED_NAME.fullmatch(v):
