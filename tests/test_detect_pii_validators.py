@@ -95,3 +95,32 @@ def test_netmasks_oids_round_numbers_and_file_names_are_not_personal_data():
     assert not VALIDATORS["email"]("Package@swift-5.9.swift")
     assert not VALIDATORS["email"]("LL@li.org")
     assert VALIDATORS["email"]("webmaster@mail.example.pl")
+
+
+def test_ssh_algorithm_names_and_systemd_units_are_not_mailboxes():
+    for value in ("hmac-sha2-512-etm@openssh.com", "umac-128-etm@openssh.com", "zlib@openssh.com",
+                  "curve25519-sha256@libssh.org", "sntrup4591761x25519-sha512@tinyssh.org",
+                  "sshd-keygen@rsa.service", "getty@tty1.service", "backup@daily.timer"):
+        assert not email(value), value
+    # People at those domains, and a mailbox whose domain merely resembles one, still are.
+    assert email("jdoe@openssh.com") and email("ops-team@acme-health.de") and email("jane@service.acme.io")
+
+
+def test_a_certificate_dump_s_byte_pairs_are_not_an_ipv6_address():
+    ipv6_public, ipv6_private = VALIDATORS["ipv6_public"], VALIDATORS["ipv6_private"]
+    assert not ipv6_public("c1:64:70:c8:e8:0b:6c:b9")
+    assert not ipv6_private("fd:12:34:56:78:9a:bc:de")
+    assert ipv6_public("2a00:1450:4001:82a::200e") and ipv6_private("fd12:3456:789a:1::5")
+
+
+def test_oids_and_the_this_network_block_are_not_hosts():
+    ipv4_public, ipv4_private = VALIDATORS["ipv4_public"], VALIDATORS["ipv4_private"]
+    assert not any(ipv4_public(v) for v in ("1.3.101.110", "1.3.101.111", "1.3.101.112", "1.3.101.113"))
+    assert not ipv4_private("0.0.0.1") and not ipv4_private("0.255.255.255")
+    assert ipv4_public("1.3.101.114") and ipv4_private("10.0.0.1")
+    # The blocks' own addresses are still addresses to the validator (Presidio counts "Private 10.0.0.0");
+    # only the rule's pattern leaves out the RFC 1918 blocks written with their prefix (10.0.0.0/8).
+    assert ipv4_private("10.0.0.0") and ipv4_private("172.16.0.0")
+    det = Detector.create(fingerprint_key=b"k" * 32)
+    assert not det.scan("acl localnet src 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16")
+    assert [f.rule_id for f in det.scan("acl office src 10.0.0.0/16")] == ["ipv4-private"]

@@ -247,3 +247,17 @@ def test_numbers_in_svg_path_data_are_not_reported_as_ip_addresses(tmp_path):
     assert ("hosts.txt", "pii") in by_path            # an address in an ordinary file
     assert ("logo.svg", "secret") in by_path          # an SVG is still scanned for secrets
     assert not any(f["path"] == "logo.svg" and f["rule_id"].startswith("ipv") for f in data["findings"])
+
+
+def test_vertex_indices_of_a_text_mesh_are_not_reported_as_cards(tmp_path):
+    # A COLLADA mesh's index list: four groups of four digits (2221 2222 2223 2224) pass Luhn now and then.
+    (tmp_path / "pistol.dae").write_text(
+        "<triangles><p>7 2208 2209 219 1262 2220 2221 2222 2223 2224 2225 1279 2227</p></triangles>\n"
+        "<!-- owner: jane.roe@acme-health.de -->\n"
+    )
+    (tmp_path / "order.txt").write_text("card 2221 2222 2223 2224\n")
+    _, data = scan_json(str(tmp_path))
+    rules = {(f["path"], f["rule_id"]) for f in data["findings"]}
+    assert ("order.txt", "payment-card-number") in rules   # the same digits in an ordinary file
+    assert ("pistol.dae", "email-address") in rules         # a mesh file is still scanned for the rest
+    assert not any(path == "pistol.dae" and rule == "payment-card-number" for path, rule in rules)

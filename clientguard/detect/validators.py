@@ -247,7 +247,13 @@ _FILE_EXTENSIONS = frozenset({
     "java", "rb", "go", "php", "html", "htm", "txt", "yml", "yaml", "xml", "toml", "lock", "tsx", "jsx", "vue",
     "scss", "less", "mjs", "cjs", "gradle", "plist", "pbxproj", "xib", "storyboard", "ico", "bmp", "tiff", "woff",
     "woff2", "ttf", "eot", "pdf", "cpp", "hpp", "hh", "cxx", "dart", "scala", "groovy", "lua",
+    # systemd unit instances: sshd-keygen@rsa.service, getty@tty1.service, backup@daily.timer
+    "service", "socket", "timer", "mount", "automount", "slice", "scope", "swap",
 })
+#: Domains that name SSH algorithms (RFC 4251's name@domain extensions): hmac-sha2-512-etm@openssh.com,
+#: curve25519-sha256@libssh.org, sntrup4591761x25519-sha512@tinyssh.org. A name with a digit or a hyphen
+#: is an algorithm; the developers' own addresses there (djm@openssh.com) have neither.
+_SSH_ALGORITHM_DOMAINS = frozenset({"openssh.com", "libssh.org", "tinyssh.org"})
 #: Stand-ins that templates ship: gettext's "Language-Team: LANGUAGE <LL@li.org>".
 _TEMPLATE_ADDRESSES = frozenset({"ll@li.org"})
 
@@ -271,6 +277,8 @@ def email(value: str) -> bool:
         return False
     if local.lower() in {"git", "hg", "svn"}:
         return False  # SSH remote of a code host (git@github.com:org/repo.git), not a person's mailbox
+    if domain in _SSH_ALGORITHM_DOMAINS and (local == "zlib" or re.search(r"[\d-]", local)):
+        return False  # an SSH algorithm's name (umac-128-etm@openssh.com), not a mailbox
     return True
 
 
@@ -302,8 +310,9 @@ def _documentation_net(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> boo
     return any(ip in n for n in _DOCUMENTATION_NETS if n.version == ip.version)
 
 
-#: X.509 object identifiers (id-at 2.5.4.x, id-ce 2.5.29.x: keyUsage is 2.5.29.15) have four parts too.
-_X509_OID = re.compile(r"2\.5\.(?:4|29)\.\d{1,3}")
+#: X.509 object identifiers (id-at 2.5.4.x, id-ce 2.5.29.x: keyUsage is 2.5.29.15) have four parts too, and
+#: so do RFC 8410's curves (1.3.101.110 X25519, .111 X448, .112 Ed25519, .113 Ed448).
+_X509_OID = re.compile(r"2\.5\.(?:4|29)\.\d{1,3}|1\.3\.101\.11[0-3]")
 
 
 def _section_number(value: str) -> bool:
@@ -330,13 +339,18 @@ def ipv4_private(value: str) -> bool:
     # reserved 240.0.0.0/4, where netmasks (255.255.0.0, 255.255.255.0) fall. The broadcast address stays
     # reported, as Presidio's labelled cases count it.
     reserved = ip.is_reserved and value != "255.255.255.255"
-    return ip.is_private and not (ip.is_loopback or ip.is_unspecified or ip.is_link_local or reserved) \
+    # Nor RFC 1122's "this network" 0.0.0.0/8 (0.0.0.1-0.255.255.255 in squid.conf): no host has one.
+    this_network = value.startswith("0.")
+    return ip.is_private and not (ip.is_loopback or ip.is_unspecified or ip.is_link_local or reserved or this_network) \
         and not _documentation_net(ip)
 
 
 def _ipv6_shaped(value: str) -> bool:
     # `1::2` and `::3` are valid addresses but in code they are slices; real ones have three groups or more.
-    return sum(1 for g in value.split(":") if g) >= 3
+    groups = value.split(":")
+    if len(groups) == 8 and all(len(g) == 2 for g in groups):
+        return False  # c1:64:70:c8:e8:0b:6c:b9: bytes of a signature or fingerprint in a certificate's dump
+    return sum(1 for g in groups if g) >= 3
 
 
 @validator("ipv6_public")
