@@ -422,3 +422,16 @@ def test_minified_code_is_not_a_connection_string_password():
 def test_a_css_selector_is_not_an_api_key():
     assert not VALIDATORS["bearer_token"](".auth-fields__changing-password")
     assert VALIDATORS["bearer_token"]("0000TESTa1b2c3d4e5f6g7h8")
+
+
+def test_a_provider_prefix_before_stand_in_words_or_a_counter_is_not_a_secret():
+    quoted, password = VALIDATORS["generic_assigned_secret"], VALIDATORS["generic_password"]
+    assert quoted("ncc-1701") and password("ncc-1701")  # a counter that does not count is a chosen password
+    for value in ("AIzaSyD-test-api-key-123", "AIzaSyD-new-api-key", "whsec_123", "vercel_blob_rw_TEST_asdf",
+                  "abc=def=ghi", "testUser@1234", "p@ssword"):
+        assert not quoted(value), value
+        assert not password(value), value
+    assert not VALIDATORS["url_password"]("p%40ssword")
+    # Provider prefixes before random text are still keys.
+    assert quoted("sk_live_0000TESTa1B2c3D4e5F6") and quoted("whsec_0000TESTq9Xk2LmP7v")
+    assert VALIDATORS["url_password"]("Qx0000%40TESTz9")

@@ -399,7 +399,7 @@ _PLACEHOLDER_WORDS = re.compile(
     r"default|empty|string|value|(?:your|my)[_-]?(?:own[_-]?)?(?:secret|password|passwd|pass|token|key|api[_-]?key|"
     r"access[_-]?key|app|client|db|database|auth|value|pw|pwd)\w*|\w*[_-]here|replace[_-]?me|(?:insert|enter)[_-]\w*|"
     r"foo|bar|baz|qwerty|letmein|admin|root|user|username|pass|secret[_-]?key|private[_-]?key|"
-    r"not[_-]?set|unset|n/?a|xxx+|\*+|\.+|-+|_+|0+|1234\w*|abc\w{0,3}|abc123\w{0,6}|s3cr3t|p@ssw0rd)$"
+    r"not[_-]?set|unset|n/?a|xxx+|\*+|\.+|-+|_+|0+|1234\w*|abc\w{0,3}|abc123\w{0,6}|s3cr3t|p@ssw[0o]rd)$"
 )
 _TEMPLATE = re.compile(
     r"^(?:\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*\}\}|\{\%.*\%\}|%\([^)]*\)s|%s|<[^>]*>|\[[^\]]*\]|"

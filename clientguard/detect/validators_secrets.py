@@ -77,8 +77,8 @@ _WORDS_IN_VALUE = re.compile(r"[A-Z]+(?:_[A-Z]+)+|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z]
 #: labelled sets count testpassword and pass456 there as passwords.
 _NUMBERED_PASSWORD = re.compile(r"(?i)password[_-]?\d{1,3}|(?:random|custom|secure|simple|sample|dummy)[_-]?password\d{0,3}")
 _UPPER_CONSTANT = re.compile(r"[A-Z]+(?:_[A-Z]+)+")
-#: A word of a test account and a counter: admin123, test123456, Test124!, blank123.
-_ACCOUNT_WORD_AND_NUMBER = re.compile(r"(?i)(?:test|admin|demo|guest|blank|user|root)\d{1,6}[!.#]?")
+#: A word of a test account and a counter: admin123, test123456, Test124!, blank123, testUser@1234.
+_ACCOUNT_WORD_AND_NUMBER = re.compile(r"(?i)(?:test|admin|demo|guest|blank|user|root)(?:[A-Z][a-z]+)?@?\d{1,6}[!.#]?")
 #: The word "password" in languages whose translation files hold it as a label ('password' => 'wachtwoord').
 _PASSWORD_TRANSLATIONS = frozenset({
     "adgangskode", "wachtwoord", "contrasenya", "contraseña", "contrasena", "palavra-passe", "passwort", "kennwort",
@@ -108,13 +108,27 @@ def _translated_label(v: str) -> bool:
     return bool(_LABEL_WORDS.fullmatch(w) and (not w.isascii() or _ACRONYM_FIRST.match(w)))
 
 
-#: A run of counting letters and digits and nothing else: def456, xyz789, 0123456789ABCDEFGH.
+#: A run of counting letters and digits and nothing else: def456, xyz789, 0123456789ABCDEFGH, abc=def=ghi.
 _CLASS_CHUNKS = re.compile(r"[a-z]+|[A-Z]+|\d+")
+#: A provider's prefix, then words that say what the value stands for, or a counter: AIzaSyD-test-api-key-123,
+#: AIzaSyD-new-api-key, whsec_123, vercel_blob_rw_TEST_asdf.
+_PREFIX_THEN_STAND_IN = re.compile(
+    r"[A-Za-z0-9]{2,10}[-_](?:(?P<counter>\d{1,6})|(?i:(?=.*(?:test|example|sample|dummy|fake|demo|new|old|password|secret|token|key|asdf))"
+    r"[a-z]+(?:[-_][a-z]+)*(?:[-_]?\d{1,6})?))"
+)
+
+
+def _prefix_then_stand_in(v: str) -> bool:
+    m = _PREFIX_THEN_STAND_IN.fullmatch(v)
+    if not m:
+        return False
+    counter = m.group("counter")  # whsec_123 counts; ncc-1701, a chosen password, does not
+    return counter is None or longest_ordered_run(counter) == len(counter) or len(set(counter)) == 1
 
 
 def _counted_filler(v: str) -> bool:
     chunks = _CLASS_CHUNKS.findall(v)
-    if "".join(chunks) != v or len(chunks) > 3:
+    if len(chunks) > 4 or re.sub(r"[-_=.:]", "", v) != "".join(chunks):
         return False
     return all(len(c) >= 3 and longest_ordered_run(c) == len(c) for c in chunks)
 
@@ -149,6 +163,8 @@ _MINIFIED_CODE = re.compile(r"^this\.[A-Za-z_$]|[\w$]\([\w$,]*\)\{")
 def url_password(value: str) -> bool:
     """A password written into a URL or connection string, not a template, mask or service default."""
     v = value.strip().strip("'\"")
+    if "%40" in v:
+        v = v.replace("%40", "@")  # p%40ssword: the @ of p@ssword, percent-encoded for the URL
     if len(v) < 5:
         return False  # abc:xyz@, user:123@ - documentation, not a password anyone uses
     if v.lower() in _DEFAULT_PASSWORDS:
@@ -312,8 +328,8 @@ def _literal_like_secret(v: str) -> bool:
         return False  # このパスワード再設定トークンは無効です。: a translated message, not a secret
     if _translated_label(v):
         return False  # Passwort*, API-Schlüssel, 管理パネルでPayUマーチャントキーとSaltを設定してください。
-    if _counted_filler(v) or _jwt_header_only(v):
-        return False  # def456, ghi789 in tests; a JWT's header alone in API docs
+    if _counted_filler(v) or _jwt_header_only(v) or _prefix_then_stand_in(v):
+        return False  # def456, ghi789 in tests; a JWT's header alone in API docs; AIzaSyD-test-api-key-123
     if _NAMESPACED_KEY.fullmatch(v) or _EMAIL_VALUE.fullmatch(v):
         return False  # t('fields:showPassword'); "credentials: `dev@acme.test` / `test`": the account, not its secret
     # A bare identifier path (settings.DB_PASSWORD, self.password) is a reference, not a literal.
