@@ -435,3 +435,20 @@ def test_a_provider_prefix_before_stand_in_words_or_a_counter_is_not_a_secret():
     # Provider prefixes before random text are still keys.
     assert quoted("sk_live_0000TESTa1B2c3D4e5F6") and quoted("whsec_0000TESTq9Xk2LmP7v")
     assert VALIDATORS["url_password"]("Qx0000%40TESTz9")
+
+
+def test_encoded_certificates_variables_and_generated_names_are_not_secrets():
+    quoted, unquoted = VALIDATORS["generic_assigned_secret"], VALIDATORS["generic_unquoted_secret"]
+    random_key_value = VALIDATORS["random_key_value"]
+    cert = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMIIC5zCCAc+gAwIBAgIBADANTEST0000\n").decode()
+    assert not quoted(cert)  # EKS's cluster_auth_base64: a certificate is public however it is encoded
+    assert not quoted(base64.b64encode(b"-----BEGIN PUBLIC KEY-----\nMFkwEwYHTEST0000\n").decode())
+    key = base64.b64encode(b"-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIFAKE0000TEST\n").decode()
+    assert quoted(key) and unquoted(key)  # a private key, encoded, is still one
+    assert not unquoted("newMD5Password") and not unquoted("oldSHA256Secret")  # variables, not values
+    assert unquoted("xdbS3djMqe")
+    assert not unquoted("gs_service_key_file=$GOOGLE_APPLICATION_CREDENTIALS")
+    assert not unquoted("Zm9vYmFy") and not unquoted("Zm9vYmFyX25ldw==")  # "foobar", "foobar_new"
+    assert not random_key_value("layout_627194c5313e0") and not random_key_value("layout_627194c5313e0-update")
+    assert not random_key_value("bmF2X21lbnVfaXRlbTo2Mjk=")  # nav_menu_item:629, a GraphQL global ID
+    assert random_key_value("mlh0000test96mx0r2cxbzky4jzr83fw1q")

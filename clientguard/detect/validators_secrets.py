@@ -67,9 +67,10 @@ _SELF_NAMED = re.compile(
     r"\d{0,6}[!.#]?"
 )
 #: Words that name the value rather than being it: an upper-case constant (DB_PASSWORD, PERSONAL_ACCESS_TOKEN
-#: in https://USERNAME:PERSONAL_ACCESS_TOKEN@github.com), or camelCase words ending in the kind of secret and
-#: a counter (newReplicationPassword123, adminUserSecret2): a README's stand-in.
-_WORDS_IN_VALUE = re.compile(r"[A-Z]+(?:_[A-Z]+)+|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z][a-z]+)*(?:Pass(?:word|phrase)|Secret|Token)"
+#: in https://USERNAME:PERSONAL_ACCESS_TOKEN@github.com), or camelCase words, an acronym among them, ending in the
+#: kind of secret and a counter (newReplicationPassword123, adminUserSecret2, newMD5Password): a README's
+#: stand-in or a variable.
+_WORDS_IN_VALUE = re.compile(r"[A-Z]+(?:_[A-Z]+)+|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z][a-z]+|[A-Z]{2,4}\d{1,3})*(?:Pass(?:word|phrase)|Secret|Token)"
                              r"\d{0,6}[!.#]?"
                              # userOne-token, adminUser_secret: camelCase words, then the kind of secret
                              r"|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z][a-z]+)+[-_](?:pass(?:word|phrase)?|secret|token|key)\d{0,6}")
@@ -268,9 +269,10 @@ def _stand_in(v: str) -> bool:
     return is_placeholder(v) and not (_random_looking(v) and not _FORMAT_FIELD.search(v))
 
 
-#: Not a value: an environment variable named in a string ("$DB_PASSWORD", "%DB_PASSWORD%"), a command-line
+#: Not a value: an environment variable named in a string ("$DB_PASSWORD", "%DB_PASSWORD%", a setting taken
+#: from one: "Credentials:key_file=$GOOGLE_APPLICATION_CREDENTIALS"), a command-line
 #: flag ("--password"), a value elided in documentation ("492f...", "sk_live_…"), grammar notation.
-_NOT_A_VALUE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
+_NOT_A_VALUE = re.compile(r"(?:[\w.-]+=)?\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
                           r"|\d*\*[A-Za-z][\w-]*")  # the last: grammar notation such as `token = 1*tchar` (ABNF)
 #: Part of the value masked out (####, ****, ••••): a redacted copy, not the secret.
 _MASKED = re.compile(r"#{4,}|\*{4,}|•{3,}")
@@ -281,8 +283,9 @@ _VERSION_LIST = re.compile(r"(?:[~^]|[<>]=?|==?)?v?\d+(?:\.(?:\d+|\*))*(?:\|\|?(
 #: Where a command reads the secret from instead of the secret (openssl's -passin env:VAR, file:path, fd:3).
 _ENV_REFERENCE = re.compile(r"(?:env|file|fd):[\w./-]+")
 _BASE64_TEXT = re.compile(r"[A-Za-z0-9+/]{8,}={0,2}")
-#: What a stand-in says once decoded: words with a test or secret word among them (test-api-key, example-app-secret).
-_STAND_IN_WORDS = re.compile(r"(?i)(?=.*(?:test|example|sample|dummy|fake|demo|password|secret|token|key|pass))"
+#: What a stand-in says once decoded: words with a test or secret word among them (test-api-key, example-app-secret,
+#: foobar_new).
+_STAND_IN_WORDS = re.compile(r"(?i)(?=.*(?:test|example|sample|dummy|fake|demo|foo|password|secret|token|key|pass))"
                              r"[a-z]+(?:[-_ ][a-z]+)*\d{0,6}")
 
 
@@ -291,19 +294,39 @@ def _plain_stand_in(text: str) -> bool:
                 or _ACCOUNT_WORD_AND_NUMBER.fullmatch(text) or _STAND_IN_WORDS.fullmatch(text) or is_placeholder(text))
 
 
-def _encoded_stand_in(v: str) -> bool:
-    """Base64 of a stand-in (dGVzdC1hcGkta2V5Cg== is "test-api-key"), or of user:password whose password is
-    one (dXNlcm5hbWU6cGFzc3dvcmQ= is "username:password"): Helm values and docker configs in docs and tests."""
+def _base64_text(v: str) -> str | None:
+    """What a base64 value says, when it is printable ASCII text."""
     if len(v) % 4 or not _BASE64_TEXT.fullmatch(v):
-        return False
+        return None
     try:
         text = base64.b64decode(v, validate=True).decode("ascii").strip()
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        return False
-    if not text.isprintable():
+        return None
+    return text if text.isprintable() else None
+
+
+def _encoded_stand_in(v: str) -> bool:
+    """Base64 of a stand-in (dGVzdC1hcGkta2V5Cg== is "test-api-key"), or of user:password whose password is
+    one (dXNlcm5hbWU6cGFzc3dvcmQ= is "username:password"): Helm values and docker configs in docs and tests."""
+    text = _base64_text(v)
+    if text is None:
         return False
     _, sep, password = text.partition(":")
     return _plain_stand_in(password if sep else text)
+
+
+#: The armour a certificate or public key starts with: base64-encoded (LS0tLS1CRUdJTi...), it is still public
+#: (EKS's cluster_auth_base64, a kubeconfig's certificate-authority-data).
+_PUBLIC_PEM = re.compile(rb"-----BEGIN (?:[A-Z0-9]+ )*(?:CERTIFICATE|PUBLIC KEY)")
+
+
+def _encoded_public_pem(v: str) -> bool:
+    if not v.startswith("LS0tLS1CRUdJTi"):
+        return False
+    try:
+        return bool(_PUBLIC_PEM.match(base64.b64decode(v[:48])))
+    except (binascii.Error, ValueError):
+        return False
 
 
 def _literal_like_secret(v: str) -> bool:
@@ -320,6 +343,8 @@ def _literal_like_secret(v: str) -> bool:
         return False  # newRootPassword123, admin123, Test124!, 'wachtwoord' in a translation file
     if _encoded_stand_in(v):
         return False  # base64 of "test-api-key" or "username:password": a stand-in, encoded for a manifest
+    if _encoded_public_pem(v):
+        return False  # base64 of "-----BEGIN CERTIFICATE-----...": public, whatever the setting is called
     if _CONCATENATION.fullmatch(v) or _VERSION_LIST.fullmatch(v) or _ENV_REFERENCE.fullmatch(v):
         return False  # '?token='.config(...), "+t.token+", "^11.35|^12.0" (composer), -password env:CERT_PASS
     if v.endswith("==") and _DOTTED_NAME.fullmatch(v.rstrip("=!")):
@@ -417,6 +442,16 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 #: A cache key: words, then the hex digest of what is cached (Linux-node-<sha1 of package-lock.json>, as
 #: GitHub Actions' cache writes ${{ runner.os }}-node-${{ hashFiles(...) }}).
 _CONTENT_KEY = re.compile(r"[A-Za-z][A-Za-z0-9.]*(?:-[A-Za-z][A-Za-z0-9.]*)+-(?:[0-9a-f]{40}|[0-9a-f]{64})")
+#: A word and PHP's uniqid() (thirteen hex digits, the first eight a Unix time): how Advanced Custom Fields
+#: keys its fields, layouts and groups (layout_627194c5313e0, group_548b29f530798-2) in its JSON exports.
+_UNIQID_NAME = re.compile(r"[a-z]+_(?P<time>[0-9a-f]{8})[0-9a-f]{5}(?:-[a-z0-9]+)?")
+#: Base64 of a type's name and a number: a GraphQL global ID (bmF2X21lbnVfaXRlbTo2Mjk= is nav_menu_item:629).
+_TYPE_AND_NUMBER = re.compile(r"[A-Za-z][A-Za-z_]*:\d+")
+
+
+def _uniqid_name(v: str) -> bool:
+    m = _UNIQID_NAME.fullmatch(v)
+    return bool(m) and 0x40000000 <= int(m.group("time"), 16) < 0x80000000  # 2004 to 2038
 
 
 @validator("random_key_value")
@@ -425,7 +460,9 @@ def random_key_value(value: str) -> bool:
     with three digits and three letters at least, high entropy, not a UUID), since ``key`` also names
     dictionary keys, cache keys and React list keys."""
     v = value.strip().strip("'\"`")
-    if len(v) < 20 or _UUID.fullmatch(v) or _CONTENT_KEY.fullmatch(v) or not generic_assigned_secret(v):
+    if len(v) < 20 or _UUID.fullmatch(v) or _CONTENT_KEY.fullmatch(v) or _uniqid_name(v):
+        return False
+    if _TYPE_AND_NUMBER.fullmatch(_base64_text(v) or "") or not generic_assigned_secret(v):
         return False
     digits = sum(c.isdigit() for c in v)
     letters = "".join(c for c in v.lower() if c.isalpha())
