@@ -452,3 +452,6 @@ def test_encoded_certificates_variables_and_generated_names_are_not_secrets():
     assert not random_key_value("layout_627194c5313e0") and not random_key_value("layout_627194c5313e0-update")
     assert not random_key_value("bmF2X21lbnVfaXRlbTo2Mjk=")  # nav_menu_item:629, a GraphQL global ID
     assert random_key_value("mlh0000test96mx0r2cxbzky4jzr83fw1q")
+    point = base64.urlsafe_b64encode(b"\x04" + b"TEST0000" * 8).decode()  # a VAPID public key's shape
+    assert not random_key_value(point) and not random_key_value(point.rstrip("="))
+    assert random_key_value(base64.urlsafe_b64encode(b"\x05" + b"TEST0000" * 8).decode())

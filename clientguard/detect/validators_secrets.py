@@ -449,6 +449,18 @@ _UNIQID_NAME = re.compile(r"[a-z]+_(?P<time>[0-9a-f]{8})[0-9a-f]{5}(?:-[a-z0-9]+
 _TYPE_AND_NUMBER = re.compile(r"[A-Za-z][A-Za-z_]*:\d+")
 
 
+def _ec_public_point(v: str) -> bool:
+    """Base64 of an uncompressed P-256 point (65 bytes, the first 0x04): a public key, such as Web Push's
+    VAPID applicationServerKey, which every browser is sent."""
+    if len(v.rstrip("=")) != 87 or v[0] != "B":
+        return False
+    try:
+        raw = base64.urlsafe_b64decode(v.rstrip("=").replace("+", "-").replace("/", "_") + "=")
+    except (binascii.Error, ValueError):
+        return False
+    return len(raw) == 65 and raw[0] == 4
+
+
 def _uniqid_name(v: str) -> bool:
     m = _UNIQID_NAME.fullmatch(v)
     return bool(m) and 0x40000000 <= int(m.group("time"), 16) < 0x80000000  # 2004 to 2038
@@ -462,7 +474,7 @@ def random_key_value(value: str) -> bool:
     v = value.strip().strip("'\"`")
     if len(v) < 20 or _UUID.fullmatch(v) or _CONTENT_KEY.fullmatch(v) or _uniqid_name(v):
         return False
-    if _TYPE_AND_NUMBER.fullmatch(_base64_text(v) or "") or not generic_assigned_secret(v):
+    if _TYPE_AND_NUMBER.fullmatch(_base64_text(v) or "") or _ec_public_point(v) or not generic_assigned_secret(v):
         return False
     digits = sum(c.isdigit() for c in v)
     letters = "".join(c for c in v.lower() if c.isalpha())
