@@ -261,3 +261,14 @@ def test_vertex_indices_of_a_text_mesh_are_not_reported_as_cards(tmp_path):
     assert ("order.txt", "payment-card-number") in rules   # the same digits in an ordinary file
     assert ("pistol.dae", "email-address") in rules         # a mesh file is still scanned for the rest
     assert not any(path == "pistol.dae" and rule == "payment-card-number" for path, rule in rules)
+
+
+def test_four_part_versions_in_lock_files_are_not_reported_as_ip_addresses(tmp_path):
+    # Both lines read as public addresses to the rule's pattern (its lookbehinds cannot tell a package's
+    # four-part version from an address); lock files are skipped by that rule, other files are not.
+    (tmp_path / "Gemfile.lock").write_text("    language_server-protocol (~> 3.17.0.2)\n")
+    (tmp_path / "composer.lock").write_text('{"require": {"jshttp/mime-db": "1.54.0.1"}}\n')
+    (tmp_path / "hosts.txt").write_text("upstream 81.169.145.105\n")
+    _, data = scan_json(str(tmp_path))
+    ipv4 = {f["path"] for f in data["findings"] if f["rule_id"] == "ipv4-public"}
+    assert ipv4 == {"hosts.txt"}
