@@ -272,3 +272,15 @@ def test_four_part_versions_in_lock_files_are_not_reported_as_ip_addresses(tmp_p
     _, data = scan_json(str(tmp_path))
     ipv4 = {f["path"] for f in data["findings"] if f["rule_id"] == "ipv4-public"}
     assert ipv4 == {"hosts.txt"}
+
+
+def test_es5_section_numbers_in_es5_shim_are_not_reported_as_ip_addresses(tmp_path):
+    # es5-shim cites the ECMAScript 5 specification's sections, which have the shape of addresses.
+    lines = "// ES5 15.4.4.18\n// http://es5.github.com/#x15.4.4.18\n"
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "es5-shim.js").write_text(lines)
+    (tmp_path / "lib" / "es5-sham.min.js").write_text(lines)
+    (tmp_path / "lib" / "upstream.js").write_text("const upstream = '81.169.145.105';\n")
+    _, data = scan_json(str(tmp_path))
+    ipv4 = {f["path"] for f in data["findings"] if f["rule_id"] == "ipv4-public"}
+    assert ipv4 == {"lib/upstream.js"}

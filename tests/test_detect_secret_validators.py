@@ -455,3 +455,17 @@ def test_encoded_certificates_variables_and_generated_names_are_not_secrets():
     point = base64.urlsafe_b64encode(b"\x04" + b"TEST0000" * 8).decode()  # a VAPID public key's shape
     assert not random_key_value(point) and not random_key_value(point.rstrip("="))
     assert random_key_value(base64.urlsafe_b64encode(b"\x05" + b"TEST0000" * 8).decode())
+
+
+def test_framework_parameters_scopes_header_lists_and_fingerprints_are_not_secrets():
+    quoted, unquoted = VALIDATORS["generic_assigned_secret"], VALIDATORS["generic_unquoted_secret"]
+    for value in ("%kernel.secret%", "%env(APP_SECRET)%", "%env(resolve:DATABASE_URL)%"):  # Symfony parameters
+        assert not quoted(value) and not unquoted(value), value
+    assert not quoted("markup.heading.1") and not quoted("constant.numeric.2")  # an editor's highlight scopes
+    assert quoted("s3cr3t.p4ss.0000TEST")
+    assert not quoted("not-a-secret--see-the-docs!") and not unquoted("not_a_secret_TEST0000")
+    assert not VALIDATORS["bearer_token"]("X-Amz-Security-Token")  # the next name in a list of header names
+    assert VALIDATORS["bearer_token"]("0000TESTa1b2c3d4e5f6g7h8")
+    random_key_value = VALIDATORS["random_key_value"]
+    assert not random_key_value("0000FEED17FAAC97907FF8EF2E54EA7BFE630000")  # an OpenPGP fingerprint
+    assert random_key_value("mlh0000test96mx0r2cxbzky4jzr83fw1q")

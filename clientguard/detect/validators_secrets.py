@@ -188,8 +188,9 @@ _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 #: inside a word it stands for an s, as passwords write it (super$ecret, Pa$word).
 _NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_]*(?:\$\d*)?")
 #: Dotted, dashed or slashed words (i18n keys, resource names, MIME types, controller#action routes);
-#: leetspeak (s3cr3t-p4ss) is not.
-_WORDS = re.compile(r"[a-z]+\d*(?:[-_.:/#][a-z]+\d*)+|[A-Z]+\d*(?:[-_.:][A-Z]+\d*)+")
+#: leetspeak (s3cr3t-p4ss) is not. A last dotted number is a level (the scope markup.heading.1 of an editor's
+#: highlighting rules).
+_WORDS = re.compile(r"[a-z]+\d*(?:[-_.:/#][a-z]+\d*)+(?:\.\d{1,2})?|[A-Z]+\d*(?:[-_.:][A-Z]+\d*)+")
 #: A reference in code (AuthorizationService.instance, this.props.authHeader): letters only, dotted.
 _DOTTED_NAME = re.compile(r"[A-Za-z_$]+(?:\.[A-Za-z_$]+)+")
 #: An HTTP header's name: capitalised words (or acronyms) joined by hyphens, no digits (X-CSRF-Token).
@@ -250,7 +251,7 @@ def _entropy_floor(n: int) -> float:
 #: Words that mark a value as a stand-in wherever they appear in it.
 _STAND_IN_HINTS = re.compile(
     r"(?i)example|changeme|change_me|placeholder|your[_-]|<your|dummy|xxxxx|redacted|\*{4}|fake|sample|notreal|"
-    r"not_real|insert[_-]|replace|todo|fixme|random[_-]?string"
+    r"not[_-](?:real|a[_-]secret)|insert[_-]|replace|todo|fixme|random[_-]?string"
 )
 
 
@@ -269,10 +270,11 @@ def _stand_in(v: str) -> bool:
     return is_placeholder(v) and not (_random_looking(v) and not _FORMAT_FIELD.search(v))
 
 
-#: Not a value: an environment variable named in a string ("$DB_PASSWORD", "%DB_PASSWORD%", a setting taken
+#: Not a value: an environment variable named in a string ("$DB_PASSWORD", "%DB_PASSWORD%", Symfony's
+#: parameters "%kernel.secret%" and "%env(resolve:APP_SECRET)%", a setting taken
 #: from one: "Credentials:key_file=$GOOGLE_APPLICATION_CREDENTIALS"), a command-line
 #: flag ("--password"), a value elided in documentation ("492f...", "sk_live_…"), grammar notation.
-_NOT_A_VALUE = re.compile(r"(?:[\w.-]+=)?\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
+_NOT_A_VALUE = re.compile(r"(?:[\w.-]+=)?\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][\w.]*%|%env\([\w:.-]+\)%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
                           r"|\d*\*[A-Za-z][\w-]*")  # the last: grammar notation such as `token = 1*tchar` (ABNF)
 #: Part of the value masked out (####, ****, ••••): a redacted copy, not the secret.
 _MASKED = re.compile(r"#{4,}|\*{4,}|•{3,}")
@@ -447,6 +449,9 @@ _CONTENT_KEY = re.compile(r"[A-Za-z][A-Za-z0-9.]*(?:-[A-Za-z][A-Za-z0-9.]*)+-(?:
 _UNIQID_NAME = re.compile(r"[a-z]+_(?P<time>[0-9a-f]{8})[0-9a-f]{5}(?:-[a-z0-9]+)?")
 #: Base64 of a type's name and a number: a GraphQL global ID (bmF2X21lbnVfaXRlbTo2Mjk= is nav_menu_item:629).
 _TYPE_AND_NUMBER = re.compile(r"[A-Za-z][A-Za-z_]*:\d+")
+#: An OpenPGP key's fingerprint, as gpg prints it (forty upper-case hex digits): which public key signs,
+#: in a git or home-manager configuration (signing.key = "CE70...0916"), not a secret.
+_OPENPGP_FINGERPRINT = re.compile(r"[0-9A-F]{40}")
 
 
 def _ec_public_point(v: str) -> bool:
@@ -472,7 +477,8 @@ def random_key_value(value: str) -> bool:
     with three digits and three letters at least, high entropy, not a UUID), since ``key`` also names
     dictionary keys, cache keys and React list keys."""
     v = value.strip().strip("'\"`")
-    if len(v) < 20 or _UUID.fullmatch(v) or _CONTENT_KEY.fullmatch(v) or _uniqid_name(v):
+    if len(v) < 20 or _UUID.fullmatch(v) or _CONTENT_KEY.fullmatch(v) or _uniqid_name(v) \
+            or _OPENPGP_FINGERPRINT.fullmatch(v):
         return False
     if _TYPE_AND_NUMBER.fullmatch(_base64_text(v) or "") or _ec_public_point(v) or not generic_assigned_secret(v):
         return False
@@ -606,8 +612,8 @@ def bearer_token(value: str) -> bool:
         return False  # a CSS selector on the line after `.fields__api-key,`
     if _IDENTIFIER.fullmatch(v) and not any(c.isdigit() for c in v):
         return False
-    if _WORDS.fullmatch(v) or _SNAKE_OR_CAMEL_WORDS.fullmatch(v) or _DOTTED_NAME.fullmatch(v):
-        return False  # a header or parameter name (proxy-authorization) or a code reference, not a token
+    if _WORDS.fullmatch(v) or _SNAKE_OR_CAMEL_WORDS.fullmatch(v) or _DOTTED_NAME.fullmatch(v) or _HEADER_NAME.fullmatch(v):
+        return False  # a header or parameter name (proxy-authorization, X-Amz-Security-Token) or a code reference
     return shannon_entropy(v) >= 3.0 and _char_classes(v) >= 2
 
 
