@@ -469,3 +469,13 @@ def test_framework_parameters_scopes_header_lists_and_fingerprints_are_not_secre
     random_key_value = VALIDATORS["random_key_value"]
     assert not random_key_value("0000FEED17FAAC97907FF8EF2E54EA7BFE630000")  # an OpenPGP fingerprint
     assert random_key_value("mlh0000test96mx0r2cxbzky4jzr83fw1q")
+
+
+def test_version_ranges_abap_expressions_config_names_and_named_values_are_not_secrets():
+    quoted, unquoted = VALIDATORS["generic_assigned_secret"], VALIDATORS["generic_unquoted_secret"]
+    assert not quoted(">=0.7.0,<1.0.0") and not quoted(">=1.2, !=1.3.0")  # poetry.lock: tiktoken = "..."
+    assert not quoted("secret1value") and not quoted("token_value")  # a value that names itself
+    assert not unquoted("lv_auth+6.") and not quoted("offset+12")  # ABAP's offset into a field
+    assert not unquoted("my-infra-project:githubSecret")  # pulumi config set --secret project:key
+    assert not VALIDATORS["bearer_token"]("ls_auth-authorization.")  # an ABAP structure's component
+    assert quoted("Qx0000+TESTz9") and unquoted("k3y0000TESTvalue")

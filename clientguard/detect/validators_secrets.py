@@ -59,12 +59,13 @@ _DEFAULT_PASSWORDS = frozenset({
     "pw", "p", "x", "xxx", "foo", "bar", "baz", "foobared", "anonymous", "tiger", "scott", "mypassword", "yourpassword", "dbpass", "dbpassword",
 })
 #: A value that only says what it stands for: an optional word about it, the kind of secret, a number
-#: (password123, newpassword456, wrongpassword, secret123, token1, test_password_1). Tests are full of them.
+#: (password123, newpassword456, wrongpassword, secret123, token1, test_password_1, secret1value). Tests are
+#: full of them.
 _SELF_NAMED = re.compile(
     r"(?i)(?:new|old|wrong|bad|some|any|first|second|third|my|test|testing|dummy|default|temp|tmp|valid|invalid|"
     r"correct|incorrect|other|another|strong|weak|good|current|updated|reset|random|custom|secure|simple|sample)?[_!-]?"
     r"(?:(?:api|auth|client|private|public)[_-]?)?(?:(?:pass(?:word|wd|phrase)?|pwd|secret|token|key|refresh|access)[_-]?){1,3}"
-    r"\d{0,6}[!.#]?"
+    r"\d{0,6}(?:[_-]?value\d{0,6})?[!.#]?"
 )
 #: Words that name the value rather than being it: an upper-case constant (DB_PASSWORD, PERSONAL_ACCESS_TOKEN
 #: in https://USERNAME:PERSONAL_ACCESS_TOKEN@github.com), or camelCase words, an acronym among them, ending in the
@@ -134,8 +135,9 @@ def _counted_filler(v: str) -> bool:
     return all(len(c) >= 3 and longest_ordered_run(c) == len(c) for c in chunks)
 
 
-#: i18next's namespaced keys: fields:showPassword, errors:invalidToken.
-_NAMESPACED_KEY = re.compile(r"[a-z]+(?::[a-z]+(?:[A-Z][a-z]+)*)+")
+#: i18next's namespaced keys (fields:showPassword, errors:invalidToken), Pulumi's project:key config names
+#: (pulumi config set --secret my-project:githubSecret).
+_NAMESPACED_KEY = re.compile(r"[a-z]+(?:-[a-z]+)*(?::[a-z]+(?:[A-Z][a-z]+)*)+")
 _EMAIL_VALUE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
@@ -280,8 +282,11 @@ _NOT_A_VALUE = re.compile(r"(?:[\w.-]+=)?\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][\w.
 _MASKED = re.compile(r"#{4,}|\*{4,}|•{3,}")
 #: A value that is code joining strings: '?access_token='.config('x'), "x-token-auth:"+t.token+"@".
 _CONCATENATION = re.compile(r"[.+][A-Za-z_$][\w.$]*[(+]")
-#: Version constraints joined by | or || (composer.lock: "illuminate/auth": "^11.35|^12.0|^13.0").
-_VERSION_LIST = re.compile(r"(?:[~^]|[<>]=?|==?)?v?\d+(?:\.(?:\d+|\*))*(?:\|\|?(?:[~^]|[<>]=?|==?)?v?\d+(?:\.(?:\d+|\*))*)+")
+#: A name plus a small number: arithmetic, or ABAP's offset into a field (lv_auth = lv_auth+6.).
+_NAME_PLUS_NUMBER = re.compile(r"[A-Za-z_][\w$]*\+\d{1,4}")
+#: Version constraints joined by | or || (composer.lock: "illuminate/auth": "^11.35|^12.0|^13.0") or a comma
+#: (poetry.lock: tiktoken = ">=0.7.0,<1.0.0").
+_VERSION_LIST = re.compile(r"(?:[~^]|[<>!]=?|==?)?v?\d+(?:\.(?:\d+|\*))*(?:(?:\|\|?|, ?)(?:[~^]|[<>!]=?|==?)?v?\d+(?:\.(?:\d+|\*))*)+")
 #: Where a command reads the secret from instead of the secret (openssl's -passin env:VAR, file:path, fd:3).
 _ENV_REFERENCE = re.compile(r"(?:env|file|fd):[\w./-]+")
 _BASE64_TEXT = re.compile(r"[A-Za-z0-9+/]{8,}={0,2}")
@@ -347,8 +352,9 @@ def _literal_like_secret(v: str) -> bool:
         return False  # base64 of "test-api-key" or "username:password": a stand-in, encoded for a manifest
     if _encoded_public_pem(v):
         return False  # base64 of "-----BEGIN CERTIFICATE-----...": public, whatever the setting is called
-    if _CONCATENATION.fullmatch(v) or _VERSION_LIST.fullmatch(v) or _ENV_REFERENCE.fullmatch(v):
-        return False  # '?token='.config(...), "+t.token+", "^11.35|^12.0" (composer), -password env:CERT_PASS
+    if _CONCATENATION.fullmatch(v) or _NAME_PLUS_NUMBER.fullmatch(v) or _VERSION_LIST.fullmatch(v) \
+            or _ENV_REFERENCE.fullmatch(v):
+        return False  # '?token='.config(...), "+t.token+", lv_auth+6, "^11.35|^12.0" (composer), env:CERT_PASS
     if v.endswith("==") and _DOTTED_NAME.fullmatch(v.rstrip("=!")):
         return False  # pw=process.platform==="win32" in minified code: a comparison, not base64 padding
     if not any(c.isascii() for c in v) and sum(c.isalpha() for c in v) >= len(v) * 0.7:
@@ -612,8 +618,10 @@ def bearer_token(value: str) -> bool:
         return False  # a CSS selector on the line after `.fields__api-key,`
     if _IDENTIFIER.fullmatch(v) and not any(c.isdigit() for c in v):
         return False
-    if _WORDS.fullmatch(v) or _SNAKE_OR_CAMEL_WORDS.fullmatch(v) or _DOTTED_NAME.fullmatch(v) or _HEADER_NAME.fullmatch(v):
-        return False  # a header or parameter name (proxy-authorization, X-Amz-Security-Token) or a code reference
+    name = v[:-1] if v.endswith(".") and not v.endswith("..") else v  # ABAP ends a statement with "."
+    if _WORDS.fullmatch(name) or _SNAKE_OR_CAMEL_WORDS.fullmatch(name) or _DOTTED_NAME.fullmatch(name) \
+            or _HEADER_NAME.fullmatch(name):
+        return False  # a header name (X-Amz-Security-Token), a reference, ABAP's ls_auth-authorization
     return shannon_entropy(v) >= 3.0 and _char_classes(v) >= 2
 
 
