@@ -79,8 +79,9 @@ _WORDS_IN_VALUE = re.compile(r"[A-Z]+(?:_[A-Z]+)+|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z]
 #: labelled sets count testpassword and pass456 there as passwords.
 _NUMBERED_PASSWORD = re.compile(r"(?i)password[_-]?\d{1,3}|(?:random|custom|secure|simple|sample|dummy)[_-]?password\d{0,3}")
 _UPPER_CONSTANT = re.compile(r"[A-Z]+(?:_[A-Z]+)+")
-#: A word of a test account and a counter: admin123, test123456, Test124!, blank123, testUser@1234.
-_ACCOUNT_WORD_AND_NUMBER = re.compile(r"(?i)(?:test|admin|demo|guest|blank|user|root)(?:[A-Z][a-z]+)?@?\d{1,6}[!.#]?")
+#: A word of a test account and a counter: test123456, Test124!, blank123, testUser@1234. Not admin123 or
+#: root123: those are the weak passwords real systems are left with, and the gateway replaces them for free.
+_ACCOUNT_WORD_AND_NUMBER = re.compile(r"(?i)(?:test|demo|guest|blank|user)(?:[A-Z][a-z]+)?@?\d{1,6}[!.#]?")
 #: The word "password" in languages whose translation files hold it as a label ('password' => 'wachtwoord').
 _PASSWORD_TRANSLATIONS = frozenset({
     "adgangskode", "wachtwoord", "contrasenya", "contraseña", "contrasena", "palavra-passe", "passwort", "kennwort",
@@ -347,7 +348,7 @@ def _literal_like_secret(v: str) -> bool:
     if _SELF_NAMED.fullmatch(v):
         return False  # password123, newpassword456, wrongpassword, secret123, token1: a value that names itself
     if _WORDS_IN_VALUE.fullmatch(v) or _ACCOUNT_WORD_AND_NUMBER.fullmatch(v) or v.lower() in _PASSWORD_TRANSLATIONS:
-        return False  # newRootPassword123, admin123, Test124!, 'wachtwoord' in a translation file
+        return False  # newRootPassword123, test123456, Test124!, 'wachtwoord' in a translation file
     if _encoded_stand_in(v):
         return False  # base64 of "test-api-key" or "username:password": a stand-in, encoded for a manifest
     if _encoded_public_pem(v):
