@@ -297,9 +297,14 @@ _STAND_IN_WORDS = re.compile(r"(?i)(?=.*(?:test|example|sample|dummy|fake|demo|f
                              r"[a-z]+(?:[-_ ][a-z]+)*\d{0,6}")
 
 
-def _plain_stand_in(text: str) -> bool:
+def _names_itself(text: str) -> bool:
+    """A service default, or a value that says what it stands for: password123, newRootPassword123, test123456."""
     return bool(text.lower() in _DEFAULT_PASSWORDS or _SELF_NAMED.fullmatch(text) or _WORDS_IN_VALUE.fullmatch(text)
-                or _ACCOUNT_WORD_AND_NUMBER.fullmatch(text) or _STAND_IN_WORDS.fullmatch(text) or is_placeholder(text))
+                or _ACCOUNT_WORD_AND_NUMBER.fullmatch(text))
+
+
+def _plain_stand_in(text: str) -> bool:
+    return _names_itself(text) or bool(_STAND_IN_WORDS.fullmatch(text)) or is_placeholder(text)
 
 
 def _base64_text(v: str) -> str | None:
@@ -343,12 +348,8 @@ def _literal_like_secret(v: str) -> bool:
         return False
     if has_ordered_run(v.lower()) and len(v) - longest_ordered_run(v.lower()) <= 6:
         return False  # xoxp-1234567890, key_abcdefghij: a filler around a counted run
-    if v.lower() in _DEFAULT_PASSWORDS or _KNOWN_WORDS.match(v):
-        return False
-    if _SELF_NAMED.fullmatch(v):
-        return False  # password123, newpassword456, wrongpassword, secret123, token1: a value that names itself
-    if _WORDS_IN_VALUE.fullmatch(v) or _ACCOUNT_WORD_AND_NUMBER.fullmatch(v) or v.lower() in _PASSWORD_TRANSLATIONS:
-        return False  # newRootPassword123, test123456, Test124!, 'wachtwoord' in a translation file
+    if _KNOWN_WORDS.match(v) or _names_itself(v):
+        return False  # password123, secret123, token1, newRootPassword123, test123456, Test124!: names of the value
     if _encoded_stand_in(v):
         return False  # base64 of "test-api-key" or "username:password": a stand-in, encoded for a manifest
     if _encoded_public_pem(v):
@@ -361,7 +362,7 @@ def _literal_like_secret(v: str) -> bool:
     if not any(c.isascii() for c in v) and sum(c.isalpha() for c in v) >= len(v) * 0.7:
         return False  # このパスワード再設定トークンは無効です。: a translated message, not a secret
     if _translated_label(v):
-        return False  # Passwort*, API-Schlüssel, 管理パネルでPayUマーチャントキーとSaltを設定してください。
+        return False  # wachtwoord, Пароль, Passwort*, API-Schlüssel, 管理パネルでPayUマーチャントキーとSaltを設定してください。
     if _counted_filler(v) or _jwt_header_only(v) or _prefix_then_stand_in(v):
         return False  # def456, ghi789 in tests; a JWT's header alone in API docs; AIzaSyD-test-api-key-123
     if _NAMESPACED_KEY.fullmatch(v) or _EMAIL_VALUE.fullmatch(v):
@@ -387,8 +388,6 @@ def _literal_like_secret(v: str) -> bool:
         return False  # pm-27581-device-auth-key, 2.reset-password-key: a name with a ticket or version number
     if _PUBLIC_CLIENT_KEY.match(v):
         return False  # PostHog's phc_ and Stripe's pk_ keys are made to be shipped in front ends
-    if v.isalpha() and not v.isascii() and len(v) <= 24:
-        return False  # Пароль, Lösenord: the word "password" in another language (a translated label)
     if _DEPENDENCY_SPEC.fullmatch(v):
         return False  # "next-auth": "workspace:*" in package.json: a package and where it comes from
     if re.match(r"/[^\s/]+/", v):
