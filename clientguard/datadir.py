@@ -34,8 +34,9 @@ def touch(path: Path) -> None:
 def prune(directory: Path, pattern: str, keep: int) -> int:
     """Delete all but the `keep` most recently used files matching `pattern` in `directory`; how many went.
 
-    Caches are written per exact input (a rule set, a client's identifiers): without a bound they would
-    grow with every client and every upgrade, and the databases built for a client hold its names.
+    Caches are written per exact input (a rule set): without a bound they would grow with every upgrade
+    and every file of one's own rules. (Earlier builds also wrote a database per client, holding its
+    names; the bound sweeps those out as new caches are written.)
     """
     try:
         entries = [(p.stat().st_mtime, p) for p in directory.glob(pattern)]

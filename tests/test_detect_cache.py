@@ -1,13 +1,16 @@
-"""The detector's on-disk caches stay bounded: the least recently used compiled databases go first, and a
-database in use is kept (each client's identifiers make one, holding the client's names)."""
+"""The detector's on-disk caches stay bounded (the least recently used compiled databases go first) and
+never hold a client's identifiers: a database with them is compiled in memory only."""
 
 from __future__ import annotations
 
 import os
 import time
 
+import pytest
+
 from clientguard.datadir import data_dir, prune
 from clientguard.detect import Detector, engine
+from clientguard.detect.rules import builtin_rules
 from _detect_support import needs_hyperscan
 
 
@@ -25,26 +28,43 @@ def test_prune_keeps_the_most_recently_used_files(tmp_path):
 @needs_hyperscan
 def test_compiled_databases_are_bounded_and_the_ones_in_use_survive(tmp_path, monkeypatch):
     monkeypatch.setenv("CLIENTGUARD_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(engine, "HS_CACHE_KEEP", 4)
+    monkeypatch.setattr(engine, "HS_CACHE_KEEP", 2)
     engine._hs_database.cache_clear()
     cache = data_dir() / "cache"
 
     def databases() -> set[str]:
         return {p.name for p in cache.glob("hyperscan-*.db")}
 
-    Detector.create(["Acme Health"], fingerprint_key=b"k" * 32)
-    first = databases()  # the secrets database (every detector loads it) and Acme's
-    assert len(first) == 2
-    added: list[str] = []
-    for n in range(6):
+    Detector.create(fingerprint_key=b"k" * 32)
+    builtin = databases()  # the built-in rules: secrets, and the rest
+    assert len(builtin) == 2
+    for n in range(3):
         time.sleep(0.01)  # distinct modification times
         engine._hs_database.cache_clear()  # as in a new process: from the disk cache
-        before = databases()
-        Detector.create([f"Client {n} GmbH"], fingerprint_key=b"k" * 32)
-        added += sorted(databases() - before)
+        Detector.create(rules=[r for r in builtin_rules() if r.kind != "secret"][n:], fingerprint_key=b"k" * 32)
     final = databases()
-    assert len(final) == 4
-    assert len(added) == 6  # each client's names made a database of their own
-    assert set(added[-3:]) <= final  # the newest clients' databases stay ...
-    assert len(first & final) == 1  # ... with the shared secrets database, used by every detector; Acme's went
+    assert len(final) == 2  # three rule sets of one's own came and the oldest went ...
+    engine._hs_database.cache_clear()
+    Detector.create(fingerprint_key=b"k" * 32)  # ... and the built-in ones are compiled again when needed
+    assert builtin <= databases()
+    engine._hs_database.cache_clear()
+
+
+@needs_hyperscan
+@pytest.mark.parametrize("identifiers", [["Quorblex Health", "quorblex-health.de"], ["Zanthia Moreau"]])
+def test_no_cache_file_holds_a_client_identifier(tmp_path, monkeypatch, identifiers):
+    """A compiled database keeps its literals readable: one built with a client's names stays in memory."""
+    monkeypatch.setenv("CLIENTGUARD_HOME", str(tmp_path / "home"))
+    engine._hs_database.cache_clear()
+    detector = Detector.create(identifiers, fingerprint_key=b"k" * 32)
+    text = f"mail {identifiers[-1].lower()} about the invoice"
+    assert [f.rule_id for f in detector.scan(text)] == ["client-identifier"]
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name.startswith("hyperscan-") for p in files)  # the built-in secrets database is cached
+    for path in files:
+        data = path.read_bytes().lower()
+        for ident in identifiers:
+            for word in ident.lower().replace("-", " ").replace(".", " ").split():
+                if len(word) >= 5:  # ("de" is in any binary file)
+                    assert word.encode() not in data, f"{path.name} holds {word!r}"
     engine._hs_database.cache_clear()

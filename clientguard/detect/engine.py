@@ -449,8 +449,9 @@ def _hs_scan(db, data: bytes, handler) -> None:
     db.scan(data, match_event_handler=handler, scratch=entry[1])
 
 
-#: Compiled databases kept in the cache: one per rule set and client identifier list in use.
-HS_CACHE_KEEP = 64
+#: Compiled databases kept in the cache: one per rule set in use (the built-in rules make two; files of
+#: rules of one's own, more). Databases with client identifiers are never written (see _hs_database).
+HS_CACHE_KEEP = 16
 
 
 def _cache_path(exprs: tuple[bytes, ...], flags: list[int]) -> Path:
@@ -459,24 +460,32 @@ def _cache_path(exprs: tuple[bytes, ...], flags: list[int]) -> Path:
 
 
 @lru_cache(maxsize=16)
-def _hs_database(exprs: tuple[bytes, ...], caseless: tuple[bool, ...]):
-    """One all-matches database of every rule, compiled once per rule set and cached on disk (compiling
-    takes about a second; loading a few milliseconds). Each rule's expression is cheap enough that the
-    candidate ends it reports stay few (rules can name a `prefilter` where their pattern is not)."""
+def _hs_database(exprs: tuple[bytes, ...], caseless: tuple[bool, ...], persist: bool = True):
+    """One all-matches database of every rule, compiled once per rule set and, with ``persist``, cached on
+    disk (compiling the secrets database takes about a second; loading a few milliseconds). Each rule's
+    expression is cheap enough that the candidate ends it reports stay few (rules can name a `prefilter`
+    where their pattern is not).
+
+    A database holding a client's identifiers is compiled in memory only (about 0.1 s): a compiled
+    database keeps its literals readable, and the client's names have no business in a cache file.
+    """
     flags = [hyperscan.HS_FLAG_CASELESS if ci else 0 for ci in caseless]
-    cache = _cache_path(exprs, flags)
-    try:
-        db = hyperscan.loadb(cache.read_bytes(), hyperscan.HS_MODE_BLOCK)
-        touch(cache)
-        return db
-    except Exception:  # no cache yet, or one from another build: compile
-        pass
+    cache = _cache_path(exprs, flags) if persist else None
+    if cache is not None:
+        try:
+            db = hyperscan.loadb(cache.read_bytes(), hyperscan.HS_MODE_BLOCK)
+            touch(cache)
+            return db
+        except Exception:  # no cache yet, or one from another build: compile
+            pass
     try:
         db = _hs_compile(list(exprs), flags)
     except hyperscan.error:
         # Some pattern needs prefilter mode: find which, one by one (rare; the rule tests keep it so).
         flags = [_exact_or_prefilter(e, ci) for e, ci in zip(exprs, caseless)]
         db = _hs_compile(list(exprs), flags)
+    if cache is None:
+        return db
     try:
         write_cache_file(cache, hyperscan.dumpb(db))
         prune(cache.parent, "hyperscan-*.db", HS_CACHE_KEEP)
@@ -524,7 +533,8 @@ class Detector:
                 if not by_expr:
                     continue
                 pid_groups = tuple(tuple(g) for g in by_expr.values())
-                db = _hs_database(tuple(e for e, _ in by_expr), tuple(ci for _, ci in by_expr))
+                private = any(self._compiled[i].rule.kind == "identifier" for i in members)
+                db = _hs_database(tuple(e for e, _ in by_expr), tuple(ci for _, ci in by_expr), not private)
                 self._dbs.append((db, pid_groups))
                 for group in pid_groups:
                     self._twins[group] = self._regex_twins(group)
