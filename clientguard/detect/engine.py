@@ -27,7 +27,7 @@ from pathlib import Path
 from clientguard.datadir import data_dir, prune, touch, write_cache_file
 from clientguard.detect.fingerprint import fingerprint, load_or_create_key
 from clientguard.detect.model import SEVERITY_RANK, Finding, Rule
-from clientguard.detect.rules import HS_EXPRESSIONS, SHAPES, builtin_rules, compile_rule
+from clientguard.detect.rules import HS_EXPRESSIONS, PY_FLAGS, SHAPES, builtin_rules, compile_rule
 from clientguard.detect.validators import VALIDATORS, shannon_entropy
 
 try:
@@ -116,9 +116,6 @@ class _Compiled:
             self._literals = tuple(sorted(found)) if found else None
         return self._literals  # type: ignore[return-value]
 
-    @property
-    def has_secret_group(self) -> bool:
-        return "secret" in self.regex.groupindex
 
 
 _NEWLINE = 10
@@ -239,25 +236,27 @@ def _max_width(rule: Rule, regex: re.Pattern[str]) -> int:
 
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_GROUP_NAME = re.compile(r"\(\?P<([A-Za-z_][A-Za-z0-9_]*)>")
 _UNCOMPILED = object()
 
 
-def _bytes_regex(rule: Rule, regex: re.Pattern[str]) -> re.Pattern[bytes] | None:
+def _bytes_regex(rule: Rule) -> re.Pattern[bytes] | None:
     """The rule's pattern compiled for bytes, matching exactly where the str regex matches on ASCII text.
 
     Rules are compiled with re.ASCII, so classes, boundaries and case folding only ever concern ASCII
     characters, as in a bytes pattern. A non-ASCII character in the pattern can never match in ASCII text
     (nor be the only thing a class lacks), so it becomes the byte 0x80, which ASCII text never holds
-    either. Patterns the bytes compiler refuses (\\u escapes, say) keep only their str regex.
+    either. Patterns the bytes compiler refuses (\\u escapes, say) keep only their str regex. Built from
+    the rule alone: the str regex (0.3 ms a rule to compile) is never needed on an ASCII batch.
     """
-    if not regex.flags & re.ASCII or re.search(r"\\[^\x00-\x7f]", rule.pattern):
+    if not PY_FLAGS & re.ASCII or re.search(r"\\[^\x00-\x7f]", rule.pattern):
         return None  # (an escaped non-ASCII character would turn into an escaped backslash)
     source = _NON_ASCII.sub(lambda _m: "\\x80", rule.pattern)
     try:
-        bregex = re.compile(source.encode("ascii"), regex.flags & ~re.UNICODE)
+        bregex = re.compile(source.encode("ascii"), PY_FLAGS | (re.IGNORECASE if rule.ignore_case else 0))
     except (re.error, UnicodeEncodeError, ValueError):
         return None
-    if bregex.groupindex != regex.groupindex or bregex.groups != regex.groups:
+    if set(bregex.groupindex) != set(_GROUP_NAME.findall(rule.pattern)):
         return None  # cannot happen for a faithful translation; never trust one that differs
     return bregex
 
@@ -742,7 +741,7 @@ class Detector:
                 windows = _windows(data, group_ends, c.width, c.newlines)
                 bregex = self._bregexes.get(twins[0], _UNCOMPILED)
                 if bregex is _UNCOMPILED:
-                    bregex = self._bregexes[twins[0]] = _bytes_regex(c.rule, c.regex)
+                    bregex = self._bregexes[twins[0]] = _bytes_regex(c.rule)
                 if bregex is not None:
                     for bs, be in windows:
                         for bm in bregex.finditer(data, bs, be):  # type: ignore[union-attr]
@@ -792,7 +791,7 @@ class Detector:
         r = c.rule
         if m.end() - m.start() > c.width or m.end() == m.start():
             return
-        if c.has_secret_group and m.start("secret") >= 0:
+        if "secret" in m.re.groupindex and m.start("secret") >= 0:
             s, e = m.span("secret")
         else:
             s, e = m.span()
