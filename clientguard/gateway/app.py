@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import secrets
 import ssl
 import time
@@ -42,6 +43,7 @@ from clientguard.gateway.routing import DEFAULT_UPSTREAMS, Route, classify, upst
 from clientguard.gateway.scancache import ScanCache
 from clientguard.gateway.sse import SSEParser, json_bytes, json_loads
 from clientguard.gateway.stats import GatewayStats
+from clientguard.gateway.proxy import ProxySettings
 from clientguard.gateway.upstream import UpstreamError, UpstreamPool, UpstreamResponse
 from clientguard.ledger import EgressRecord, Ledger, LedgerError, default_ledger_path
 from clientguard.policy import Account, Policy, Verdict, decide, find_policy, load_catalog, load_policy
@@ -105,6 +107,33 @@ def _found_summary(counts: Counter) -> str:
     return ", ".join(f"{rule} x{n}" for rule, n in sorted(counts.items()))
 
 
+def _upstream_reason(exc: BaseException) -> str:
+    """What went wrong with the upstream, for the agent to show: the upstream client's own messages
+    name hosts, ports, proxies and statuses, never request or answer content."""
+    if isinstance(exc, UpstreamError) and str(exc):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, asyncio.TimeoutError):
+        return "timed out"
+    return type(exc).__name__
+
+
+def upstream_tls_context(env) -> ssl.SSLContext:
+    """How the gateway verifies its upstreams: certifi's CA bundle (the same on every platform), plus the
+    file ``SSL_CERT_FILE`` names if set (a client network that inspects TLS signs with its own CA)."""
+    context = ssl.create_default_context(cafile=certifi.where())
+    extra = env.get("SSL_CERT_FILE", "").strip()
+    if extra:
+        try:
+            context.load_verify_locations(cafile=extra)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
+            raise InputError(f"SSL_CERT_FILE={extra}: cannot load CA certificates from it: {reason}",
+                             hint="point it at a PEM file of CA certificates, or unset it") from None
+    return context
+
+
 class Gateway:
     """The ASGI app. Build it from a GatewayConfig; it loads the policy, vault, detector and ledger."""
 
@@ -125,6 +154,9 @@ class Gateway:
         unknown = sorted(set(config.upstreams) - set(DEFAULT_UPSTREAMS))
         if unknown:
             raise InputError(f"unknown upstream name(s) {', '.join(unknown)}; use openai=URL or anthropic=URL")
+        # Read now, so that a bad proxy variable or CA file stops `serve` at once with its name.
+        self.proxies = ProxySettings.from_environ(os.environ)
+        self.tls = upstream_tls_context(os.environ)
         self.audit_required = bool(self.policy.contract.audit_log_required)
         ledger_path = Path(config.ledger_path) if config.ledger_path else default_ledger_path(self.client_name)
         self.ledger: Ledger | None
@@ -256,8 +288,7 @@ class Gateway:
             # Our own HTTP/1.1 client rather than aiohttp or httpx: a third of aiohttp's cost per request
             # on loopback (see upstream.py), most of what the gateway added to time to first token. It
             # forwards what the agent sent and adds nothing of ours (no user agent or accept headers).
-            self.client = UpstreamPool(ssl.create_default_context(cafile=certifi.where()),
-                                       read_timeout=self.config.upstream_timeout)
+            self.client = UpstreamPool(self.tls, read_timeout=self.config.upstream_timeout, proxies=self.proxies)
         if self._flusher is None and self.ledger is not None and not self.audit_required:
             self._flusher = asyncio.get_running_loop().create_task(self._flush_ledger_periodically())
 
@@ -652,7 +683,7 @@ class Gateway:
             self.stats.errors += 1
             body = error_body(ex.provider, 502, "clientguard_upstream_unreachable",
                               f"clientguard could not reach the upstream {ex.upstream.split('?')[0]}: "
-                              f"{type(exc).__name__}.")
+                              f"{_upstream_reason(exc)}.")
             await entry.settled()
             await send({"type": "http.response.start", "status": 502, "headers": [
                 (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
@@ -727,7 +758,7 @@ class Gateway:
             await entry.settled()
             await send({"type": "http.response.body", "body": b"".join(out), "more_body": False})
         except UPSTREAM_ERRORS as exc:
-            message = f"clientguard: the upstream stream broke off ({type(exc).__name__})."
+            message = f"clientguard: the upstream stream broke off ({_upstream_reason(exc)})."
             await entry.settled()
             await send({"type": "http.response.body", "more_body": False,
                         "body": stream_error_event(ex.provider, ex.route.api, "clientguard_upstream_error", message)})

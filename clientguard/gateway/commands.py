@@ -78,6 +78,8 @@ def _banner(app_, config: GatewayConfig, port: int) -> None:
     table.add_row("listening", url)
     for name, base in sorted(app_.upstreams.items()):
         table.add_row(f"upstream {name}", base)
+    if app_.proxies:
+        table.add_row("proxy", app_.proxies.describe())
     table.add_row("ledger", str(app_.ledger_path))
     table.add_row("protected", f"{len(app_.protected.files)} file(s), {len(app_.protected)} line(s) indexed")
     err.print("[bold]clientguard gateway[/]")

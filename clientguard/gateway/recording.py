@@ -128,6 +128,8 @@ class RecordingUpstream:
         write_file: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        tls_certfile: str | None = None,
+        url_host: str | None = None,
     ) -> None:
         self.script = UpstreamScript(
             tool_file=tool_file, tool_calls=tool_calls, echo=list(echo), event_delay=event_delay,
@@ -135,6 +137,10 @@ class RecordingUpstream:
         )
         self.host = host
         self._port = port
+        # Serve https with this PEM file (certificate chain and key), under the name `url_host` in `url`
+        # (a provider-like name that a proxy, not DNS, takes to this loopback address).
+        self.tls_certfile = tls_certfile
+        self.url_host = url_host or host
         self._requests: list[RecordedRequest] = []
         self._errors: list[tuple[int, Any]] = []
         self._lock = threading.Lock()
@@ -156,7 +162,7 @@ class RecordingUpstream:
     @property
     def url(self) -> str:
         """Base URL without a path, e.g. ``http://127.0.0.1:40123``."""
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls_certfile else 'http'}://{self.url_host}:{self.port}"
 
     def start(self) -> RecordingUpstream:
         """Bind, start serving in a background thread, and return once the server accepts connections."""
@@ -166,7 +172,7 @@ class RecordingUpstream:
         self._socket = sock
         config = uvicorn.Config(
             self.app, log_level="error", access_log=False, ws="none", lifespan="off", timeout_keep_alive=30,
-            timeout_graceful_shutdown=3,
+            timeout_graceful_shutdown=3, ssl_certfile=self.tls_certfile,
         )
         self._server = uvicorn.Server(config)
         self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # not the main thread

@@ -11,8 +11,9 @@ Why not aiohttp or httpx: a forwarding hop on loopback cost the gateway ~0.5 ms 
 through aiohttp (~1 ms through httpx), most of what it added to time to first token; this client sends
 the request in one write and hands each body chunk to the reader without a stream layer in between
 (bench/gateway.py measures the difference). It does what the gateway needs and no more: no redirects,
-cookies, proxies or authentication; the agent's headers go out as written, plus Host and
-Content-Length.
+cookies or authentication; the agent's headers go out as written, plus Host and Content-Length. An
+outbound proxy (HTTPS_PROXY and its kin, see proxy.py) is reached over HTTP: https upstreams through a
+CONNECT tunnel with TLS end to end, http upstreams in absolute form.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from urllib.parse import urlsplit
 import brotli
 import httptools
 import zstandard
+
+from clientguard.gateway.proxy import Proxy, ProxySettings
 
 __all__ = ["UpstreamError", "UpstreamPool", "UpstreamResponse", "UpstreamTimeout"]
 
@@ -364,10 +367,11 @@ class UpstreamPool:
     """Keep-alive connections per (scheme, host, port); one exchange per connection at a time."""
 
     def __init__(self, ssl_context: ssl.SSLContext | None = None, *, read_timeout: float | None = None,
-                 connect_timeout: float = CONNECT_TIMEOUT):
+                 connect_timeout: float = CONNECT_TIMEOUT, proxies: ProxySettings | None = None):
         self.ssl_context = ssl_context
         self.read_timeout = read_timeout
         self.connect_timeout = connect_timeout
+        self.proxies = proxies or ProxySettings()
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self._all: set[_Connection] = set()
         self._closing = False
@@ -390,7 +394,12 @@ class UpstreamPool:
             raise UpstreamError(f"cannot forward to {url.split('?')[0]!r}: bad port") from None
         host_header = parts.netloc.rpartition("@")[2]
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        proxy = self.proxies.for_target(scheme, parts.hostname, port) if self.proxies else None
+        if proxy is not None and scheme == "http":
+            target = f"http://{host_header}{target}"  # absolute form: the proxy forwards it
         lines = [f"{method} {target} HTTP/1.1", f"Host: {host_header}"]
+        if proxy is not None and scheme == "http" and proxy.authorization:
+            lines.append(f"Proxy-Authorization: {proxy.authorization}")
         for name, value in headers:
             if "\r" in name or "\n" in name or "\r" in value or "\n" in value:
                 raise UpstreamError(f"the header {name!r} holds a line break; it cannot be forwarded")
@@ -431,17 +440,24 @@ class UpstreamPool:
         loop = asyncio.get_running_loop()
         conn = _Connection(self, key)
         tls = self.ssl_context if scheme == "https" else None
+        proxy = self.proxies.for_target(scheme, host, port) if self.proxies else None
+        via = f" through the proxy {proxy.label}" if proxy is not None else ""
         try:
-            await asyncio.wait_for(
-                loop.create_connection(lambda: conn, host, port, ssl=tls, server_hostname=host if tls else None),
-                self.connect_timeout,
-            )
+            if proxy is None:
+                opening = loop.create_connection(lambda: conn, host, port, ssl=tls,
+                                                 server_hostname=host if tls else None)
+            elif scheme == "https":
+                opening = _tunnel(conn, proxy, host, port, tls)
+            else:
+                opening = loop.create_connection(lambda: conn, proxy.host, proxy.port)
+            await asyncio.wait_for(opening, self.connect_timeout)
         except asyncio.TimeoutError:
-            raise UpstreamTimeout(f"connecting to {host}:{port} took over {self.connect_timeout:g} s") from None
+            raise UpstreamTimeout(f"connecting to {host}:{port}{via} took over {self.connect_timeout:g} s") from None
         except ssl.SSLError as exc:
-            raise UpstreamError(f"TLS with {host}:{port} failed: {exc.reason or exc}") from None
+            raise UpstreamError(f"TLS with {host}:{port}{via} failed: {exc.reason or exc}") from None
         except OSError as exc:
-            raise UpstreamError(f"cannot connect to {host}:{port}: {exc.strerror or exc}") from None
+            target = f"the proxy {proxy.label}" if proxy is not None else f"{host}:{port}"
+            raise UpstreamError(f"cannot connect to {target}: {exc.strerror or exc}") from None
         self._all.add(conn)
         return conn
 
@@ -462,3 +478,37 @@ class UpstreamPool:
         self._all.clear()
         self._idle.clear()
         await asyncio.sleep(0)
+
+
+async def _tunnel(conn: _Connection, proxy: Proxy, host: str, port: int, tls: ssl.SSLContext | None) -> None:
+    """Open a CONNECT tunnel to ``host:port`` through ``proxy``, start TLS inside it (verified against
+    ``host``, so the proxy sees only ciphertext), and hand the connection to ``conn``."""
+    authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    reader, writer = await asyncio.open_connection(proxy.host, proxy.port)
+    try:
+        lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
+        if proxy.authorization:
+            lines.append(f"Proxy-Authorization: {proxy.authorization}")
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:
+            raise UpstreamError(f"the proxy {proxy.label} closed the connection instead of opening a tunnel "
+                                f"to {authority}") from None
+        except asyncio.LimitOverrunError:
+            raise UpstreamError(f"the proxy {proxy.label} answered CONNECT with an oversized header") from None
+        status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+        version, _, rest = status_line.partition(" ")
+        code, _, reason = rest.partition(" ")
+        if not version.startswith("HTTP/") or not code.isdigit():
+            raise UpstreamError(f"the proxy {proxy.label} answered CONNECT with something that is not HTTP")
+        if not 200 <= int(code) < 300:
+            raise UpstreamError(f"the proxy {proxy.label} refused the tunnel to {authority}: {code} {reason}".rstrip())
+        if tls is not None:
+            await writer.start_tls(tls, server_hostname=host)
+    except BaseException:
+        writer.close()
+        raise
+    transport = writer.transport
+    transport.set_protocol(conn)
+    conn.connection_made(transport)
