@@ -98,7 +98,7 @@ def gateway_step(console: Console, work: Path, out: Path) -> None:
                             ledger_path=ledger, vault_dir=out / "vault")
         with run_in_thread(cfg) as gw:
             console.print(f"[dim]gateway {gw.url} (account 'work', ChatGPT Business) -> recording upstream {upstream.url}[/]")
-            with httpx.Client(timeout=60) as client:
+            with httpx.Client(timeout=60, trust_env=False) as client:  # the gateway is on loopback: never a proxy
                 resp = client.post(f"{gw.url}/v1/chat/completions", json=body,
                                    headers={"authorization": "Bearer sk-demo-not-a-real-key"})
                 resp.raise_for_status()
@@ -121,7 +121,7 @@ def gateway_step(console: Console, work: Path, out: Path) -> None:
     with RecordingUpstream(tool_calls=False) as upstream:
         cfg = GatewayConfig(policy=policy, account="personal", port=0, upstreams={"openai": upstream.url},
                             ledger_path=ledger, vault_dir=out / "vault")
-        with run_in_thread(cfg) as gw, httpx.Client(timeout=60) as client:
+        with run_in_thread(cfg) as gw, httpx.Client(timeout=60, trust_env=False) as client:
             resp = client.post(f"{gw.url}/v1/chat/completions", json={**body, "stream": False},
                                headers={"authorization": "Bearer sk-demo-not-a-real-key"})
         reached = len(upstream.requests)

@@ -119,3 +119,61 @@ def test_codex_on_a_blocked_account_never_starts_and_nothing_is_sent(
         assert upstream.requests == []
     assert result.returncode == 3
     assert "chatgpt-plus" in result.stderr and "fix:" in result.stderr
+
+
+class _RecordingProxy:
+    """A proxy on 127.0.0.1 that forwards nothing: it keeps every byte sent to it and answers 502."""
+
+    def __init__(self) -> None:
+        import socketserver
+        import threading
+
+        received = self.received = bytearray()
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                self.request.settimeout(2)
+                try:
+                    received.extend(self.request.recv(1 << 20))
+                except OSError:
+                    pass
+                self.request.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("agent", ["codex", "claude"])
+def test_agents_under_run_reach_the_gateway_directly_when_a_proxy_is_set(
+        tmp_path: Path, client_repo: tuple[Path, Canaries], agent: str) -> None:
+    """With HTTP(S)_PROXY set and no NO_PROXY, an agent would send its unredacted requests for the gateway
+    to the proxy; `run` puts the gateway's address in NO_PROXY so they go straight to it."""
+    repo, planted = client_repo
+    home = tmp_path / "home"
+    proxy = _RecordingProxy()
+    try:
+        env = hermetic_env(home, OPENAI_API_KEY=FAKE_OPENAI_KEY, ANTHROPIC_API_KEY=FAKE_ANTHROPIC_KEY,
+                           CODEX_HOME=str(home / ".codex"), CLAUDE_CODE_MAX_RETRIES="0", CG_TEST_REPO=str(repo),
+                           HTTP_PROXY=proxy.url, HTTPS_PROXY=proxy.url, http_proxy=proxy.url, https_proxy=proxy.url)
+        for name in ("NO_PROXY", "no_proxy"):
+            env.pop(name)
+        (home / ".codex").mkdir(parents=True)
+        argv = ([str(agent_binary("codex")), "exec", "--skip-git-repo-check", "--ephemeral", "--json", "-m", "gpt-5.1",
+                 f"Show me {TOOL_FILE}"] if agent == "codex" else
+                [str(agent_binary("claude")), "-p", f"Show me {TOOL_FILE}", "--allowedTools", "Bash(cat:*)"])
+        with RecordingUpstream(tool_file=TOOL_FILE) as upstream:
+            result, summary = run_agent_through_clientguard(
+                tmp_path, upstream, "openai-api" if agent == "codex" else "anthropic-api", argv, env)
+            requests = upstream.requests
+    finally:
+        proxy.close()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert summary["requests"] >= 2 and upstream_leaks(requests, planted) == []
+    assert planted.aws_secret_key not in proxy.received.decode("latin-1")
+    assert b"/v1/responses" not in proxy.received and b"/v1/messages" not in proxy.received

@@ -116,3 +116,17 @@ def test_session_summary_counts_only_what_this_session_added() -> None:
         "requests": 4, "blocked": 1,
         "redactions": {"by_kind": {"pii": 1, "secret": 3}, "by_rule": {"aws-access-key-id": 2, "email": 1, "x": 1}},
         "files": ["notes.txt"]}
+
+
+def test_the_gateway_is_put_in_no_proxy_and_earlier_entries_stay() -> None:
+    env = {"OPENAI_API_KEY": "sk-test", "HTTPS_PROXY": "http://user:pw@proxy.corp.test:3128",
+           "NO_PROXY": "corp.internal, .svc", "no_proxy": "*"}
+    plan = plan_launch(["codex", "exec", "hi"], "http://127.0.0.1:8787", env)
+    assert plan.env["NO_PROXY"] == "corp.internal,.svc,127.0.0.1,localhost,::1"
+    assert plan.env["no_proxy"] == "*"  # already everything
+    assert plan.env["HTTPS_PROXY"] == env["HTTPS_PROXY"]  # the agent keeps its proxy for everything else
+    assert any("HTTPS_PROXY is set" in note for note in plan.notes)
+    assert not any("pw" in note or "proxy.corp.test" in note for note in plan.notes)
+    bare = plan_launch(["claude", "-p", "hi"], "http://[::1]:9000", {"ANTHROPIC_API_KEY": "k"})
+    assert bare.env["NO_PROXY"] == bare.env["no_proxy"] == "::1,127.0.0.1,localhost"
+    assert not any("NO_PROXY" in note for note in bare.notes)

@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+from urllib.parse import urlsplit
 
 from clientguard.errors import ClientguardError
 from clientguard.posture.secret_env import secret_env_catalog
@@ -100,6 +101,27 @@ def codex_provider_override(base_url: str, env_key: str) -> str:
             "wire_api=\"responses\",supports_websockets=false}" % (base_url, env_key))
 
 
+PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
+def _reach_gateway_directly(child_env: dict[str, str], gateway_url: str, plan: LaunchPlan) -> None:
+    """Put the gateway's host (and loopback) into NO_PROXY and no_proxy: agents honour HTTP_PROXY for an
+    http:// base URL too (Codex does, measured), and would hand their requests, not yet redacted, to the
+    proxy. Kept: whatever the variables held before. Set even without a proxy variable, since agents also
+    take proxies from their own settings files."""
+    host = urlsplit(gateway_url).hostname or "127.0.0.1"
+    wanted = [host, "127.0.0.1", "localhost", "::1"]
+    for name in ("NO_PROXY", "no_proxy"):
+        current = [e.strip() for e in child_env.get(name, "").split(",") if e.strip()]
+        if "*" in current:
+            continue
+        child_env[name] = ",".join(current + [h for h in dict.fromkeys(wanted) if h not in current])
+    proxies = [name for name in PROXY_VARIABLES if child_env.get(name)]
+    if proxies:
+        plan.notes.append(f"{proxies[0]} is set: the gateway's address is in NO_PROXY, so the agent reaches it "
+                          "directly (the gateway itself uses the proxy for the provider)")
+
+
 def plan_launch(argv: Sequence[str], gateway_url: str, env: Mapping[str, str], *,
                 keep: Sequence[str] = (), model: str | None = None) -> LaunchPlan:
     """Wire the agent command `argv` to the gateway at `gateway_url` (no path; e.g. http://127.0.0.1:8787)."""
@@ -111,6 +133,7 @@ def plan_launch(argv: Sequence[str], gateway_url: str, env: Mapping[str, str], *
     plan = LaunchPlan(argv=list(argv), env=child_env, removed=removed)
     # Agents that honour DO_NOT_TRACK switch off their analytics with it; it costs nothing elsewhere.
     child_env["DO_NOT_TRACK"] = "1"
+    _reach_gateway_directly(child_env, base, plan)
     if kind == "codex":
         env_key = "OPENAI_API_KEY" if child_env.get("OPENAI_API_KEY") or not child_env.get("CODEX_API_KEY") else "CODEX_API_KEY"
         if not child_env.get(env_key):

@@ -49,7 +49,7 @@ class Gateway:
 
         if self.handle is not None:
             self.handle.drain()
-        response = httpx.get(f"{self.url}/_clientguard/stats", timeout=5)
+        response = httpx.get(f"{self.url}/_clientguard/stats", timeout=5, trust_env=False)  # loopback: never a proxy
         response.raise_for_status()
         return response.json()
 
@@ -97,7 +97,7 @@ def find_running_gateway(url: str, client: str) -> Gateway | None:
     import httpx
 
     try:
-        response = httpx.get(f"{url.rstrip('/')}/_clientguard/health", timeout=0.5)
+        response = httpx.get(f"{url.rstrip('/')}/_clientguard/health", timeout=0.5, trust_env=False)  # loopback: never a proxy
         health = response.json()
     except (httpx.HTTPError, ValueError):
         return None
