@@ -124,3 +124,9 @@ def test_oids_and_the_this_network_block_are_not_hosts():
     det = Detector.create(fingerprint_key=b"k" * 32)
     assert not det.scan("acl localnet src 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16")
     assert [f.rule_id for f in det.scan("acl office src 10.0.0.0/16")] == ["ipv4-private"]
+
+
+def test_an_ssn_written_with_dots_is_read_like_one_with_dashes():
+    ssn = VALIDATORS["ssn"]
+    assert ssn("536.22.8728") and ssn("536-22-8728")
+    assert not ssn("078.05.1120") and not ssn("666.22.8728")

@@ -178,7 +178,7 @@ _SSN_PUBLICISED = {"078051120", "219099999", "457555462", "123456789", "11122333
 
 @validator("ssn")
 def ssn(value: str) -> bool:
-    digits = re.sub(r"[ -]", "", value)
+    digits = re.sub(r"[ .-]", "", value)
     if len(digits) != 9 or not digits.isdigit():
         return False
     area, group, serial = digits[:3], digits[3:5], digits[5:]
