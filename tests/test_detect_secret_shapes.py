@@ -71,6 +71,16 @@ FOUND = [
     ("CLOUDFLARE_API_TOKEN=TEST0000ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef", "TEST0000ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"),
     ('"oktaApiToken": "00TEST0000FGHIJKLMNOPQRSTUVWXYZabcdefghijk",', "00TEST0000FGHIJKLMNOPQRSTUVWXYZabcdefghijk"),
     ("token: s.ZC9Ecf4M5gTEST0000sj0zAB", "s.ZC9Ecf4M5gTEST0000sj0zAB"),
+    # values of awkward shapes: a dot, a slash, a leading backtick, quotes inside, an @ inside a URL password
+    ("apikey: hvb.TEST0000aCkOSgsZ56uhGlTK2zyC1j2mwhy", "hvb.TEST0000aCkOSgsZ56uhGlTK2zyC1j2mwhy"),
+    ('ENV APP_TOKEN="xapp-000000000000-TESTwge/87H4lC3j7lZ48pAL" \\', "xapp-000000000000-TESTwge/87H4lC3j7lZ48pAL"),
+    ("password = '`123TESTasdf'", "`123TESTasdf"),
+    ("""  jwtsecret: "9`Q'}/TEST)T;W\\0]Zk0000;_&k>qX??]G&3CF=;@vy"\n""", "9`Q'}/TEST)T;W\\0]Zk0000;_&k>qX??]G&3CF=;@vy"),
+    ("mongodb+srv://app:Te@st0000!@cluster0.ab1cd.mongodb.net/prod", "Te@st0000!"),
+    ('<add key="FromEmailPassword" value="Prestidigit$"/>', "Prestidigit$"),
+    ('new DirectoryEntry("LDAP://dc01.acme.test",\n    "ACME\\\\svc",\n    "Ld0000TESTpw7");', "Ld0000TESTpw7"),
+    ('The default password for the user "deploy" is "kiwi".', "kiwi"),
+    ("java -jar deployer.jar -vaultToken s.0000TESTk3Xq9LmZ2vR7tY1pW8nB4cD6 -env prod", "s.0000TESTk3Xq9LmZ2vR7tY1pW8nB4cD6"),
 ]
 
 QUIET = [
@@ -120,6 +130,11 @@ QUIET = [
     '"password": "required|min:8"',
     "curl -u <user:password> https://test.com/endpoint",
     "const options = new URL('https://abc:xyz@example.com');",
+    "EncryptedPrivateKey = TestEncryptionConstants.AES256_CBC_HMAC_Encstring",
+    'String token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJ0b3B0YWwu"',
+    'private const val TOKEN = "([a-zA-Z0-9-!#$%&\'*+.^_`{|}~]+)"',
+    "Ensure the password for user 'postgres' is 'admin' or change .env file.",
+    "psExec \\\\host -u User -p $Password -i -d calc.exe",
 ]
 
 

@@ -481,3 +481,49 @@ def test_version_ranges_abap_expressions_config_names_and_named_values_are_not_s
     assert not unquoted("my-infra-project:githubSecret")  # pulumi config set --secret project:key
     assert not VALIDATORS["bearer_token"]("ls_auth-authorization.")  # an ABAP structure's component
     assert quoted("Qx0000+TESTz9") and unquoted("k3y0000TESTvalue")
+
+
+def test_random_parts_are_not_read_as_references_or_paths():
+    quoted, unquoted = VALIDATORS["generic_assigned_secret"], VALIDATORS["generic_unquoted_secret"]
+    # a token with a dot or a slash in it has the shape of a reference or a path, its random part says otherwise
+    assert quoted("hvb.TEST0000aCkOSgsZ56uhGlTK2zyC1j2mwhy") and unquoted("hvb.TEST0000aCkOSgsZ56uhGlTK2zyC1j2mwhy")
+    assert quoted("xapp-000000000000-TESTwge/87H4lC3j7lZ48pAL")
+    for value in ("TestEncryptionConstants.AES256_CBC_HMAC_Encstring", "settings.API_KEY_V2", "window.__NEXT_DATA__.props",
+                  "config/credentials/Production2024Key.yml", "src/auth/TokenProvider2", "k8s/secrets/db-pass",
+                  "rust_openssl.hpke.MLKEM768X25519PrivateKey"):
+        assert not quoted(value) and not unquoted(value), value
+
+
+def test_a_jwt_without_its_signature_is_not_a_secret():
+    quoted = VALIDATORS["generic_assigned_secret"]
+    header = base64.urlsafe_b64encode(b'{"alg":"RS256"}').decode().rstrip("=")
+    payload = base64.urlsafe_b64encode(b'{"sub":"TEST0000","scope":"read"}').decode().rstrip("=")
+    assert not quoted(f"{header}.{payload}")
+    assert quoted(f"{header}.{payload}.")  # an unsecured JWT (alg "none") is complete, and servers may take it
+    assert quoted(f"{header}.e30.TEST0000A1JJJW8opB1Qfp7QDnH0sWd2N_gy0lsVOKiQ")  # signed, empty claims
+
+
+def test_a_damaged_byte_in_a_base64_key_block_leaves_it_a_key():
+    damaged = base64.b64encode(PEM.replace("TEST/+", "TEST\xa1/+").encode("latin-1")).decode()
+    assert base64_private_key(damaged)
+
+
+def test_a_word_with_symbols_after_it_is_a_password_but_not_a_name():
+    assert generic_password("Prestidigit$") and generic_password("sunshinetest@#")
+    for value in ("Password$", "currentUser$", "Changeme$", "isAdminUser$", "Token$"):
+        assert not generic_password(value), value
+
+
+def test_symbol_rich_secrets_are_generated_values_not_code_or_patterns():
+    symbol_rich = VALIDATORS["symbol_rich_secret"]
+    assert symbol_rich("9`Q'}/TEST)T;W\\0]Zk0000;_&k>qX??]G&3CF=;@vy")
+    for value in ("([a-zA-Z0-9-!#$%&'*+.^_`{|}~]+)", "${lookup('env','APP_SECRET_VALUE')}", "0000TEST-a1b2c3d4e5f6a7b8c9d0",
+                  "function(e){return'x'+e.length}", "p\"ab'cd"):
+        assert not symbol_rich(value), value
+
+
+def test_a_password_a_sentence_gives_for_a_named_user_may_be_a_short_word():
+    prose = VALIDATORS["prose_password"]
+    assert prose("kiwi") and prose("Tst0")
+    for value in ("admin", "empty", "required", "{password}", "$PASSWORD", "xxxx"):
+        assert not prose(value), value

@@ -44,9 +44,11 @@ def base64_private_key(value: str) -> bool:
     """Base64 of a PEM private key block (Kubernetes secrets, CI variables) that carries key material."""
     compact = re.sub(r"\s+", "", value)
     try:
-        text = base64.b64decode(compact + "=" * (-len(compact) % 4)).decode("ascii")
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raw = base64.b64decode(compact + "=" * (-len(compact) % 4))
+    except (binascii.Error, ValueError):
         return False
+    # A byte damaged in copying (a non-ASCII byte in the key material) leaves the rest of the key readable.
+    text = raw.decode("ascii", errors="replace")
     return "PRIVATE KEY" in text and private_key_block(text)
 
 # --- passwords inside URLs and connection strings ------------------------------------------------
@@ -143,8 +145,12 @@ _EMAIL_VALUE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 def _jwt_header_only(v: str) -> bool:
-    """The first part of a JWT alone (eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9 is {"alg":"HS256","typ":"JWT"}):
-    documentation's stand-in for a token, which no signature follows."""
+    """The first part of a JWT alone (eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9 is {"alg":"HS256","typ":"JWT"}), or
+    its first two parts with nothing after them: documentation's and tests' stand-in for a token."""
+    if v.startswith("eyJ") and v.count(".") == 1 and not v.endswith("."):
+        # header.payload cut before the signature: a token's shape in a test. An unsecured JWT (alg "none")
+        # ends in its last dot and is still a credential to a server that takes it.
+        return _b64url_json_object(v.split(".")[0])
     if not v.startswith("eyJ") or "." in v:
         return False
     try:
@@ -265,6 +271,33 @@ def _random_looking(v: str) -> bool:
     return not _SNAKE_OR_CAMEL_WORDS.fullmatch(v.strip("_").rstrip("0123456789"))  # EllipticCurvePrivateKey
 
 
+_TWO_CAPITALISED_WORDS = re.compile(r"[A-Z][a-z]{3,}[A-Z][a-z]{2,}")
+
+
+def _random_segment(p: str) -> bool:
+    """A part of a value drawn at random: letters of both cases and digits mixed, nothing else, not words and a
+    number (AES256_CBC_HMAC_Encstring, a constant's name, has underscores; Sha256Digest2 is camelCase)."""
+    if len(p) < 12 or not p.isalnum() or sum(c.isdigit() for c in p) < 2 or p.isupper() or p.islower():
+        return False
+    if _TWO_CAPITALISED_WORDS.search(p):
+        return False  # MLKEM768X25519PrivateKey: a type's name, digits and all
+    return shannon_entropy(p) >= 3.5 and not _SNAKE_OR_CAMEL_WORDS.fullmatch(re.sub(r"\d", "", p))
+
+
+def _random_dotted(v: str) -> bool:
+    """A token with dots whose long part is random (hvb.JGbZZaCkOSgsZ56uhGl...): not a reference such as
+    settings.API_KEY or self.password, though it has the same shape."""
+    return _random_looking(v) and any(_random_segment(p) for p in v.split("."))
+
+
+def _random_with_slashes(v: str) -> bool:
+    """Base64 with slashes in it (ShAYwge/87H4lC3j7lZ48pAL), which has the shape of a relative path: a path has
+    no random part of mixed case and digits, and names a file (an extension) or starts at a root."""
+    if v[:1] in "/~." or "." in v or "\\" in v:
+        return False
+    return _random_looking(v) and any(_random_segment(p) for p in re.split(r"[/+=_-]", v))
+
+
 def _stand_in(v: str) -> bool:
     """A placeholder, unless the value is long random text that merely starts like a stand-in word
     (an instruction such as YourPwdShouldBeLongAndSecure! reads as varied text, and is still one)."""
@@ -368,9 +401,11 @@ def _literal_like_secret(v: str) -> bool:
     if _NAMESPACED_KEY.fullmatch(v) or _EMAIL_VALUE.fullmatch(v):
         return False  # t('fields:showPassword'); "credentials: `dev@acme.test` / `test`": the account, not its secret
     # A bare identifier path (settings.DB_PASSWORD, self.password) is a reference, not a literal.
-    if re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)+(?:\(\))?", v):
+    if re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)+(?:\(\))?", v) and not _random_dotted(v):
         return False
-    if _WORDS.fullmatch(v) or _FILE_REF.search(v) or _URL.match(v) or _VERSION_OR_NUMBER.fullmatch(v):
+    if _FILE_REF.search(v) and not _random_with_slashes(v):
+        return False  # a path; base64 with a slash in it (xapp-0834...-ShAYwge/87H4lC3j7lZ48pAL) is not one
+    if _WORDS.fullmatch(v) or _URL.match(v) or _VERSION_OR_NUMBER.fullmatch(v):
         return False
     if _ARTIFACT.fullmatch(v):
         return False  # jjwt-jackson-0.11.2, libfoo_1.2.3: a package and its version
@@ -433,6 +468,10 @@ _FIELD_WORDS = frozenset({
 })
 
 
+#: A word of eight letters or more (capitalised or not) and one to three symbols after it.
+_WORD_AND_SYMBOL = re.compile(r"([A-Za-z][a-z]{7,62})[$@#%&]{1,3}")
+
+
 @validator("generic_password")
 def generic_password(value: str) -> bool:
     """A quoted password literal: like ``generic_assigned_secret``, but a plain lowercase word of eight
@@ -440,6 +479,12 @@ def generic_password(value: str) -> bool:
     v = value.strip().strip("'\"`")
     if generic_assigned_secret(v):
         return True
+    m = _WORD_AND_SYMBOL.fullmatch(v)
+    if m:  # Prestigitariu$, sunshine@#: a word with a symbol or two added, as password rules ask for
+        word = m.group(1)
+        v = word.lower()
+        if word[1:] != word[1:].lower():
+            return False  # camelCase, an acronym: a name (Token$, isAdmin$) rather than a word
     if not re.fullmatch(r"[a-z]{8,64}", v) or v in _FIELD_WORDS or v in _DEFAULT_PASSWORDS or _SELF_NAMED.fullmatch(v) \
             or v in _PASSWORD_TRANSLATIONS:
         return False
@@ -504,6 +549,24 @@ def command_password(value: str) -> bool:
     if len(v) < 4 or v.lower() in _DEFAULT_PASSWORDS or _stand_in(v) or _SELF_NAMED.fullmatch(v):
         return False  # mysql -p randompassword: a value that names itself
     return not (_FORMAT_FIELD.search(v) or _NOT_A_VALUE.fullmatch(v) or _MASKED.search(v))
+
+
+#: What a sentence says a user's password is when it does not give it.
+_PASSWORD_STATES = frozenset({
+    "empty", "blank", "none", "null", "nil", "unset", "missing", "expired", "invalid", "wrong", "correct", "incorrect",
+    "locked", "disabled", "enabled", "weak", "strong", "same", "different", "random", "generated", "unknown",
+})
+
+
+@validator("prose_password")
+def prose_password(value: str) -> bool:
+    """A password a sentence gives for a named user (the default password for the user "pyne-user" is
+    "pyne"): the sentence says what it is, so a short plain word counts, as on a command line, but not a
+    field word, a state (empty, expired) or a default."""
+    v = value.strip().strip("'\"`").rstrip(".,;:")
+    if v.lower() in _FIELD_WORDS or v.lower() in _PASSWORD_STATES:
+        return False
+    return command_password(v)
 
 
 @validator("mixed_case_random")
@@ -593,6 +656,24 @@ def generic_unquoted_secret(value: str) -> bool:
         if digits < 2 and not (digits == 1 and mixed_case and len(v) >= 8):
             return False
     return True
+
+
+#: What code has and a generated password does not: a word of nine letters or more, a call, an arrow, a template.
+_CODE_IN_VALUE = re.compile(r"[A-Za-z]{9,}|\w\(|\(\)|=>|->|\$\{|\{\{|%[sd]|&&|\|\|")
+
+
+@validator("symbol_rich_secret")
+def symbol_rich_secret(value: str) -> bool:
+    """A value drawn from every printable character, quotes and backslashes included (7`D'}/vYR)T;W\\5]...),
+    as password generators make them: long, all four character classes, a quarter or more of it symbols,
+    high entropy, no word or piece of code in it."""
+    v = value
+    if len(v) < 24 or not any(c in v for c in "'\"`\\") or _REGEX_SYNTAX.search(v):
+        return False  # without a quote or a backslash in it, the quoted-literal rules judge the value
+    symbols = sum(not c.isalnum() for c in v)
+    if _char_classes(v) < 4 or symbols * 4 < len(v) or shannon_entropy(v) < 4.5:
+        return False
+    return not (_CODE_IN_VALUE.search(v) or _STAND_IN_HINTS.search(v))
 
 
 @validator("basic_auth_credentials")
