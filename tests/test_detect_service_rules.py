@@ -234,3 +234,50 @@ def test_engines_agree_on_random_mixes_of_examples_cuts_and_separators():
         if py.scan(text) != hs.scan(text):
             differ.append(text)
     assert differ == []
+
+
+# --- services found by their name in the setting (saas.toml, and the *-by-name rules) ---------------------
+
+SAAS_RULES = load_rules([BUILTIN_RULES_DIR / "saas.toml"])
+
+
+def _by_name(text: str, engine: str) -> dict[str, list[str]]:
+    det = Detector(SERVICE_RULES + SAAS_RULES, fingerprint_key=KEY, engine=engine)
+    out: dict[str, list[str]] = {}
+    for f in det.scan(text):
+        out.setdefault(f.rule_id, []).append(text[f.start:f.end])
+    return out
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_key_found_by_the_service_name_is_reported_whole(engine):
+    key = fake(32, HEX, seed=40, marker="0000")
+    assert _by_name(f"twilio token - '{key}'\n", engine) == {"twilio-token-by-name": [key]}
+    assert _by_name(f"websitepulse '{key}'\n", engine) == {"websitepulse-api-key": [key]}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_key_found_by_the_service_name_must_end_where_the_token_ends(engine):
+    # A key with a stray character inside is not a key, and its first half is not a shorter key either
+    # (Shutterstock takes 32 or 16 characters).
+    key = fake(32, HEX, seed=41, marker="0000")
+    broken = key[:16] + "?" + key[17:]
+    assert _by_name(f"twilio token - '{broken}'\n", engine) == {}
+    consumer = fake(32, seed=42)
+    assert _by_name(f"shutterstock token - '{consumer[:16]}?{consumer[17:]}'\n", engine) == {}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_key_found_by_the_service_name_keeps_the_case_of_its_format(engine):
+    key = fake(32, HEX, seed=43, marker="0000")
+    assert _by_name(f"THINKIFIC_API_KEY={key}\n", engine) == {"thinkific-api-key": [key]}
+    assert _by_name(f"THINKIFIC_API_KEY={key.upper()}\n", engine) == {}
+
+
+@needs_hyperscan
+@pytest.mark.parametrize("prefix", ["", "x" * 45 + " ", "é" * 60 + " ", "first line\nsecond line\n"])
+def test_engines_agree_on_the_saas_context_rules_behind_a_long_line_prefix(prefix):
+    py = Detector(SAAS_RULES, fingerprint_key=KEY, engine="python")
+    hs = Detector(SAAS_RULES, fingerprint_key=KEY, engine="hyperscan")
+    differ = [r.id for r in SAAS_RULES for ex in r.examples if py.scan(prefix + ex) != hs.scan(prefix + ex)]
+    assert differ == []
