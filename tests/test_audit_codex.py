@@ -132,7 +132,8 @@ def test_session_transcripts_are_reported_with_size_and_age(tmp_path: Path) -> N
 def test_telemetry_defaults_are_flagged_and_explicit_switches_clear_them(tmp_path: Path) -> None:
     ids_default = finding_ids(audit(fixture_home("codex-plus", tmp_path / "a")), "codex")
     ids_quiet = finding_ids(audit(fixture_home("codex-routed", tmp_path / "b")), "codex")
-    for finding in ("codex.analytics_on", "codex.history_saved", "codex.feedback_uploads_transcript"):
+    for finding in ("codex.analytics_on", "codex.history_saved", "codex.feedback_uploads_transcript",
+                    "codex.plugins_sync"):
         assert finding in ids_default
         assert finding not in ids_quiet
 

@@ -108,7 +108,8 @@ def test_no_third_party_processing_accepts_an_agent_on_a_local_model(tmp_path: P
     home = tmp_path / "home"
     (home / ".codex").mkdir(parents=True)
     (home / ".codex" / "config.toml").write_text(
-        'model_provider = "ollama"\n[analytics]\nenabled = false\n[history]\npersistence = "none"\n[feedback]\nenabled = false\n')
+        'model_provider = "ollama"\n[analytics]\nenabled = false\n[history]\npersistence = "none"\n[feedback]\nenabled = false\n'
+        '[features]\nplugins = false\n')
     codex = _audit_with(NO_THIRD_PARTY, home, repo).agent("codex")
     assert codex.verdict == "ok", [(f.id, f.message) for f in codex.findings]
 

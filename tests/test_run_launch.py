@@ -36,6 +36,7 @@ def test_codex_gets_a_custom_responses_provider_before_its_own_arguments() -> No
                  "supports_websockets=false"):
         assert part in provider
     assert "analytics.enabled=false" in overrides and "feedback.enabled=false" in overrides
+    assert "features.plugins=false" in overrides  # plugin marketplaces and catalogs sync from the internet
 
 
 def test_codex_uses_codex_api_key_when_that_is_the_only_key() -> None:

@@ -260,6 +260,12 @@ def _check_layer(posture: AgentPosture, config: dict[str, Any], where: str) -> N
         posture.add("codex.analytics_on", "low",
                     f"Codex sends usage analytics to OpenAI{where}; this traffic does not pass through the gateway.",
                     "[analytics]\nenabled = false")
+    if as_table(config.get("features")).get("plugins") is not False:
+        posture.add("codex.plugins_sync", "low",
+                    f"Codex's plugin system{where} syncs marketplaces and catalogs at every start: Codex 0.169 "
+                    "opened chatgpt.com, api.github.com and github.com (through git) with a custom provider and "
+                    "an API key; this traffic does not pass through the gateway (clientguard run switches it off).",
+                    "[features]\nplugins = false")
     if as_table(config.get("feedback")).get("enabled") is not False:
         posture.add("codex.feedback_uploads_transcript", "low",
                     "/feedback uploads the whole session transcript (tool output included) to OpenAI.",

@@ -41,7 +41,11 @@ CLAUDE_QUIET_ENV = {
     "CLAUDE_CODE_DISABLE_FEEDBACK_SURVEY": "1",
     "DISABLE_AUTOUPDATER": "1",
 }
-CODEX_QUIET_OVERRIDES = ("analytics.enabled=false", "feedback.enabled=false")
+#: Codex 0.169 with a custom provider and an API key still opened connections of its own at every start, to
+#: chatgpt.com, api.github.com and (through git) github.com: its plugin system syncing marketplaces and
+#: catalogs. features.plugins=false stops all three (measured through a recording proxy); a later
+#: `-c features.plugins=true` among the agent's own arguments turns plugins back on.
+CODEX_QUIET_OVERRIDES = ("analytics.enabled=false", "feedback.enabled=false", "features.plugins=false")
 UNROUTABLE = {"cursor": "Cursor sends every request through Cursor's own servers, even with your own key",
               "copilot": "GitHub Copilot has no base-URL setting for its hosted models"}
 

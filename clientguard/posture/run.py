@@ -245,7 +245,8 @@ def run_command(
         if plan.removed:
             err.print("clientguard: removed from the agent's environment: " + ", ".join(plan.removed), highlight=False)
         if plan.telemetry_off:
-            err.print("clientguard: agent telemetry off: " + ", ".join(plan.telemetry_off), highlight=False)
+            err.print("clientguard: agent traffic of its own off (telemetry, plugin catalogs): "
+                      + ", ".join(plan.telemetry_off), highlight=False)
         for note in [*plan.notes, *verdict.cautions]:
             err.print(f"clientguard: note: {escape(note)}", highlight=False)
         before = read_stats(active, err) or {}
