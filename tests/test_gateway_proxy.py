@@ -14,7 +14,9 @@ import base64
 import ssl
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import openai
@@ -247,29 +249,26 @@ def test_an_unreachable_proxy_and_an_untrusted_provider_are_clear_errors() -> No
     _with_proxy(body)
 
 
+def _answer_once(seen: list[bytes], payload: bytes) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+    """A handler that keeps the request's head and answers it with `payload`."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head, _ = await _read_request(reader)
+        seen.append(head)
+        writer.write(_length_answer(payload))
+        await writer.drain()
+        writer.close()
+
+    return handler
+
+
 def test_http_upstreams_go_to_an_http_proxy_in_absolute_form_and_loopback_ones_directly() -> None:
     async def main() -> None:
         asked: list[bytes] = []
-
-        async def forwarder(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            head, _ = await _read_request(reader)
-            asked.append(head)
-            writer.write(_length_answer(b'{"from":"proxy"}'))
-            await writer.drain()
-            writer.close()
-
-        proxy = await asyncio.start_server(forwarder, "127.0.0.1", 0)
-        proxy_url = f"http://user:pw@127.0.0.1:{proxy.sockets[0].getsockname()[1]}"
         direct_seen: list[bytes] = []
-
-        async def local(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            head, _ = await _read_request(reader)
-            direct_seen.append(head)
-            writer.write(_length_answer(b'{"from":"local model"}'))
-            await writer.drain()
-            writer.close()
-
-        local_server = await asyncio.start_server(local, "127.0.0.1", 0)
+        proxy = await asyncio.start_server(_answer_once(asked, b'{"from":"proxy"}'), "127.0.0.1", 0)
+        proxy_url = f"http://user:pw@127.0.0.1:{proxy.sockets[0].getsockname()[1]}"
+        local_server = await asyncio.start_server(_answer_once(direct_seen, b'{"from":"local model"}'), "127.0.0.1", 0)
         local_port = local_server.sockets[0].getsockname()[1]
         pool = UpstreamPool(None, proxies=ProxySettings.from_environ({"HTTP_PROXY": proxy_url}))
         response = await pool.request("POST", "http://models.corp.test:8000/v1/chat/completions?x=1", [], b"{}")
@@ -291,40 +290,57 @@ def test_http_upstreams_go_to_an_http_proxy_in_absolute_form_and_loopback_ones_d
 
 # -- the gateway behind a proxy, with the real openai SDK ---------------------------------------------
 
-def test_the_gateway_reaches_a_provider_through_the_proxy_and_redacts_as_ever(tmp_path: Path, monkeypatch) -> None:
+@contextmanager
+def _provider_behind_proxy(tmp_path: Path, monkeypatch, require: str | None = None) -> Iterator[tuple[RecordingUpstream, TunnelProxy]]:
+    """A recording upstream serving TLS as PROVIDER, a CONNECT proxy to it (in a thread of its own), and
+    the environment a gateway started now reads: HTTPS_PROXY at the proxy, SSL_CERT_FILE at the CA."""
     ca = trustme.CA()
     pem = tmp_path / "provider.pem"
     ca.issue_cert(PROVIDER).private_key_and_cert_chain_pem.write_to_path(str(pem))
     ca_file = tmp_path / "client-network-ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
-    canaries = Canaries.generate()
     upstream = RecordingUpstream(tls_certfile=str(pem), url_host=PROVIDER).start()
+    loop = asyncio.new_event_loop()
+    proxy = loop.run_until_complete(TunnelProxy(upstream.port, require=require).start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
     try:
-        loop = asyncio.new_event_loop()
-        proxy = loop.run_until_complete(TunnelProxy(upstream.port).start())
-        import threading
-        thread = threading.Thread(target=loop.run_forever, daemon=True)
-        thread.start()
-        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
-        monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
-        monkeypatch.delenv("NO_PROXY", raising=False)
-        monkeypatch.delenv("no_proxy", raising=False)
-        with running_stack(tmp_path, upstream=upstream) as stack:
-            assert stack.gateway.gateway.proxies.https is not None
-            client = openai.OpenAI(base_url=f"{stack.url}/v1", api_key=FAKE_OPENAI_KEY, max_retries=0)
-            reply = client.chat.completions.create(
-                model="gpt-test", messages=[{"role": "user", "content": canaries.sentence()}])
-            assert reply.choices[0].message.content
-            assert upstream.requests, "the provider behind the proxy got nothing"
-            assert stack.leaked(canaries) == []
-            assert any(line.startswith(f"CONNECT {PROVIDER}:") for line, _ in proxy.asked)
-            for canary in canaries.all():
-                assert canary.encode() not in proxy.carried
+        yield upstream, proxy
+    finally:
         loop.call_soon_threadsafe(proxy.close)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
-    finally:
         upstream.stop()
+
+
+def test_the_gateway_reaches_a_provider_through_the_proxy_and_redacts_as_ever(tmp_path: Path, monkeypatch) -> None:
+    canaries = Canaries.generate()
+    with _provider_behind_proxy(tmp_path, monkeypatch) as (upstream, proxy), \
+            running_stack(tmp_path, upstream=upstream) as stack:
+        assert stack.gateway.gateway.proxies.https is not None
+        client = openai.OpenAI(base_url=f"{stack.url}/v1", api_key=FAKE_OPENAI_KEY, max_retries=0)
+        reply = client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": canaries.sentence()}])
+        assert reply.choices[0].message.content
+        assert upstream.requests, "the provider behind the proxy got nothing"
+        assert stack.leaked(canaries) == []
+        assert any(line.startswith(f"CONNECT {PROVIDER}:") for line, _ in proxy.asked)
+        for canary in canaries.all():
+            assert canary.encode() not in proxy.carried
+
+
+def test_a_proxy_refusal_reaches_the_agent_as_a_provider_shaped_502(tmp_path: Path, monkeypatch) -> None:
+    with _provider_behind_proxy(tmp_path, monkeypatch, require="Basic bm9ib2R5Om5vdGhpbmc=") as (upstream, _proxy), \
+            running_stack(tmp_path, upstream=upstream) as stack:
+        client = openai.OpenAI(base_url=f"{stack.url}/v1", api_key=FAKE_OPENAI_KEY, max_retries=0)
+        with pytest.raises(openai.APIStatusError) as failed:
+            client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "hello"}])
+        assert failed.value.status_code == 502
+        assert "407 Proxy Authentication Required" in str(failed.value)
+        assert upstream.requests == []
 
 
 def test_serve_stops_at_once_on_a_bad_proxy_or_ca_file(tmp_path: Path) -> None:
@@ -343,31 +359,3 @@ def test_serve_stops_at_once_on_a_bad_proxy_or_ca_file(tmp_path: Path) -> None:
         assert message in done.stderr
         assert "Traceback" not in done.stderr
 
-
-def test_a_proxy_refusal_reaches_the_agent_as_a_provider_shaped_502(tmp_path: Path, monkeypatch) -> None:
-    ca = trustme.CA()
-    pem = tmp_path / "provider.pem"
-    ca.issue_cert(PROVIDER).private_key_and_cert_chain_pem.write_to_path(str(pem))
-    ca_file = tmp_path / "client-network-ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    upstream = RecordingUpstream(tls_certfile=str(pem), url_host=PROVIDER).start()
-    loop = asyncio.new_event_loop()
-    proxy = loop.run_until_complete(TunnelProxy(upstream.port, require="Basic bm9ib2R5Om5vdGhpbmc=").start())
-    import threading
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
-        monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
-        with running_stack(tmp_path, upstream=upstream) as stack:
-            client = openai.OpenAI(base_url=f"{stack.url}/v1", api_key=FAKE_OPENAI_KEY, max_retries=0)
-            with pytest.raises(openai.APIStatusError) as failed:
-                client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "hello"}])
-            assert failed.value.status_code == 502
-            assert "407 Proxy Authentication Required" in str(failed.value)
-            assert upstream.requests == []
-    finally:
-        loop.call_soon_threadsafe(proxy.close)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        upstream.stop()
