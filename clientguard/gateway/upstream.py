@@ -480,35 +480,58 @@ class UpstreamPool:
         await asyncio.sleep(0)
 
 
+class _TunnelOpener(asyncio.Protocol):
+    """Reads the proxy's answer to CONNECT (its head only); the connection then passes to a _Connection.
+
+    (Not asyncio streams: a StreamWriter closes its transport when it is garbage-collected, which would
+    close the tunnel under the connection that took it over.)"""
+
+    def __init__(self) -> None:
+        self.received = bytearray()
+        self.head: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        self.received += data
+        if not self.head.done() and (b"\r\n\r\n" in self.received or len(self.received) > 65536):
+            self.head.set_result(bytes(self.received))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.head.done():
+            self.head.set_result(bytes(self.received))
+
+
 async def _tunnel(conn: _Connection, proxy: Proxy, host: str, port: int, tls: ssl.SSLContext | None) -> None:
     """Open a CONNECT tunnel to ``host:port`` through ``proxy``, start TLS inside it (verified against
     ``host``, so the proxy sees only ciphertext), and hand the connection to ``conn``."""
     authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    reader, writer = await asyncio.open_connection(proxy.host, proxy.port)
+    loop = asyncio.get_running_loop()
+    transport, opener = await loop.create_connection(_TunnelOpener, proxy.host, proxy.port)
     try:
         lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
         if proxy.authorization:
             lines.append(f"Proxy-Authorization: {proxy.authorization}")
-        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-        except asyncio.IncompleteReadError:
+        transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        answer = await opener.head
+        head, sep, rest = answer.partition(b"\r\n\r\n")
+        if not sep:
+            if len(answer) > 65536:
+                raise UpstreamError(f"the proxy {proxy.label} answered CONNECT with an oversized header")
             raise UpstreamError(f"the proxy {proxy.label} closed the connection instead of opening a tunnel "
-                                f"to {authority}") from None
-        except asyncio.LimitOverrunError:
-            raise UpstreamError(f"the proxy {proxy.label} answered CONNECT with an oversized header") from None
+                                f"to {authority}")
         status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
-        version, _, rest = status_line.partition(" ")
-        code, _, reason = rest.partition(" ")
+        version, _, tail = status_line.partition(" ")
+        code, _, reason = tail.partition(" ")
         if not version.startswith("HTTP/") or not code.isdigit():
             raise UpstreamError(f"the proxy {proxy.label} answered CONNECT with something that is not HTTP")
         if not 200 <= int(code) < 300:
             raise UpstreamError(f"the proxy {proxy.label} refused the tunnel to {authority}: {code} {reason}".rstrip())
+        if rest:
+            raise UpstreamError(f"the proxy {proxy.label} sent bytes of its own into the tunnel to {authority}")
         if tls is not None:
-            await writer.start_tls(tls, server_hostname=host)
+            transport = await loop.start_tls(transport, conn, tls, server_hostname=host)
+        else:
+            transport.set_protocol(conn)
     except BaseException:
-        writer.close()
+        transport.close()
         raise
-    transport = writer.transport
-    transport.set_protocol(conn)
     conn.connection_made(transport)
