@@ -183,11 +183,36 @@ def apply(segs: Segments, findings: Sequence[Sequence[Any]], vault: Vault, selec
     return True
 
 
-def restore_json(node: Any, vault: Vault) -> bool:
+#: Tools whose call makes the agent fetch a URL from this machine (Claude Code's WebFetch, MCP fetch
+#: servers), by the last part of their name. A model can be talked into putting a value into such a URL
+#: (a prompt injection in a file it read): the placeholder, restored, would carry the original to any
+#: host. In their arguments only the client's identifiers are restored (its own domains, say); secrets
+#: and personal data stay placeholders.
+FETCH_TOOLS = frozenset({"webfetch", "web_fetch", "fetch", "fetch_url", "url_fetch", "fetch_webpage",
+                         "http_get", "http_request"})
+#: What a fetch tool's arguments get restored: the placeholders of client identifiers only.
+FETCH_TOOL_RESTORES = "CG_CLIENT_"
+
+
+def is_fetch_tool(name: object) -> bool:
+    """Whether a tool of this name fetches URLs (``WebFetch``, ``mcp__fetch__fetch``, ``fetch.fetch_url``)."""
+    if not isinstance(name, str) or not name:
+        return False
+    last = name.replace(".", "__").replace("/", "__").rsplit("__", 1)[-1].lower()
+    return last in FETCH_TOOLS
+
+
+def restore_only_for(tool_name: object) -> str | None:
+    """The `only` argument of Vault.restore for a tool call's arguments: None restores everything."""
+    return FETCH_TOOL_RESTORES if is_fetch_tool(tool_name) else None
+
+
+def restore_json(node: Any, vault: Vault, only: str | None = None) -> bool:
     """Restore known placeholders in every string of a response object; True if anything changed.
 
     Opaque items (reasoning, thinking) are left byte-identical; ``arguments`` and ``partial_json``
-    strings are JSON documents, so their restored values are JSON-escaped.
+    strings are JSON documents, so their restored values are JSON-escaped. A call of a fetch tool (a
+    dict naming one, with ``input`` or ``arguments``) gets only the client's identifiers restored.
     """
     changed = False
     if isinstance(node, dict):
@@ -195,23 +220,25 @@ def restore_json(node: Any, vault: Vault) -> bool:
         # "type" can be a JSON Schema property (a dict) inside tool parameters, so check it is a string.
         if isinstance(kind, str) and kind in OPAQUE_TYPES:
             return False
+        if only is None and ("input" in node or "arguments" in node):
+            only = restore_only_for(node.get("name"))
         for key, value in node.items():
             if isinstance(value, str):
                 if "CG_" in value and key not in ("encrypted_content", "signature"):
-                    new = vault.restore(value, json_escape=key in ("arguments", "partial_json"))
+                    new = vault.restore(value, json_escape=key in ("arguments", "partial_json"), only=only)
                     if new != value:
                         node[key] = new
                         changed = True
             elif isinstance(value, (dict, list)):
-                changed = restore_json(value, vault) or changed
+                changed = restore_json(value, vault, only) or changed
     elif isinstance(node, list):
         for i, value in enumerate(node):
             if isinstance(value, str):
                 if "CG_" in value:
-                    new = vault.restore(value)
+                    new = vault.restore(value, only=only)
                     if new != value:
                         node[i] = new
                         changed = True
             elif isinstance(value, (dict, list)):
-                changed = restore_json(value, vault) or changed
+                changed = restore_json(value, vault, only) or changed
     return changed

@@ -33,12 +33,13 @@ def holdback_start(text: str) -> int:
 class StreamRestorer:
     """Restores one channel of streamed text (one content part, one tool call's arguments, ...)."""
 
-    __slots__ = ("_vault", "_json", "_held")
+    __slots__ = ("_vault", "_json", "_held", "_only")
 
-    def __init__(self, vault: Vault, *, json_escape: bool = False):
+    def __init__(self, vault: Vault, *, json_escape: bool = False, only: str | None = None):
         self._vault = vault
         self._json = json_escape
         self._held = ""
+        self._only = only  # restore just the placeholders starting with this (see Vault.restore)
 
     @property
     def pending(self) -> str:
@@ -51,11 +52,11 @@ class StreamRestorer:
         cut = holdback_start(buf)
         if cut == len(buf):
             self._held = ""
-            return self._vault.restore(buf, json_escape=self._json)
+            return self._vault.restore(buf, json_escape=self._json, only=self._only)
         self._held = buf[cut:]
-        return self._vault.restore(buf[:cut], json_escape=self._json)
+        return self._vault.restore(buf[:cut], json_escape=self._json, only=self._only)
 
     def flush(self) -> str:
         """End of the channel: return whatever is held back, restored."""
         held, self._held = self._held, ""
-        return self._vault.restore(held, json_escape=self._json) if held else ""
+        return self._vault.restore(held, json_escape=self._json, only=self._only) if held else ""

@@ -144,8 +144,9 @@ class Vault:
     def __len__(self) -> int:
         return len(self._values)
 
-    def restore(self, text: str, *, json_escape: bool = False) -> str:
-        """Replace every known placeholder in `text` by its value (JSON-escaped inside JSON text)."""
+    def restore(self, text: str, *, json_escape: bool = False, only: str | None = None) -> str:
+        """Replace every known placeholder in `text` by its value (JSON-escaped inside JSON text); with
+        `only`, just the placeholders that start with it (the others stay as they are)."""
         if PREFIX not in text:
             return text
         out: list[str] = []
@@ -156,6 +157,10 @@ class Vault:
             if m is None:
                 break
             value = self._values.get(m.group(0))
+            if value is not None and only is not None and not m.group(0).startswith(only):
+                out.append(text[pos:m.end()])  # withheld: the placeholder stays
+                pos = m.end()
+                continue
             if value is None:
                 # Unknown here: may still hide a known placeholder that starts later (e.g. "CG_CG_X_...").
                 out.append(text[pos:m.start() + 1])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 
 from clientguard.gateway import sse
-from clientguard.gateway.segments import restore_json
+from clientguard.gateway.segments import restore_json, restore_only_for
 from clientguard.gateway.sse import SSEEvent
 from clientguard.redact import StreamRestorer, Vault
 
@@ -66,7 +66,8 @@ class AnthropicStream:
             if block.get("type") == "text":
                 self._channels[index] = (StreamRestorer(self._vault), "text_delta")
             elif block.get("type") in _TOOL_BLOCKS:
-                self._channels[index] = (StreamRestorer(self._vault, json_escape=True), "input_json_delta")
+                restorer = StreamRestorer(self._vault, json_escape=True, only=restore_only_for(block.get("name")))
+                self._channels[index] = (restorer, "input_json_delta")
             if "CG_" in ev.data:
                 changed = restore_json(obj, self._vault)
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from clientguard.gateway import sse
-from clientguard.gateway.segments import restore_json
+from clientguard.gateway.segments import restore_json, restore_only_for
 from clientguard.gateway.sse import SSEEvent
 from clientguard.redact import StreamRestorer, Vault
 
@@ -19,11 +19,14 @@ class ChatStream:
         self._vault = vault
         self._channels: dict[tuple, StreamRestorer] = {}
         self._template: dict[str, Any] | None = None
+        self._names: dict[tuple, str] = {}  # (choice, tool call index) -> the tool's name (first chunk only)
 
     def _channel(self, key: tuple, json_escape: bool) -> StreamRestorer:
         ch = self._channels.get(key)
         if ch is None:
-            ch = self._channels[key] = StreamRestorer(self._vault, json_escape=json_escape)
+            name = self._names.get(key[::2]) if key[1] == "tool" else self._names.get(key)
+            only = restore_only_for(name) if key[1] in ("tool", "function_call") else None
+            ch = self._channels[key] = StreamRestorer(self._vault, json_escape=json_escape, only=only)
         return ch
 
     def _flush_choice(self, index: int, delta: dict) -> bool:
@@ -85,6 +88,8 @@ class ChatStream:
                 if isinstance(calls, list):
                     for tpos, call in enumerate(calls):
                         fn = call.get("function") if isinstance(call, dict) else None
+                        if isinstance(fn, dict) and isinstance(fn.get("name"), str):
+                            self._names[(index, call.get("index", tpos))] = fn["name"]
                         if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
                             text = fn["arguments"]
                             out = self._channel((index, "tool", call.get("index", tpos)), True).feed(text)
@@ -92,6 +97,8 @@ class ChatStream:
                                 fn["arguments"] = out
                                 changed = True
                 fc = delta.get("function_call")
+                if isinstance(fc, dict) and isinstance(fc.get("name"), str):
+                    self._names[(index, "function_call")] = fc["name"]
                 if isinstance(fc, dict) and isinstance(fc.get("arguments"), str):
                     text = fc["arguments"]
                     out = self._channel((index, "function_call"), True).feed(text)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 
 from clientguard.gateway import sse
-from clientguard.gateway.segments import restore_json
+from clientguard.gateway.segments import restore_json, restore_only_for
 from clientguard.gateway.sse import SSEEvent
 from clientguard.redact import StreamRestorer, Vault
 
@@ -44,6 +44,7 @@ class ResponsesStream:
         self._vault = vault
         self._channels: dict[tuple, tuple[StreamRestorer, dict, str | None]] = {}
         self._shift = 0  # extra events inserted so far
+        self._names: dict[object, str] = {}  # tool call item id and output index -> the tool's name
 
     def _synthetic(self, key: tuple, seq: int | None) -> bytes | None:
         restorer, template, event_name = self._channels.pop(key)
@@ -81,7 +82,8 @@ class ResponsesStream:
             key = _key(kind, obj)
             entry = self._channels.get(key)
             if entry is None:
-                entry = (StreamRestorer(self._vault, json_escape=json_escape), obj, ev.event)
+                only = restore_only_for(self._names.get(key[1])) if kind in ("args", "custom") else None
+                entry = (StreamRestorer(self._vault, json_escape=json_escape, only=only), obj, ev.event)
                 self._channels[key] = entry
             text = obj["delta"]
             restored = entry[0].feed(text)
@@ -91,17 +93,24 @@ class ResponsesStream:
                 obj["delta"] = restored
                 changed = True
         else:
+            if etype == "response.output_item.added":
+                item = obj.get("item")
+                if isinstance(item, dict) and isinstance(item.get("name"), str):
+                    self._names[item.get("id")] = self._names[obj.get("output_index")] = item["name"]
+            only = None
             if etype in _DONES:
                 key = _key(_DONES[etype], obj)
                 if key in self._channels:
                     out.extend(self._flush([key], seq))
+                if key[0] in ("args", "custom"):  # a .done event carries the whole input, but not the name
+                    only = restore_only_for(self._names.get(key[1]))
             elif etype == "response.output_item.done":
                 item = obj.get("item") or {}
                 ids = {item.get("id"), obj.get("output_index")}
                 out.extend(self._flush([k for k in self._channels if k[1] in ids], seq))
             elif etype in _TERMINAL:
                 out.extend(self._flush(list(self._channels), seq))
-            changed = restore_json(obj, self._vault) if "CG_" in ev.data else False
+            changed = restore_json(obj, self._vault, only) if "CG_" in ev.data else False
         if self._shift and isinstance(seq, int):
             obj["sequence_number"] = seq + self._shift
             changed = True
