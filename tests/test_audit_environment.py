@@ -100,3 +100,20 @@ def test_secret_files_under_protected_paths_are_information_not_a_caution(tmp_pa
     assert ".env" in by_id["environment.secret_files_in_repo"].message
     assert "secrets/deploy.pem" not in by_id["environment.secret_files_in_repo"].message
     assert 'protected_paths = [".env"]' in by_id["environment.secret_files_in_repo"].fix
+
+
+@pytest.mark.parametrize(("env", "caught"), [
+    ({"HTTP_PROXY": "http://user:pw@proxy.corp.test:3128"}, True),
+    ({"all_proxy": "http://proxy.corp.test:3128", "NO_PROXY": "corp.internal"}, True),
+    ({"HTTP_PROXY": "http://proxy.corp.test:3128", "NO_PROXY": "corp.internal, 127.0.0.1"}, False),
+    ({"http_proxy": "http://proxy.corp.test:3128", "no_proxy": "*"}, False),
+    ({"HTTPS_PROXY": "http://proxy.corp.test:3128"}, False),  # applies to https:// URLs, not to the gateway's
+    ({}, False),
+])
+def test_a_proxy_that_would_catch_requests_for_the_gateway_is_reported(tmp_path: Path, env: dict, caught: bool) -> None:
+    findings = {f.id: f for f in _env_agent(tmp_path, env=env).findings}
+    assert ("environment.proxy_catches_the_gateway" in findings) == caught
+    if caught:
+        finding = findings["environment.proxy_catches_the_gateway"]
+        assert "NO_PROXY" in finding.fix and "clientguard run" in finding.fix
+        assert "proxy.corp.test" not in finding.message + finding.fix and "pw" not in finding.message

@@ -62,6 +62,14 @@ def audit_environment(ctx: AuditContext) -> AgentPosture:
             posture.add("environment.secret_files_protected", "info",
                         f"secret files under the client's protected paths: {_shown(protected)}; the gateway withholds "
                         "their content from every request (an agent on its own still reads them locally).")
+    proxy = next((name for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy") if ctx.env.get(name)), None)
+    if proxy is not None and not _bypasses_loopback(ctx.env):
+        posture.add("environment.proxy_catches_the_gateway", "medium",
+                    f"{proxy} is set and NO_PROXY does not name 127.0.0.1: an agent started from this shell with the "
+                    "gateway as its base URL (http://127.0.0.1:8787) sends its requests, not yet redacted, to the "
+                    "proxy instead (measured with Codex 0.169). `clientguard run` sets NO_PROXY for the agent itself.",
+                    "export NO_PROXY=\"${NO_PROXY:+$NO_PROXY,}127.0.0.1,localhost,::1\" (and the same for no_proxy), "
+                    "or start agents with `clientguard run -- AGENT`")
     home_files = [rel for rel in HOME_CREDENTIALS if (ctx.home / rel).is_file()]
     if home_files:
         posture.add("environment.home_credentials", "low",
@@ -70,6 +78,15 @@ def audit_environment(ctx: AuditContext) -> AgentPosture:
                     'keep Codex in its sandbox (sandbox_mode = "workspace-write") and Claude Code in the project '
                     '("permissions": {"deny": ["Read(~/.aws/**)", "Read(~/.kube/**)"]})')
     return posture
+
+
+def _bypasses_loopback(env) -> bool:
+    """Whether NO_PROXY (or no_proxy) sends 127.0.0.1 around the proxy: `*`, the address, or its network."""
+    for name in ("NO_PROXY", "no_proxy"):
+        entries = {e.strip().lower() for e in env.get(name, "").split(",")}
+        if entries & {"*", "127.0.0.1", "127.0.0.1/32", "127.0.0.0/8"}:
+            return True
+    return False
 
 
 def _shown(files: list[str]) -> str:
