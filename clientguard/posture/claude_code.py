@@ -183,12 +183,18 @@ def _route(posture: AgentPosture, env: dict[str, str]) -> None:
 
 def _check_telemetry(posture: AgentPosture, env: dict[str, str], layers: list[tuple[str, Path, dict[str, Any]]]) -> None:
     off_by_provider = posture.provider in ("aws-bedrock", "google-vertex")
-    switched_off = env.get("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC") not in (None, "", "0") or all(
-        env.get(name) not in (None, "", "0") for name in ("DISABLE_TELEMETRY", "DISABLE_ERROR_REPORTING"))
+    # Only this switch stops all of it: Claude Code 2.1.197 behind a recording proxy still opened
+    # api.anthropic.com itself with DISABLE_TELEMETRY and DISABLE_ERROR_REPORTING (and the autoupdater
+    # and /bug switches) set, and nothing with CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 alone.
+    switched_off = env.get("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC") not in (None, "", "0")
     if not off_by_provider and not switched_off:
+        quieter = all(env.get(name) not in (None, "", "0") for name in ("DISABLE_TELEMETRY", "DISABLE_ERROR_REPORTING"))
         posture.add("claude.telemetry_on", "medium",
                     "Claude Code's own telemetry and error reports (Statsig, Sentry, Datadog) go to its vendors "
-                    "directly, not through ANTHROPIC_BASE_URL, so the gateway cannot see or redact them.",
+                    "directly, not through ANTHROPIC_BASE_URL, so the gateway cannot see or redact them."
+                    + (" DISABLE_TELEMETRY and DISABLE_ERROR_REPORTING are set, but Claude Code 2.1.197 still "
+                       "opened api.anthropic.com on its own with them (measured); only "
+                       "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 stopped it." if quieter else ""),
                     TELEMETRY_FIX)
     if not off_by_provider and env.get("DISABLE_BUG_COMMAND") in (None, "", "0") and \
             env.get("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC") in (None, "", "0"):
