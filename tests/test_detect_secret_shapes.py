@@ -27,7 +27,7 @@ def _secret_values(detector: Detector, text: str) -> list[str]:
 
 FOUND = [
     # generic assignments, one per syntax
-    ('password = "hunter2"', "hunter2"),
+    ('password = "s7ndb0x"', "s7ndb0x"),
     ("DB_PASSWORD=s3cr3tP@ss", "s3cr3tP@ss"),
     ('{"password": "P@ssw0rd123!"}', "P@ssw0rd123!"),
     ("database:\n  password: Sup3rS3cret!\n", "Sup3rS3cret!"),

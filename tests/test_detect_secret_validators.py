@@ -50,7 +50,7 @@ def test_templates_masks_defaults_and_short_url_passwords_are_not(password):
     assert not url_password(password)
 
 
-@pytest.mark.parametrize("value", ["Xk9#mQ2$vL7pR4", "a8f5f167f44f4964e6c998dee8270000", "hunter2", "s3cr3t-p4ss",
+@pytest.mark.parametrize("value", ["Xk9#mQ2$vL7pR4", "a8f5f167f44f4964e6c998dee8270000", "s7ndb0x", "s3cr3t-p4ss",
                                    "django-insecure-0000test8s9d7f6g5h4j3k2l1z", "NTxqRBrHWajcyAkhGUfpggblWognbHQD"])
 def test_a_literal_credential_is_a_generic_secret(value):
     assert generic_assigned_secret(value)
@@ -527,3 +527,68 @@ def test_a_password_a_sentence_gives_for_a_named_user_may_be_a_short_word():
     assert prose("kiwi") and prose("Tst0")
     for value in ("admin", "empty", "required", "{password}", "$PASSWORD", "xxxx"):
         assert not prose(value), value
+
+
+def _multibase(raw: bytes) -> str:
+    alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+    n, out = int.from_bytes(raw, "big"), ""
+    while n:
+        n, r = divmod(n, 58)
+        out = alphabet[r] + out
+    return "z" + out
+
+
+def test_a_public_key_in_multibase_is_not_a_random_key():
+    random_key_value = VALIDATORS["random_key_value"]
+    # did:key:zQ3sh... (secp256k1), zDnae... (P-256), z6Mk... (Ed25519): public keys with their multicodec type
+    for prefix in (b"\xe7\x01\x02", b"\x80\x24\x03", b"\xed\x01"):
+        assert not random_key_value(_multibase(prefix + b"TEST0000" * 4)), prefix
+    # the same encoding of a private key (ed25519-priv, p256-priv) is still a secret
+    for prefix in (b"\x80\x26", b"\x86\x26"):
+        assert random_key_value(_multibase(prefix + b"TEST0000" * 4)), prefix
+
+
+def test_code_where_an_unquoted_value_would_be_is_not_a_secret():
+    # non-null assertions (TypeScript, Swift), a generic type's opening, declared types with digits in their names
+    for value in ("process.env.WEBHOOK_SECRET!", "passwordTextField.text!", "rotated.refreshToken!", "z.infer<",
+                  "ctx.authVerifier.authorization<", "Secp256k1Keypair", "Uint8Array", "Ed25519Signer"):
+        assert not generic_unquoted_secret(value), value
+    for value in ("xdbS3djMqe", "Kx9Lmq2ZrTw8Pa0000TEST", "Tr0ub4dor0000TEST!"):
+        assert generic_unquoted_secret(value), value
+
+
+def test_stand_ins_that_name_themselves_or_describe_the_secret_are_not_secrets():
+    quoted, unquoted = generic_assigned_secret, generic_unquoted_secret
+    for value in ("hunter2", "hunter42", "asdf1234", "qwerty123", "newpassxx", "session123", "56789secret", "s3cr3t55",
+                  "myrootpassword", "myappdbpassword", "TheSecretKeyObtainedFromS3", "AuthKeyOfDoomThatMustBeAMinimumLength",
+                  "didPurgeImageCachesForResizing-2026-03-30", ":secret"):
+        assert not quoted(value) and not generic_password(value), value
+    assert not unquoted("56789secret") and not unquoted("TheSecretKeyObtainedFromS3")
+    # chosen weak passwords and random values of the same lengths are still passwords
+    for value in ("Pass@word1", "admin123", "Xk9mQ2vL7pR4TEST", "s7ndb0x", "Secr3tValue", "hunt3rZ0000TEST"):
+        assert quoted(value), value
+    assert generic_password("bratwurst")
+
+
+def test_base64_of_a_stand_in_sentence_or_of_default_json_credentials_is_not_a_secret():
+    quoted, unquoted = generic_assigned_secret, generic_unquoted_secret
+    sentence = base64.b64encode(b"my-secret-key-which-should-be-changed-and-be-base64-encoded\n").decode()
+    assert not quoted(sentence) and not unquoted(sentence)
+    defaults = base64.b64encode(b'{"UserID":"defaultUser","Password":"defaultPassword"}').decode()
+    assert not quoted(defaults)
+    real = base64.b64encode(b'{"UserID":"svc","Password":"Xk9mQ2vL7pR40000TEST"}').decode()
+    assert quoted(real)
+
+
+def test_translated_secret_labels_and_url_password_conventions_are_not_secrets():
+    quoted = generic_assigned_secret
+    for value in ("Palavra-chave", "OAuth-klienthemmelighed", "Client-Geheimnis"):
+        assert not quoted(value) and not generic_unquoted_secret(value), value
+    assert quoted("Sekret0000TESTxy9")
+    # https://TOKEN:x-oauth-basic@github.com, user[:password]@host, mysql://benutzer:passwort@host
+    for value in ("x-oauth-basic", "x-access-token", "unused", "password]", "passwort]", "contraseña]", "passwort",
+                  "kata_sandi"):
+        assert not url_password(value), value
+    assert url_password("sVn0000TESTqE") and url_password("Pw0000TEST]x")
+    context_token = VALIDATORS["context_token"]
+    assert not context_token("dropboxoauthkey") and context_token("a1b2c3d4e5f6g7h")

@@ -396,7 +396,7 @@ def jwt(value: str) -> bool:
 _PLACEHOLDER_WORDS = re.compile(
     r"(?i)^(?:changeme|change[_-]?(?:me|this|it)|changeit|password|passwd|secret|token|apikey|api[_-]?key|none|null|nil|"
     r"undefined|true|false|example|sample|dummy|placeholder|redacted|hidden|masked|todo|tbd|fixme|test|testing|"
-    r"default|empty|string|value|(?:your|my)[_-]?(?:own[_-]?)?(?:secret|password|passwd|pass|token|key|api[_-]?key|"
+    r"default|empty|string|value|(?:your|my)[_-]?(?:own[_-]?)?(?:[a-z]{2,12}?[_-]?)?(?:secret|password|passwd|pass|token|key|api[_-]?key|"
     r"access[_-]?key|app|client|db|database|auth|value|pw|pwd)\w*|\w*[_-]here|replace[_-]?me|(?:insert|enter)[_-]\w*|"
     r"foo|bar|baz|qwerty|letmein|admin|root|user|username|pass|secret[_-]?key|private[_-]?key|"
     r"not[_-]?set|unset|n/?a|xxx+|\*+|\.+|-+|_+|0+|1234\w*|abc\w{0,3}|abc123\w{0,6}|s3cr3t|p@ssw[0o]rd)$"

@@ -60,14 +60,17 @@ _DEFAULT_PASSWORDS = frozenset({
     "sa", "dev", "demo", "local", "localhost", "default", "docker", "airflow", "superset", "keycloak",
     "pw", "p", "x", "xxx", "foo", "bar", "baz", "foobared", "anonymous", "tiger", "scott", "mypassword", "yourpassword", "dbpass", "dbpassword",
 })
+#: What code hosts take in a URL's password place when the token is the user (https://TOKEN:x-oauth-basic@github.com,
+#: https://{token}:x-access-token@host), and a password that says there is none (http://root:unused@localhost).
+_URL_PASSWORD_WORDS = frozenset({"x-oauth-basic", "x-access-token", "unused", "nopass", "nopassword", "no-password"})
 #: A value that only says what it stands for: an optional word about it, the kind of secret, a number
 #: (password123, newpassword456, wrongpassword, secret123, token1, test_password_1, secret1value). Tests are
 #: full of them.
 _SELF_NAMED = re.compile(
-    r"(?i)(?:new|old|wrong|bad|some|any|first|second|third|my|test|testing|dummy|default|temp|tmp|valid|invalid|"
+    r"(?i)\d{0,6}(?:new|old|wrong|bad|some|any|first|second|third|my|test|testing|dummy|default|temp|tmp|valid|invalid|"
     r"correct|incorrect|other|another|strong|weak|good|current|updated|reset|random|custom|secure|simple|sample)?[_!-]?"
-    r"(?:(?:api|auth|client|private|public)[_-]?)?(?:(?:pass(?:word|wd|phrase)?|pwd|secret|token|key|refresh|access)[_-]?){1,3}"
-    r"\d{0,6}(?:[_-]?value\d{0,6})?[!.#]?"
+    r"(?:(?:api|auth|client|private|public)[_-]?)?(?:(?:pass(?:word|wd|phrase)?|pwd|secret|s3cr3t|token|key|refresh|access|session)[_-]?){1,3}"
+    r"\d{0,6}(?:x{2,4})?(?:[_-]?value\d{0,6})?[!.#]?"
 )
 #: Words that name the value rather than being it: an upper-case constant (DB_PASSWORD, PERSONAL_ACCESS_TOKEN
 #: in https://USERNAME:PERSONAL_ACCESS_TOKEN@github.com), or camelCase words, an acronym among them, ending in the
@@ -83,7 +86,15 @@ _NUMBERED_PASSWORD = re.compile(r"(?i)password[_-]?\d{1,3}|(?:random|custom|secu
 _UPPER_CONSTANT = re.compile(r"[A-Z]+(?:_[A-Z]+)+")
 #: A word of a test account and a counter: test123456, Test124!, blank123, testUser@1234. Not admin123 or
 #: root123: those are the weak passwords real systems are left with, and the gateway replaces them for free.
-_ACCOUNT_WORD_AND_NUMBER = re.compile(r"(?i)(?:test|demo|guest|blank|user)(?:[A-Z][a-z]+)?@?\d{1,6}[!.#]?")
+_ACCOUNT_WORD_AND_NUMBER = re.compile(r"(?i)(?:test|demo|guest|blank|user|hunter)(?:[A-Z][a-z]+)?@?\d{1,6}[!.#]?")
+#: A run of keys along a keyboard row and a counter: asdf1234, qwerty123, zxcvbnm! (hunter2, above, is the other
+#: password every test file borrows).
+_KEYBOARD_FILLER = re.compile(r"(?i)(?:asdf(?:g(?:h(?:jkl?)?)?)?|qwer(?:t(?:y(?:uiop?)?)?)?|zxcv(?:b(?:nm?)?)?)\d{0,8}[!.#]?")
+#: A sentence in PascalCase that names a secret (TheSecretKeyObtainedFromR2, AuthKeyOfDoomThatMustBeLongEnough): a
+#: description of the value in its place, four words or more, one of them the kind of secret.
+_SENTENCE_NAMING_SECRET = re.compile(r"(?=.*(?:Secret|Key|Pass(?:word)?|Token)(?:[A-Z]|$))(?:[A-Z][a-z]+|A(?=[A-Z])){4,}[A-Z]?\d{0,3}")
+#: A name and the date it was made (didPurgeImageCachesForResizing-2026-03-30): a versioned setting's key.
+_NAME_AND_DATE = re.compile(r"([A-Za-z_]+)[-_.]\d{4}-\d{2}-\d{2}")
 #: The word "password" in languages whose translation files hold it as a label ('password' => 'wachtwoord').
 _PASSWORD_TRANSLATIONS = frozenset({
     "adgangskode", "wachtwoord", "contrasenya", "contraseña", "contrasena", "palavra-passe", "passwort", "kennwort",
@@ -91,8 +102,12 @@ _PASSWORD_TRANSLATIONS = frozenset({
     "jelszó", "jelszo", "slaptažodis", "şifre", "sifre", "senha", "wagwoord", "pasahitza", "contrasinal",
     "pasvorto", "mot de passe", "kata sandi", "katasandi", "kata laluan", "mật khẩu", "lykilorð", "salasõna",
     "parol", "parolă", "zaporka", "sandi", "nenosiri", "iphasiwedi", "hasło", "haslo", "fjalëkalimi", "cyfrinair",
-    "aðgangsorð", "password",
+    "aðgangsorð", "palavra-chave", "password",
 })
+#: "Secret" in languages whose compounds carry it (OAuth-klienthemmelighed, Client-Geheimnis): a label of a
+#: translation file ("OAuth client secret": "OAuth-klienthemmelighed"), not the secret.
+_SECRET_TRANSLATIONS = re.compile(r"(?i)hemmelighed|hemmelighet|hemlighet|geheimnis|salaisuus|secreto|segredo|segreto|"
+                                  r"sekret|tajemstv|titkos")
 #: Words of a label, one of them an acronym or written with letters beyond ASCII: 'API-Schlüssel', 'API-sleutel',
 #: 'Brevo-API-Schlüssel' (the translations of "API key" in a language file).
 _LABEL_WORDS = re.compile(r"(?:[^\W\d_]+[- ]){1,3}[^\W\d_]+")
@@ -109,6 +124,8 @@ def _translated_label(v: str) -> bool:
     if w.lower() in _PASSWORD_TRANSLATIONS or (w.isalpha() and not w.isascii() and len(w) <= 24):
         return True
     if not any(c.isdigit() for c in w) and sum(not c.isascii() for c in w) * 2 >= len(w):
+        return True
+    if _LABEL_WORDS.fullmatch(w) and _SECRET_TRANSLATIONS.search(w):
         return True
     return bool(_LABEL_WORDS.fullmatch(w) and (not w.isascii() or _ACRONYM_FIRST.match(w)))
 
@@ -177,8 +194,10 @@ def url_password(value: str) -> bool:
         v = v.replace("%40", "@")  # p%40ssword: the @ of p@ssword, percent-encoded for the URL
     if len(v) < 5:
         return False  # abc:xyz@, user:123@ - documentation, not a password anyone uses
-    if v.lower() in _DEFAULT_PASSWORDS:
-        return False
+    if v.endswith("]") and "[" not in v:
+        v = v[:-1]  # user[:password]@host: a usage line's optional part, closed after the password
+    if v.lower() in _DEFAULT_PASSWORDS or v.lower() in _URL_PASSWORD_WORDS or v.lower().replace("_", " ") in _PASSWORD_TRANSLATIONS:
+        return False  # https://TOKEN:x-oauth-basic@github.com; mysql://benutzer:passwort@host in a translated page
     if _FORMAT_FIELD.search(v) or "<" in v or ">" in v:
         return False  # f"{pw}", %(pw)s, ${DB_PASS}, <password>, [password], the tail of <user:password>
     if set(v) <= set("*x.X#-_0•"):
@@ -306,11 +325,11 @@ def _stand_in(v: str) -> bool:
     return is_placeholder(v) and not (_random_looking(v) and not _FORMAT_FIELD.search(v))
 
 
-#: Not a value: an environment variable named in a string ("$DB_PASSWORD", "%DB_PASSWORD%", Symfony's
+#: Not a value: a route's parameter or a Ruby symbol (secret: ':secret'), an environment variable named in a string ("$DB_PASSWORD", "%DB_PASSWORD%", Symfony's
 #: parameters "%kernel.secret%" and "%env(resolve:APP_SECRET)%", a setting taken
 #: from one: "Credentials:key_file=$GOOGLE_APPLICATION_CREDENTIALS"), a command-line
 #: flag ("--password"), a value elided in documentation ("492f...", "sk_live_…"), grammar notation.
-_NOT_A_VALUE = re.compile(r"(?:[\w.-]+=)?\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][\w.]*%|%env\([\w:.-]+\)%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
+_NOT_A_VALUE = re.compile(r":[a-z_]+|(?:[\w.-]+=)?\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][\w.]*%|%env\([\w:.-]+\)%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
                           r"|\d*\*[A-Za-z][\w-]*")  # the last: grammar notation such as `token = 1*tchar` (ABNF)
 #: Part of the value masked out (####, ****, ••••): a redacted copy, not the secret.
 _MASKED = re.compile(r"#{4,}|\*{4,}|•{3,}")
@@ -327,13 +346,14 @@ _BASE64_TEXT = re.compile(r"[A-Za-z0-9+/]{8,}={0,2}")
 #: What a stand-in says once decoded: words with a test or secret word among them (test-api-key, example-app-secret,
 #: foobar_new).
 _STAND_IN_WORDS = re.compile(r"(?i)(?=.*(?:test|example|sample|dummy|fake|demo|foo|password|secret|token|key|pass))"
-                             r"[a-z]+(?:[-_ ][a-z]+)*\d{0,6}")
+                             r"[a-z]+\d*(?:[-_ ][a-z]+\d*)*")  # my-secret-key-which-should-be-base64-encoded
 
 
 def _names_itself(text: str) -> bool:
     """A service default, or a value that says what it stands for: password123, newRootPassword123, test123456."""
     return bool(text.lower() in _DEFAULT_PASSWORDS or _SELF_NAMED.fullmatch(text) or _WORDS_IN_VALUE.fullmatch(text)
-                or _ACCOUNT_WORD_AND_NUMBER.fullmatch(text))
+                or _ACCOUNT_WORD_AND_NUMBER.fullmatch(text) or _KEYBOARD_FILLER.fullmatch(text)
+                or _SENTENCE_NAMING_SECRET.fullmatch(text))
 
 
 def _plain_stand_in(text: str) -> bool:
@@ -351,12 +371,30 @@ def _base64_text(v: str) -> str | None:
     return text if text.isprintable() else None
 
 
+_SECRET_FIELD = re.compile(r"(?i)pass|secret|token|key")
+
+
+def _json_of_stand_ins(text: str) -> bool:
+    """A JSON object whose secret fields all hold stand-ins ({"UserID":"defaultUser","Password":"defaultPassword"}, the
+    token a local development server takes)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    if not isinstance(data, dict):
+        return False
+    secrets = [val for key, val in data.items() if _SECRET_FIELD.search(str(key))]
+    return bool(secrets) and all(isinstance(val, str) and _plain_stand_in(val) for val in secrets)
+
+
 def _encoded_stand_in(v: str) -> bool:
     """Base64 of a stand-in (dGVzdC1hcGkta2V5Cg== is "test-api-key"), or of user:password whose password is
     one (dXNlcm5hbWU6cGFzc3dvcmQ= is "username:password"): Helm values and docker configs in docs and tests."""
     text = _base64_text(v)
     if text is None:
         return False
+    if text.startswith("{"):
+        return _json_of_stand_ins(text)
     _, sep, password = text.partition(":")
     return _plain_stand_in(password if sep else text)
 
@@ -383,6 +421,9 @@ def _literal_like_secret(v: str) -> bool:
         return False  # xoxp-1234567890, key_abcdefghij: a filler around a counted run
     if _KNOWN_WORDS.match(v) or _names_itself(v):
         return False  # password123, secret123, token1, newRootPassword123, test123456, Test124!: names of the value
+    m = _NAME_AND_DATE.fullmatch(v)
+    if m and _SNAKE_OR_CAMEL_WORDS.fullmatch(m.group(1)):
+        return False  # didPurgeImageCachesForResizing-2026-03-30: a setting's name and when it was added
     if _encoded_stand_in(v):
         return False  # base64 of "test-api-key" or "username:password": a stand-in, encoded for a manifest
     if _encoded_public_pem(v):
@@ -517,6 +558,26 @@ def _ec_public_point(v: str) -> bool:
     return len(raw) == 65 and raw[0] == 4
 
 
+_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_BASE58_VALUE = re.compile(r"z[1-9A-HJ-NP-Za-km-z]{40,140}")
+#: Multicodec prefixes (varints) of public keys: ed25519-pub, secp256k1-pub, x25519-pub, bls12_381-g2-pub, and
+#: p256-pub, p384-pub, p521-pub, rsa-pub. The private keys' codes (0x1300...) are not among them.
+_PUBLIC_KEY_CODECS = (b"\xed\x01", b"\xe7\x01", b"\xec\x01", b"\xeb\x01", b"\x80\x24", b"\x81\x24", b"\x82\x24", b"\x85\x24")
+
+
+def _multibase_public_key(v: str) -> bool:
+    """A public key in multibase (base58btc, 'z') with its multicodec type: what did:key identifiers and a DID
+    document's publicKeyMultibase hold (did:key:zQ3sh... is a secp256k1 key, zDnae... a P-256 key, z6Mk... an
+    Ed25519 key). Public by design, whatever the setting is called."""
+    if not _BASE58_VALUE.fullmatch(v):
+        return False
+    n = 0
+    for c in v[1:]:
+        n = n * 58 + _BASE58.index(c)
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return raw.startswith(_PUBLIC_KEY_CODECS)
+
+
 def _uniqid_name(v: str) -> bool:
     m = _UNIQID_NAME.fullmatch(v)
     return bool(m) and 0x40000000 <= int(m.group("time"), 16) < 0x80000000  # 2004 to 2038
@@ -531,7 +592,8 @@ def random_key_value(value: str) -> bool:
     if len(v) < 20 or _UUID.fullmatch(v) or _CONTENT_KEY.fullmatch(v) or _uniqid_name(v) \
             or _OPENPGP_FINGERPRINT.fullmatch(v):
         return False
-    if _TYPE_AND_NUMBER.fullmatch(_base64_text(v) or "") or _ec_public_point(v) or not generic_assigned_secret(v):
+    if _TYPE_AND_NUMBER.fullmatch(_base64_text(v) or "") or _ec_public_point(v) or _multibase_public_key(v) \
+            or not generic_assigned_secret(v):
         return False
     digits = sum(c.isdigit() for c in v)
     letters = "".join(c for c in v.lower() if c.isalpha())
@@ -616,6 +678,22 @@ def _is_reference(v: str) -> bool:
     return False
 
 
+#: A type's name in PascalCase with digits inside its words (Secp256k1Keypair, Uint8Array, Ed25519Signer): a declared
+#: type in TypeScript (`let signingKey: Secp256k1Keypair`), not a random value, which has no run of words.
+_PASCAL_TYPE_WITH_DIGITS = re.compile(r"[A-Z][a-z]+\d*(?:[a-z]+\d*)?(?:[A-Z][a-z]+\d*(?:[a-z]+\d*)?)*[A-Z][a-z]{3,}")
+
+
+def _code_type_or_assertion(v: str) -> bool:
+    """Code where an unquoted value would be: a non-null assertion on a reference (TypeScript's
+    `process.env.WEBHOOK_SECRET!`, Swift's `passwordTextField.text!`, Kotlin's `token!!`), a generic type's opening
+    (`z.infer<`), or a declared type with digits in its name (`Secp256k1Keypair`, `Uint8Array`)."""
+    if v.endswith("!") and _ID_PATH.fullmatch(v.rstrip("!").replace("?.", ".")) and "." in v:
+        return True
+    if v.endswith("<") and _ID_PATH.fullmatch(v[:-1]):
+        return True
+    return bool(_PASCAL_TYPE_WITH_DIGITS.fullmatch(v)) and any(c.isdigit() for c in v)
+
+
 @validator("generic_unquoted_secret")
 def generic_unquoted_secret(value: str) -> bool:
     """Like ``generic_assigned_secret`` for values written without quotes (.env, YAML, properties, flags).
@@ -627,7 +705,7 @@ def generic_unquoted_secret(value: str) -> bool:
     v = value.strip()
     if v[-1:] in ".,;:" and not v.endswith("..."):
         v = v[:-1]  # the end of a sentence or a list, not part of the value
-    if _CALL_OR_INDEX.search(v) or _is_reference(v) or not _literal_like_secret(v):
+    if _CALL_OR_INDEX.search(v) or _is_reference(v) or _code_type_or_assertion(v) or not _literal_like_secret(v):
         return False
     if v.startswith((".*", ".+")):
         return False  # sed 's/^DB_PASSWORD=.*/DB_PASSWORD=app/': a pattern and its replacement

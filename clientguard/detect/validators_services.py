@@ -74,7 +74,13 @@ def context_token(value: str) -> bool:
     """
     if _IDENTIFIER.fullmatch(value) or _MASK.search(value) or _TEMPLATE_MARK.search(value):
         return False
+    if value.isalpha() and value.islower() and _SECRET_WORD.search(value):
+        return False  # DROPBOX_OAUTH_KEY=dropboxoauthkey: the setting's name written again, not a token
     return True
+
+
+#: The kind of secret, named inside a value of lower-case letters only.
+_SECRET_WORD = re.compile(r"key|token|secret|pass|auth")
 
 
 @validator("token_digits")
