@@ -130,3 +130,41 @@ def test_an_ssn_written_with_dots_is_read_like_one_with_dashes():
     ssn = VALIDATORS["ssn"]
     assert ssn("536.22.8728") and ssn("536-22-8728")
     assert not ssn("078.05.1120") and not ssn("666.22.8728")
+
+
+def test_nat64_and_6to4_forms_of_internal_addresses_and_range_tops_are_not_public():
+    """Found scanning koel and outline (SSRF tests: 64:ff9b::a9fe:a9fe is the metadata address through NAT64,
+    2002:a00:1:: is 10.0.0.1 through 6to4) and hexpm (the tops of address ranges)."""
+    ipv6_public = VALIDATORS["ipv6_public"]
+    for value in ("64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b::a00:1", "2002:a00:1::", "2002:a9fe:a9fe::",
+                  "2001:db7:ffff:ffff:ffff:ffff:ffff:ffff", "2606:2800:220:1:248:1893:25c8:1946"):
+        assert not ipv6_public(value), value
+    # a public address carried the same ways, and Presidio's NAT64 case with a documentation address, still are
+    for value in ("64:ff9b::3425:6e07", "2002:3425:6e07::1", "2a00:1450:4001:82a::200e"):
+        assert ipv6_public(value), value
+    det = Detector.create(fingerprint_key=b"k" * 32)
+    assert [f.rule_id for f in det.scan("NAT64: 64:ff9b::198.51.100.1")] == ["ipv6-public"]
+
+
+def test_network_blocks_assembly_versions_spec_sections_and_counted_addresses_are_not_hosts():
+    """Found scanning dub (the networks of a bot list, 45.92.116.0/22), eShopOnWeb (Version=11.0.0.0), a core-js
+    bundle in Made-With-ML's notebook ("// 19.1.2.6 Object.getOwnPropertyDescriptor(O, P)") and tldr (123.45.67.89)."""
+    det = Detector.create(fingerprint_key=b"k" * 32)
+    for text in ('RANGES = ["45.92.116.0/22", "157.240.0.0/16"]', "TraceCollector, Version=11.0.0.0, Culture=neutral",
+                 "// 19.1.2.6 Object.getOwnPropertyDescriptor(O, P)", "// 22.1.3.23 / 15.4.4.17 Array.prototype.some(f)",
+                 "[ES5](https://es5.github.io/#x15.1.2.2)", "dnsmap example.com -i 123.45.67.89,98.76.54.32"):
+        assert not [f for f in det.scan(text) if f.kind == "pii"], text
+    # a host with its prefix, a host in a comment, and an address after a word are still reported
+    for text in ("allow 52.29.110.7/32;", "// 52.29.110.7 Gateway of the office", "server 81.169.145.105 is up"):
+        assert [f.rule_id for f in det.scan(text)] == ["ipv4-public"], text
+
+
+def test_labelled_this_decimals_of_path_data_and_counted_phone_numbers_are_not_personal_data():
+    """Found scanning NewPipe (Kotlin's this@SubscriptionEntity.avatarUrl), dub and koel (path data inlined in
+    JSX and SVG read as 00-numbers), outline (tel:0123456789) and grav (tel:123-555-12345)."""
+    assert not email("this@SubscriptionEntity.avatarUrl") and not email("super@Outer.description")
+    assert email("this@example.org")
+    assert not phone("004.405 5.776 25.823") and not phone("001.613-4.276 1.08")
+    assert phone("0044 20 7946 0958")
+    assert not phone_national("0123456789") and not phone_national("123-555-12345")
+    assert phone_national("06 12 34 56 78") and phone_national("0161 496 0066")

@@ -193,6 +193,10 @@ def ssn(value: str) -> bool:
 
 # --- phone numbers -------------------------------------------------------------------------------
 
+#: Groups that are each a decimal number (one dot inside), as path data writes coordinates.
+_DECIMALS_ONLY = re.compile(r"\d+\.\d+(?:[ -]+\d+\.\d+)+")
+
+
 @validator("phone")
 def phone(value: str) -> bool:
     """A phone number in international (+, 00), North American or Japanese mobile format.
@@ -202,6 +206,8 @@ def phone(value: str) -> bool:
     than this phonenumbers release) are personal data all the same. "00" numbers, which look like any
     other digits, and numbers in national formats must be valid.
     """
+    if _DECIMALS_ONLY.fullmatch(value.strip()):
+        return False  # 004.405 5.776 25.823: decimals of SVG path data inlined in JSX, not a number's groups
     text = value.strip().replace("(0)", "")  # +44(0)115...: the trunk zero is not dialled from abroad
     if text.startswith("(+") or text.startswith("(00"):
         text = text[1:].replace(")", "", 1)  # (+30) 2491 186252: the country code in brackets
@@ -275,6 +281,8 @@ def email(value: str) -> bool:
         return False
     if value.lower() in _TEMPLATE_ADDRESSES:
         return False
+    if local in {"this", "super"} and value.rpartition("@")[2][:1].isupper():
+        return False  # Kotlin's labelled this (this@SubscriptionEntity.description), not a mailbox
     if local.lower() in {"git", "hg", "svn"}:
         return False  # SSH remote of a code host (git@github.com:org/repo.git), not a person's mailbox
     if domain in _SSH_ALGORITHM_DOMAINS and (local == "zlib" or re.search(r"[\d-]", local)):
@@ -294,7 +302,10 @@ def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 # Public resolvers and the classic example address: they identify no one.
 _WELL_KNOWN_PUBLIC = {"1.1.1.1", "1.0.0.1", "8.8.8.8", "8.8.4.4", "9.9.9.9", "149.112.112.112", "208.67.222.222",
                       "208.67.220.220", "1.2.3.4", "4.3.2.1", "2001:4860:4860::8888", "2001:4860:4860::8844",
-                      "2606:4700:4700::1111", "2606:4700:4700::1001"}
+                      "2606:4700:4700::1111", "2606:4700:4700::1001",
+                      # example.com's addresses (IANA's), which tests resolving a name mock it with
+                      "93.184.216.34", "93.184.215.14", "2606:2800:220:1:248:1893:25c8:1946",
+                      "2606:2800:21f:cb07:6820:80da:af6b:8b2c"}
 
 
 def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -326,6 +337,8 @@ def _section_number(value: str) -> bool:
 def ipv4_public(value: str) -> bool:
     if _section_number(value) or _X509_OID.fullmatch(value):
         return False
+    if has_ordered_run(value.replace(".", ""), 7):
+        return False  # 123.45.67.89, 98.76.54.32: the digits counted out, documentation's stand-in address
     ip = _ip(value)
     return isinstance(ip, ipaddress.IPv4Address) and _is_public(ip) and not _documentation_net(ip)
 
@@ -350,7 +363,19 @@ def _ipv6_shaped(value: str) -> bool:
     groups = value.split(":")
     if len(groups) == 8 and all(len(g) == 2 for g in groups):
         return False  # c1:64:70:c8:e8:0b:6c:b9: bytes of a signature or fingerprint in a certificate's dump
+    if sum(1 for g in groups if g.lower() == "ffff") >= 4:
+        return False  # 2001:db7:ffff:ffff:ffff:ffff:ffff:ffff: the top of a range, or a mask
     return sum(1 for g in groups if g) >= 3
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a NAT64 (64:ff9b::a9fe:a9fe) or 6to4 (2002:a00:1::) address carries."""
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip.sixtofour
 
 
 @validator("ipv6_public")
@@ -358,7 +383,14 @@ def ipv6_public(value: str) -> bool:
     if not _ipv6_shaped(value):
         return False
     ip = _ip(value)
-    return isinstance(ip, ipaddress.IPv6Address) and _is_public(ip) and not _documentation_net(ip)
+    if not isinstance(ip, ipaddress.IPv6Address) or not _is_public(ip) or _documentation_net(ip):
+        return False
+    inner = _embedded_ipv4(ip)
+    # 64:ff9b::7f00:1 is loopback, 2002:a9fe:a9fe:: the cloud metadata address: an SSRF test's translations
+    # of internal addresses, public only in form
+    if inner is None or inner.packed[0] == 0:
+        return True  # 64:ff9b::192 cut before a dotted tail (64:ff9b::192.0.2.1): no IPv4 address inside it
+    return _documentation_net(inner) or not (inner.is_private or inner.is_loopback or inner.is_link_local)
 
 
 @validator("ipv6_private")
@@ -476,6 +508,8 @@ def phone_national(value: str) -> bool:
     digits = re.sub(r"\D", "", value)
     if len(digits) < 6 or len(set(digits)) <= 2:
         return False
+    if longest_ordered_run(digits) >= len(digits) - 1 or (digits.startswith("123") and "555" in digits[3:]):
+        return False  # tel:0123456789, tel:123-555-12345: digits counted out or the fictional 555, a stand-in
     if not digits.startswith("0"):
         # Written without the trunk zero (Italy, Poland, Brazil, Spain...) or as a local number (New
         # Zealand, Ukraine): the label says it is a phone number; accept a plausible length of national
