@@ -398,3 +398,19 @@ def test_remembered_value_checks_give_the_findings_of_a_fresh_detector(monkeypat
         fresh = Detector.create(["Acme Health"], fingerprint_key=KEY).scan(t)
         assert a == b == fresh
         assert {f.rule_id for f in fresh} >= {"aws-access-key-id", "email-address"}
+
+
+@needs_hyperscan
+def test_a_base64_image_gives_no_rule_a_candidate_end_at_every_byte():
+    """hexpm's 2 MB webview.svg (a PNG in base64 on one line) took 0.7 s: hyperscan's form of the Mux rule had an
+    end at every byte after "mux" (2 million), until the rule named a prefilter ending at its separator."""
+    rng = random.Random(7)
+    blob = base64.b64encode(bytes(rng.randrange(256) for _ in range(300_000))).decode()
+    blob = blob[:1000] + "mUx" + blob[1000:]  # a service's name, as random base64 holds one now and then
+    det = Detector.create(fingerprint_key=KEY, engine="hyperscan")
+    ends = det._candidate_ends(blob.encode())
+    worst = max(ends.items(), key=lambda kv: len(kv[1]), default=((), []))
+    assert len(worst[1]) < 10_000, [det._compiled[i].rule.id for i in worst[0]]
+    hs, py = det, Detector.create(fingerprint_key=KEY, engine="python")
+    line = "MUX_TOKEN_SECRET=TESTFAKE0000y5UBIHEYeD7p4Zdl+AK6j0KgodkDINzNlxICAbaG8wy1JZirLnqB0PRfMBH7/WY"
+    assert [f.rule_id for f in hs.scan(line)] == [f.rule_id for f in py.scan(line)] == ["mux-token-secret"]
