@@ -592,3 +592,16 @@ def test_translated_secret_labels_and_url_password_conventions_are_not_secrets()
     assert url_password("sVn0000TESTqE") and url_password("Pw0000TEST]x")
     context_token = VALIDATORS["context_token"]
     assert not context_token("dropboxoauthkey") and context_token("a1b2c3d4e5f6g7h")
+
+
+def test_names_with_retronyms_query_strings_and_refused_passwords_are_not_secrets():
+    quoted = generic_assigned_secret
+    # e2e, k8s, s3 are words of a name (NEXTAUTH_SECRET: "e2e-test-secret-at-least-32-chars-long" in a CI file)
+    for value in ("e2e-test-secret-at-least-32-chars-long", "cs_test_e2e_redirect", "k8s-staging-s3-bucket",
+                  "itscg=10000&itsct=apl_hp-stream_now--220622"):
+        assert not quoted(value), value
+    # random parts between separators, a real UUID under a token's name, a name with a random tail still are
+    for value in ("live_a1b2c3d4e5f6g7h8", "k8s-prod-deploy-key-a9f3", "0000feed-572a-4559-9081-b41e3bc2test"[:-4] + "0000",
+                  "sk_test_4eC39HqLyjWDar0000TEST"):
+        assert quoted(value), value
+    assert not url_password("wrong") and not url_password("Expired") and url_password("Wr0ng0000TEST")

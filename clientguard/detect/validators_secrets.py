@@ -202,6 +202,8 @@ def url_password(value: str) -> bool:
         return False  # f"{pw}", %(pw)s, ${DB_PASS}, <password>, [password], the tail of <user:password>
     if set(v) <= set("*x.X#-_0•"):
         return False  # a mask: ****, xxxx, ....
+    if v.lower() in _PASSWORD_STATES:
+        return False  # curl -u 'alice:wrong': a test that a wrong password is refused
     if is_placeholder(v) or _NUMBERED_PASSWORD.fullmatch(v) or _UPPER_CONSTANT.fullmatch(v):
         return False  # password2, password-1, DB_PASSWORD, PERSONAL_ACCESS_TOKEN: names of the value
     if _MINIFIED_CODE.search(v):
@@ -218,7 +220,9 @@ _NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_]*(?:\$\d*)?")
 #: Dotted, dashed or slashed words (i18n keys, resource names, MIME types, controller#action routes);
 #: leetspeak (s3cr3t-p4ss) is not. A last dotted number is a level (the scope markup.heading.1 of an editor's
 #: highlighting rules).
-_WORDS = re.compile(r"[a-z]+\d*(?:[-_.:/#][a-z]+\d*)+(?:\.\d{1,2})?|[A-Z]+\d*(?:[-_.:][A-Z]+\d*)+")
+_WORDS = re.compile(r"(?:[a-z]{1,2}\d{1,2}[a-z]{1,2}|[a-z]+\d*)(?:[-_.:/#](?:[a-z]{1,2}\d{1,2}[a-z]{1,2}|[a-z]+\d*))+"
+                    r"(?:\.\d{1,2})?"  # e2e, k8s, i18n: words too
+                    r"|[A-Z]+\d*(?:[-_.:][A-Z]+\d*)+")
 #: A reference in code (AuthorizationService.instance, this.props.authHeader): letters only, dotted.
 _DOTTED_NAME = re.compile(r"[A-Za-z_$]+(?:\.[A-Za-z_$]+)+")
 #: An HTTP header's name: capitalised words (or acronyms) joined by hyphens, no digits (X-CSRF-Token).
@@ -249,11 +253,16 @@ _KNOWN_WORDS = re.compile(
 )
 
 
+#: A word written with a digit inside (e2e, k8s, i18n): a word of a name, not a random part.
+_RETRONYM = re.compile(r"[a-z]{1,2}\d{1,2}[a-z]{1,2}")
+
+
 def _kebab_name(v: str) -> bool:
     """Lower-case words joined by hyphens, numbers of up to six digits among them, an optional "2." in
     front: a key or flag name, not a secret (at least two words of three letters or more)."""
     parts = re.sub(r"^\d+\.", "", v).split("-")
-    if len(parts) < 3 or not all((p.isdigit() and len(p) <= 6) or (p.isalpha() and p.islower()) for p in parts):
+    if len(parts) < 3 or not all((p.isdigit() and len(p) <= 6) or (p.isalpha() and p.islower()) or _RETRONYM.fullmatch(p)
+                                 for p in parts):
         return False
     return sum(p.isalpha() and len(p) >= 3 for p in parts) >= 2
 
@@ -454,6 +463,8 @@ def _literal_like_secret(v: str) -> bool:
         return False  # test_password_123, my-api-key-2: words and a counter, a name rather than a secret
     if _RULE_LIST.fullmatch(v):
         return False  # a validation rule list such as required|min:8
+    if _QUERY_STRING.fullmatch(v):
+        return False  # data-token="itscg=10000&itsct=atv-apl_hp": a tracking link's query, not a token
     if re.fullmatch(r"[a-z]+[:=;,.]?", v):
         return False  # one lowercase word (a label such as "username:"), not a credential
     if v[0] in ",;)]}<" or v.endswith(":"):
@@ -533,6 +544,8 @@ def generic_password(value: str) -> bool:
 
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+#: key=value pairs joined by & (a link's query string).
+_QUERY_STRING = re.compile(r"[a-z_]{2,20}=[\w.-]*(?:&[a-z_]{2,20}=[\w.-]*)+")
 #: A cache key: words, then the hex digest of what is cached (Linux-node-<sha1 of package-lock.json>, as
 #: GitHub Actions' cache writes ${{ runner.os }}-node-${{ hashFiles(...) }}).
 _CONTENT_KEY = re.compile(r"[A-Za-z][A-Za-z0-9.]*(?:-[A-Za-z][A-Za-z0-9.]*)+-(?:[0-9a-f]{40}|[0-9a-f]{64})")
