@@ -168,3 +168,13 @@ def test_labelled_this_decimals_of_path_data_and_counted_phone_numbers_are_not_p
     assert phone("0044 20 7946 0958")
     assert not phone_national("0123456789") and not phone_national("123-555-12345")
     assert phone_national("06 12 34 56 78") and phone_national("0161 496 0066")
+
+
+def test_an_svg_s_coordinates_are_not_an_ssn():
+    """Found scanning wagtail/bakerydemo (an illustration's points="... 881 57 1102 6 61 ...")."""
+    from clientguard.detect.rules import builtin_rules
+
+    rule = next(r for r in builtin_rules() if r.id == "us-ssn")
+    assert "*.svg" in rule.skip_files
+    det = Detector.create(fingerprint_key=b"k" * 32)
+    assert [f.rule_id for f in det.scan("SSN 536-22-8726")] == ["us-ssn"]

@@ -605,3 +605,14 @@ def test_names_with_retronyms_query_strings_and_refused_passwords_are_not_secret
                   "sk_test_4eC39HqLyjWDar0000TEST"):
         assert quoted(value), value
     assert not url_password("wrong") and not url_password("Expired") and url_password("Wr0ng0000TEST")
+
+
+def test_query_strings_of_plain_values_and_host_names_are_not_secrets_but_a_signature_is():
+    """Found scanning terragrunt (SasToken: "sv=2023-01-01&sig=x", authKey: "registry-1.docker.io")."""
+    quoted = generic_assigned_secret
+    for value in ("?sv=2023-01-01&sig=x", "sv=test", "registry-1.docker.io", "api.eu.example-host.io"):
+        assert not quoted(value), value
+    # a SAS token's signature, a token parameter and a dotted random token are still secrets
+    for value in ("sv=2021-06-08&ss=b&sp=rl&sig=abcd0000testxyzw", "token=x9f0000test7k2q",
+                  "hvb.TEST0000aCkOSgsZ56uhGlTK2zyC1j2mwhy"):
+        assert quoted(value), value

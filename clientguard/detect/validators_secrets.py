@@ -463,8 +463,10 @@ def _literal_like_secret(v: str) -> bool:
         return False  # test_password_123, my-api-key-2: words and a counter, a name rather than a secret
     if _RULE_LIST.fullmatch(v):
         return False  # a validation rule list such as required|min:8
-    if _QUERY_STRING.fullmatch(v):
-        return False  # data-token="itscg=10000&itsct=atv-apl_hp": a tracking link's query, not a token
+    if _plain_query(v):
+        return False  # data-token="itscg=10000&itsct=atv-apl_hp", SasToken: "sv=test": a query of plain values
+    if _HOSTNAME.fullmatch(v):
+        return False  # authKey: "registry-1.docker.io": the host a credential is for, not the credential
     if re.fullmatch(r"[a-z]+[:=;,.]?", v):
         return False  # one lowercase word (a label such as "username:"), not a credential
     if v[0] in ",;)]}<" or v.endswith(":"):
@@ -545,7 +547,28 @@ def generic_password(value: str) -> bool:
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 #: key=value pairs joined by & (a link's query string).
-_QUERY_STRING = re.compile(r"[a-z_]{2,20}=[\w.-]*(?:&[a-z_]{2,20}=[\w.-]*)+")
+_QUERY_STRING = re.compile(r"\??[a-z_]{2,20}=[\w.-]*(?:&[a-z_]{2,20}=[\w.-]*)*")
+_PLAIN_QUERY_VALUE = re.compile(r"[a-z0-9]*(?:[-_.]+[a-z0-9]+)*")
+_SECRET_PARAM = re.compile(r"sig|secret|token|key|pass|pw|auth|code|session|cookie|sid")
+#: A host name: labels of letters, digits and hyphens, the last a top-level domain's letters.
+_HOSTNAME = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:com|net|org|io|dev|app|cloud|ai|co|gov|edu|"
+                       r"local|internal|[a-z]{2})")
+
+
+def _plain_query(v: str) -> bool:
+    """A query string whose values are plain (numbers, dates, lower-case words: itscg=10000&itsct=apl_hp-stream,
+    sv=2023-01-01&sig=x in a test), with no long value under a secret's name (an Azure SAS token's sig=...
+    is the secret, and stays one)."""
+    if not _QUERY_STRING.fullmatch(v):
+        return False
+    for pair in v.lstrip("?").split("&"):
+        key, _, value = pair.partition("=")
+        if not _PLAIN_QUERY_VALUE.fullmatch(value) or (_SECRET_PARAM.search(key) and len(value) >= 8):
+            return False
+        for part in re.split(r"[-_.]+", value):  # words and numbers, not a random run (ubboxee5dm3zt4yt4uw...)
+            if len(part) > 12 or (len(part) > 6 and not part.isalpha() and not part.isdigit()):
+                return False
+    return True
 #: A cache key: words, then the hex digest of what is cached (Linux-node-<sha1 of package-lock.json>, as
 #: GitHub Actions' cache writes ${{ runner.os }}-node-${{ hashFiles(...) }}).
 _CONTENT_KEY = re.compile(r"[A-Za-z][A-Za-z0-9.]*(?:-[A-Za-z][A-Za-z0-9.]*)+-(?:[0-9a-f]{40}|[0-9a-f]{64})")
