@@ -522,7 +522,8 @@ _FIELD_WORDS = frozenset({
 })
 
 
-#: A word of eight letters or more (capitalised or not) and one to three symbols after it.
+#: A word of eight letters or more (capitalised or not) and one to three symbols after it. Only the first
+#: letter may be upper-case: camelCase and acronyms (isAdmin$, APIToken$) are names, not words.
 _WORD_AND_SYMBOL = re.compile(r"([A-Za-z][a-z]{7,62})[$@#%&]{1,3}")
 
 
@@ -535,10 +536,7 @@ def generic_password(value: str) -> bool:
         return True
     m = _WORD_AND_SYMBOL.fullmatch(v)
     if m:  # Prestigitariu$, sunshine@#: a word with a symbol or two added, as password rules ask for
-        word = m.group(1)
-        v = word.lower()
-        if word[1:] != word[1:].lower():
-            return False  # camelCase, an acronym: a name (Token$, isAdmin$) rather than a word
+        v = m.group(1).lower()
     if not re.fullmatch(r"[a-z]{8,64}", v) or v in _FIELD_WORDS or v in _DEFAULT_PASSWORDS or _SELF_NAMED.fullmatch(v) \
             or v in _PASSWORD_TRANSLATIONS:
         return False
