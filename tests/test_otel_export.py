@@ -105,3 +105,24 @@ def test_export_after_close_is_an_error() -> None:
         exporter.close()
         with pytest.raises(LedgerError, match="after close"):
             exporter.export(make_record(0))
+
+
+def test_a_collector_on_this_machine_is_reached_directly_whatever_the_proxy_variables_say(monkeypatch) -> None:
+    """With HTTP_PROXY set (a client network's proxy), records for a local collector must not go to the proxy:
+    it would receive every one of them."""
+    import socket
+
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    proxy = f"http://127.0.0.1:{dead.getsockname()[1]}"
+    dead.close()  # nothing listens there: a request sent to the proxy fails
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.setenv(name, proxy)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with OtlpReceiver() as rx:
+        exporter = OtelExporter(rx.url, batch=False)
+        exporter.export(make_record(1))
+        exporter.close()
+        rx.wait_for(1)
+        assert len(rx.log_records()) == 1

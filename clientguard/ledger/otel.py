@@ -72,6 +72,22 @@ def record_attributes(record: EgressRecord, entry: LedgerEntry | None = None, *,
     return attrs
 
 
+def _on_loopback(url: str) -> bool:
+    from clientguard.gateway.proxy import is_loopback
+
+    return is_loopback(urlsplit(url).hostname or "")
+
+
+def _direct_session():
+    """A requests session that ignores HTTP_PROXY and its kin: a collector on this machine is reached directly,
+    not through a client network's proxy (which would receive every record)."""
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False
+    return session
+
+
 class OtelExporter:
     """Send ledger records to an OTLP/HTTP collector as log records.
 
@@ -91,7 +107,8 @@ class OtelExporter:
     ) -> None:
         self.endpoint = logs_url(endpoint)
         self.include_prompt = include_prompt
-        self._exporter = OTLPLogExporter(endpoint=self.endpoint, headers=headers, timeout=timeout)
+        self._exporter = OTLPLogExporter(endpoint=self.endpoint, headers=headers, timeout=timeout,
+                                         session=_direct_session() if _on_loopback(self.endpoint) else None)
         resource = Resource.create({"service.name": service_name, "service.version": __version__})
         self._provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
         processor = BatchLogRecordProcessor(self._exporter) if batch else SimpleLogRecordProcessor(self._exporter)
