@@ -46,12 +46,16 @@ def test_serve_with_a_bad_upstream_exits_2_naming_it(tmp_path: Path) -> None:
     assert "openai:http://x" in result.stderr
 
 
-def test_serve_runs_and_answers_health(tmp_path: Path) -> None:
+@pytest.mark.parametrize("proxied", [False, True])
+def test_serve_runs_and_answers_health(tmp_path: Path, proxied: bool) -> None:
     policy = write_policy(tmp_path / "repo")
     port = _free_port()
+    env = {k: v for k, v in _env(tmp_path).items() if not k.lower().endswith("_proxy")}
+    if proxied:  # the banner names the proxy, never its credentials
+        env.update(HTTPS_PROXY="http://consultant:FAKE-pr0xy-pw@proxy.corp.test:3128", NO_PROXY="corp.internal")
     proc = subprocess.Popen(CLI + ["serve", "--policy", str(policy), "--port", str(port),
                                    "--ledger", str(tmp_path / "l.sqlite")],
-                            env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 60
         while True:
@@ -67,6 +71,12 @@ def test_serve_runs_and_answers_health(tmp_path: Path) -> None:
         _out, err = proc.communicate(timeout=30)
     assert health["client"] == "Acme Health"
     assert f"http://127.0.0.1:{port}" in err and "supports_websockets=false" in err
+    flat = " ".join(err.split())  # the banner's table may wrap
+    if proxied:
+        assert "https via http://proxy.corp.test:3128 (HTTPS_PROXY)" in flat and "NO_PROXY=corp.internal" in flat
+        assert "FAKE-pr0xy-pw" not in err and "consultant" not in err
+    else:
+        assert "proxy" not in flat
 
 
 def test_listening_beyond_loopback_needs_a_token(tmp_path: Path) -> None:
