@@ -161,3 +161,18 @@ def test_a_service_token_beats_the_generic_rule_on_the_same_value(detector):
     text = "api_token = 'pul-0123456789abcdef0123456789abcdef01234567'"
     rules = {f.rule_id for f in detector.scan(text) if f.kind == "secret"}
     assert rules == {"pulumi-access-token"}
+
+
+@pytest.mark.parametrize(("rule_id", "text"), [
+    ("cohere-api-key", "COHERE_API_KEY=\nFAKEuGycCFdCK8tHklPb7Xp0qzI7aqufG0SUaUx4"),
+    ("github-legacy-token", "github_client_secret:\n  0000285786be6d928abac4b32d98c423a54d61ae"),
+    ("aws-secret-access-key", "aws_secret_access_key =\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+])
+def test_a_setting_name_does_not_reach_a_value_on_the_next_line(rule_id: str, text: str) -> None:
+    """The context rules' spaces around the separator are spaces and tabs, not line breaks: a setting name at the
+    end of one line says nothing of a word at the start of the next (on the same line, as the rule's examples
+    show, it is found)."""
+    for engine in ("hyperscan", "python") if hyperscan_available() else ("python",):
+        det = Detector.create(fingerprint_key=b"k" * 32, engine=engine)
+        assert rule_id not in {f.rule_id for f in det.scan(text)}, engine
+        assert rule_id in {f.rule_id for f in det.scan(text.replace("\n  ", " ").replace("\n", ""))}, engine
