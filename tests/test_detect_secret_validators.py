@@ -616,3 +616,22 @@ def test_query_strings_of_plain_values_and_host_names_are_not_secrets_but_a_sign
     for value in ("sv=2021-06-08&ss=b&sp=rl&sig=abcd0000testxyzw", "token=x9f0000test7k2q",
                   "hvb.TEST0000aCkOSgsZ56uhGlTK2zyC1j2mwhy"):
         assert quoted(value), value
+
+
+def test_a_translated_message_with_a_number_a_wrapped_mask_and_symfony_s_debug_token_are_not_secrets():
+    """Found scanning mealie (ja-JP.json: "パスワードは8文字以上にしてください") and wallabag
+    ('password' => '**masked**'; X-Debug-Token: e01c51, the profiler's answer in its API docs)."""
+    from clientguard.detect.engine import Detector
+
+    for value in ("パスワードは8文字以上にしてください", "**masked**", "*REDACTED*"):
+        assert not generic_password(value), value
+        assert not generic_assigned_secret(value), value
+    # a password with a few letters beyond ASCII, a masked word with a secret after it, are still secrets
+    for value in ("Пароль0000TEST9x", "пароль2024", "**masked**Qx0000TEST"):
+        assert generic_password(value), value
+    det = Detector.create(fingerprint_key=b"k" * 32)
+    for text in ("X-Debug-Token: e01c51\n", "x-debug-token: 19c8e0\n"):
+        assert not [f for f in det.scan(text) if f.kind == "secret"], text
+    for text in ("FIREBASE_APPCHECK_DEBUG_TOKEN=0000TEST-a1b2-4c3d-9e8f-000011112222\n",
+                 "X-Auth-Token: Qx0000TESTz9k2Lm\n"):
+        assert [f for f in det.scan(text) if f.kind == "secret"], text

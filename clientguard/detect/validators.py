@@ -208,6 +208,8 @@ def phone(value: str) -> bool:
     """
     if _DECIMALS_ONLY.fullmatch(value.strip()):
         return False  # 004.405 5.776 25.823: decimals of SVG path data inlined in JSX, not a number's groups
+    if value.strip().startswith("00") and all(sep in value for sep in ".- "):
+        return False  # 004.54-4 3.12 3.12: path data in HTML (a minus, decimals, spaces), not a number written
     text = value.strip().replace("(0)", "")  # +44(0)115...: the trunk zero is not dialled from abroad
     if text.startswith("(+") or text.startswith("(00"):
         text = text[1:].replace(")", "", 1)  # (+30) 2491 186252: the country code in brackets

@@ -125,6 +125,8 @@ def _translated_label(v: str) -> bool:
         return True
     if not any(c.isdigit() for c in w) and sum(not c.isascii() for c in w) * 2 >= len(w):
         return True
+    if sum(c.isalpha() and not c.isascii() for c in w) >= max(8, len(w) * 3 // 4):
+        return True  # パスワードは8文字以上にしてください: a message with a number in it, in another script
     if _LABEL_WORDS.fullmatch(w) and _SECRET_TRANSLATIONS.search(w):
         return True
     return bool(_LABEL_WORDS.fullmatch(w) and (not w.isascii() or _ACRONYM_FIRST.match(w)))
@@ -341,7 +343,7 @@ def _stand_in(v: str) -> bool:
 _NOT_A_VALUE = re.compile(r":[a-z_]+|(?:[\w.-]+=)?\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][\w.]*%|%env\([\w:.-]+\)%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
                           r"|\d*\*[A-Za-z][\w-]*")  # the last: grammar notation such as `token = 1*tchar` (ABNF)
 #: Part of the value masked out (####, ****, ••••): a redacted copy, not the secret.
-_MASKED = re.compile(r"#{4,}|\*{4,}|•{3,}")
+_MASKED = re.compile(r"#{4,}|\*{4,}|•{3,}|^\*+(?i:masked|redacted|hidden|removed|filtered|sensitive)\*+$")
 #: A value that is code joining strings: '?access_token='.config('x'), "x-token-auth:"+t.token+"@".
 _CONCATENATION = re.compile(r"[.+][A-Za-z_$][\w.$]*[(+]")
 #: A name plus a small number: arithmetic, or ABAP's offset into a field (lv_auth = lv_auth+6.).
