@@ -404,7 +404,7 @@ def test_remembered_value_checks_give_the_findings_of_a_fresh_detector(monkeypat
 @needs_hyperscan
 def test_a_base64_image_gives_no_rule_a_candidate_end_at_every_byte():
     """hexpm's 2 MB webview.svg (a PNG in base64 on one line) took 0.7 s: hyperscan's form of the Mux rule had an
-    end at every byte after "mux" (2 million), until the rule named a prefilter ending at its separator."""
+    end at every byte after "mux" (2 million), until its hyperscan form ended at its separator."""
     rng = random.Random(7)
     blob = base64.b64encode(bytes(rng.randrange(256) for _ in range(300_000))).decode()
     blob = blob[:1000] + "mUx" + blob[1000:]  # a service's name, as random base64 holds one now and then
@@ -422,7 +422,7 @@ def test_a_base64_image_gives_no_rule_a_candidate_end_at_every_byte():
 def test_a_long_alphanumeric_line_with_service_names_in_it_gives_no_rule_a_flood_of_candidates(alphabet: str) -> None:
     """A 1 MB line of letters and digits took 1.1 s: the service rules' hyperscan form, their separator's
     lookaround alternatives dropped, ended at every byte after a name like "ngc" or "luno" (950,000 ends).
-    Their prefilters now end at the separator. Every rule's leading name is planted in the line."""
+    Their hyperscan form now ends at the separator. Every rule's leading name is planted in the line."""
     rng = random.Random(11)
     line = "".join(rng.choice(alphabet) for _ in range(300_000))
     names = sorted({r.id.split("-")[0] for r in builtin_rules()})

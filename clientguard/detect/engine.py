@@ -396,6 +396,80 @@ def _consume_edge_assertions(p: str) -> str:
     return p
 
 
+def _alternatives(group: str) -> list[str]:
+    """The top-level alternatives inside a `(?:...)` group's text."""
+    inner, out, start, i = group[3:-1], [], 0, 0
+    while i < len(inner):
+        if inner[i] == "|":
+            out.append(inner[start:i])
+            start = i + 1
+            i += 1
+            continue
+        i = _atom_end(inner, i)
+    out.append(inner[start:])
+    return out
+
+
+def _consuming_context(alt: str) -> str | None:
+    """An alternative with its lookbehinds dropped and its positive lookaheads of one character made consuming
+    (`(?<=[ \t])(?=["'])` -> `["']`); None when a lookahead is longer than one character or could be a line
+    break."""
+    out, i = [], 0
+    while i < len(alt):
+        if alt.startswith(_LOOKAROUND, i):
+            j = _group_end(alt, i)
+            if alt.startswith("(?=", i):
+                body = alt[i + 3:j - 1]
+                try:
+                    one_line = _max_newlines(sre_parse.parse(body), False) == 0
+                except Exception:  # pragma: no cover - it was part of a pattern that compiled
+                    one_line = False
+                if _single_atom_negation(body) is None or not one_line:
+                    return None
+                out.append(body)
+            i = j  # a lookbehind, or a negative lookahead: dropped, as everywhere else
+            continue
+        j = _atom_end(alt, i)
+        out.append(alt[i:j])
+        i = j
+    return "".join(out)
+
+
+def _end_at_context_separator(p: str) -> str:
+    """Cut a pattern after a top-level separator group that has an alternative made of lookarounds only, e.g.
+    `name...(?:=|:|(?<=[ \t])(?=["']))value`, its lookaheads made consuming.
+
+    Dropped, such an alternative would be empty: the separator optional, and with a long value class the
+    prefilter would end at every byte of a run of letters and digits after the name. Ending at the separator
+    is enough for the windows (the value follows on the same line when the rest cannot hold a line break),
+    and a lookahead's one character, consumed, moves the end by at most that character on the same line.
+    Patterns whose part before the group requires no literal, or whose rest can span lines, are left as they are.
+    """
+    i = 0
+    while i < len(p):
+        end = _atom_end(p, i)
+        atom = p[i:end]
+        if atom.startswith("(?:") and end < len(p) and p[end] not in "*?{+":
+            alts = _alternatives(atom)
+            if any(_drop_lookarounds(a) == "" and a for a in alts) and any(_drop_lookarounds(a) for a in alts):
+                made = [_consuming_context(a) for a in alts]
+                if all(m for m in made) and _cut_is_safe(p[:i], p[end:]):
+                    return p[:i] + "(?:" + "|".join(made) + ")"  # type: ignore[arg-type]
+        i = end
+    return p
+
+
+def _cut_is_safe(before: str, rest: str) -> bool:
+    """Whether a prefilter may end where `rest` begins: what precedes holds a literal of three characters or
+    more (so it does not fire everywhere), and `rest` cannot hold a line break (so the window holds the match)."""
+    try:
+        head = _required_literals(sre_parse.parse(_drop_lookarounds(before), re.IGNORECASE), True)
+        tail = _max_newlines(sre_parse.parse(rest), False)
+    except Exception:  # an unbalanced fragment: keep the pattern whole
+        return False
+    return bool(head) and min(len(t) for t, _ in head) >= 3 and tail == 0
+
+
 def _hs_expression(rule: Rule) -> bytes:
     """The rule's pattern as a hyperscan prefilter: it must end wherever the Python pattern can end.
 
@@ -410,6 +484,7 @@ def _hs_expression(rule: Rule) -> bytes:
         out = _COUNTED.sub(_loosen_repeat, rule.prefilter).encode("utf-8")
     else:
         expr = re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(", rule.pattern)  # PCRE spelling of groups
+        expr = _end_at_context_separator(expr)
         expr = _consume_edge_assertions(expr)
         expr = _drop_lookarounds(expr)
         expr = _drop_optional_prefix(expr)
