@@ -409,7 +409,7 @@ class UpstreamPool:
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", errors="strict")
         key = (scheme, parts.hostname, port)
         for attempt in (1, 2):
-            conn = await self._acquire(key)
+            conn = await self._acquire(key, proxy)
             response = conn.send(method, head, body)
             if after_send is not None:
                 after_send()
@@ -425,7 +425,7 @@ class UpstreamPool:
                 raise
         raise AssertionError("unreachable")
 
-    async def _acquire(self, key: tuple[str, str, int]) -> _Connection:
+    async def _acquire(self, key: tuple[str, str, int], proxy: Proxy | None) -> _Connection:
         if self._closing:
             raise UpstreamError("the gateway is shutting down")
         idle = self._idle.get(key)
@@ -440,7 +440,6 @@ class UpstreamPool:
         loop = asyncio.get_running_loop()
         conn = _Connection(self, key)
         tls = self.ssl_context if scheme == "https" else None
-        proxy = self.proxies.for_target(scheme, host, port) if self.proxies else None
         via = f" through the proxy {proxy.label}" if proxy is not None else ""
         try:
             if proxy is None:

@@ -24,8 +24,8 @@ class ChatStream:
     def _channel(self, key: tuple, json_escape: bool) -> StreamRestorer:
         ch = self._channels.get(key)
         if ch is None:
-            name = self._names.get(key[::2]) if key[1] == "tool" else self._names.get(key)
-            only = restore_only_for(name) if key[1] in ("tool", "function_call") else None
+            # A tool call's channel is (choice, "tool", index) and its name is kept under (choice, index).
+            only = restore_only_for(self._names.get(key[::2] if key[1] == "tool" else key)) if json_escape else None
             ch = self._channels[key] = StreamRestorer(self._vault, json_escape=json_escape, only=only)
         return ch
 
