@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from clientguard.detect import Detector  # noqa: E402
-from clientguard.detect.scanner import SourceFile, scan_files  # noqa: E402
+from clientguard.detect.scanner import SourceFile, default_jobs, scan_files  # noqa: E402
 
 EXTENSIONS = {".py", ".js", ".ts", ".json", ".md", ".txt", ".yaml", ".yml", ".toml", ".cfg", ".ini", ".rst"}
 B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -122,16 +122,18 @@ class Timing:
     cpu: float   # seconds of CPU time of this process
 
 
-def run_clientguard(dest: Path, files: list[Path], engine: str, repeat: int = 1) -> tuple[Timing, set[tuple[str, int]], int]:
-    """Scan ``files`` ``repeat`` times with one detector; the fastest run (by CPU time) counts."""
+def run_clientguard(dest: Path, files: list[Path], engine: str, repeat: int = 1,
+                    jobs: int = 1) -> tuple[Timing, set[tuple[str, int]], int]:
+    """Scan ``files`` ``repeat`` times with one detector in ``jobs`` threads; the fastest run counts (by CPU
+    time in one thread, where CPU time is the single-core figure; by wall clock in several)."""
     det = Detector.create(fingerprint_key=b"bench" * 8, engine=engine)
     sfs = [SourceFile(p, p.relative_to(dest).as_posix()) for p in files]
     best: Timing | None = None
     for _ in range(max(1, repeat)):
         w0, c0 = time.perf_counter(), time.process_time()
-        result = scan_files(sfs, det, max_file_size=50_000_000)
+        result = scan_files(sfs, det, max_file_size=50_000_000, jobs=jobs)
         t = Timing(time.perf_counter() - w0, time.process_time() - c0)
-        if best is None or t.cpu < best.cpu:
+        if best is None or (t.cpu < best.cpu if jobs == 1 else t.wall < best.wall):
             best = t
     found = {(f.path, ln) for f in result.findings if f.kind == "secret" for ln in range(f.line, f.end_line + 1)}
     return best, found, result.bytes  # type: ignore[return-value]
@@ -189,6 +191,11 @@ def main() -> None:
     rows = []
     t, found, nbytes = run_clientguard(args.corpus, files, "auto", args.repeat)
     rows.append(("clientguard (hyperscan)", "full", nbytes, t, recall(planted, found), len(planted)))
+    jobs = default_jobs()
+    if jobs > 1:  # what `clientguard scan` does by default: files read here, batches scanned in threads
+        t_j, found_j, _ = run_clientguard(args.corpus, files, "auto", args.repeat, jobs)
+        rows.append((f"clientguard (hyperscan, {jobs} threads)", "full", nbytes, t_j, recall(planted, found_j),
+                     len(planted)))
     t_s, found_s, nbytes_s = run_clientguard(args.corpus, subset, "auto", args.repeat)
     rows.append(("clientguard (hyperscan)", "subset", nbytes_s, t_s, recall(planted_subset, found_s), len(planted_subset)))
     t_py, found_py, _ = run_clientguard(args.corpus, subset, "python")
@@ -197,7 +204,8 @@ def main() -> None:
     rows.append(("detect-secrets 1.5.0", "subset", nbytes_s, t_ds, recall(planted_subset, found_ds), len(planted_subset)))
 
     table = Table(title=f"scan benchmark: {total / 1e6:.1f} MB corpus, {len(files)} files, {len(planted)} planted "
-                        f"secrets (clientguard hyperscan: fastest of {args.repeat} runs by CPU time)")
+                        f"secrets (clientguard hyperscan: fastest of {args.repeat} runs, by CPU time in one "
+                        f"thread, by wall clock in several; MB/s (CPU) is the single-core figure)")
     for col in ("tool", "corpus", "MB", "wall s", "CPU s", "MB/s (CPU)", "MB/s (wall)", "recall", "planted"):
         table.add_column(col, justify="right" if col not in ("tool", "corpus") else "left")
     for tool, which, b, tm, r, n in rows:

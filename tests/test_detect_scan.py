@@ -235,6 +235,50 @@ def test_a_mix_of_ascii_and_non_ascii_files_gives_the_findings_of_each_file_alon
     assert (b_email.line, b_email.column) == (1, len("Grüße — schreib an ") + 1)
 
 
+def test_scanning_in_threads_gives_the_findings_of_one_thread(tmp_path):
+    """Many batches (small ASCII files, non-ASCII files, files over the batch size) scanned by four threads
+    give exactly what one thread gives, with the same baseline suppression."""
+    from clientguard.detect import Detector
+    from clientguard.detect.scanner import BATCH_BYTES, SourceFile, scan_files
+
+    rng = secrets.SystemRandom()
+    filler = "def handler(event):\n    return event['id'] * 2\n"
+    files = []
+    for n in range(300):
+        lines = [filler * rng.randrange(1, 200)]
+        if n % 3 == 0:
+            lines.append(f'KEY = "{FAKE_AWS}"\n')
+        if n % 5 == 0:
+            lines.append(f"# owner: user{n}@acme-corp.com — Grüße\n")  # non-ASCII: a text batch
+        if n % 7 == 0:
+            lines.append(f"token = 'ghp_{secrets.token_hex(18)}'\n")  # generated here, never a real token
+        name = f"f{n:03}.py"
+        (tmp_path / name).write_text("".join(lines), encoding="utf-8")
+        files.append(SourceFile(tmp_path / name, name))
+    big = tmp_path / "big.txt"  # a batch of its own
+    big.write_text(filler * (BATCH_BYTES // len(filler) + 10) + f"mail = 'ops@acme-corp.com'\nKEY = '{FAKE_AWS}'\n")
+    files.append(SourceFile(big, "big.txt"))
+    det = Detector.create(fingerprint_key=b"k" * 32)
+    one = scan_files(files, det, jobs=1)
+    four = scan_files(files, det, jobs=4)
+    assert len(one.findings) > 150 and {f.path for f in one.findings} >= {"big.txt", "f000.py", "f005.py", "f007.py"}
+    assert four.findings == one.findings
+    assert (four.files, four.bytes, four.skipped) == (one.files, one.bytes, one.skipped)
+    accepted = {f.fingerprint for f in one.findings if f.rule_id == "aws-access-key-id"}
+    assert scan_files(files, det, jobs=4, baseline=accepted).findings == scan_files(files, det, jobs=1, baseline=accepted).findings
+    assert scan_files(files, det, jobs=4, baseline=accepted).suppressed == sum(
+        1 for f in one.findings if f.rule_id == "aws-access-key-id") > 100
+
+
+def test_the_jobs_flag_is_checked_and_does_not_change_the_findings(tmp_path):
+    (tmp_path / "a.py").write_text(f'KEY = "{FAKE_AWS}"\nmail = "{EMAIL}"\n')
+    rc1, one = scan_json(str(tmp_path), "--jobs", "1")
+    rc3, three = scan_json(str(tmp_path), "--jobs", "3")
+    assert rc1 == rc3 == 1 and one["findings"] == three["findings"] and len(one["findings"]) == 2
+    proc = run_scan(str(tmp_path), "--jobs", "0")
+    assert proc.returncode == 2 and "--jobs" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_numbers_in_svg_path_data_are_not_reported_as_ip_addresses(tmp_path):
     key = "k9" + secrets.token_hex(14)  # generated here: a random value under a secret-looking name
     (tmp_path / "logo.svg").write_text(

@@ -57,6 +57,7 @@ def scan_command(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),
     engine: EngineChoice = typer.Option(EngineChoice.auto, "--engine", help="Matching engine (auto prefers hyperscan)."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="Threads that scan (default: one per CPU, at most 4; 1: no threads)."),
 ) -> None:
     """Find secrets, personal data and client identifiers. Exit 0: nothing found, 1: findings, 2: error."""
     targets = [Path(p) for p in (paths or [Path(".")])]
@@ -84,10 +85,10 @@ def scan_command(
                       console=err, transient=True) as bar:
             task = bar.add_task("scan", total=len(files))
             result = scan_files(files, detector, max_file_size=max_file_size, allow=PathGlobs(allow_globs),
-                                baseline=accepted, on_progress=lambda n: bar.advance(task, n))
+                                baseline=accepted, on_progress=lambda n: bar.advance(task, n), jobs=jobs)
     else:
         result = scan_files(files, detector, max_file_size=max_file_size, allow=PathGlobs(allow_globs),
-                            baseline=accepted)
+                            baseline=accepted, jobs=jobs)
     if write_baseline_to is not None:
         write_baseline(write_baseline_to, result)
         err.print(f"wrote {len(result.findings)} finding(s) to baseline {write_baseline_to}")

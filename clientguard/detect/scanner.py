@@ -8,6 +8,8 @@ import os
 import stat
 import subprocess
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -289,15 +291,34 @@ def collect_files(paths: Iterable[Path]) -> list[SourceFile]:
 #: Small files are scanned together, one engine pass per batch of about this many bytes: on a repository
 #: of small files the per-call cost of the engine would otherwise dominate.
 BATCH_BYTES = 1 << 20
+#: Most threads a scan uses by default. Hyperscan lets go of the GIL while it scans, so batches scanned in
+#: threads overlap one batch's matching with another's Python work (windows, validators, positions) and
+#: with reading the next files; past a few threads the Python work, which the GIL serializes, is the limit.
+MAX_DEFAULT_JOBS = 4
+
+
+def default_jobs() -> int:
+    """Threads for a scan: one per CPU this process may run on, at most MAX_DEFAULT_JOBS."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(MAX_DEFAULT_JOBS, cpus))
 
 
 def scan_files(files: list[SourceFile], detector: Detector, *, max_file_size: int = DEFAULT_MAX_FILE_SIZE,
                allow: PathGlobs | None = None, baseline: set[str] | None = None,
-               on_progress: Callable[[int], None] | None = None) -> ScanResult:
-    """Scan the given files; ``allow`` globs are skipped, ``baseline`` fingerprints are suppressed."""
+               on_progress: Callable[[int], None] | None = None, jobs: int | None = None) -> ScanResult:
+    """Scan the given files; ``allow`` globs are skipped, ``baseline`` fingerprints are suppressed.
+
+    Files are read in this thread and scanned in batches by ``jobs`` threads (default: ``default_jobs()``;
+    1 scans here, without threads). The findings are the same whatever the number of threads."""
     result = ScanResult()
     started = time.perf_counter()
     skip = {r.id: PathGlobs(r.skip_files) for r in detector.rules if r.skip_files}
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    if detector.engine != "hyperscan":
+        jobs = 1  # the pure-Python engine holds the GIL throughout: threads would only add overhead
     # ASCII files (most source code) and the rest go into separate batches: a batch of ASCII files is
     # scanned as its bytes, joined and decoded once into a narrow string, with no text per file; one
     # non-ASCII file in a batch would widen the whole joined string and cost character-offset work.
@@ -305,6 +326,10 @@ def scan_files(files: list[SourceFile], detector: Detector, *, max_file_size: in
     ascii_size = 0
     text_batch: list[tuple[SourceFile, str, bytes | None]] = []
     text_size = 0
+    pool = ThreadPoolExecutor(jobs, thread_name_prefix="clientguard-scan") if jobs > 1 else None
+    # Batches handed to the pool, oldest first, each with its files' texts (or ASCII bytes) to report
+    # findings against. At most 2 * jobs wait at a time: memory stays bounded whatever the repository.
+    pending: deque[tuple[Future, list[tuple[SourceFile, str | bytes]]]] = deque()
 
     def report(sf: SourceFile, text: str, findings: list) -> None:
         found = to_scan_findings(text, findings, sf.relpath, sf.ignored, skip)
@@ -314,62 +339,77 @@ def scan_files(files: list[SourceFile], detector: Detector, *, max_file_size: in
             found = kept
         result.findings.extend(found)
 
+    def finish(found: list[list], texts: list[tuple[SourceFile, str | bytes]]) -> None:
+        for (sf, text), findings in zip(texts, found):
+            if findings:  # ASCII bytes are decoded only for a file with findings
+                report(sf, text if isinstance(text, str) else text.decode("ascii"), findings)
+
+    def run(scan: Callable[[], list[list]], texts: list[tuple[SourceFile, str | bytes]]) -> None:
+        if pool is None:
+            finish(scan(), texts)
+            return
+        pending.append((pool.submit(scan), texts))
+        while len(pending) > 2 * jobs:
+            future, done = pending.popleft()
+            finish(future.result(), done)
+
     def flush_ascii() -> None:
         nonlocal ascii_size
         if ascii_batch:
-            found = detector.scan_ascii_many([d for _, d in ascii_batch])
-            for (sf, data), findings in zip(ascii_batch, found):
-                if findings:
-                    report(sf, data.decode("ascii"), findings)
+            datas = [d for _, d in ascii_batch]
+            run(lambda: detector.scan_ascii_many(datas), list(ascii_batch))
             ascii_batch.clear()
             ascii_size = 0
 
     def flush_text() -> None:
         nonlocal text_size
         if text_batch:
-            found = detector.scan_many([t for _, t, _ in text_batch], utf8=[b for _, _, b in text_batch])
-            for (sf, text, _), findings in zip(text_batch, found):
-                if findings:
-                    report(sf, text, findings)
+            texts, utf8 = [t for _, t, _ in text_batch], [b for _, _, b in text_batch]
+            run(lambda: detector.scan_many(texts, utf8=utf8), [(sf, t) for sf, t, _ in text_batch])
             text_batch.clear()
             text_size = 0
 
-    for sf in files:
-        if allow and allow.matches(sf.relpath):
-            result.skipped.append(Skipped(sf.relpath, "allowlisted path"))
-        else:
-            data = read_bytes(sf, max_file_size)
-            if isinstance(data, Skipped):
-                result.skipped.append(data)
-            elif data.isascii():
-                size = len(data)
-                result.files += 1
-                result.bytes += size
-                if size >= BATCH_BYTES:
-                    findings = detector.scan_ascii_many([data])[0]
-                    if findings:
-                        report(sf, data.decode("ascii"), findings)
-                else:
-                    ascii_batch.append((sf, data))
-                    ascii_size += size
-                    if ascii_size >= BATCH_BYTES:
-                        flush_ascii()
+    try:
+        for sf in files:
+            if allow and allow.matches(sf.relpath):
+                result.skipped.append(Skipped(sf.relpath, "allowlisted path"))
             else:
-                text, utf8 = decode(data)
-                size = len(utf8) if utf8 is not None else len(text.encode("utf-8", "replace"))
-                result.files += 1
-                result.bytes += size
-                if size >= BATCH_BYTES:
-                    report(sf, text, detector.scan(text, utf8=utf8))
+                data = read_bytes(sf, max_file_size)
+                if isinstance(data, Skipped):
+                    result.skipped.append(data)
+                elif data.isascii():
+                    size = len(data)
+                    result.files += 1
+                    result.bytes += size
+                    if size >= BATCH_BYTES:  # a large file is a batch of its own (no copy into a joined one)
+                        run(lambda data=data: detector.scan_ascii_many([data]), [(sf, data)])
+                    else:
+                        ascii_batch.append((sf, data))
+                        ascii_size += size
+                        if ascii_size >= BATCH_BYTES:
+                            flush_ascii()
                 else:
-                    text_batch.append((sf, text, utf8))
-                    text_size += size
-                    if text_size >= BATCH_BYTES:
-                        flush_text()
-        if on_progress is not None:
-            on_progress(1)
-    flush_ascii()
-    flush_text()
+                    text, utf8 = decode(data)
+                    size = len(utf8) if utf8 is not None else len(text.encode("utf-8", "replace"))
+                    result.files += 1
+                    result.bytes += size
+                    if size >= BATCH_BYTES:
+                        run(lambda text=text, utf8=utf8: [detector.scan(text, utf8=utf8)], [(sf, text)])
+                    else:
+                        text_batch.append((sf, text, utf8))
+                        text_size += size
+                        if text_size >= BATCH_BYTES:
+                            flush_text()
+            if on_progress is not None:
+                on_progress(1)
+        flush_ascii()
+        flush_text()
+        while pending:
+            future, done = pending.popleft()
+            finish(future.result(), done)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)  # an error or Ctrl-C: the rest is not scanned
     result.findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule_id))
     result.seconds = time.perf_counter() - started
     return result
