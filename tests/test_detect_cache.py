@@ -60,11 +60,35 @@ def test_no_cache_file_holds_a_client_identifier(tmp_path, monkeypatch, identifi
     text = f"mail {identifiers[-1].lower()} about the invoice"
     assert [f.rule_id for f in detector.scan(text)] == ["client-identifier"]
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert any(p.name.startswith("hyperscan-") for p in files)  # the built-in secrets database is cached
+    # The built-in secrets and PII databases are cached; the identifiers' own one is not.
+    assert len([p for p in files if p.name.startswith("hyperscan-")]) == 2
     for path in files:
         data = path.read_bytes().lower()
         for ident in identifiers:
             for word in ident.lower().replace("-", " ").replace(".", " ").split():
                 if len(word) >= 5:  # ("de" is in any binary file)
                     assert word.encode() not in data, f"{path.name} holds {word!r}"
+    engine._hs_database.cache_clear()
+
+
+@needs_hyperscan
+def test_a_start_with_identifiers_compiles_only_their_database(tmp_path, monkeypatch):
+    """The PII and secrets databases come from the cache even when a policy names identifiers: only the
+    small database of the identifiers is compiled at each start."""
+    monkeypatch.setenv("CLIENTGUARD_HOME", str(tmp_path / "home"))
+    engine._hs_database.cache_clear()
+    Detector.create(["Quorblex Health"], fingerprint_key=b"k" * 32)  # fills the cache
+    engine._hs_database.cache_clear()  # as in a new process
+    compiled: list[int] = []
+    real = engine._hs_compile
+
+    def counting(exprs, flags):
+        compiled.append(len(exprs))
+        return real(exprs, flags)
+
+    monkeypatch.setattr(engine, "_hs_compile", counting)
+    detector = Detector.create(["Quorblex Health", "quorblex-health.de"], fingerprint_key=b"k" * 32)
+    assert compiled == [1]  # the identifiers' one expression, nothing else
+    found = detector.scan("Quorblex Health: AKIAIOSFODNN7EXAMPLE, jane.doe@quorblex-health.de")
+    assert sorted({f.kind for f in found}) == ["identifier", "pii", "secret"]
     engine._hs_database.cache_clear()
