@@ -92,3 +92,17 @@ def test_a_start_with_identifiers_compiles_only_their_database(tmp_path, monkeyp
     found = detector.scan("Quorblex Health: AKIAIOSFODNN7EXAMPLE, jane.doe@quorblex-health.de")
     assert sorted({f.kind for f in found}) == ["identifier", "pii", "secret"]
     engine._hs_database.cache_clear()
+
+
+@needs_hyperscan
+def test_identifiers_share_the_pii_database_when_asked_with_the_same_findings(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLIENTGUARD_HOME", str(tmp_path / "home"))
+    engine._hs_database.cache_clear()
+    apart = Detector.create(["Quorblex Health", "quorblex-health.de"], fingerprint_key=b"k" * 32)
+    shared = Detector.create(["Quorblex Health", "quorblex-health.de"], fingerprint_key=b"k" * 32,
+                             identifiers_apart=False)
+    assert (len(apart._dbs), len(shared._dbs)) == (3, 2)
+    text = "Quorblex Health: AKIAIOSFODNN7EXAMPLE, jane.doe@quorblex-health.de, 4111 1111 1111 1111\n" * 3
+    assert apart.scan(text) == shared.scan(text) and len(apart.scan(text)) >= 12
+    assert len([p for p in (tmp_path / "home").rglob("hyperscan-*.db")]) == 2  # neither cached the identifiers
+    engine._hs_database.cache_clear()

@@ -572,7 +572,7 @@ class Detector:
     """Finds secrets, PII and client identifiers in text."""
 
     def __init__(self, rules: Sequence[Rule], *, fingerprint_key: bytes, engine: EngineName = "auto",
-                 honor_inline_allow: bool = True):
+                 honor_inline_allow: bool = True, identifiers_apart: bool = True):
         if engine == "hyperscan" and hyperscan is None:
             raise RuntimeError("the hyperscan engine was asked for, but the hyperscan module cannot be imported")
         self.rules = list(rules)
@@ -588,18 +588,21 @@ class Detector:
         self._bregexes: dict[int, re.Pattern[bytes] | None] = {}
         self.engine: str = "hyperscan" if (engine != "python" and hyperscan is not None) else "python"
         # Secrets (literal-anchored token formats) and PII (character classes and digits) go into separate
-        # databases: two passes cost less than one over the mixture. A client's identifiers get a small
-        # database of their own, compiled in memory at each start (~0.01 s): a database holding them is
-        # never written to the cache (see _hs_database), and kept apart from PII they no longer cost every
-        # start the PII database's compile (~0.13 s) while adding a pass of ~0.3 ms per MB.
+        # databases: two passes cost less than one over the mixture. A database holding a client's
+        # identifiers is compiled in memory at each start, never cached (see _hs_database). With
+        # `identifiers_apart` they get a small one of their own (~0.01 s to compile), so the PII database
+        # comes from the cache (a command's start: 0.13 s less) at the cost of a third pass (~0.3 ms per MB,
+        # ~20 us on a cold 1 KB request); without it (the gateway, which starts once and then scans every
+        # request) they share the PII database.
         # Rules with the same hyperscan expression (public and private IP addresses, say) share one
         # pattern of a database; those that also share their regex share windows and regex matches.
         self._dbs: list[tuple[object, tuple[tuple[int, ...], ...]]] = []
         self._twins: dict[tuple[int, ...], tuple[tuple[int, ...], ...]] = {}
         self._twins_py = self._regex_twins(range(len(self._compiled))) if self.engine == "python" else ()
         if self.engine == "hyperscan" and self._compiled:
-            kinds = [[i for i, c in enumerate(self._compiled) if c.rule.kind == kind]
-                     for kind in ("secret", "pii", "identifier")]
+            kinds = [[i for i, c in enumerate(self._compiled) if c.rule.kind in group]
+                     for group in ((("secret",), ("pii",), ("identifier",)) if identifiers_apart
+                                   else (("secret",), ("pii", "identifier")))]
             for members in kinds:
                 by_expr: dict[tuple[bytes, bool], list[int]] = {}
                 for i in members:
@@ -617,14 +620,15 @@ class Detector:
     @classmethod
     def create(cls, identifiers: Iterable[str] = (), *, fingerprint_key: bytes | None = None,
                engine: EngineName = "auto", rules: Sequence[Rule] | None = None,
-               honor_inline_allow: bool = True) -> "Detector":
+               honor_inline_allow: bool = True, identifiers_apart: bool = True) -> "Detector":
         """A detector with the built-in rules (or ``rules``) plus a rule for the client's identifiers."""
         chosen = list(builtin_rules() if rules is None else rules)
         ident = identifier_rule(identifiers)
         if ident is not None:
             chosen.append(ident)
         key = fingerprint_key if fingerprint_key is not None else load_or_create_key("default")
-        return cls(chosen, fingerprint_key=key, engine=engine, honor_inline_allow=honor_inline_allow)
+        return cls(chosen, fingerprint_key=key, engine=engine, honor_inline_allow=honor_inline_allow,
+                   identifiers_apart=identifiers_apart)
 
     # -- public API ---------------------------------------------------------------------------------
 
