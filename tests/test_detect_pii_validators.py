@@ -181,3 +181,38 @@ def test_an_svg_s_coordinates_are_not_an_ssn():
     assert "*.svg" in rule.skip_files
     det = Detector.create(fingerprint_key=b"k" * 32)
     assert [f.rule_id for f in det.scan("SSN 536-22-8726")] == ["us-ssn"]
+
+
+def test_reserved_ipv6_below_1000_and_beside_link_local_is_not_public():
+    """Found scanning netbox ('fec::abcd:9/64' in form tests), certbot ([0000:000:000:000::2]:7081 in an Apache
+    config, fe00:0:0::1, 1:20::300), allauth (::abc:7:def) and Mailu (fe2f:2a73:43a8:7a1b::1)."""
+    ipv6_public = VALIDATORS["ipv6_public"]
+    for value in ("fec::abcd:9", "0000:000:000:000::2", "fe00:0:0::1", "1:20::300", "::abc:7:def",
+                  "fe2f:2a73:43a8:7a1b::1", "201:db8:1234::", "65:ff9b::a00:1"):
+        assert not ipv6_public(value), value
+    # global unicast, NAT64 with a public address inside, and other reserved blocks that Presidio's labelled
+    # cases count as addresses are still reported
+    for value in ("2a01:4f8:160:13a2::1017", "64:ff9b::808:808", "684D:1111:222:3333:4444:5555:6:77",
+                  "A099::09C0:876A:130B"):
+        assert ipv6_public(value), value
+
+
+def test_a_number_under_an_id_key_is_not_a_card_but_under_a_card_key_it_is():
+    """Found scanning moto ("owner_id": "591542846629", an AMI's publishing AWS account, 19,767 times) and
+    paperless-ngx (Angular's <trans-unit id="5070799004079086984">, 2,375 times)."""
+    det = Detector.create(fingerprint_key=b"k" * 32)
+    cards = lambda text: [f for f in det.scan(text) if f.rule_id == "payment-card-number"]  # noqa: E731
+    for text in ('"owner_id": "591542846629",', '<trans-unit id="5070799004079086984" datatype="html">',
+                 '{"ImageOwnerId":591542846629}'):
+        assert not cards(text), text
+    for text in ('"card_number": "591542846629",', 'card="4111111111111111"', "amex=378282246310005"):
+        assert cards(text), text
+
+
+def test_a_url_s_user_is_not_an_address_unless_it_is_one_with_a_password():
+    det = Detector.create(fingerprint_key=b"k" * 32)
+    mails = lambda text: [text[f.start:f.end] for f in det.scan(text) if f.rule_id == "email-address"]  # noqa: E731
+    assert mails('parse_git_url("https://tok@github.com/dbt-labs/dbt-utils.git")') == []
+    assert mails('dsn = "https://examplePublicKey@o0.ingest.sentry.io/0"') == []
+    assert mails("EMAIL_SERVER=smtps://jane.doe@gmail.com:Pw0000TEST@smtp.gmail.com:465") == ["jane.doe@gmail.com"]
+    assert mails("maintainer: jane.doe@acme-health.de") == ["jane.doe@acme-health.de"]

@@ -371,6 +371,7 @@ def _ipv6_shaped(value: str) -> bool:
 
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_FE00_9 = ipaddress.ip_network("fe00::/9")
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -386,6 +387,13 @@ def ipv6_public(value: str) -> bool:
         return False
     ip = _ip(value)
     if not isinstance(ip, ipaddress.IPv6Address) or not _is_public(ip) or _documentation_net(ip):
+        return False
+    if ip.is_reserved and ip not in _NAT64 and ip.ipv4_mapped is None and (int(ip) >> 124 == 0 or ip in _FE00_9):
+        # IETF-reserved space that no host has, and not a form that carries an IPv4 address: 0000::/4, where
+        # a first group of three hex digits or fewer lands (fec::abcd:9 in IPAM tests, ::abc:7:def, 1:20::300,
+        # 0000:000:000:000::2 in an Apache config), and fe00::/9 beside link-local (/etc/hosts' fe00::0
+        # ip6-localnet, fe00::1 typed for fe80::1). Other reserved blocks stay reported: Presidio's labelled
+        # cases count 684d:1111:... and a099::... as addresses.
         return False
     inner = _embedded_ipv4(ip)
     # 64:ff9b::7f00:1 is loopback, 2002:a9fe:a9fe:: the cloud metadata address: an SSRF test's translations
