@@ -635,3 +635,26 @@ def test_a_translated_message_with_a_number_a_wrapped_mask_and_symfony_s_debug_t
     for text in ("FIREBASE_APPCHECK_DEBUG_TOKEN=0000TEST-a1b2-4c3d-9e8f-000011112222\n",
                  "X-Auth-Token: Qx0000TESTz9k2Lm\n"):
         assert [f for f in det.scan(text) if f.kind == "secret"], text
+
+
+def test_stand_ins_calls_entry_points_and_scopes_are_not_secrets():
+    """Found scanning netbox (auth_key='foobar123', 'password': 'FooBar123'), moto (MasterUserPassword="hunter2_"),
+    akaunting (:label="trans('auth.password.new')", 'required_if:change_password,true'), paperless-ngx
+    ([password]="pdfPassword()"), dbt (var(--fgSyntaxStrings), --token $env:WINGET_PUBLISH_PAT, UNPAIRED_TOKEN:i32=451),
+    localstack and certbot (Python entry points; X-Amz-Credential=...%2Faws4_request) and localstack's
+    "secret": "123e4567-e89b-12d3-a456-426614174000", the example UUID."""
+    for value in ("foobar123", "foo123", "bar456", "foobarbaz999", "fooBarFoo123", "foobar123abc", "FOOBAR123ABC",
+                  "foosecret1", "hunter2_", "trans(", "pdfPassword()", "required_if:change_password,true",
+                  "var(--fgSyntaxStrings)", "certbot_dns_route53._internal.dns_route53:HiddenAuthenticator",
+                  "123e4567-e89b-12d3-a456-426614174000"):
+        assert not generic_password(value), value
+        assert not generic_assigned_secret(value), value
+    for value in ("$env:WINGET_PUBLISH_PAT", "i32=451", "u64=7",
+                  "localstack.services.iam.resource_providers.aws_iam_accesskey_plugin:IAMAccessKeyProviderPlugin",
+                  "__test_call__%2F20220513%2Fus-east-1%2Fsqs%2Faws4_request"):
+        assert not VALIDATORS["generic_unquoted_secret"](value), value
+    # chosen passwords around such words, random values with a colon or a call-like tail, are still secrets
+    for value in ("foobar!Qx0000TEST", "Bar0000TESTq9#", "P2$Sword", "hunter2_Qx0000TEST", "Xk9(mQ2$vL7pR4)"):
+        assert generic_password(value), value
+    for value in ("i32=451Qx0000TESTz9", "Sx0000TEST:Qk9zL2mW7v"):
+        assert VALIDATORS["generic_unquoted_secret"](value), value

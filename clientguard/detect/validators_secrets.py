@@ -86,7 +86,7 @@ _NUMBERED_PASSWORD = re.compile(r"(?i)password[_-]?\d{1,3}|(?:random|custom|secu
 _UPPER_CONSTANT = re.compile(r"[A-Z]+(?:_[A-Z]+)+")
 #: A word of a test account and a counter: test123456, Test124!, blank123, testUser@1234. Not admin123 or
 #: root123: those are the weak passwords real systems are left with, and the gateway replaces them for free.
-_ACCOUNT_WORD_AND_NUMBER = re.compile(r"(?i)(?:test|demo|guest|blank|user|hunter)(?:[A-Z][a-z]+)?@?\d{1,6}[!.#]?")
+_ACCOUNT_WORD_AND_NUMBER = re.compile(r"(?i)(?:test|demo|guest|blank|user|hunter)(?:[A-Z][a-z]+)?@?\d{1,6}[!.#_]?")
 #: A run of keys along a keyboard row and a counter: asdf1234, qwerty123, zxcvbnm! (hunter2, above, is the other
 #: password every test file borrows).
 _KEYBOARD_FILLER = re.compile(r"(?i)(?:asdf(?:g(?:h(?:jkl?)?)?)?|qwer(?:t(?:y(?:uiop?)?)?)?|zxcv(?:b(?:nm?)?)?)\d{0,8}[!.#]?")
@@ -352,7 +352,18 @@ _NAME_PLUS_NUMBER = re.compile(r"[A-Za-z_][\w$]*\+\d{1,4}")
 #: (poetry.lock: tiktoken = ">=0.7.0,<1.0.0").
 _VERSION_LIST = re.compile(r"(?:[~^]|[<>!]=?|==?)?v?\d+(?:\.(?:\d+|\*))*(?:(?:\|\|?|, ?)(?:[~^]|[<>!]=?|==?)?v?\d+(?:\.(?:\d+|\*))*)+")
 #: Where a command reads the secret from instead of the secret (openssl's -passin env:VAR, file:path, fd:3).
-_ENV_REFERENCE = re.compile(r"(?:env|file|fd):[\w./-]+")
+_ENV_REFERENCE = re.compile(r"(?:env|file|fd):[\w./-]+|\$env:[A-Za-z_]\w*")  # and PowerShell's $env:WINGET_PAT
+#: Metasyntactic words and a counter (foobar123, bar456, fooBarFoo123, foobar123abc, foosecret1): test data.
+_METASYNTACTIC = re.compile(r"(?i)(?:foo|bar|baz|qux|quux){1,4}(?:secret|pass(?:word)?|token|key)?\d{0,6}(?:abc)?[!.#_]?")
+#: Code where a value would be: a call's start or an empty call (:label="trans('auth.password.new')",
+#: [password]="pdfPassword()"), a CSS custom property (var(--fgSyntaxStrings)), a Python entry point
+#: (certbot_dns_route53._internal.dns_route53:HiddenAuthenticator), a Laravel rule (required_if:change_password,true).
+_CALL_START = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\(\)?")
+_CSS_VARIABLE = re.compile(r"var\(--[\w-]+\)")
+_ENTRY_POINT = re.compile(r"[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+_LARAVEL_RULE = re.compile(r"(?:required|exclude|prohibited)_(?:if|unless|with|without)(?:_all)?:[\w,.-]+")
+#: The example UUID of RFC 4122's Wikipedia page and countless API docs.
+_EXAMPLE_UUID = "123e4567-e89b-12d3-a456-426614174000"
 _BASE64_TEXT = re.compile(r"[A-Za-z0-9+/]{8,}={0,2}")
 #: What a stand-in says once decoded: words with a test or secret word among them (test-api-key, example-app-secret,
 #: foobar_new).
@@ -430,6 +441,12 @@ def _literal_like_secret(v: str) -> bool:
         return False
     if has_ordered_run(v.lower()) and len(v) - longest_ordered_run(v.lower()) <= 6:
         return False  # xoxp-1234567890, key_abcdefghij: a filler around a counted run
+    if v.lower() == _EXAMPLE_UUID or _METASYNTACTIC.fullmatch(v):
+        return False  # the example UUID of RFC 4122's explainers, foobar123: stand-ins
+    if _CALL_START.fullmatch(v) or _CSS_VARIABLE.fullmatch(v) or _ENTRY_POINT.fullmatch(v) or _LARAVEL_RULE.fullmatch(v):
+        return False  # trans(, pdfPassword(), var(--x), pkg.module:Class, required_if:field,true
+    if v.endswith("aws4_request"):
+        return False  # X-Amz-Credential's scope (key ID/date/region/service/aws4_request): says which key signed
     if _KNOWN_WORDS.match(v) or _names_itself(v):
         return False  # password123, secret123, token1, newRootPassword123, test123456, Test124!: names of the value
     m = _NAME_AND_DATE.fullmatch(v)
@@ -697,6 +714,8 @@ _URL_CREDENTIAL_TAIL = re.compile(r"[^@\s/]+@[\w.-]+(?::\d{1,5})?(?:[/?#]\S*)?")
 _TYPE_NAME = re.compile(r"(?=.*[!\]?])\[?[A-Z][A-Za-z]*[!?]?\]?[!?]?")
 #: A % that does not start a percent-encoded byte (%2F).
 _BARE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+#: A Rust or C-like numeric type, then a number: the rest of `NAME:i32=451` after the name's colon.
+_TYPED_NUMBER = re.compile(r"(?:[iu](?:8|16|32|64|128|size)|f32|f64)=-?\d+")
 
 
 def _is_reference(v: str) -> bool:
@@ -743,6 +762,8 @@ def generic_unquoted_secret(value: str) -> bool:
         v = v[:-1]  # the end of a sentence or a list, not part of the value
     if _CALL_OR_INDEX.search(v) or _is_reference(v) or _code_type_or_assertion(v) or not _literal_like_secret(v):
         return False
+    if _TYPED_NUMBER.fullmatch(v):
+        return False  # pub const UNPAIRED_TOKEN:i32=451; (an ANTLR lexer in Rust): a type and a number
     if v.startswith((".*", ".+")):
         return False  # sed 's/^DB_PASSWORD=.*/DB_PASSWORD=app/': a pattern and its replacement
     if v[:2] in ("++", "--") and _DOTTED_NAME.fullmatch(v[2:]):
