@@ -238,14 +238,13 @@ def test_every_rule_has_a_bytes_regex_with_the_same_matches_on_ascii_text():
 
 
 def _windows_by_whole_lines(data: bytes, ends: list[int], reach: int, newlines: int) -> list[tuple[int, int]]:
-    """The window rule written plainly (true line starts and ends, then the cut), to check _windows against."""
-    from clientguard.detect.engine import LONG_LINE, UNBOUNDED
+    """The window rule written plainly (each end's window from true line starts and ends, then the cut,
+    then merged), to check _windows against."""
+    from clientguard.detect.engine import LONG_LINE, LOOKAHEAD, UNBOUNDED
 
     out: list[tuple[int, int]] = []
     cur_start, cur_end = -1, -1
     for e in ends:
-        if e < cur_end:
-            continue
         ws = data.rfind(b"\n", 0, max(0, e - reach)) + 1
         if newlines < UNBOUNDED:
             ls = data.rfind(b"\n", 0, max(0, e - 1)) + 1
@@ -257,7 +256,7 @@ def _windows_by_whole_lines(data: bytes, ends: list[int], reach: int, newlines: 
         nl = data.find(b"\n", e)
         we = len(data) if nl < 0 else nl + 1
         if we - ws > LONG_LINE:
-            ws, we = max(ws, e - reach - 2), min(we, e + reach + 2)
+            ws, we = max(ws, e - reach - 2), min(we, e + reach + LOOKAHEAD)
         if ws <= cur_end:
             cur_end = max(cur_end, we)
         else:
@@ -284,10 +283,27 @@ def test_windows_look_for_line_breaks_only_near_each_candidate_with_the_same_res
         data = b"\n".join(parts)
         if not data:
             continue
-        ends = sorted({rng.randrange(0, len(data) + 1) for _ in range(rng.randrange(1, 12))})
+        if rng.random() < 0.5:
+            ends = sorted({rng.randrange(0, len(data) + 1) for _ in range(rng.randrange(1, 12))})
+        else:  # dense runs of ends, as minified code gives: ends inside a window cut on a long line
+            at = rng.randrange(0, len(data) + 1)
+            ends = sorted({min(len(data), at + i * rng.choice([1, 13, 51, 300])) for i in range(200)})
         reach = rng.choice([20, 400, 800])
         newlines = rng.choice([0, 1, 2, UNBOUNDED])
         assert _windows(data, ends, reach, newlines) == _windows_by_whole_lines(data, ends, reach, newlines)
+
+
+def test_a_rule_looks_past_its_match_on_a_very_long_line_as_on_a_short_one():
+    """On lines longer than LONG_LINE only a stretch around each candidate is searched; a rule's lookahead
+    must still see what follows its match. The IPv4 rule skips a spec's section number before a call
+    ("22.1.3.30 Array.prototype[@@iterator]()"): alone, and 300 times on one 15 KB line of a source map."""
+    unit = "var x=1;// 22.1.3.30 Array.prototype[@@iterator]() "
+    for name in ("hyperscan", "python") if hyperscan_available() else ("python",):
+        det = Detector.create(fingerprint_key=KEY, engine=name)
+        assert det.scan(unit) == []
+        assert det.scan(unit * 300) == [], name
+        mixed = (unit * 100) + "peer 81.2.69.160 " + (unit * 100)
+        assert [mixed[f.start:f.end] for f in det.scan(mixed)] == ["81.2.69.160"], name
 
 
 def test_hyperscan_is_importable_where_the_project_installs_it():

@@ -958,24 +958,39 @@ VERDICT_MEMO = 8192
 #: Windows longer than this (minified code, one-line JSON, source maps) are not searched whole:
 #: only the stretch within the rule's longest match of each candidate end.
 LONG_LINE = 4096
+#: ... plus this much after it: a regex's lookaheads cannot see past the end of the window it runs on
+#: (its lookbehinds do see before the start), and rules look past their match to rule it out (an IPv4
+#: rule skips "22.1.3.30 Array.prototype[@@iterator]()", a spec's section number before a call).
+LOOKAHEAD = 256
 
 
 def _windows(data: bytes, ends: list[int], reach: int, newlines: int = UNBOUNDED) -> list[tuple[int, int]]:
     """Merged windows of ``data`` that hold every match (at most ``reach`` bytes long, with at most
     ``newlines`` line breaks) whose candidate end is in ``ends``: from the later of the line start ``reach``
     bytes back and the start of the line ``newlines`` + 1 breaks back, to the end of the end's line.
-    A window longer than LONG_LINE (a very long line) is cut to ``reach`` bytes either side of the end.
+    A window longer than LONG_LINE (a very long line) is cut to ``reach`` bytes before the end and
+    ``reach`` + LOOKAHEAD after it.
 
-    ``ends`` is sorted, so window starts never decrease: an end inside the current window adds nothing.
+    ``ends`` is sorted, so window starts never decrease: an end inside the current window adds nothing,
+    unless that window was cut on a long line, where the end's own stretch may reach further.
     """
     out: list[tuple[int, int]] = []
     n = len(data)
     cur_start, cur_end = -1, -1
+    cut_from = -1  # when the current window was cut on a long line: how far that line's window went
     rfind = data.rfind
     find = data.find
     for e in ends:
         if e < cur_end:
-            continue
+            if cut_from < 0:
+                continue  # the current window runs to the end of e's line already
+            stretch = e + reach + LOOKAHEAD
+            if stretch <= cur_end:
+                continue
+            if stretch <= cut_from:  # on the same long line: only the end moves
+                cur_end = stretch
+                continue
+            # beyond what is known of the line: work e's window out afresh
         # Line breaks are looked for no further than LONG_LINE beyond the longest match: a window that
         # reaches further is cut below anyway, and looking to the true line start or end for every
         # candidate on a multi-megabyte line (one-line JSON) would be quadratic.
@@ -992,16 +1007,20 @@ def _windows(data: bytes, ends: list[int], reach: int, newlines: int = UNBOUNDED
             ws = max(ws, ls)
         nl = find(b"\n", e, hi)
         we = hi if nl < 0 else min(n, nl + 1)
+        line_end = -1
         if we - ws > LONG_LINE:
             # No accepted match is longer than `reach`, so one around `e` lies within `reach` of it: on a
-            # very long line (minified code, a source map's embedded sources) search only that stretch.
-            ws, we = max(ws, e - reach - 2), min(we, e + reach + 2)
+            # very long line (minified code, a source map's embedded sources) search only that stretch,
+            # and far enough past it for the rule's lookaheads.
+            line_end = we
+            ws, we = max(ws, e - reach - 2), min(we, e + reach + LOOKAHEAD)
         if ws <= cur_end:
-            cur_end = max(cur_end, we)
+            if we >= cur_end:
+                cur_end, cut_from = we, line_end
         else:
             if cur_end >= 0:
                 out.append((cur_start, cur_end))
-            cur_start, cur_end = ws, we
+            cur_start, cur_end, cut_from = ws, we, line_end
     if cur_end >= 0:
         out.append((cur_start, cur_end))
     return out
@@ -1053,7 +1072,7 @@ def _literal_windows(text: str, hits: list[tuple[int, int]], width: int, newline
                     break
             ws, we = max(ws, ls), min(we, le)
         if we - ws > LONG_LINE:
-            ws, we = max(ws, lo - 2), min(we, hi + 2)
+            ws, we = max(ws, lo - 2), min(we, hi + LOOKAHEAD)
         windows.append((ws, we))
     # Starts need not grow with the offsets (literals differ in length): sort before merging.
     windows.sort()
