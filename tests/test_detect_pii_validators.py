@@ -188,12 +188,16 @@ def test_reserved_ipv6_below_1000_and_beside_link_local_is_not_public():
     config, fe00:0:0::1, 1:20::300), allauth (::abc:7:def) and Mailu (fe2f:2a73:43a8:7a1b::1)."""
     ipv6_public = VALIDATORS["ipv6_public"]
     for value in ("fec::abcd:9", "0000:000:000:000::2", "fe00:0:0::1", "1:20::300", "::abc:7:def",
+                  "1:1:1:1:1:1:1:1", "a:b:0:0:0:c:0:0",
                   "fe2f:2a73:43a8:7a1b::1", "201:db8:1234::", "65:ff9b::a00:1"):
         assert not ipv6_public(value), value
     # global unicast, NAT64 with a public address inside, and other reserved blocks that Presidio's labelled
     # cases count as addresses are still reported
     for value in ("2a01:4f8:160:13a2::1017", "64:ff9b::808:808", "684D:1111:222:3333:4444:5555:6:77",
                   "A099::09C0:876A:130B"):
+        assert ipv6_public(value), value
+    # 0000::/4 with all eight groups written out, as generated addresses (Faker's) come: still reported
+    for value in ("fd6:30f1:f29d:da9:953f:48f2:a09f:76b5", "72a:98d2:3606:defc:dfb8:5c0e:d37e:e915"):
         assert ipv6_public(value), value
 
 
