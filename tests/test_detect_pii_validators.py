@@ -220,3 +220,16 @@ def test_a_url_s_user_is_not_an_address_unless_it_is_one_with_a_password():
     assert mails('dsn = "https://examplePublicKey@o0.ingest.sentry.io/0"') == []
     assert mails("EMAIL_SERVER=smtps://jane.doe@gmail.com:Pw0000TEST@smtp.gmail.com:465") == ["jane.doe@gmail.com"]
     assert mails("maintainer: jane.doe@acme-health.de") == ["jane.doe@acme-health.de"]
+
+
+def test_fakers_default_iban_shape_is_an_iban_when_its_checksum_holds():
+    """Faker's default bank provider writes GB IBANs one digit short (21 characters) with a valid checksum;
+    generated fixtures hold them. That exact shape passes; other wrong lengths and bad checksums do not."""
+    iban = VALIDATORS["iban"]
+    assert iban("GB81TEST0000000012345")          # made here: the shape, with check digits computed
+    assert iban("GB82WEST12345698765432")         # a real-length British IBAN (the ECBS example)
+    for value in ("GB82TEST0000000012345",        # the shape, checksum wrong
+                  "GB81TEST000000001234",         # 20 characters
+                  "DE81TEST0000000012345",        # not the generated shape for another country
+                  "GB8112340000000012345"):       # digits where the bank code's letters go
+        assert not iban(value), value
