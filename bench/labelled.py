@@ -16,13 +16,19 @@ Four public sets, read from local checkouts (nothing is downloaded, nothing of t
   test feeds an input (a literal, a constant, or ``fmt.Sprintf`` of constants, evaluated here) and wants
   the secrets found in it, or none. Its negatives are mostly a valid pattern made invalid for that one
   detector (a wrong length or alphabet), still random keys in a log line or a setting.
+* CredSweeper's test samples (``tests/samples``) and the findings its own tests expect (``tests/data``):
+  positives are the (file, lines) places of ``output.json`` (its default run, filters and ML model on);
+  negatives are places its bare regexes report (``no_filters_no_ml.json``) that are not in ``output.json``
+  and share no line with a positive, split by what rejected them (its filters, or its ML model when
+  ``no_ml.json`` still has them). clientguard scans each sample as a file; a place counts as found when
+  it reports a secret on one of the place's lines. Binary and archive samples it skips are left out.
 * Presidio's recognizer tests (``presidio-analyzer/tests/test_*_recognizer.py``): sentences with the
   number of phone numbers, cards, e-mail addresses, IP addresses and US SSNs each holds. A case counts as
   agreed when clientguard reports exactly that many findings of the type. detect-secrets finds no
   personal data, so it has no column there.
 
     .venv/bin/python bench/labelled.py --gitleaks PATH/TO/gitleaks --noseyparker PATH/TO/noseyparker \
-        --trufflehog PATH/TO/trufflehog --presidio PATH/TO/presidio [--seed 7]
+        --trufflehog PATH/TO/trufflehog --presidio PATH/TO/presidio [--credsweeper PATH/TO/CredSweeper] [--seed 7]
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from rich.console import Console
 from rich.table import Table
@@ -355,6 +361,100 @@ def presidio_cases(tests_dir: Path) -> Iterator[tuple[str, str, int]]:
                     yield name, case["text"], int(case["expected_len"])
 
 
+# -- CredSweeper ------------------------------------------------------------------------------------
+
+
+class CredSweeperPlace(NamedTuple):
+    """A place in one of CredSweeper's sample files: the file (relative to ``tests/samples``), the 1-based
+    lines of one finding, and, for a negative, what of CredSweeper's rejected it ("filters" or "ml")."""
+
+    path: str
+    lines: tuple[int, ...]
+    rejected_by: str = ""
+
+
+def _credsweeper_findings(path: Path) -> Iterator[tuple[str, str, tuple[int, ...]]]:
+    """(rule, sample file, lines) for every finding of one of CredSweeper's expected-output files."""
+    for finding in json.loads(path.read_text(encoding="utf-8")):
+        places = defaultdict(set)
+        for item in finding.get("line_data_list") or []:
+            name = str(item.get("path", "")).replace("\\", "/")
+            if "tests/samples/" in name and isinstance(item.get("line_num"), int) and item["line_num"] > 0:
+                places[name.split("tests/samples/", 1)[1]].add(item["line_num"])
+        for name, lines in places.items():
+            yield str(finding.get("rule", "?")), name, tuple(sorted(lines))
+
+
+def credsweeper_places(data_dir: Path) -> Iterator[tuple[str, bool, CredSweeperPlace]]:
+    """(CredSweeper rule, is a credential, place) from the outputs CredSweeper's own tests expect.
+
+    Positives: the places of ``output.json`` (the default run: filters and ML model on), each distinct
+    (file, lines) once. Negatives: places ``no_filters_no_ml.json`` (regexes alone) reports that are absent
+    from ``output.json`` and share no line with a positive: rejected by its filters, or (when
+    ``no_ml.json``, filters without the model, still has them) by its ML model."""
+    positives: dict[tuple[str, tuple[int, ...]], str] = {}
+    for rule, name, lines in _credsweeper_findings(data_dir / "output.json"):
+        positives.setdefault((name, lines), rule)
+    positive_lines = {(name, n) for name, lines in positives for n in lines}
+    no_ml = {(name, lines) for _, name, lines in _credsweeper_findings(data_dir / "no_ml.json")} \
+        if (data_dir / "no_ml.json").is_file() else set()
+    negatives: dict[tuple[str, tuple[int, ...]], str] = {}
+    if (data_dir / "no_filters_no_ml.json").is_file():
+        for rule, name, lines in _credsweeper_findings(data_dir / "no_filters_no_ml.json"):
+            if (name, lines) not in positives and not any((name, n) in positive_lines for n in lines):
+                negatives.setdefault((name, lines), rule)
+    for (name, lines), rule in positives.items():
+        yield rule, True, CredSweeperPlace(name, lines)
+    for (name, lines), rule in negatives.items():
+        yield rule, False, CredSweeperPlace(name, lines, "ml" if (name, lines) in no_ml else "filters")
+
+
+def credsweeper_table(console: Console, samples: Path, places: list[tuple[str, bool, CredSweeperPlace]],
+                      det: Detector, show_misses: int) -> None:
+    """Recall on the places CredSweeper reports and flags on those it rejects, clientguard scanning each
+    sample file as a file (binary and archive samples are skipped, as in a scan, and left out here)."""
+    from clientguard.detect.scanner import SourceFile, scan_files  # noqa: PLC0415
+
+    names = sorted({place.path for _, _, place in places})
+    result = scan_files([SourceFile(samples / name, name) for name in names if (samples / name).is_file()], det,
+                        jobs=1)
+    skipped = {s.path for s in result.skipped} | {name for name in names if not (samples / name).is_file()}
+    cg_lines = {(f.path, n) for f in result.findings if f.kind == "secret" for n in range(f.line, f.end_line + 1)}
+    ds_lines = detect_secrets_lines(samples, [name for name in names if name not in skipped])
+    kept = [(rule, positive, place) for rule, positive, place in places if place.path not in skipped]
+    skipped_positives = sum(1 for _, positive, place in places if positive and place.path in skipped)
+    table = Table(title=f"CredSweeper's test samples ({len(names) - len(skipped)} files; {len(skipped)} binary or "
+                        f"archive samples skipped, with {skipped_positives} of its findings): positives are the "
+                        "places its default run reports (tests/data/output.json), negatives the places its regexes "
+                        "alone report that its filters or its ML model reject")
+    for col in ("tool", "positives found", "recall", "filter-rejected flagged", "ML-rejected flagged"):
+        table.add_column(col, justify="right" if col != "tool" else "left")
+    misses: list[tuple[str, CredSweeperPlace]] = []
+    for tool, hit_lines in (("clientguard", cg_lines), ("detect-secrets 1.5.0", ds_lines)):
+        counts: Counter[str] = Counter()
+        for rule, positive, place in kept:
+            hit = any((place.path, n) in hit_lines for n in place.lines)
+            key = "pos" if positive else place.rejected_by
+            counts[key] += 1
+            counts[key + "_hit"] += hit
+            if positive and not hit and tool == "clientguard":
+                misses.append((rule, place))
+        recall = counts["pos_hit"] / max(1, counts["pos"])
+        table.add_row(tool, f"{counts['pos_hit']} / {counts['pos']}", f"{recall:.3f}",
+                      f"{counts['filters_hit']} / {counts['filters']}", f"{counts['ml_hit']} / {counts['ml']}")
+    console.print(table)
+    by_rule = Counter(rule for rule, _ in misses)
+    console.print(f"clientguard misses in {len(by_rule)} CredSweeper rules: "
+                  + ", ".join(f"{r} ({n})" for r, n in by_rule.most_common(12)))
+    for rule, place in misses[:show_misses]:
+        try:
+            text = (samples / place.path).read_text(encoding="utf-8", errors="replace").splitlines()
+            line = text[place.lines[0] - 1].strip()
+        except (OSError, IndexError):
+            line = ""
+        console.print(f"  {rule}: {place.path}:{place.lines[0]} {line[:120]!r}", markup=False)
+
+
 # -- the tools --------------------------------------------------------------------------------------
 
 
@@ -375,6 +475,19 @@ def detect_secrets_hits(texts: list[str]) -> list[bool]:
                 collection.scan_file(f"example-{n}.txt")
         found = {Path(filename).name for filename, _secret in collection}
     return [f"example-{n}.txt" in found for n in range(len(texts))]
+
+
+def detect_secrets_lines(root: Path, names: list[str]) -> set[tuple[str, int]]:
+    """(file, line) of every secret detect-secrets reports in the named files below ``root``."""
+    from detect_secrets import SecretsCollection  # noqa: PLC0415 - the peer is a bench dependency
+    from detect_secrets.settings import default_settings  # noqa: PLC0415
+
+    with default_settings():
+        collection = SecretsCollection(root=str(root))
+        for name in names:
+            collection.scan_file(name)
+        return {(Path(filename).relative_to(root).as_posix() if Path(filename).is_absolute() else filename,
+                 secret.line_number) for filename, secret in collection}
 
 
 def _examples_table(console: Console, title: str, examples: list[tuple[str, bool, str]],
@@ -416,11 +529,13 @@ def main() -> int:
                     help="a noseyparker checkout (or its crates/noseyparker/data/default/builtin/rules folder)")
     ap.add_argument("--trufflehog", type=Path, help="a trufflehog checkout (or its pkg/detectors folder)")
     ap.add_argument("--presidio", type=Path, help="a presidio checkout (or its presidio-analyzer/tests folder)")
+    ap.add_argument("--credsweeper", type=Path,
+                    help="a CredSweeper checkout (its tests/samples and the tests/data/*.json its tests expect)")
     ap.add_argument("--seed", type=int, default=7, help="seed for the generated gitleaks examples")
     ap.add_argument("--misses", type=int, default=0, help="also list this many examples clientguard missed")
     args = ap.parse_args()
-    if not (args.gitleaks or args.presidio or args.noseyparker or args.trufflehog):
-        ap.error("give --gitleaks, --noseyparker, --trufflehog and/or --presidio "
+    if not (args.gitleaks or args.presidio or args.noseyparker or args.trufflehog or args.credsweeper):
+        ap.error("give --gitleaks, --noseyparker, --trufflehog, --credsweeper and/or --presidio "
                  "(local checkouts; this benchmark downloads nothing)")
     console = Console()
     det = Detector.create(fingerprint_key=b"labelled-bench" * 3)
@@ -452,6 +567,15 @@ def main() -> int:
             _examples_table(console, f"the same, rules Nosey Parker files under 'secret' "
                                      f"({len({r for r, _, _ in secret_only})} rules; the others find identifiers: "
                                      "bucket names, ARNs, account and client IDs)", secret_only, secret_found, 0)
+
+    if args.credsweeper:
+        data_dir, samples = args.credsweeper / "tests" / "data", args.credsweeper / "tests" / "samples"
+        places = list(credsweeper_places(data_dir)) if (data_dir / "output.json").is_file() else []
+        if not places or not samples.is_dir():
+            console.print(f"[red]no CredSweeper test data (tests/data/output.json, tests/samples) under "
+                          f"{args.credsweeper}[/red]")
+            return 2
+        credsweeper_table(console, samples, places, det, args.misses)
 
     if args.presidio:
         tests_dir = _in_checkout(args.presidio, "presidio-analyzer", "tests")

@@ -7,6 +7,7 @@ rule functions with tps/fps lists, pytest parametrize tables); their values are 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import random
 import re
@@ -214,3 +215,53 @@ def test_the_benchmark_says_what_it_needs(tmp_path):
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and "no gitleaks rules folder" in missing.stdout
 
+
+
+def _credsweeper_checkout(root: Path) -> Path:
+    """A CredSweeper-shaped checkout: samples and the three expected-output files its tests compare against."""
+    samples, data = root / "tests" / "samples", root / "tests" / "data"
+    samples.mkdir(parents=True)
+    data.mkdir(parents=True)
+    (samples / "acme.env").write_text(
+        "DB_PASSWORD=Xk9mQ2vL7pR4TEST\n\npassword = \"changeme\"\ntoken = \"placeholder\"\n"
+        "user = \"jdoe\"\nnote = \"hello\"\n", encoding="utf-8")
+    (samples / "blob.bin").write_bytes(b"\0\1\2 password=Xk9mQ2vL7pR4TEST\n")
+
+    def finding(rule: str, *places: tuple[str, int]) -> dict:
+        return {"rule": rule, "line_data_list": [{"path": f"./tests/samples/{name}", "line_num": n, "line": "..."}
+                                                  for name, n in places]}
+
+    positives = [finding("Password", ("acme.env", 1)), finding("Secret", ("acme.env", 1)),  # one place, twice
+                 finding("Pair", ("acme.env", 5), ("acme.env", 6)), finding("Password", ("blob.bin", 1))]
+    filtered = [*positives, finding("Token", ("acme.env", 4))]
+    regexes = [*filtered, finding("Password", ("acme.env", 3)), finding("Key", ("acme.env", 1))]
+    for name, items in (("output.json", positives), ("no_ml.json", filtered), ("no_filters_no_ml.json", regexes)):
+        (data / name).write_text(json.dumps(items), encoding="utf-8")
+    return root
+
+
+def test_credsweeper_places_come_from_its_expected_outputs(tmp_path, labelled):
+    root = _credsweeper_checkout(tmp_path / "CredSweeper")
+    places = list(labelled.credsweeper_places(root / "tests" / "data"))
+    P = labelled.CredSweeperPlace
+    assert places == [
+        ("Password", True, P("acme.env", (1,))), ("Pair", True, P("acme.env", (5, 6))),
+        ("Password", True, P("blob.bin", (1,))),
+        ("Token", False, P("acme.env", (4,), "ml")),  # kept by its filters, dropped by its model
+        ("Password", False, P("acme.env", (3,), "filters")),
+    ]  # the regex-only finding on a positive's line is neither
+
+
+def test_the_benchmark_reads_a_credsweeper_checkout(tmp_path):
+    root = _credsweeper_checkout(tmp_path / "CredSweeper")
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "labelled.py"), "--credsweeper", str(root),
+                             "--misses", "5"], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = " ".join(result.stdout.split())
+    assert "CredSweeper's test samples (1 files; 1 binary or archive samples skipped, with 1 of its findings)" in out
+    assert re.search(r"clientguard\W+1 / 2\W+0\.500", out), out  # line 1's password found, lines 5-6 not
+    assert "Pair: acme.env:5" in out
+    missing = subprocess.run([sys.executable, str(ROOT / "bench" / "labelled.py"), "--credsweeper",
+                              str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and "no CredSweeper test data" in missing.stdout
