@@ -658,3 +658,18 @@ def test_stand_ins_calls_entry_points_and_scopes_are_not_secrets():
         assert generic_password(value), value
     for value in ("i32=451Qx0000TESTz9", "Sx0000TEST:Qk9zL2mW7v"):
         assert VALIDATORS["generic_unquoted_secret"](value), value
+
+
+def test_a_random_key_with_a_slash_is_not_a_type_name_for_a_chance_capitalised_pair():
+    """A 40-odd character base64 key throws up two capitalised runs now and then (WvysFjf); only runs with a
+    vowel in each part (PrivateKey) mark a type's name. The key is generated here, never a real one."""
+    import random
+
+    from clientguard.detect.validators import VALIDATORS
+
+    rng = random.Random(8)
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+    head = "".join(rng.choice(alphabet) for _ in range(20)) + "WvysFjf" + "".join(rng.choice(alphabet) for _ in range(18))
+    key = head + "/" + "".join(rng.choice(alphabet) for _ in range(5))
+    assert VALIDATORS["generic_assigned_secret"](key)
+    assert not VALIDATORS["generic_assigned_secret"]("rust_openssl.hpke.MLKEM768X25519PrivateKey")  # still a name

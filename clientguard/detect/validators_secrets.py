@@ -301,7 +301,14 @@ def _random_looking(v: str) -> bool:
     return not _SNAKE_OR_CAMEL_WORDS.fullmatch(v.strip("_").rstrip("0123456789"))  # EllipticCurvePrivateKey
 
 
-_TWO_CAPITALISED_WORDS = re.compile(r"[A-Z][a-z]{3,}[A-Z][a-z]{2,}")
+_TWO_CAPITALISED_WORDS = re.compile(r"([A-Z][a-z]{3,})([A-Z][a-z]{2,})")
+_VOWEL = re.compile(r"[aeiou]")
+
+
+def _two_capitalised_words(p: str) -> bool:
+    """Two capitalised words in a row (PrivateKey), each with a vowel: a long random run of letters throws up
+    the shape now and then (WvysFjf in a 45-character base64 key), but rarely with a vowel in each part."""
+    return any(_VOWEL.search(m.group(1)) and _VOWEL.search(m.group(2)) for m in _TWO_CAPITALISED_WORDS.finditer(p))
 
 
 def _random_segment(p: str) -> bool:
@@ -309,7 +316,7 @@ def _random_segment(p: str) -> bool:
     number (AES256_CBC_HMAC_Encstring, a constant's name, has underscores; Sha256Digest2 is camelCase)."""
     if len(p) < 12 or not p.isalnum() or sum(c.isdigit() for c in p) < 2 or p.isupper() or p.islower():
         return False
-    if _TWO_CAPITALISED_WORDS.search(p):
+    if _two_capitalised_words(p):
         return False  # MLKEM768X25519PrivateKey: a type's name, digits and all
     return shannon_entropy(p) >= 3.5 and not _SNAKE_OR_CAMEL_WORDS.fullmatch(re.sub(r"\d", "", p))
 
