@@ -117,7 +117,6 @@ class _Compiled:
         return self._literals  # type: ignore[return-value]
 
 
-
 _NEWLINE = 10
 _CATEGORIES_WITH_NEWLINE = {"CATEGORY_SPACE", "CATEGORY_NOT_DIGIT", "CATEGORY_NOT_WORD", "CATEGORY_NOT_LINEBREAK",
                             "CATEGORY_UNI_SPACE", "CATEGORY_UNI_NOT_DIGIT", "CATEGORY_UNI_NOT_WORD"}

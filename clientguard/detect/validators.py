@@ -388,6 +388,26 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     return ip.sixtofour
 
 
+def _reserved_filler(ip: ipaddress.IPv6Address, value: str) -> bool:
+    """IETF-reserved space that no host has, written as tests and configs write fillers, and not a form that
+    carries an IPv4 address.
+
+    0000::/4 written with a run of zero groups left out, where a first group of three hex digits or fewer
+    lands (fec::abcd:9 in IPAM tests, ::abc:7:def, 1:20::300, 0000:000:000:000::2 in an Apache config) or with
+    every group of one or two digits (1:1:1:1:1:1:1:1, a:b:0:0:0:c:0:0 in URL parser tests); and fe00::/9
+    beside link-local (/etc/hosts' fe00::0 ip6-localnet, fe00::1 typed for fe80::1). All eight groups written
+    out (fd6:30f1:f29d:da9:953f:48f2:a09f:76b5) is how generated addresses look, Faker's among them: one in
+    sixteen of its random addresses lies in 0000::/4, and leaving those out cost bench/pii.py's IPv6 recall
+    0.997 -> 0.929. Other reserved blocks stay reported: Presidio's labelled cases count 684d:1111:... and
+    a099::... as addresses.
+    """
+    if not ip.is_reserved or ip in _NAT64 or ip.ipv4_mapped is not None:
+        return False
+    if ip in _FE00_9:
+        return True
+    return int(ip) >> 124 == 0 and ("::" in value or all(len(g) <= 2 for g in value.split(":")))
+
+
 @validator("ipv6_public")
 def ipv6_public(value: str) -> bool:
     if not _ipv6_shaped(value):
@@ -395,18 +415,7 @@ def ipv6_public(value: str) -> bool:
     ip = _ip(value)
     if not isinstance(ip, ipaddress.IPv6Address) or not _is_public(ip) or _documentation_net(ip):
         return False
-    if ip.is_reserved and ip not in _NAT64 and ip.ipv4_mapped is None and (
-            (int(ip) >> 124 == 0 and ("::" in value or all(len(g) <= 2 for g in value.split(":"))))
-            or ip in _FE00_9):
-        # IETF-reserved space that no host has, and not a form that carries an IPv4 address: 0000::/4 written
-        # with a run of zero groups left out, where a first group of three hex digits or fewer lands (fec::abcd:9
-        # in IPAM tests, ::abc:7:def, 1:20::300, 0000:000:000:000::2 in an Apache config) or with every group of
-        # one or two digits (1:1:1:1:1:1:1:1, a:b:0:0:0:c:0:0 in URL parser tests), and fe00::/9 beside
-        # link-local (/etc/hosts' fe00::0 ip6-localnet, fe00::1 typed for fe80::1). All eight groups written
-        # out (fd6:30f1:f29d:da9:953f:48f2:a09f:76b5) is how generated addresses look, Faker's among them: one
-        # in sixteen of its random addresses lies in 0000::/4, and leaving those out cost bench/pii.py's IPv6
-        # recall 0.997 -> 0.929. Other reserved blocks stay reported: Presidio's labelled cases count
-        # 684d:1111:... and a099::... as addresses.
+    if _reserved_filler(ip, value):
         return False
     inner = _embedded_ipv4(ip)
     # 64:ff9b::7f00:1 is loopback, 2002:a9fe:a9fe:: the cloud metadata address: an SSRF test's translations

@@ -19,13 +19,12 @@ class ChatStream:
         self._vault = vault
         self._channels: dict[tuple, StreamRestorer] = {}
         self._template: dict[str, Any] | None = None
-        self._names: dict[tuple, str] = {}  # (choice, tool call index) -> the tool's name (first chunk only)
+        self._names: dict[tuple, str] = {}  # a tool call's channel key -> the tool's name (first chunk only)
 
     def _channel(self, key: tuple, json_escape: bool) -> StreamRestorer:
         ch = self._channels.get(key)
         if ch is None:
-            # A tool call's channel is (choice, "tool", index) and its name is kept under (choice, index).
-            only = restore_only_for(self._names.get(key[::2] if key[1] == "tool" else key)) if json_escape else None
+            only = restore_only_for(self._names.get(key)) if json_escape else None
             ch = self._channels[key] = StreamRestorer(self._vault, json_escape=json_escape, only=only)
         return ch
 
@@ -89,7 +88,7 @@ class ChatStream:
                     for tpos, call in enumerate(calls):
                         fn = call.get("function") if isinstance(call, dict) else None
                         if isinstance(fn, dict) and isinstance(fn.get("name"), str):
-                            self._names[(index, call.get("index", tpos))] = fn["name"]
+                            self._names[(index, "tool", call.get("index", tpos))] = fn["name"]
                         if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
                             text = fn["arguments"]
                             out = self._channel((index, "tool", call.get("index", tpos)), True).feed(text)
