@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clientguard.gateway.formats import adapter_for
-from clientguard.gateway.sse import SSEParser
+from clientguard.gateway.sse import SSEParser, _parse_block, _parse_lines
 from clientguard.redact import Vault
 
 SECRET = 'p@ss "quoted" \\ back\nslash'
@@ -178,3 +178,15 @@ def test_sse_comments_and_crlf_framing_pass_through(vault: Vault) -> None:
     out = b"".join(b for ev in parser.feed(stream) for b in adapter.on_event(ev))
     assert out.startswith(b": keep-alive\n\n")
     assert b'"content":"hi"' in out
+
+
+_sse_pieces = st.sampled_from([b"event", b"data", b"id", b"retry", b":", b": ", b" ", b"\n", b"\r", b"x", b"{}",
+                               "\u00e9".encode(), b"\xff", b"response.output_text.delta"])
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.sampled_from([b"", b"event: ", b"data: ", b"event: x\ndata: "]), st.lists(_sse_pieces, max_size=10))
+def test_the_one_step_event_shapes_parse_as_the_line_by_line_reading_does(head: bytes, pieces: list[bytes]) -> None:
+    block = head + b"".join(pieces)
+    fast, slow = _parse_block(block), _parse_lines(block)
+    assert (fast.raw, fast.event, fast.data) == (slow.raw, slow.event, slow.data)

@@ -171,6 +171,32 @@ def test_chunked_answers_arrive_chunk_by_chunk_and_whole() -> None:
     assert server.connections == 1
 
 
+def test_a_reader_that_fell_behind_gets_what_arrived_meanwhile_in_one_piece() -> None:
+    events = [b"data: {\"n\":%d}\n\n" % i for i in range(6)]
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+        for e in events:  # each event its own write, as a provider streams them
+            writer.write(b"%x\r\n%s\r\n" % (len(e), e))
+            await writer.drain()
+            await asyncio.sleep(0.01)
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+
+    async def body(server: Server, pool: UpstreamPool) -> None:
+        response = await pool.request("POST", server.url + "/s", [], b"{}")
+        stream = response.chunks()
+        first = await stream.__anext__()
+        assert first == events[0]  # what is there is handed over at once, not held for more
+        await asyncio.sleep(0.2)  # meanwhile the other events arrive, each in its own read
+        rest = [c async for c in stream]
+        assert rest == [b"".join(events[1:])]
+        response.release()
+
+    _serve(handler, body)
+
+
 @pytest.mark.parametrize("encoding,compress", [
     ("gzip", gzip.compress),
     ("deflate", zlib.compress),

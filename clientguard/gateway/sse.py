@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,21 @@ class SSEEvent:
 
 
 def _parse_block(block: bytes) -> SSEEvent:
+    """One event from its bytes. The two shapes providers send for nearly every event are taken in one
+    step; everything else (comments, `id:`, several data lines, no space after the colon) line by line."""
+    if block.startswith(b"data: ") and b"\n" not in block:  # a data-only event on one line (Chat Completions)
+        return SSEEvent(block, None, block[6:].decode("utf-8", errors="surrogateescape"))
+    if block.startswith(b"event: "):  # "event: NAME" and one data line (Responses, Anthropic)
+        nl = block.find(b"\n")
+        if nl > 0 and block.startswith(b"data: ", nl + 1) and block.find(b"\n", nl + 1) < 0 \
+                and b"\r" not in block[:nl] and b":" not in block[7:nl]:
+            return SSEEvent(block, block[7:nl].decode("utf-8", errors="surrogateescape"),
+                            block[nl + 7:].decode("utf-8", errors="surrogateescape"))
+    return _parse_lines(block)
+
+
+def _parse_lines(block: bytes) -> SSEEvent:
+    """Any event, line by line (what `_parse_block` does for the shapes it does not take in one step)."""
     event: str | None = None
     data_lines: list[str] = []
     for line in block.decode("utf-8", errors="surrogateescape").split("\n"):
@@ -83,13 +99,17 @@ def json_loads(data: str | bytes) -> Any:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError:
         return json.loads(data, parse_constant=JsonConstant)
-    if _holds_huge_float(doc):
+    # Only an integer literal of 19 digits or more can exceed 64 bits: without one (almost every
+    # document) there is nothing to look for.
+    if (_LONG_DIGITS_B if isinstance(data, bytes) else _LONG_DIGITS).search(data) and _holds_huge_float(doc):
         return json.loads(data, parse_constant=JsonConstant)
     return doc
 
 
 #: Beyond this magnitude orjson may have read an integer literal as a float.
 _INT64 = 9.2e18
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+_LONG_DIGITS_B = re.compile(rb"[0-9]{19}")
 
 
 def _holds_huge_float(doc: Any) -> bool:

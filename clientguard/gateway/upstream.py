@@ -175,9 +175,17 @@ class UpstreamResponse:
         return self
 
     async def __anext__(self) -> bytes:
+        """The next stretch of body: everything that arrived since the last call, as one piece. A reader
+        that fell behind (an upstream sending many small events at once) then handles them in one go, and
+        the gateway passes them on in one write, instead of paying a wake-up and a write for each."""
         while True:
-            if self._chunks:
-                chunk = self._chunks.popleft()
+            chunks = self._chunks
+            if chunks:
+                if len(chunks) == 1:
+                    chunk = chunks.popleft()
+                else:
+                    chunk = b"".join(chunks)
+                    chunks.clear()
                 self._buffered -= len(chunk)
                 if self._buffered < _LOW_WATER:
                     self._conn.resume()
