@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,17 +98,13 @@ def json_loads(data: str | bytes) -> Any:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError:
         return json.loads(data, parse_constant=JsonConstant)
-    # Only an integer literal of 19 digits or more can exceed 64 bits: without one (almost every
-    # document) there is nothing to look for.
-    if (_LONG_DIGITS_B if isinstance(data, bytes) else _LONG_DIGITS).search(data) and _holds_huge_float(doc):
+    if _holds_huge_float(doc):
         return json.loads(data, parse_constant=JsonConstant)
     return doc
 
 
 #: Beyond this magnitude orjson may have read an integer literal as a float.
 _INT64 = 9.2e18
-_LONG_DIGITS = re.compile(r"[0-9]{19}")
-_LONG_DIGITS_B = re.compile(rb"[0-9]{19}")
 
 
 def _holds_huge_float(doc: Any) -> bool:
