@@ -449,3 +449,9 @@ def test_a_long_alphanumeric_line_with_service_names_in_it_gives_no_rule_a_flood
     ends = det._candidate_ends(line.encode())
     worst = max(ends.items(), key=lambda kv: len(kv[1]), default=((), []))
     assert len(worst[1]) < 10_000, [det._compiled[i].rule.id for i in worst[0]]
+
+
+def test_a_finding_moved_to_another_span_keeps_everything_else(det):
+    import dataclasses
+    f = det.scan("contact ops@example-client.test today")[0]
+    assert f.at(3, 9) == dataclasses.replace(f, start=3, end=9)

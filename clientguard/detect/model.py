@@ -70,6 +70,12 @@ class Finding:
     label: str
     priority: int = 0
 
+    def at(self, start: int, end: int) -> "Finding":
+        """The same finding at another span (a known value found again elsewhere); ~1 us, against ~7 us
+        for `dataclasses.replace`, which looks the fields up on every call."""
+        return Finding(self.rule_id, self.title, self.kind, self.severity, start, end, self.fingerprint,
+                       self.label, self.priority)
+
     def as_dict(self) -> dict:
         return {
             "rule_id": self.rule_id,

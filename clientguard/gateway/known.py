@@ -15,10 +15,10 @@ occur and ``str.find`` where.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import threading
 from typing import Any, Sequence
 
+from clientguard.detect.model import Finding
 from clientguard.redact import PLACEHOLDER_RE
 
 try:
@@ -49,7 +49,7 @@ class KnownValues:
     """Literal search for values already replaced by placeholders, returning ready-made findings."""
 
     def __init__(self) -> None:
-        self._meta: dict[str, Any] = {}
+        self._meta: dict[str, Finding] = {}
         self._pending: list[str] = []
         # The literal database and the values it holds, replaced together: (None, []) until first built.
         self._built: tuple[Any, list[str]] = (None, [])
@@ -59,7 +59,7 @@ class KnownValues:
     def __len__(self) -> int:
         return len(self._meta)
 
-    def add(self, value: str, finding: Any) -> None:
+    def add(self, value: str, finding: Finding) -> None:
         """Remember `value` with the finding that first identified it."""
         if len(value) < MIN_LENGTH or value in self._meta or len(self._meta) >= MAX_VALUES:
             return
@@ -79,9 +79,9 @@ class KnownValues:
             self._built, self._pending = (db, values), []
             self._searched = 0
 
-    def find_many(self, texts: Sequence[str]) -> list[list[Any]]:
+    def find_many(self, texts: Sequence[str]) -> list[list[Finding]]:
         """Findings for every occurrence of a known value, per text."""
-        out: list[list[Any]] = [[] for _ in texts]
+        out: list[list[Finding]] = [[] for _ in texts]
         if not self._meta or not texts:
             return out
         # Rebuilding costs more as the set grows, so it happens after a growing batch of new values.
@@ -108,11 +108,11 @@ class KnownValues:
             for value in present:
                 pos = text.find(value)
                 while pos != -1:
-                    out[i].append(dataclasses.replace(self._meta[value], start=pos, end=pos + len(value)))
+                    out[i].append(self._meta[value].at(pos, pos + len(value)))
                     pos = text.find(value, pos + 1)
         return out
 
-    def _place(self, texts: Sequence[str], out: list[list[Any]], hits: list[tuple[str, int]]) -> None:
+    def _place(self, texts: Sequence[str], out: list[list[Finding]], hits: list[tuple[str, int]]) -> None:
         """Findings for (value, end offset in the joined texts) matches, in the text each falls in."""
         if not hits:
             return
@@ -125,4 +125,4 @@ class KnownValues:
             i = bisect.bisect_right(starts, start) - 1
             base = starts[i]
             if end <= base + len(texts[i]):
-                out[i].append(dataclasses.replace(self._meta[value], start=start - base, end=end - base))
+                out[i].append(self._meta[value].at(start - base, end - base))
