@@ -453,5 +453,5 @@ def test_a_long_alphanumeric_line_with_service_names_in_it_gives_no_rule_a_flood
 
 def test_a_finding_moved_to_another_span_keeps_everything_else(det):
     import dataclasses
-    f = det.scan("contact ops@example-client.test today")[0]
+    f = det.scan("a note from Acme Health today")[0]
     assert f.at(3, 9) == dataclasses.replace(f, start=3, end=9)
