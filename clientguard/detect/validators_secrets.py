@@ -84,6 +84,9 @@ _WORDS_IN_VALUE = re.compile(r"[A-Z]+(?:_[A-Z]+)+|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z]
 #: labelled sets count testpassword and pass456 there as passwords.
 _NUMBERED_PASSWORD = re.compile(r"(?i)password[_-]?\d{1,3}|(?:random|custom|secure|simple|sample|dummy)[_-]?password\d{0,3}")
 _UPPER_CONSTANT = re.compile(r"[A-Z]+(?:_[A-Z]+)+")
+#: The same in lower case, one of its words naming a credential: curl -u 'api_username:access_token' in API docs.
+_LOWER_SECRET_NAME = re.compile(r"(?:[a-z]+_)+(?:token|password|passwd|secret|key|apikey|pwd)(?:_[a-z]+)*"
+                                r"|(?:token|password|passwd|secret|apikey|pwd)(?:_[a-z]+)+")
 #: A word of a test account and a counter: test123456, Test124!, blank123, testUser@1234. Not admin123 or
 #: root123: those are the weak passwords real systems are left with, and the gateway replaces them for free.
 _ACCOUNT_WORD_AND_NUMBER = re.compile(r"(?i)(?:test|demo|guest|blank|user|hunter)(?:[A-Z][a-z]+)?@?\d{1,6}[!.#_]?")
@@ -106,12 +109,18 @@ _PASSWORD_TRANSLATIONS = frozenset({
 })
 #: "Secret" in languages whose compounds carry it (OAuth-klienthemmelighed, Client-Geheimnis): a label of a
 #: translation file ("OAuth client secret": "OAuth-klienthemmelighed"), not the secret.
-_SECRET_TRANSLATIONS = re.compile(r"(?i)hemmelighed|hemmelighet|hemlighet|geheimnis|salaisuus|secreto|segredo|segreto|"
+_SECRET_TRANSLATIONS = re.compile(r"(?i)hemmelighed|hemmelighet|hemlighet|geheimnis|geheim|salaisuus|secreto|segredo|segreto|"
                                   r"sekret|tajemstv|titkos")
 #: Words of a label, one of them an acronym or written with letters beyond ASCII: 'API-Schlüssel', 'API-sleutel',
 #: 'Brevo-API-Schlüssel' (the translations of "API key" in a language file).
 _LABEL_WORDS = re.compile(r"(?:[^\W\d_]+[- ]){1,3}[^\W\d_]+")
 _ACRONYM_FIRST = re.compile(r"[A-Z]{2,5}[- ]")
+#: A service's or product's name (Postmark, hCaptcha.com, App) and one more word after a hyphen or a space.
+_BRAND_THEN_WORD = re.compile(r"([A-Za-z][A-Za-z.]{1,30})[- ]([^\W\d_]{4,24})")
+#: Han, kana and Hangul: no generated secret is written in them.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+#: What is left of such a message: a product's name or an acronym with a version (FIDO2, hCaptcha.com), or nothing.
+_BRAND_OR_ACRONYM = re.compile(r"[A-Za-z][A-Za-z.]{0,15}\d{0,2}|")
 
 
 def _translated_label(v: str) -> bool:
@@ -129,6 +138,12 @@ def _translated_label(v: str) -> bool:
         return True  # パスワードは8文字以上にしてください: a message with a number in it, in another script
     if _LABEL_WORDS.fullmatch(w) and _SECRET_TRANSLATIONS.search(w):
         return True
+    m = _BRAND_THEN_WORD.fullmatch(w)
+    if m and (m.group(2).lower() in _PASSWORD_TRANSLATIONS or _SECRET_TRANSLATIONS.fullmatch(m.group(2))):
+        return True  # Postmark-wachtwoord, App-adgangskode, hCaptcha.com-geheim: "<service> password" translated
+    cjk = len(_CJK.findall(w))
+    if cjk >= 2 and _BRAND_OR_ACRONYM.fullmatch(_CJK.sub("", w)):
+        return True  # FIDO2でログイン, hCaptcha.com秘密, 使用FIDO2登录: a message in Japanese or Chinese naming a service
     return bool(_LABEL_WORDS.fullmatch(w) and (not w.isascii() or _ACRONYM_FIRST.match(w)))
 
 
@@ -206,8 +221,8 @@ def url_password(value: str) -> bool:
         return False  # a mask: ****, xxxx, ....
     if v.lower() in _PASSWORD_STATES:
         return False  # curl -u 'alice:wrong': a test that a wrong password is refused
-    if is_placeholder(v) or _NUMBERED_PASSWORD.fullmatch(v) or _UPPER_CONSTANT.fullmatch(v):
-        return False  # password2, password-1, DB_PASSWORD, PERSONAL_ACCESS_TOKEN: names of the value
+    if is_placeholder(v) or _NUMBERED_PASSWORD.fullmatch(v) or _UPPER_CONSTANT.fullmatch(v) or _LOWER_SECRET_NAME.fullmatch(v):
+        return False  # password2, password-1, DB_PASSWORD, PERSONAL_ACCESS_TOKEN, access_token: names of the value
     if _MINIFIED_CODE.search(v):
         return False  # this.username=e;this.password=this.base.password in a bundled dist/index.js
     return True
@@ -242,6 +257,12 @@ _CALL_OR_INDEX = re.compile(r"[()\[\]{}]")
 _VERSION_OR_NUMBER = re.compile(r"^(?:[~^]|[<>]=?|==?)?[vV]?\d+(?:[.\-_]\d+)+(?:[.-]?[A-Za-z]{1,6}\d*)?$|^[vV]?\d+[A-Za-z]{0,5}$"
                                 r"|^[vV]?\d+(?:\.\d+){1,3}(?:-[a-z]+(?:-\d+)?(?:-r\d+)?)$")  # 1.124.0-debian-12-r0: an image tag
 _UUID_NIL = re.compile(r"^0{8}-0{4}-0{4}-0{4}-0{12}$")
+#: A JSON pointer into the same document, as JSON Schema and OpenAPI refer to a definition (#/components/schemas/X,
+#: #/definitions/X, #/$defs/X): a schema's property named password or token points at the type of the field.
+_JSON_POINTER = re.compile(r"#(?:/[A-Za-z_$][\w$.-]*){2,}")
+#: A column's SQL type with its size (VARCHAR(80), CHAR(64), DECIMAL(10,2)), as a schema maps client_secret to it.
+_SQL_TYPE = re.compile(r"(?i:var)?(?:CHAR|BINARY|VARCHAR2|NVARCHAR|NCHAR|DECIMAL|NUMERIC|BLOB|TEXT|BIT|INT|INTEGER|BIGINT)"
+                       r"\(\d{1,5}(?:,\s?\d{1,3})?\)(?:\s(?:NOT\s)?NULL)?")
 _REGEX_SYNTAX = re.compile(r"\(\?[:=!<P]|\\[dwsbDWSB]|\[\^?[^\]]+\][*+?{]|\)[*+?]|\|.*\)|\[\^?[^\]]*(?:a-z|A-Z|0-9)")
 _ARTIFACT = re.compile(r"[A-Za-z][\w.]*(?:[-_][A-Za-z][\w]*)*[-_:@]v?\d+(?:\.\d+)+(?:[-.+][A-Za-z0-9.]+)?")
 _WORDS_AND_NUMBER = re.compile(r"[a-z]+(?:[_-][a-z]+)+(?:[_-]?\d{1,4})?|[A-Z]+(?:_[A-Z]+)+(?:_?\d{1,4})?")
@@ -511,6 +532,8 @@ def _literal_like_secret(v: str) -> bool:
         return False  # a CSS selector (#add-password) or an AWS resource name (arn:aws:iam::aws:policy/...)
     if _UUID_NIL.match(v) or _DATE_OR_TIME.match(v) or _COLOR.match(v):
         return False
+    if _JSON_POINTER.fullmatch(v) or _SQL_TYPE.fullmatch(v):
+        return False  # "password": "#/components/schemas/PasswordMethod" (an OpenAPI $ref); "client_secret" => "VARCHAR(80)"
     if _NAME.fullmatch(v) and not any(c.isdigit() for c in v) and not _random_looking(v):
         return False  # refreshToken, SecretStr, REPLACE_ME: names, not values
     if shannon_entropy(v) < _entropy_floor(len(v)):
@@ -773,6 +796,10 @@ def generic_unquoted_secret(value: str) -> bool:
         return False  # pub const UNPAIRED_TOKEN:i32=451; (an ANTLR lexer in Rust): a type and a number
     if v.startswith((".*", ".+")):
         return False  # sed 's/^DB_PASSWORD=.*/DB_PASSWORD=app/': a pattern and its replacement
+    if v.endswith((".+$", ".*$")) and not _REGEX_TAIL_RANDOM.search(v):
+        return False  # "Authorization": "^.+Credential=123/.+$": a test's pattern for a header, not a credential
+    if _TERNARY.fullmatch(v):
+        return False  # s.auth=s.password?s.username+":"+s.password:s.username (a bundled swagger-ui): code
     if v[:2] in ("++", "--") and _DOTTED_NAME.fullmatch(v[2:]):
         return False  # const token = ++updateTokenRef.current
     if _BARE_PERCENT.search(v):
@@ -798,6 +825,12 @@ def generic_unquoted_secret(value: str) -> bool:
         if digits < 2 and not (digits == 1 and mixed_case and len(v) >= 8):
             return False
     return True
+
+
+#: A run of twelve letters and digits mixed: what a pattern's literal part has only if a secret is written into it.
+_REGEX_TAIL_RANDOM = re.compile(r"(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z\d]{12,}")
+#: A conditional expression over dotted names, cut at the next quote (s.password?s.username+).
+_TERNARY = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+\?[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+[+:]?")
 
 
 #: What code has and a generated password does not: a word of nine letters or more, a call, an arrow, a template.
