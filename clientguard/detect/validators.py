@@ -217,6 +217,8 @@ def phone(value: str) -> bool:
         return False  # 004.405 5.776 25.823: decimals of SVG path data inlined in JSX, not a number's groups
     if value.strip().startswith("00") and all(sep in value for sep in ".- "):
         return False  # 004.54-4 3.12 3.12: path data in HTML (a minus, decimals, spaces), not a number written
+    if value.strip().startswith("00") and " " in value and re.search(r"\.\d(?!\d)", value):
+        return False  # a18 18 0 0017.7 18.5 18 18 0: an SVG arc's decimals (one digit after the point) and spaces
     text = value.strip().replace("(0)", "")  # +44(0)115...: the trunk zero is not dialled from abroad
     if text.startswith("(+") or text.startswith("(00"):
         text = text[1:].replace(")", "", 1)  # (+30) 2491 186252: the country code in brackets
