@@ -344,14 +344,18 @@ def scan_files(files: list[SourceFile], detector: Detector, *, max_file_size: in
             if findings:  # ASCII bytes are decoded only for a file with findings
                 report(sf, text if isinstance(text, str) else text.decode("ascii"), findings)
 
+    def drain(keep: int) -> None:
+        """Report the oldest batches handed to the pool until at most ``keep`` are still pending."""
+        while len(pending) > keep:
+            future, done = pending.popleft()
+            finish(future.result(), done)
+
     def run(scan: Callable[[], list[list]], texts: list[tuple[SourceFile, str | bytes]]) -> None:
         if pool is None:
             finish(scan(), texts)
             return
         pending.append((pool.submit(scan), texts))
-        while len(pending) > 2 * jobs:
-            future, done = pending.popleft()
-            finish(future.result(), done)
+        drain(2 * jobs)
 
     def flush_ascii() -> None:
         nonlocal ascii_size
@@ -404,9 +408,7 @@ def scan_files(files: list[SourceFile], detector: Detector, *, max_file_size: in
                 on_progress(1)
         flush_ascii()
         flush_text()
-        while pending:
-            future, done = pending.popleft()
-            finish(future.result(), done)
+        drain(0)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)  # an error or Ctrl-C: the rest is not scanned

@@ -204,6 +204,10 @@ def ssn(value: str) -> bool:
 _DECIMALS_ONLY = re.compile(r"\d+\.\d+(?:[ -]+\d+\.\d+)+")
 
 
+#: A decimal with one digit after the point (17.7), as SVG path data writes coordinates.
+_ONE_DECIMAL = re.compile(r"\.\d(?!\d)")
+
+
 @validator("phone")
 def phone(value: str) -> bool:
     """A phone number in international (+, 00), North American or Japanese mobile format.
@@ -215,10 +219,11 @@ def phone(value: str) -> bool:
     """
     if _DECIMALS_ONLY.fullmatch(value.strip()):
         return False  # 004.405 5.776 25.823: decimals of SVG path data inlined in JSX, not a number's groups
-    if value.strip().startswith("00") and all(sep in value for sep in ".- "):
-        return False  # 004.54-4 3.12 3.12: path data in HTML (a minus, decimals, spaces), not a number written
-    if value.strip().startswith("00") and " " in value and re.search(r"\.\d(?!\d)", value):
-        return False  # a18 18 0 0017.7 18.5 18 18 0: an SVG arc's decimals (one digit after the point) and spaces
+    if value.strip().startswith("00") and (all(sep in value for sep in ".- ")
+                                           or (" " in value and _ONE_DECIMAL.search(value))):
+        # SVG path data, not a number written: 004.54-4 3.12 3.12 in HTML (a minus, decimals, spaces), or
+        # an arc's decimals with one digit after the point (a18 18 0 0017.7 18.5 18 18 0)
+        return False
     text = value.strip().replace("(0)", "")  # +44(0)115...: the trunk zero is not dialled from abroad
     if text.startswith("(+") or text.startswith("(00"):
         text = text[1:].replace(")", "", 1)  # (+30) 2491 186252: the country code in brackets
