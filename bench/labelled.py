@@ -22,13 +22,19 @@ Four public sets, read from local checkouts (nothing is downloaded, nothing of t
   and share no line with a positive, split by what rejected them (its filters, or its ML model when
   ``no_ml.json`` still has them). clientguard scans each sample as a file; a place counts as found when
   it reports a secret on one of the place's lines. Binary and archive samples it skips are left out.
+* Kingfisher's rules (``data/rules/*.yml``; MongoDB's scanner, Nosey Parker's rule format extended): every
+  rule lists ``examples`` and a few ``negative_examples``, counted like Nosey Parker's. Rules it hides
+  (``visible: false``: parts other rules need, such as a tenant's domain) and rules it files under
+  ``identifier`` are left out: they find no secret. Many of its examples are sequential filler
+  (``1234567890abcdef...``) that clientguard reads as a placeholder, so its recall is a lower bound.
 * Presidio's recognizer tests (``presidio-analyzer/tests/test_*_recognizer.py``): sentences with the
   number of phone numbers, cards, e-mail addresses, IP addresses and US SSNs each holds. A case counts as
   agreed when clientguard reports exactly that many findings of the type. detect-secrets finds no
   personal data, so it has no column there.
 
     .venv/bin/python bench/labelled.py --gitleaks PATH/TO/gitleaks --noseyparker PATH/TO/noseyparker \
-        --trufflehog PATH/TO/trufflehog --presidio PATH/TO/presidio [--credsweeper PATH/TO/CredSweeper] [--seed 7]
+        --trufflehog PATH/TO/trufflehog --presidio PATH/TO/presidio [--credsweeper PATH/TO/CredSweeper] \
+        [--kingfisher PATH/TO/kingfisher] [--seed 7]
 """
 
 from __future__ import annotations
@@ -286,6 +292,27 @@ def noseyparker_examples(rules_dir: Path, category: str | None = None) -> Iterat
                         yield rid, positive, text
 
 
+def kingfisher_examples(rules_dir: Path) -> Iterator[tuple[str, bool, str]]:
+    """(Kingfisher rule id, must match, text) for the examples of the rules it reports as secrets: hidden
+    rules (``visible: false``) and rules filed under ``identifier`` are left out."""
+    import yaml  # noqa: PLC0415 - a clientguard dependency
+
+    for path in sorted(rules_dir.glob("*.yml")):
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError:
+            continue
+        for rule in (doc or {}).get("rules") or []:
+            if not isinstance(rule, dict) or rule.get("visible", True) is False \
+                    or "identifier" in (rule.get("categories") or []):
+                continue
+            rid = str(rule.get("id") or rule.get("name") or path.stem)
+            for key, positive in (("examples", True), ("negative_examples", False)):
+                for text in rule.get(key) or []:
+                    if isinstance(text, str):
+                        yield rid, positive, text
+
+
 # -- TruffleHog -------------------------------------------------------------------------------------
 
 _GO_STR = r'("(?:[^"\\\n]|\\.)*"|`[^`]*`)'
@@ -531,11 +558,13 @@ def main() -> int:
     ap.add_argument("--presidio", type=Path, help="a presidio checkout (or its presidio-analyzer/tests folder)")
     ap.add_argument("--credsweeper", type=Path,
                     help="a CredSweeper checkout (its tests/samples and the tests/data/*.json its tests expect)")
+    ap.add_argument("--kingfisher", type=Path, help="a kingfisher checkout (or its data/rules folder)")
     ap.add_argument("--seed", type=int, default=7, help="seed for the generated gitleaks examples")
     ap.add_argument("--misses", type=int, default=0, help="also list this many examples clientguard missed")
     args = ap.parse_args()
-    if not (args.gitleaks or args.presidio or args.noseyparker or args.trufflehog or args.credsweeper):
-        ap.error("give --gitleaks, --noseyparker, --trufflehog, --credsweeper and/or --presidio "
+    if not (args.gitleaks or args.presidio or args.noseyparker or args.trufflehog or args.credsweeper
+            or args.kingfisher):
+        ap.error("give --gitleaks, --noseyparker, --trufflehog, --kingfisher, --credsweeper and/or --presidio "
                  "(local checkouts; this benchmark downloads nothing)")
     console = Console()
     det = Detector.create(fingerprint_key=b"labelled-bench" * 3)
@@ -552,6 +581,8 @@ def main() -> int:
          "no Nosey Parker rule files at {}", "Nosey Parker's rule examples ({} rules)"),
         (args.trufflehog, ("pkg", "detectors"), trufflehog_examples,
          "no TruffleHog detector tests under {}", "TruffleHog's detector pattern tests ({} detectors)"),
+        (args.kingfisher, ("data", "rules"), kingfisher_examples,
+         "no Kingfisher rule files at {}", "Kingfisher's rule examples ({} rules)"),
     ]
     for root, parts, load, missing, title in secret_sets:
         if not root:

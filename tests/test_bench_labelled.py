@@ -11,6 +11,7 @@ import json
 import os
 import random
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -78,6 +79,29 @@ rules:
   categories: [identifier]
   examples:
   - 'assets.acme-storage.test'
+"""
+
+KINGFISHER_RULES = """
+rules:
+  - name: Acme Token
+    id: kingfisher.acme.1
+    pattern: '(?x) acme_[a-f0-9]{32}'
+    examples:
+      - 'ACME_TOKEN="acme_{token}"'
+    negative_examples:
+      - 'acme_token = "${ACME_TOKEN}"'
+  - name: Acme Tenant
+    id: kingfisher.acme.2
+    pattern: '[a-z-]+\\.acme\\.test'
+    visible: false
+    examples:
+      - 'tenant.acme.test'
+  - name: Acme Client ID
+    id: kingfisher.acme.3
+    pattern: 'acme_client_[0-9]{8}'
+    categories: [api, identifier]
+    examples:
+      - 'acme_client_12345678'
 """
 
 TRUFFLEHOG_TEST = """
@@ -166,6 +190,29 @@ def test_noseyparker_examples_are_read_from_rule_files_by_category(tmp_path, lab
         ("np.acme.1", True), ("np.acme.1", True), ("np.acme.1", False), ("np.acme.2", True)]
     assert examples[1][2] == "acme:\n  token: acme_00000000111111112222222233333333\n"
     assert {rid for rid, _, _ in labelled.noseyparker_examples(tmp_path, "secret")} == {"np.acme.1"}
+
+
+def test_kingfisher_examples_leave_out_hidden_and_identifier_rules(tmp_path, labelled):
+    (tmp_path / "acme.yml").write_text(KINGFISHER_RULES, encoding="utf-8")
+    (tmp_path / "broken.yml").write_text("rules: [unclosed", encoding="utf-8")  # skipped, not fatal
+    assert list(labelled.kingfisher_examples(tmp_path)) == [
+        ("kingfisher.acme.1", True, 'ACME_TOKEN="acme_{token}"'),
+        ("kingfisher.acme.1", False, 'acme_token = "${ACME_TOKEN}"'),
+    ]
+
+
+def test_the_benchmark_reads_a_kingfisher_checkout(tmp_path):
+    rules = tmp_path / "kingfisher" / "data" / "rules"
+    rules.mkdir(parents=True)
+    # a random token made here: the fixture holds nothing that looks like a real one
+    (rules / "acme.yml").write_text(KINGFISHER_RULES.replace("{token}", secrets.token_hex(16)), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "labelled.py"), "--kingfisher", str(tmp_path / "kingfisher")],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Kingfisher's rule examples (1 rules)" in result.stdout
+    assert "1 / 1" in result.stdout  # the acme token is found; its placeholder is not flagged
 
 
 def test_trufflehog_pattern_tests_are_evaluated_from_go_constants(tmp_path, labelled):
