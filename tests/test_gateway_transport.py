@@ -90,6 +90,31 @@ def test_invalid_json_on_an_api_path_gets_400_and_is_not_forwarded(stack: Stack)
     assert len(stack.upstream.requests) == before
 
 
+def test_body_that_is_not_utf8_gets_400_saying_where(stack: Stack) -> None:
+    before = len(stack.upstream.requests)
+    body = b'{"model": "gpt-4.1", "messages": [{"role": "user", "content": "\xff\xfe"}]}'
+    response = _post(stack, "/v1/chat/completions", body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_json"
+    assert f"not UTF-8: byte 0xff at offset {body.index(0xff)}" in error["message"]
+    assert len(stack.upstream.requests) == before
+
+
+@pytest.mark.parametrize("depth", [2_000, 20_000])
+def test_json_nested_too_deeply_gets_400_not_an_internal_error(stack: Stack, depth: int) -> None:
+    before = len(stack.upstream.requests)
+    body = b'{"model": "gpt-4.1", "messages": [], "metadata": ' + b"[" * depth + b"]" * depth + b"}"
+    response = _post(stack, "/v1/chat/completions", body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_json" and "nests JSON too deeply" in error["message"]
+    assert len(stack.upstream.requests) == before
+    # the gateway goes on serving
+    ok = _post(stack, "/v1/chat/completions", b'{"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]}')
+    assert ok.status_code == 200
+
+
 def test_non_json_body_on_another_path_is_refused_as_uninspectable(stack: Stack) -> None:
     before = len(stack.upstream.requests)
     response = httpx.post(stack.url + "/v1/files", content=b"--boundary\r\nraw file", timeout=10,

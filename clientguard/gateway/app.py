@@ -107,6 +107,15 @@ def _found_summary(counts: Counter) -> str:
     return ", ".join(f"{rule} x{n}" for rule, n in sorted(counts.items()))
 
 
+def _json_error(exc: ValueError) -> str:
+    """Where and why a body is not JSON, never quoting it (it may hold a secret)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8: byte 0x{exc.object[exc.start]:02x} at offset {exc.start}"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    return type(exc).__name__
+
+
 def _upstream_reason(exc: BaseException) -> str:
     """What went wrong with the upstream, for the agent to show: the upstream client's own messages
     name hosts, ports, proxies and statuses, never request or answer content."""
@@ -354,6 +363,14 @@ class Gateway:
             length = hmap.get("content-length")
             raw = await read_body(receive, self.config.max_body, int(length) if length and length.isdigit() else None)
             self._prepare(ex, raw, hmap)
+        except RecursionError:
+            # JSON nested hundreds of levels deep: the readers and the walk over it are recursive. No
+            # provider accepts such a body either; say what is wrong instead of "internal error".
+            await self._refuse(ex, RequestRefused(
+                400, "invalid_json", "clientguard: the request body nests JSON too deeply to inspect (about "
+                "900 levels or more), so nothing was forwarded.",
+            ), send)
+            return
         except RequestRefused as refused:
             await self._refuse(ex, refused, send)
             return
@@ -388,7 +405,7 @@ class Gateway:
             except (ValueError, UnicodeDecodeError) as exc:
                 if ex.route.api is not None:
                     raise RequestRefused(400, "invalid_json", f"clientguard: the request body is not valid JSON "
-                                         f"({type(exc).__name__} at {getattr(exc, 'pos', '?')}); nothing was forwarded.")
+                                         f"({_json_error(exc)}); nothing was forwarded.") from None
                 raise RequestRefused(
                     415, "uninspectable_body",
                     f"clientguard: the body of {ex.method} {ex.path} is not JSON, so it cannot be inspected; "
