@@ -274,6 +274,17 @@ def test_a_key_found_by_the_service_name_keeps_the_case_of_its_format(engine):
     assert _by_name(f"THINKIFIC_API_KEY={key.upper()}\n", engine) == {}
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_key_right_after_a_secret_word_and_a_space_or_hyphen_is_found_by_the_service_name(engine):
+    key = fake(32, seed=44, marker="FAKE0000")
+    assert _by_name(f"clarifai access key {key}\n", engine) == {"clarifai-api-key": [key]}
+    assert _by_name(f"CLARIFAI_PERSONAL_ACCESS_TOKEN {key}\n", engine) == {"clarifai-api-key": [key]}
+    assert _by_name(f"clarifaiKEY-{key}\n", engine) == {"clarifai-api-key": [key]}
+    # The service's name and then any word: prose, not a setting.
+    assert _by_name(f"clarifai model {key}\n", engine) == {}
+    assert _by_name(f"clarifai {key}\n", engine) == {}
+
+
 @needs_hyperscan
 @pytest.mark.parametrize("prefix", ["", "x" * 45 + " ", "é" * 60 + " ", "first line\nsecond line\n"])
 def test_engines_agree_on_the_saas_context_rules_behind_a_long_line_prefix(prefix):
