@@ -285,6 +285,17 @@ def test_a_key_right_after_a_secret_word_and_a_space_or_hyphen_is_found_by_the_s
     assert _by_name(f"clarifai {key}\n", engine) == {}
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_service_named_by_an_ordinary_word_needs_a_secret_word_before_its_key(engine):
+    digest = fake(64, HEX, seed=45, marker="0000")
+    uuid = "0000fa4e-9b1c-4d2e-a3f4-5b6c7d8e9f01"
+    assert _by_name(f"DAILY_API_KEY={digest}\n", engine) == {"dailyco-api-key": [digest]}
+    assert _by_name(f"daily token {digest}\n", engine) == {"dailyco-api-key": [digest]}
+    assert _by_name(f"daily_backup_sha256 = {digest}\n", engine) == {}
+    assert _by_name(f"shortcut_api_token: {uuid}\n", engine) == {"shortcut-api-token": [uuid]}
+    assert _by_name(f"shortcut_id: {uuid}\n", engine) == {}
+
+
 @needs_hyperscan
 @pytest.mark.parametrize("prefix", ["", "x" * 45 + " ", "é" * 60 + " ", "first line\nsecond line\n"])
 def test_engines_agree_on_the_saas_context_rules_behind_a_long_line_prefix(prefix):
