@@ -81,6 +81,10 @@ FOUND = [
     ('new DirectoryEntry("LDAP://dc01.acme.test",\n    "ACME\\\\svc",\n    "Ld0000TESTpw7");', "Ld0000TESTpw7"),
     ('The default password for the user "deploy" is "kiwi".', "kiwi"),
     ("java -jar deployer.jar -vaultToken s.0000TESTk3Xq9LmZ2vR7tY1pW8nB4cD6 -env prod", "s.0000TESTk3Xq9LmZ2vR7tY1pW8nB4cD6"),
+    # an issuer's prefix and a random body, unquoted: the shape of snake_case, not a name
+    ("ACME_TOKEN=acme_0000test9f3c0a17b2e84d65e0f1", "acme_0000test9f3c0a17b2e84d65e0f1"),
+    ("export ACME_TOKEN=acme_0000test9f3c0a17b2e84d65e0f1", "acme_0000test9f3c0a17b2e84d65e0f1"),
+    ("acme:\n  token: live_test0000x1ib9sdxm9ea61kvtpp5\n", "live_test0000x1ib9sdxm9ea61kvtpp5"),
 ]
 
 QUIET = [
@@ -135,6 +139,8 @@ QUIET = [
     'private const val TOKEN = "([a-zA-Z0-9-!#$%&\'*+.^_`{|}~]+)"',
     "Ensure the password for user 'postgres' is 'admin' or change .env file.",
     "psExec \\\\host -u User -p $Password -i -d calc.exe",
+    "ACME_TOKEN=user_profile_cache_entry_2",
+    "client_secret: bogus_secret_a8b3afe691c933c1",
 ]
 
 

@@ -73,6 +73,34 @@ def test_unquoted_values_must_look_random_not_like_a_name():
     assert not generic_unquoted_secret("tokens[0]")
 
 
+@pytest.mark.parametrize(("value", "expected"), [
+    ("acme_0000test9f3c0a17b2e84d65e0f1", True),    # an issuer's prefix, then a random body
+    ("live_test0000x1ib9sdxm9ea61kvtpp5", True),
+    ("user_profile_cache_entry_2", False),          # snake_case words
+    ("test_abc123def456ghi789", False),             # counting, a letter run and a digit run at a time
+    ("acme_abcdef1234567890abcdef12345678", False),  # a counting filler
+    ("bogus_secret_a8b3afe691c933c1", False),       # says it stands in for one
+])
+def test_a_prefixed_random_token_is_not_read_as_a_snake_case_name(value, expected):
+    assert generic_unquoted_secret(value) is expected
+
+
+def test_the_entropy_floor_for_random_values_follows_their_length_and_alphabet():
+    import random
+    import string
+
+    from clientguard.detect.validators import shannon_entropy
+    from clientguard.detect.validators_secrets import _random_entropy_floor
+
+    rng = random.Random(26)
+    for alphabet in ("0123456789abcdef", string.ascii_lowercase + string.digits, string.ascii_letters + string.digits):
+        for n in (16, 24, 32, 48):
+            values = ["".join(rng.choice(alphabet) for _ in range(n)) for _ in range(400)]
+            kept = sum(shannon_entropy(v) >= _random_entropy_floor(v) for v in values)
+            assert kept >= 390, (alphabet, n, kept)  # about one in a thousand random values falls below
+    assert shannon_entropy("0a0a0a0a0b0b0b0b0c0c0c0c0d0d0d0d") < _random_entropy_floor("0a0a0a0a0b0b0b0b0c0c0c0c0d0d0d0d")
+
+
 def test_a_quoted_password_may_be_a_plain_word_but_not_a_field_word():
     assert generic_password("rootpasswd")
     assert not generic_password("required")

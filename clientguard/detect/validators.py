@@ -497,7 +497,7 @@ def is_placeholder(value: str) -> bool:
         return True
     low = v.lower()
     if any(w in low for w in ("example", "changeme", "placeholder", "your_", "your-", "<your", "dummy", "xxxxx",
-                               "redacted", "*****", "fake", "sample", "notreal", "not_real", "not-real", "not-a-secret", "not_a_secret",
+                               "redacted", "*****", "fake", "bogus", "sample", "notreal", "not_real", "not-real", "not-a-secret", "not_a_secret",
                                "insert_", "replace", "randomstring", "random_string", "random-string",
                                "_here", "-here", "here_", "here-")):  # SET_A_PASSWORD_HERE_123, token-here
         return True

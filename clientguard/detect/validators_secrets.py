@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
+import math
 import re
 
 from clientguard.detect.validators import (
@@ -310,7 +312,7 @@ def _entropy_floor(n: int) -> float:
 
 #: Words that mark a value as a stand-in wherever they appear in it.
 _STAND_IN_HINTS = re.compile(
-    r"(?i)example|changeme|change_me|placeholder|your[_-]|<your|dummy|xxxxx|redacted|\*{4}|fake|sample|notreal|"
+    r"(?i)example|changeme|change_me|placeholder|your[_-]|<your|dummy|xxxxx|redacted|\*{4}|fake|bogus|sample|notreal|"
     r"not[_-](?:real|a[_-]secret)|insert[_-]|replace|todo|fixme|random[_-]?string"
 )
 
@@ -320,6 +322,63 @@ def _random_looking(v: str) -> bool:
     if len(v) < 20 or shannon_entropy(v) < 3.8 or _STAND_IN_HINTS.search(v):
         return False
     return not _SNAKE_OR_CAMEL_WORDS.fullmatch(v.strip("_").rstrip("0123456789"))  # EllipticCurvePrivateKey
+
+
+_HEX = re.compile(r"[0-9a-f]+|[0-9A-F]+")
+
+
+def _alphabet_size(v: str) -> int:
+    """How many characters the alphabet a value seems drawn from has: digits, hex, one case and digits, both cases
+    and digits, or base64's 64."""
+    if v.isdigit():
+        return 10
+    if _HEX.fullmatch(v):
+        return 16
+    if v.isalnum():
+        return 36 if v.islower() or v.isupper() else 62
+    return 64
+
+
+@functools.lru_cache(maxsize=512)
+def _expected_entropy(n: int, k: int) -> float:
+    """The Shannon entropy (bits/char) a string of n characters drawn uniformly from k has on average: each
+    character's count is Binomial(n, 1/k), and H = log2(n) - (1/n) * sum(count * log2(count))."""
+    p = 1.0 / k
+    mean_c_log_c, prob = 0.0, (1.0 - p) ** n  # prob: P(count == c), from c == 0 upwards
+    for c in range(1, n + 1):
+        prob *= (n - c + 1) / c * p / (1.0 - p)
+        mean_c_log_c += prob * c * math.log2(c)
+        if c > 4 * n * p + 20 and prob < 1e-12:
+            break
+    return math.log2(n) - k * mean_c_log_c / n
+
+
+def _random_entropy_floor(v: str) -> float:
+    """The least entropy a value of this length, drawn at random from its alphabet, has but for about one in a
+    thousand: a 32-digit random hex key has 3.3 to 3.9 bits/char, a 32-character random base62 one 4.1 to 4.9,
+    so one fixed floor either drops random hex or lets words through."""
+    n = len(v)
+    return _expected_entropy(n, _alphabet_size(v)) - 2.6 / math.sqrt(n)
+
+
+def _random_body(p: str) -> bool:
+    """A run of letters and digits drawn at random (9f3c0a17b2e84d65..., x1ib9sdxm9ea61kv...): sixteen characters
+    or more, letters and digits both, no counting run (abcdef, 123456), as varied as random text of its
+    alphabet is. No word of a code identifier looks like that."""
+    if len(p) < 16 or not p.isalnum() or sum(c.isdigit() for c in p) < 2 or sum(c.isalpha() for c in p) < 2:
+        return False
+    if has_ordered_run(p.lower(), 6) or _SNAKE_OR_CAMEL_WORDS.fullmatch(re.sub(r"\d", "", p)):
+        return False
+    if all(len(c) >= 3 and longest_ordered_run(c) == len(c) for c in _CLASS_CHUNKS.findall(p)):
+        return False  # abc123def456ghi789: counting, a letter run and a digit run at a time
+    return shannon_entropy(p) >= _random_entropy_floor(p)
+
+
+def _prefixed_random(v: str) -> bool:
+    """A token with its issuer's prefix (acme_9f3c0a17b2e84d65..., live_x1ib9sdxm9ea61kv...): words joined by
+    underscores, then a random body. snake_case has the shape, but no name has such a last word."""
+    head, sep, body = v.rpartition("_")
+    return bool(sep) and bool(head.strip("_")) and _random_body(body)
 
 
 _TWO_CAPITALISED_WORDS = re.compile(r"([A-Z][a-z]{3,})([A-Z][a-z]{2,})")
@@ -816,8 +875,8 @@ def generic_unquoted_secret(value: str) -> bool:
         return False  # a declared type (GraphQL `token: String!`, `password: [String!]!`), not a value
     if _IDENTIFIER.fullmatch(v):
         # A bundler's renamed copy (CancelToken$1) or a counter (value2) is still a name.
-        if _SNAKE_OR_CAMEL_WORDS.fullmatch(v.rstrip("0123456789").rstrip("$_")):
-            return False
+        if _SNAKE_OR_CAMEL_WORDS.fullmatch(v.rstrip("0123456789").rstrip("$_")) and not _prefixed_random(v):
+            return False  # (acme_9f3c0a17b2e84d65..., a prefix and a random body, has the shape too)
         digits = sum(c.isdigit() for c in v)
         mixed_case = any(c.isupper() for c in v) and any(c.islower() for c in v)
         # One digit is enough when upper and lower case mix at random (xdbS3djMqe); a lone trailing
