@@ -442,6 +442,15 @@ def test_a_cache_key_with_a_content_digest_is_not_a_random_key():
     assert random_key_value("f7b3cb83a7fdb915a71ce17ab0000test")
 
 
+def test_a_random_hex_key_is_random_though_under_the_fixed_entropy_floor():
+    # 32 random hex digits have 3.3 to 3.9 bits/char: below 3.5 for many of them
+    random_key_value = VALIDATORS["random_key_value"]
+    assert random_key_value("47c8865481842ff8ce3f8655c6aa0000")
+    assert random_key_value("b1bc3b3cd352f68d0000")
+    assert random_key_value("0e8e82565579af1f261e0000a4424e12")
+    assert not random_key_value("0a0a0a0a0b0b0b0b0c0c0c0c0d0d0d0d")
+
+
 def test_minified_code_is_not_a_connection_string_password():
     url_password = VALIDATORS["url_password"]
     assert not url_password("this.base.password")
