@@ -85,6 +85,9 @@ FOUND = [
     ("ACME_TOKEN=acme_0000test9f3c0a17b2e84d65e0f1", "acme_0000test9f3c0a17b2e84d65e0f1"),
     ("export ACME_TOKEN=acme_0000test9f3c0a17b2e84d65e0f1", "acme_0000test9f3c0a17b2e84d65e0f1"),
     ("acme:\n  token: live_test0000x1ib9sdxm9ea61kvtpp5\n", "live_test0000x1ib9sdxm9ea61kvtpp5"),
+    # a value after its name with only spaces between (space-separated configs, command lines, notes)
+    ("ngrok authtoken 2TEST0000q8ds59srpvd4nj0gwvczlr4s73dmxij", "2TEST0000q8ds59srpvd4nj0gwvczlr4s73dmxij"),
+    ("secure_link_secret 0000test9f3c0a17b2e84d65e0f1a2b;", "0000test9f3c0a17b2e84d65e0f1a2b"),
 ]
 
 QUIET = [
@@ -141,6 +144,8 @@ QUIET = [
     "psExec \\\\host -u User -p $Password -i -d calc.exe",
     "ACME_TOKEN=user_profile_cache_entry_2",
     "client_secret: bogus_secret_a8b3afe691c933c1",
+    "apt-key adv --keyserver hkps://keyserver.ubuntu.com --recv-key 0000FEED17FAAC97907FF8EF2E54EA7BFE630000",
+    "ALTER TABLE sessions ADD PRIMARY KEY user_session_token_index_2;",
 ]
 
 
