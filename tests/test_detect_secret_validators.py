@@ -101,6 +101,15 @@ def test_the_entropy_floor_for_random_values_follows_their_length_and_alphabet()
     assert shannon_entropy("0a0a0a0a0b0b0b0b0c0c0c0c0d0d0d0d") < _random_entropy_floor("0a0a0a0a0b0b0b0b0c0c0c0c0d0d0d0d")
 
 
+def test_a_sealed_secret_s_ciphertext_is_not_a_secret():
+    # kubeseal's output: the encrypted session key's length (512 bytes for a 4096-bit cluster key, 256 for 2048),
+    # that key, then the value encrypted with it; made to be committed
+    assert not generic_unquoted_secret("AgA" + "Xk9mTEST0000pL7q" * 45)
+    assert not generic_assigned_secret("AQA" + "Xk9mTEST0000pL7q" * 24)
+    assert generic_unquoted_secret("BgA" + "Xk9mTEST0000pL7q" * 45)  # no such header: a long token
+    assert generic_unquoted_secret("AgA" + "Xk9mTEST0000pL7q" * 20)  # too short to hold a 512-byte key
+
+
 def test_a_quoted_password_may_be_a_plain_word_but_not_a_field_word():
     assert generic_password("rootpasswd")
     assert not generic_password("required")

@@ -522,6 +522,20 @@ def _encoded_public_pem(v: str) -> bool:
         return False
 
 
+#: A Bitnami SealedSecret's value: base64 of the session key's length (two bytes: 256 or 512, the size of the
+#: cluster's RSA key), the session key encrypted for the cluster, then the value encrypted with it.
+_SEALED_SECRET = re.compile(r"A[gQ][A-D][A-Za-z0-9+/=]{297,}")
+
+
+def _sealed_secret(v: str) -> bool:
+    """Ciphertext only the cluster's controller can open, made to be committed (kubeseal's output): what it
+    hides is a secret, the value itself is not one."""
+    if not _SEALED_SECRET.fullmatch(v):
+        return False
+    key_length = int.from_bytes(base64.b64decode(v[:4]), "big") >> 8
+    return key_length in (256, 512) and len(v) * 3 // 4 > key_length + 2 + 16
+
+
 def _literal_like_secret(v: str) -> bool:
     """Shared checks for a literal value assigned to a secret-named variable."""
     if len(v) < 6 or _stand_in(v) or _FORMAT_FIELD.search(v) or _NOT_A_VALUE.fullmatch(v) or _MASKED.search(v):
@@ -543,6 +557,8 @@ def _literal_like_secret(v: str) -> bool:
         return False  # base64 of "test-api-key" or "username:password": a stand-in, encoded for a manifest
     if _encoded_public_pem(v):
         return False  # base64 of "-----BEGIN CERTIFICATE-----...": public, whatever the setting is called
+    if _sealed_secret(v):
+        return False  # a SealedSecret's encryptedData: encrypted for the cluster's key, safe to commit
     if _CONCATENATION.fullmatch(v) or _NAME_PLUS_NUMBER.fullmatch(v) or _VERSION_LIST.fullmatch(v) \
             or _ENV_REFERENCE.fullmatch(v):
         return False  # '?token='.config(...), "+t.token+", lv_auth+6, "^11.35|^12.0" (composer), env:CERT_PASS
