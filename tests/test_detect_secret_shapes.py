@@ -88,6 +88,8 @@ FOUND = [
     # a value after its name with only spaces between (space-separated configs, command lines, notes)
     ("ngrok authtoken 2TEST0000q8ds59srpvd4nj0gwvczlr4s73dmxij", "2TEST0000q8ds59srpvd4nj0gwvczlr4s73dmxij"),
     ("secure_link_secret 0000test9f3c0a17b2e84d65e0f1a2b;", "0000test9f3c0a17b2e84d65e0f1a2b"),
+    ('key "tsig-key" {\n  algorithm hmac-sha512;\n  secret "91CgTEST0000VEHKFXJPQCbuBBbBI19Ks5VAweUXg==";\n};',
+     "91CgTEST0000VEHKFXJPQCbuBBbBI19Ks5VAweUXg=="),
 ]
 
 QUIET = [
