@@ -460,6 +460,14 @@ def test_a_random_hex_key_is_random_though_under_the_fixed_entropy_floor():
     assert not random_key_value("0a0a0a0a0b0b0b0b0c0c0c0c0d0d0d0d")
 
 
+def test_a_random_mixed_case_key_may_have_fewer_than_three_digits():
+    random_key_value = VALIDATORS["random_key_value"]
+    assert random_key_value("XvqNiQQhxWTcDgNPD3VgTESTDgJzqRvZQ")        # one digit, letters of both cases at random
+    assert not random_key_value("XvqNiQQhxWTcDgNPDVgTESTDgJzqRvZQ")     # no digit at all
+    assert not random_key_value("SomeRandomStringOf32CharsExactly")      # words
+    assert not random_key_value("CDjXqf7AJBXWhMczcy+Fs7JlACEptgceysutTESTFQI=")  # 32 bytes: a Curve25519 public key
+
+
 def test_minified_code_is_not_a_connection_string_password():
     url_password = VALIDATORS["url_password"]
     assert not url_password("this.base.password")
