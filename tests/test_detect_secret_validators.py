@@ -196,6 +196,7 @@ def test_a_trailing_full_stop_is_not_part_of_an_unquoted_value() -> None:
 @pytest.mark.parametrize("value", [
     "%TestSourcePassword%",                                              # a Windows environment variable
     "xoxp-572370529330-573807301142-572331691188-####################",  # masked
+    "d2dc414f9953226bad0a356cXXXXYYYY",                                  # masked with X's (a setup guide's sample)
     "xoxp-1234567890",                                                   # a counted filler
 ])
 def test_masked_counted_and_env_reference_values_are_not_secrets(value: str) -> None:

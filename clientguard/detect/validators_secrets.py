@@ -429,8 +429,8 @@ def _stand_in(v: str) -> bool:
 #: flag ("--password"), a value elided in documentation ("492f...", "sk_live_…"), grammar notation.
 _NOT_A_VALUE = re.compile(r":[a-z_]+|(?:[\w.-]+=)?\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][\w.]*%|%env\([\w:.-]+\)%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
                           r"|\d*\*[A-Za-z][\w-]*")  # the last: grammar notation such as `token = 1*tchar` (ABNF)
-#: Part of the value masked out (####, ****, ••••): a redacted copy, not the secret.
-_MASKED = re.compile(r"#{4,}|\*{4,}|•{3,}|^\*+(?i:masked|redacted|hidden|removed|filtered|sensitive)\*+$")
+#: Part of the value masked out (####, ****, ••••, XXXX): a redacted copy, not the secret.
+_MASKED = re.compile(r"#{4,}|\*{4,}|•{3,}|X{4,}|^\*+(?i:masked|redacted|hidden|removed|filtered|sensitive)\*+$")
 #: A value that is code joining strings: '?access_token='.config('x'), "x-token-auth:"+t.token+"@".
 _CONCATENATION = re.compile(r"[.+][A-Za-z_$][\w.$]*[(+]")
 #: A name plus a small number: arithmetic, or ABAP's offset into a field (lv_auth = lv_auth+6.).
