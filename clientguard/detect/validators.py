@@ -541,11 +541,17 @@ NATIONAL_PHONE_REGIONS = ("DE", "GB", "FR", "NL", "AT", "CH", "IT", "ES", "BE", 
                           "JP", "KR", "CN", "NZ")
 
 
+#: A date, year first or last, with one separator throughout (2024-01-15, 2024 01 01, 15.01.2024, 1/15/2024):
+#: after "contact:" or "call" it is a day, not a number.
+_DATE_SHAPED = re.compile(r"(?:19|20)\d\d([ ./-])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])"
+                          r"|(?:0?[1-9]|[12]\d|3[01])([ ./-])(?:0?[1-9]|[12]\d|3[01])\2(?:19|20)\d\d")
+
+
 @validator("phone_national")
 def phone_national(value: str) -> bool:
     """A nationally written number (leading 0) that is valid in one of the common regions."""
     digits = re.sub(r"\D", "", value)
-    if len(digits) < 6 or len(set(digits)) <= 2:
+    if len(digits) < 6 or len(set(digits)) <= 2 or _DATE_SHAPED.fullmatch(value):
         return False
     if longest_ordered_run(digits) >= len(digits) - 1 or (digits.startswith("123") and "555" in digits[3:]):
         return False  # tel:0123456789, tel:123-555-12345: digits counted out or the fictional 555, a stand-in
