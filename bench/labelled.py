@@ -27,6 +27,12 @@ Four public sets, read from local checkouts (nothing is downloaded, nothing of t
   (``visible: false``: parts other rules need, such as a tenant's domain) and rules it files under
   ``identifier`` are left out: they find no secret. Many of its examples are sequential filler
   (``1234567890abcdef...``) that clientguard reads as a placeholder, so its recall is a lower bound.
+* Presidio-research's labelled synthetic sentences (``data/synth_dataset_v2.json`` and
+  ``tests/data/generated_*.json``: support messages, signatures, address blocks, each with the character
+  spans of its personal data). For the types clientguard finds (e-mail, phone, card, IBAN, IP, US SSN), a
+  labelled span counts as found when a finding of its type overlaps it, and a finding counts as correct
+  when it overlaps a labelled span of its type: recall and precision per type. Names, addresses and dates
+  are labelled there too and left out (clientguard does not look for them).
 * Presidio's recognizer tests (``presidio-analyzer/tests/test_*_recognizer.py``): sentences with the
   number of phone numbers, cards, e-mail addresses, IP addresses and US SSNs each holds. A case counts as
   agreed when clientguard reports exactly that many findings of the type. detect-secrets finds no
@@ -34,7 +40,7 @@ Four public sets, read from local checkouts (nothing is downloaded, nothing of t
 
     .venv/bin/python bench/labelled.py --gitleaks PATH/TO/gitleaks --noseyparker PATH/TO/noseyparker \
         --trufflehog PATH/TO/trufflehog --presidio PATH/TO/presidio [--credsweeper PATH/TO/CredSweeper] \
-        [--kingfisher PATH/TO/kingfisher] [--seed 7]
+        [--kingfisher PATH/TO/kingfisher] [--presidio-research PATH/TO/presidio-research] [--seed 7]
 """
 
 from __future__ import annotations
@@ -388,6 +394,54 @@ def presidio_cases(tests_dir: Path) -> Iterator[tuple[str, str, int]]:
                     yield name, case["text"], int(case["expected_len"])
 
 
+#: presidio-research's entity types -> the word clientguard's rule ids of that type hold.
+PRESIDIO_RESEARCH_TYPES = {"EMAIL_ADDRESS": "email", "PHONE_NUMBER": "phone", "CREDIT_CARD": "card",
+                           "IBAN_CODE": "iban", "IP_ADDRESS": "ip", "US_SSN": "ssn"}
+PRESIDIO_RESEARCH_FILES = ("data/synth_dataset_v2.json", "tests/data/generated_large.json",
+                           "tests/data/generated_small.json")
+
+
+def presidio_research_records(root: Path) -> Iterator[tuple[str, str, list[tuple[int, int, str]]]]:
+    """(file, text, [(start, end, entity type)]) for every labelled sentence of presidio-research's sets."""
+    for name in PRESIDIO_RESEARCH_FILES:
+        path = root / name
+        if not path.is_file():
+            continue
+        try:
+            records = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            continue
+        for rec in records if isinstance(records, list) else []:
+            text = rec.get("full_text") if isinstance(rec, dict) else None
+            if not isinstance(text, str):
+                continue
+            spans = [(s["start_position"], s["end_position"], s["entity_type"]) for s in rec.get("spans") or []
+                     if isinstance(s, dict) and {"start_position", "end_position", "entity_type"} <= s.keys()]
+            yield name, text, spans
+
+
+def presidio_research_scores(records, scan: Callable[[str], list]) -> dict[str, dict[str, int]]:
+    """Per type: labelled spans found and missed, findings on a labelled span of their type and elsewhere."""
+    counts: dict[str, dict[str, int]] = {k: {"found": 0, "missed": 0, "right": 0, "wrong": 0}
+                                         for k in PRESIDIO_RESEARCH_TYPES.values()}
+
+    def kind_of(rule_id: str) -> str | None:
+        return next((k for k in counts if k in rule_id), None)
+
+    for _name, text, spans in records:
+        findings = [(f.start, f.end, kind_of(f.rule_id)) for f in scan(text) if f.kind == "pii"]
+        for start, end, etype in spans:
+            kind = PRESIDIO_RESEARCH_TYPES.get(etype)
+            if kind is not None:
+                hit = any(k == kind and fs < end and fe > start for fs, fe, k in findings)
+                counts[kind]["found" if hit else "missed"] += 1
+        for fs, fe, kind in findings:
+            if kind is not None:
+                right = any(PRESIDIO_RESEARCH_TYPES.get(t) == kind and fs < e and fe > s for s, e, t in spans)
+                counts[kind]["right" if right else "wrong"] += 1
+    return counts
+
+
 # -- CredSweeper ------------------------------------------------------------------------------------
 
 
@@ -559,12 +613,15 @@ def main() -> int:
     ap.add_argument("--credsweeper", type=Path,
                     help="a CredSweeper checkout (its tests/samples and the tests/data/*.json its tests expect)")
     ap.add_argument("--kingfisher", type=Path, help="a kingfisher checkout (or its data/rules folder)")
+    ap.add_argument("--presidio-research", type=Path,
+                    help="a presidio-research checkout (its data/synth_dataset_v2.json and tests/data/generated_*.json)")
     ap.add_argument("--seed", type=int, default=7, help="seed for the generated gitleaks examples")
     ap.add_argument("--misses", type=int, default=0, help="also list this many examples clientguard missed")
     args = ap.parse_args()
     if not (args.gitleaks or args.presidio or args.noseyparker or args.trufflehog or args.credsweeper
-            or args.kingfisher):
-        ap.error("give --gitleaks, --noseyparker, --trufflehog, --kingfisher, --credsweeper and/or --presidio "
+            or args.kingfisher or args.presidio_research):
+        ap.error("give --gitleaks, --noseyparker, --trufflehog, --kingfisher, --credsweeper, --presidio-research "
+                 "and/or --presidio "
                  "(local checkouts; this benchmark downloads nothing)")
     console = Console()
     det = Detector.create(fingerprint_key=b"labelled-bench" * 3)
@@ -607,6 +664,23 @@ def main() -> int:
                           f"{args.credsweeper}[/red]")
             return 2
         credsweeper_table(console, samples, places, det, args.misses)
+
+    if args.presidio_research:
+        records = list(presidio_research_records(args.presidio_research))
+        if not records:
+            console.print(f"[red]no presidio-research labelled sets ({', '.join(PRESIDIO_RESEARCH_FILES)}) under "
+                          f"{args.presidio_research}[/red]")
+            return 2
+        counts = presidio_research_scores(records, det.scan)
+        table = Table(title=f"Presidio-research's labelled sentences ({len(records)}; spans of the types "
+                            "clientguard finds)")
+        for col in ("type", "spans found", "recall", "findings right", "precision"):
+            table.add_column(col, justify="left" if col == "type" else "right")
+        for kind, c in counts.items():
+            spans, found = c["found"] + c["missed"], c["right"] + c["wrong"]
+            table.add_row(kind, f"{c['found']} / {spans}", f"{c['found'] / max(1, spans):.3f}",
+                          f"{c['right']} / {found}", f"{c['right'] / max(1, found):.3f}")
+        console.print(table)
 
     if args.presidio:
         tests_dir = _in_checkout(args.presidio, "presidio-analyzer", "tests")

@@ -15,6 +15,7 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -213,6 +214,54 @@ def test_the_benchmark_reads_a_kingfisher_checkout(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Kingfisher's rule examples (1 rules)" in result.stdout
     assert "1 / 1" in result.stdout  # the acme token is found; its placeholder is not flagged
+
+
+PRESIDIO_RESEARCH_RECORDS = [
+    {"full_text": "Please call 905-674-3793. Mail jane.roe@posteo.de or see Ms. Roe.",
+     "spans": [{"entity_type": "PHONE_NUMBER", "entity_value": "905-674-3793", "start_position": 12, "end_position": 24},
+               {"entity_type": "PERSON", "entity_value": "Roe", "start_position": 62, "end_position": 65}]},
+    {"full_text": "Nothing labelled, but a number: +44 20 7946 0958", "spans": []},
+    {"no_text": True},
+]
+
+
+def test_presidio_research_spans_give_recall_and_precision_per_type(tmp_path, labelled):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "synth_dataset_v2.json").write_text(json.dumps(PRESIDIO_RESEARCH_RECORDS), encoding="utf-8")
+    records = list(labelled.presidio_research_records(tmp_path))
+    assert [(name, len(spans)) for name, _text, spans in records] == [
+        ("data/synth_dataset_v2.json", 2), ("data/synth_dataset_v2.json", 0)]
+    found = {
+        "Please call 905-674-3793. Mail jane.roe@posteo.de or see Ms. Roe.": [(12, 24, "phone-number"),
+                                                                              (31, 49, "email-address")],
+        "Nothing labelled, but a number: +44 20 7946 0958": [(32, 48, "phone-number")],
+    }
+
+    class F(NamedTuple):
+        start: int
+        end: int
+        rule_id: str
+        kind: str = "pii"
+
+    counts = labelled.presidio_research_scores(records, lambda text: [F(*f) for f in found[text]])
+    assert counts["phone"] == {"found": 1, "missed": 0, "right": 1, "wrong": 1}
+    assert counts["email"] == {"found": 0, "missed": 0, "right": 0, "wrong": 1}  # not labelled: counts against
+
+
+def test_the_benchmark_reads_a_presidio_research_checkout(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "synth_dataset_v2.json").write_text(json.dumps(PRESIDIO_RESEARCH_RECORDS), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "labelled.py"), "--presidio-research", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Presidio-research's labelled sentences (2;" in result.stdout
+    phone_row = next(line for line in result.stdout.splitlines() if "phone" in line)
+    assert "1 / 1" in phone_row and "1.000" in phone_row and "0.500" in phone_row  # the unlabelled London number counts against
+    missing = subprocess.run([sys.executable, str(ROOT / "bench" / "labelled.py"), "--presidio-research",
+                              str(tmp_path / "nothing")], capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 2 and "no presidio-research labelled sets" in missing.stdout
 
 
 def test_trufflehog_pattern_tests_are_evaluated_from_go_constants(tmp_path, labelled):
