@@ -303,3 +303,9 @@ def test_engines_agree_on_the_saas_context_rules_behind_a_long_line_prefix(prefi
     hs = Detector(SAAS_RULES, fingerprint_key=KEY, engine="hyperscan")
     differ = [r.id for r in SAAS_RULES for ex in r.examples if py.scan(prefix + ex) != hs.scan(prefix + ex)]
     assert differ == []
+
+
+def test_hex_token_validator_rejects_ordered_fillers():
+    assert VALIDATORS["hex_token"]("cosmo_0000f425705c10e576aa6ade81d90e5b") is True
+    assert VALIDATORS["hex_token"]("cosmo_abcdef1234556789083590000be70000") is False
+    assert VALIDATORS["hex_token"]("cosmo_0000f425705c123456aa6ade81d90e5b") is False

@@ -91,6 +91,14 @@ def token_digits(value: str) -> bool:
     return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
 
 
+@validator("hex_token")
+def hex_token(value: str) -> bool:
+    """A hex token (prefix and hex digits): `token_digits`, and no six hex letters or digits in order
+    (``abcdef``, ``123456``), which a random hex string holds about once in a million and typed fillers
+    (``cosmo_abcdef1234556789…``) hold by design."""
+    return token_digits(value) and not has_ordered_run(value, 6)
+
+
 # The account keys of the Azurite / Azure Storage Emulator account "devstoreaccount1" and of the Azure
 # Cosmos DB emulator: published by Microsoft for local development, the same on every machine, so they
 # protect nothing.
