@@ -309,3 +309,9 @@ def test_hex_token_validator_rejects_ordered_fillers():
     assert VALIDATORS["hex_token"]("cosmo_0000f425705c10e576aa6ade81d90e5b") is True
     assert VALIDATORS["hex_token"]("cosmo_abcdef1234556789083590000be70000") is False
     assert VALIDATORS["hex_token"]("cosmo_0000f425705c123456aa6ade81d90e5b") is False
+
+
+def test_dropbox_long_lived_validator_judges_the_random_parts_not_the_ten_a():
+    assert VALIDATORS["dropbox_long_lived"]("FAKE000NqVw" + "A" * 10 + "TEST0000YS81VP7Hb1DX8pPd5khxE3pyIgKpaUnArl6") is True
+    assert VALIDATORS["dropbox_long_lived"]("FAKE000NqVw" + "A" * 9 + "BTEST0000YS81VP7Hb1DX8pPd5khxE3pyIgKpaUnArl6") is False
+    assert VALIDATORS["dropbox_long_lived"]("ABCDEFGHIJK" + "A" * 10 + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq") is False

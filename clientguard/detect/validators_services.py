@@ -99,6 +99,13 @@ def hex_token(value: str) -> bool:
     return token_digits(value) and not has_ordered_run(value, 6)
 
 
+@validator("dropbox_long_lived")
+def dropbox_long_lived(value: str) -> bool:
+    """A Dropbox long-lived token (11 characters, ten ``A``, 43 characters): `token_digits` on the two
+    random parts, since the run of ``A`` is the format's own, not a filler."""
+    return len(value) == 64 and value[11:21] == "A" * 10 and token_digits(value[:11] + value[21:])
+
+
 # The account keys of the Azurite / Azure Storage Emulator account "devstoreaccount1" and of the Azure
 # Cosmos DB emulator: published by Microsoft for local development, the same on every machine, so they
 # protect nothing.
