@@ -278,9 +278,9 @@ def gitleaks_examples(rules_dir: Path, rng: random.Random) -> Iterator[tuple[str
 # -- Nosey Parker -----------------------------------------------------------------------------------
 
 
-def noseyparker_examples(rules_dir: Path, category: str | None = None) -> Iterator[tuple[str, bool, str]]:
-    """(Nosey Parker rule id, must match, text) for every example of the rule files (of the rules filed
-    under ``category``, if given: "secret", or "identifier" for bucket names, account and client IDs)."""
+def _yaml_rule_examples(rules_dir: Path, keep: Callable[[dict], bool]) -> Iterator[tuple[str, bool, str]]:
+    """(rule id, must match, text) for every example of the YAML rule files (Nosey Parker's format, which
+    Kingfisher extends) whose rule ``keep`` accepts; files that are not YAML are skipped."""
     import yaml  # noqa: PLC0415 - a clientguard dependency
 
     for path in sorted(rules_dir.glob("*.yml")):
@@ -289,34 +289,28 @@ def noseyparker_examples(rules_dir: Path, category: str | None = None) -> Iterat
         except yaml.YAMLError:
             continue
         for rule in (doc or {}).get("rules") or []:
-            if category is not None and category not in (rule.get("categories") or []):
+            if not isinstance(rule, dict) or not keep(rule):
                 continue
             rid = str(rule.get("id") or rule.get("name") or path.stem)
             for key, positive in (("examples", True), ("negative_examples", False)):
                 for text in rule.get(key) or []:
                     if isinstance(text, str):
                         yield rid, positive, text
+
+
+def noseyparker_examples(rules_dir: Path, category: str | None = None) -> Iterator[tuple[str, bool, str]]:
+    """(Nosey Parker rule id, must match, text) for every example of the rule files (of the rules filed
+    under ``category``, if given: "secret", or "identifier" for bucket names, account and client IDs)."""
+    return _yaml_rule_examples(
+        rules_dir, lambda rule: category is None or category in (rule.get("categories") or []))
 
 
 def kingfisher_examples(rules_dir: Path) -> Iterator[tuple[str, bool, str]]:
     """(Kingfisher rule id, must match, text) for the examples of the rules it reports as secrets: hidden
     rules (``visible: false``) and rules filed under ``identifier`` are left out."""
-    import yaml  # noqa: PLC0415 - a clientguard dependency
-
-    for path in sorted(rules_dir.glob("*.yml")):
-        try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError:
-            continue
-        for rule in (doc or {}).get("rules") or []:
-            if not isinstance(rule, dict) or rule.get("visible", True) is False \
-                    or "identifier" in (rule.get("categories") or []):
-                continue
-            rid = str(rule.get("id") or rule.get("name") or path.stem)
-            for key, positive in (("examples", True), ("negative_examples", False)):
-                for text in rule.get(key) or []:
-                    if isinstance(text, str):
-                        yield rid, positive, text
+    return _yaml_rule_examples(
+        rules_dir, lambda rule: rule.get("visible", True) is not False
+        and "identifier" not in (rule.get("categories") or []))
 
 
 # -- TruffleHog -------------------------------------------------------------------------------------
