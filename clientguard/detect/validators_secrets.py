@@ -758,7 +758,8 @@ def random_key_value(value: str) -> bool:
     if has_ordered_run(letters, 6) or has_ordered_run("".join(c for c in v if c.isdigit()), 6):
         return False  # a1b2c3d4e5f6...: a counting filler with the classes interleaved
     # Random hex has 3.3 to 3.9 bits/char at 32 digits: a floor of 3.5 alone dropped half of such keys.
-    if len(letters) < 3 or shannon_entropy(v) < min(3.5, _random_entropy_floor(v)):
+    entropy, floor = shannon_entropy(v), _random_entropy_floor(v)
+    if len(letters) < 3 or entropy < min(3.5, floor):
         return False
     if digits >= 3:
         return True
@@ -769,7 +770,7 @@ def random_key_value(value: str) -> bool:
     mixed = any(c.isupper() for c in v) and any(c.islower() for c in v)
     if len(v) == 44 and v.endswith("=") and not v.endswith("=="):
         return False
-    return digits >= 1 and mixed and len(v) >= 24 and shannon_entropy(v) >= _random_entropy_floor(v) \
+    return digits >= 1 and mixed and len(v) >= 24 and entropy >= floor \
         and not _two_capitalised_words(v) and not _SNAKE_OR_CAMEL_WORDS.fullmatch(re.sub(r"[\d_=+/-]", "", v))
 
 
