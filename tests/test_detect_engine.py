@@ -237,6 +237,41 @@ def test_every_rule_has_a_bytes_regex_with_the_same_matches_on_ascii_text():
             assert [m.span() for m in bregex.finditer(data)] == [m.span() for m in regex.finditer(text)], rule.id
 
 
+def test_the_first_character_lookahead_changes_no_match():
+    """Rules run behind a lookahead of the characters a match can start with (so `re` skips other positions);
+    every rule, guarded or not, must match exactly where its pattern as written does."""
+    from clientguard.detect.engine import _Compiled, _matching_pattern
+    from clientguard.detect.rules import compile_rule
+
+    demo = Path(__file__).resolve().parents[1] / "examples" / "acme-client"
+    texts = [t for r in builtin_rules() for t in (*r.examples, *r.counter_examples)]
+    texts += [p.read_text(encoding="utf-8", errors="replace") for p in sorted(demo.rglob("*")) if p.is_file()]
+    texts.append("\n".join(texts))
+    guarded = 0
+    for rule in builtin_rules():
+        plain, matcher = compile_rule(rule), _Compiled(rule).regex
+        guarded += _matching_pattern(rule) != rule.pattern
+        for text in texts:
+            assert [(m.span(), m.groupdict()) for m in matcher.finditer(text)] == \
+                [(m.span(), m.groupdict()) for m in plain.finditer(text)], rule.id
+    assert guarded > len(builtin_rules()) // 2  # most rules open with a lookbehind or ignore case
+
+
+def test_the_lookahead_goes_after_global_flags_and_only_where_it_says_something():
+    from clientguard.detect.engine import _matching_pattern
+
+    rule = next(iter(builtin_rules()))
+
+    def shaped(pattern: str, ignore_case: bool = False):
+        return dataclasses.replace(rule, pattern=pattern, ignore_case=ignore_case)
+
+    assert _matching_pattern(shaped(r"(?x) (?<![a-z]) ghp_ \w+")) == r"(?x)(?=[g]) (?<![a-z]) ghp_ \w+"
+    assert _matching_pattern(shaped(r"(?<![A-Za-z])(?:key|tok)\d", True)) == r"(?=[KTkt])(?<![A-Za-z])(?:key|tok)\d"
+    assert _matching_pattern(shaped(r"ghp_\w+")) == r"ghp_\w+"  # a literal first: re skips by it already
+    assert _matching_pattern(shaped(r"(?<!x)\d*")) == r"(?<!x)\d*"  # can match the empty string
+    assert _matching_pattern(shaped(r"(?<!x)[^a]b")) == r"(?<!x)[^a]b"  # starts with almost anything
+
+
 def _windows_by_whole_lines(data: bytes, ends: list[int], reach: int, newlines: int) -> list[tuple[int, int]]:
     """The window rule written plainly (each end's window from true line starts and ends, then the cut,
     then merged), to check _windows against."""
