@@ -1,6 +1,6 @@
 """Precision and recall on public labelled examples: clientguard vs detect-secrets, in one run.
 
-Four public sets, read from local checkouts (nothing is downloaded, nothing of theirs is copied here):
+Public sets, read from local checkouts (nothing is downloaded, nothing of theirs is copied here):
 
 * gitleaks' rule definitions (``cmd/generate/config/rules/*.go``): every rule lists examples it must
   find (``tps``) and must not (``fps``). Literal strings are taken as they are; the generated ones
@@ -27,6 +27,15 @@ Four public sets, read from local checkouts (nothing is downloaded, nothing of t
   (``visible: false``: parts other rules need, such as a tenant's domain) and rules it files under
   ``identifier`` are left out: they find no secret. Many of its examples are sequential filler
   (``1234567890abcdef...``) that clientguard reads as a placeholder, so its recall is a lower bound.
+* secretlint's rule snapshots (``packages/@secretlint/secretlint-rule-*/test/snapshots/CASE/``): an input
+  file and the ``output.json`` secretlint must give for it. Positives are the lines of each message
+  (identifiers such as account IDs left out); each case that expects no message is one negative place
+  spanning its whole input. Cases with their own options, and rules that flag files, paths or the user's
+  own patterns rather than values, are left out.
+* semgrep-rules' secret rule tests (``generic/secrets/**``, the files beside the rules' YAML): a line
+  annotated ``ruleid:`` holds a secret, one annotated ``ok:`` does not; unannotated lines are not counted.
+  Both these sets are scored like CredSweeper's: each file scanned as a file, a place found when a secret
+  is reported on one of its lines.
 * Presidio-research's labelled synthetic sentences (``data/synth_dataset_v2.json`` and
   ``tests/data/generated_*.json``: support messages, signatures, address blocks, each with the character
   spans of its personal data). For the types clientguard finds (e-mail, phone, card, IBAN, IP, US SSN), a
@@ -40,7 +49,8 @@ Four public sets, read from local checkouts (nothing is downloaded, nothing of t
 
     .venv/bin/python bench/labelled.py --gitleaks PATH/TO/gitleaks --noseyparker PATH/TO/noseyparker \
         --trufflehog PATH/TO/trufflehog --presidio PATH/TO/presidio [--credsweeper PATH/TO/CredSweeper] \
-        [--kingfisher PATH/TO/kingfisher] [--presidio-research PATH/TO/presidio-research] [--seed 7]
+        [--kingfisher PATH/TO/kingfisher] [--presidio-research PATH/TO/presidio-research] \
+        [--secretlint PATH/TO/secretlint] [--semgrep-rules PATH/TO/semgrep-rules] [--seed 7]
 """
 
 from __future__ import annotations
@@ -439,9 +449,10 @@ def presidio_research_scores(records, scan: Callable[[str], list]) -> dict[str, 
 # -- CredSweeper ------------------------------------------------------------------------------------
 
 
-class CredSweeperPlace(NamedTuple):
-    """A place in one of CredSweeper's sample files: the file (relative to ``tests/samples``), the 1-based
-    lines of one finding, and, for a negative, what of CredSweeper's rejected it ("filters" or "ml")."""
+class Place(NamedTuple):
+    """A labelled place in a file of a labelled set: the file (relative to the set's folder), the 1-based
+    lines of one finding, and, for a negative, the group it is counted in (for CredSweeper, what of its
+    rejected it: "filters" or "ml")."""
 
     path: str
     lines: tuple[int, ...]
@@ -460,7 +471,7 @@ def _credsweeper_findings(path: Path) -> Iterator[tuple[str, str, tuple[int, ...
             yield str(finding.get("rule", "?")), name, tuple(sorted(lines))
 
 
-def credsweeper_places(data_dir: Path) -> Iterator[tuple[str, bool, CredSweeperPlace]]:
+def credsweeper_places(data_dir: Path) -> Iterator[tuple[str, bool, Place]]:
     """(CredSweeper rule, is a credential, place) from the outputs CredSweeper's own tests expect.
 
     Positives: the places of ``output.json`` (the default run: filters and ML model on), each distinct
@@ -479,32 +490,45 @@ def credsweeper_places(data_dir: Path) -> Iterator[tuple[str, bool, CredSweeperP
             if (name, lines) not in positives and not any((name, n) in positive_lines for n in lines):
                 negatives.setdefault((name, lines), rule)
     for (name, lines), rule in positives.items():
-        yield rule, True, CredSweeperPlace(name, lines)
+        yield rule, True, Place(name, lines)
     for (name, lines), rule in negatives.items():
-        yield rule, False, CredSweeperPlace(name, lines, "ml" if (name, lines) in no_ml else "filters")
+        yield rule, False, Place(name, lines, "ml" if (name, lines) in no_ml else "filters")
 
 
-def credsweeper_table(console: Console, samples: Path, places: list[tuple[str, bool, CredSweeperPlace]],
+def credsweeper_table(console: Console, samples: Path, places: list[tuple[str, bool, Place]],
                       det: Detector, show_misses: int) -> None:
     """Recall on the places CredSweeper reports and flags on those it rejects, clientguard scanning each
     sample file as a file (binary and archive samples are skipped, as in a scan, and left out here)."""
+    places_table(console, "CredSweeper's test samples ({files} files; {skipped} binary or archive samples "
+                          "skipped, with {skipped_positives} of its findings): positives are the places its default "
+                          "run reports (tests/data/output.json), negatives the places its regexes alone report that "
+                          "its filters or its ML model reject",
+                 samples, places, det, show_misses, {"filters": "filter-rejected flagged", "ml": "ML-rejected flagged"},
+                 "CredSweeper rules")
+
+
+def places_table(console: Console, title: str, root: Path, places: list[tuple[str, bool, Place]],
+                 det: Detector, show_misses: int, negative_columns: dict[str, str], rules_are: str) -> None:
+    """Recall on labelled places of files below ``root`` and flags on the negative places, for clientguard and
+    detect-secrets, each file scanned as a file: a place counts as found (or flagged) when the tool reports a
+    secret on one of its lines. Files a scan skips (binary, archives) are left out and counted in the title
+    (``{files}``, ``{skipped}``, ``{skipped_positives}``). ``negative_columns`` names a column for each
+    ``rejected_by`` group of the negatives."""
     from clientguard.detect.scanner import SourceFile, scan_files  # noqa: PLC0415
 
     names = sorted({place.path for _, _, place in places})
-    result = scan_files([SourceFile(samples / name, name) for name in names if (samples / name).is_file()], det,
-                        jobs=1)
-    skipped = {s.path for s in result.skipped} | {name for name in names if not (samples / name).is_file()}
+    result = scan_files([SourceFile(root / name, name) for name in names if (root / name).is_file()], det, jobs=1)
+    skipped = {s.path for s in result.skipped} | {name for name in names if not (root / name).is_file()}
     cg_lines = {(f.path, n) for f in result.findings if f.kind == "secret" for n in range(f.line, f.end_line + 1)}
-    ds_lines = detect_secrets_lines(samples, [name for name in names if name not in skipped])
+    ds_lines = detect_secrets_lines(root, [name for name in names if name not in skipped])
     kept = [(rule, positive, place) for rule, positive, place in places if place.path not in skipped]
     skipped_positives = sum(1 for _, positive, place in places if positive and place.path in skipped)
-    table = Table(title=f"CredSweeper's test samples ({len(names) - len(skipped)} files; {len(skipped)} binary or "
-                        f"archive samples skipped, with {skipped_positives} of its findings): positives are the "
-                        "places its default run reports (tests/data/output.json), negatives the places its regexes "
-                        "alone report that its filters or its ML model reject")
-    for col in ("tool", "positives found", "recall", "filter-rejected flagged", "ML-rejected flagged"):
+    table = Table(title=title.format(files=len(names) - len(skipped), skipped=len(skipped),
+                                     skipped_positives=skipped_positives))
+    for col in ("tool", "positives found", "recall", *negative_columns.values()):
         table.add_column(col, justify="right" if col != "tool" else "left")
-    misses: list[tuple[str, CredSweeperPlace]] = []
+    misses: list[tuple[str, Place]] = []
+    flagged: list[tuple[str, Place]] = []
     for tool, hit_lines in (("clientguard", cg_lines), ("detect-secrets 1.5.0", ds_lines)):
         counts: Counter[str] = Counter()
         for rule, positive, place in kept:
@@ -512,22 +536,111 @@ def credsweeper_table(console: Console, samples: Path, places: list[tuple[str, b
             key = "pos" if positive else place.rejected_by
             counts[key] += 1
             counts[key + "_hit"] += hit
-            if positive and not hit and tool == "clientguard":
-                misses.append((rule, place))
+            if tool == "clientguard" and positive != hit:
+                (misses if positive else flagged).append((rule, place))
         recall = counts["pos_hit"] / max(1, counts["pos"])
         table.add_row(tool, f"{counts['pos_hit']} / {counts['pos']}", f"{recall:.3f}",
-                      f"{counts['filters_hit']} / {counts['filters']}", f"{counts['ml_hit']} / {counts['ml']}")
+                      *(f"{counts[group + '_hit']} / {counts[group]}" for group in negative_columns))
     console.print(table)
     by_rule = Counter(rule for rule, _ in misses)
-    console.print(f"clientguard misses in {len(by_rule)} CredSweeper rules: "
+    console.print(f"clientguard misses in {len(by_rule)} {rules_are}: "
                   + ", ".join(f"{r} ({n})" for r, n in by_rule.most_common(12)))
-    for rule, place in misses[:show_misses]:
+    for label, listed in (("missed", misses), ("flagged", flagged)):
+        for rule, place in listed[:show_misses]:
+            try:
+                text = (root / place.path).read_text(encoding="utf-8", errors="replace").splitlines()
+                line = text[place.lines[0] - 1].strip()
+            except (OSError, IndexError):
+                line = ""
+            console.print(f"  {label} {rule}: {place.path}:{place.lines[0]} {line[:120]!r}", markup=False)
+
+
+# -- secretlint -------------------------------------------------------------------------------------
+
+# secretlint rules that flag a file, a path or the user's own patterns, not a secret value, and the
+# presets (their snapshots repeat the other rules')
+SECRETLINT_NOT_VALUES = frozenset({
+    "example", "filter-comments", "pattern", "no-dotenv", "no-homedir", "no-k8s-kind-secret",
+    "internal-test-cjs", "internal-test-esm", "preset-canary", "preset-recommend"})
+# messages of an identifier, not a secret (an account, a client or a tenant ID)
+SECRETLINT_IDENTIFIERS = frozenset({"AWSAccountID", "AzureClientId", "AzureTenantId"})
+SNAPSHOT_SIDE_FILES = frozenset({"output.json", ".secretlintrc.json"})
+
+
+def secretlint_places(rules_dir: Path) -> Iterator[tuple[str, bool, Place]]:
+    """(rule/message, is a secret, place) from secretlint's rule snapshots (``packages/@secretlint/
+    secretlint-rule-*/test/snapshots/CASE/``: an input file and the ``output.json`` secretlint must give).
+
+    Positives: the lines of each message (its ``loc``), identifiers left out. Negatives: each case whose
+    output has no message, read as one place spanning the whole input ("flagged" when a secret is reported
+    on any of its lines), except cases with their own ``.secretlintrc.json`` (an option switched a check
+    off) and cases named ``ng.`` (a check only an option turns on). Paths are relative to ``rules_dir``."""
+    for output in sorted(rules_dir.glob("secretlint-rule-*/test/snapshots/*/output.json")):
+        case = output.parent
+        rule = case.parts[-4].removeprefix("secretlint-rule-")
+        inputs = [p for p in case.iterdir() if p.is_file() and p.name not in SNAPSHOT_SIDE_FILES]
+        if rule in SECRETLINT_NOT_VALUES or len(inputs) != 1:
+            continue
         try:
-            text = (samples / place.path).read_text(encoding="utf-8", errors="replace").splitlines()
-            line = text[place.lines[0] - 1].strip()
-        except (OSError, IndexError):
-            line = ""
-        console.print(f"  {rule}: {place.path}:{place.lines[0]} {line[:120]!r}", markup=False)
+            messages = json.loads(output.read_text(encoding="utf-8")).get("messages") or []
+        except (OSError, ValueError):
+            continue
+        path = inputs[0].relative_to(rules_dir).as_posix()
+        if not messages:
+            if not (case / ".secretlintrc.json").exists() and not case.name.startswith("ng."):
+                n_lines = inputs[0].read_bytes().count(b"\n") + 1
+                yield f"{rule}/{case.name}", False, Place(path, tuple(range(1, n_lines + 1)), "ok")
+            continue
+        seen: set[tuple[int, ...]] = set()
+        for m in messages:
+            loc, message = m.get("loc") or {}, str(m.get("messageId", "?"))
+            start, end = (loc.get("start") or {}).get("line"), (loc.get("end") or {}).get("line")
+            if message in SECRETLINT_IDENTIFIERS or not isinstance(start, int) or not isinstance(end, int):
+                continue
+            if end > start and (loc.get("end") or {}).get("column") == 0:
+                end -= 1  # a range that ends at a line's start holds nothing of that line
+            lines = tuple(range(start, end + 1))
+            if lines not in seen:
+                seen.add(lines)
+                yield f"{rule}/{message}", True, Place(path, lines)
+
+
+# -- semgrep-rules ----------------------------------------------------------------------------------
+
+# an annotation of semgrep's rule tests, on a line of its own or after the code it labels
+SEMGREP_ANNOTATION = re.compile(
+    r"(?P<lead>^\s*)?(?:#|//|<!--|/\*|--|;)\s*(?P<kind>todoruleid|ruleid|todook|ok)\s*:\s*(?P<rules>[\w.\-]+)")
+# semgrep rules that find an identifier, not a secret
+SEMGREP_IDENTIFIERS = frozenset({"detected-aws-account-id"})
+
+
+def semgrep_places(secrets_dir: Path) -> Iterator[tuple[str, bool, Place]]:
+    """(rule, is a secret, place) from the test files of semgrep-rules' secret rules (``generic/secrets``):
+    a ``ruleid:`` (or ``todoruleid:``, a match the rule still misses) annotation labels a line that holds a
+    secret, an ``ok:`` (or ``todook:``) one a line that does not. An annotation on a line of its own labels
+    the next line that is not an annotation; one after code labels its own line. Lines left unannotated are
+    not counted. Paths are relative to ``secrets_dir``."""
+    for path in sorted(secrets_dir.rglob("*")):
+        if not path.is_file() or path.suffix == ".md" or (path.suffix in (".yaml", ".yml")
+                                                        and ".test." not in path.name):
+            continue
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        name = path.relative_to(secrets_dir).as_posix()
+        pending: list[tuple[str, bool]] = []
+        labelled: dict[int, tuple[str, bool]] = {}
+        for number, line in enumerate(lines, 1):
+            m = SEMGREP_ANNOTATION.search(line)
+            if m and m.group("lead") is not None:
+                pending.append((m.group("rules"), m.group("kind").endswith("ruleid")))
+                continue
+            if m:
+                labelled.setdefault(number, (m.group("rules"), m.group("kind").endswith("ruleid")))
+            for rule, positive in pending:
+                labelled.setdefault(number, (rule, positive))
+            pending = []
+        for number, (rule, positive) in sorted(labelled.items()):
+            if rule not in SEMGREP_IDENTIFIERS:
+                yield rule, positive, Place(name, (number,), "" if positive else "ok")
 
 
 # -- the tools --------------------------------------------------------------------------------------
@@ -609,13 +722,17 @@ def main() -> int:
     ap.add_argument("--kingfisher", type=Path, help="a kingfisher checkout (or its data/rules folder)")
     ap.add_argument("--presidio-research", type=Path,
                     help="a presidio-research checkout (its data/synth_dataset_v2.json and tests/data/generated_*.json)")
+    ap.add_argument("--secretlint", type=Path,
+                    help="a secretlint checkout (or its packages/@secretlint folder): its rules' test snapshots")
+    ap.add_argument("--semgrep-rules", type=Path,
+                    help="a semgrep-rules checkout (or its generic/secrets folder): its secret rules' annotated tests")
     ap.add_argument("--seed", type=int, default=7, help="seed for the generated gitleaks examples")
     ap.add_argument("--misses", type=int, default=0, help="also list this many examples clientguard missed")
     args = ap.parse_args()
     if not (args.gitleaks or args.presidio or args.noseyparker or args.trufflehog or args.credsweeper
-            or args.kingfisher or args.presidio_research):
-        ap.error("give --gitleaks, --noseyparker, --trufflehog, --kingfisher, --credsweeper, --presidio-research "
-                 "and/or --presidio "
+            or args.kingfisher or args.presidio_research or args.secretlint or args.semgrep_rules):
+        ap.error("give --gitleaks, --noseyparker, --trufflehog, --kingfisher, --credsweeper, --secretlint, "
+                 "--semgrep-rules, --presidio-research and/or --presidio "
                  "(local checkouts; this benchmark downloads nothing)")
     console = Console()
     det = Detector.create(fingerprint_key=b"labelled-bench" * 3)
@@ -658,6 +775,27 @@ def main() -> int:
                           f"{args.credsweeper}[/red]")
             return 2
         credsweeper_table(console, samples, places, det, args.misses)
+
+    place_sets = [
+        (args.secretlint, ("packages", "@secretlint"), secretlint_places, "no secretlint rule snapshots under {}",
+         "secretlint's rule snapshots ({files} files; {skipped} skipped as binary, with {skipped_positives} of "
+         "its findings): positives are the lines of the messages its output.json expects, negatives the cases "
+         "that expect none (each one place: flagged when a secret is reported anywhere in it)",
+         {"ok": "ok cases flagged"}, "secretlint rules"),
+        (args.semgrep_rules, ("generic", "secrets"), semgrep_places, "no annotated semgrep secret rule tests under {}",
+         "semgrep-rules' secret rule tests ({files} files; {skipped} skipped, with {skipped_positives} of its "
+         "labelled lines): lines annotated ruleid (positives) and ok (negatives)",
+         {"ok": "ok lines flagged"}, "semgrep rules"),
+    ]
+    for root, parts, load, missing, title, columns, rules_are in place_sets:
+        if not root:
+            continue
+        folder = _in_checkout(root, *parts)
+        found_places = list(load(folder)) if folder.is_dir() else []
+        if not found_places:
+            console.print(f"[red]{missing.format(folder)}[/red]")
+            return 2
+        places_table(console, title, folder, found_places, det, args.misses, columns, rules_are)
 
     if args.presidio_research:
         records = list(presidio_research_records(args.presidio_research))

@@ -339,7 +339,7 @@ def _credsweeper_checkout(root: Path) -> Path:
 def test_credsweeper_places_come_from_its_expected_outputs(tmp_path, labelled):
     root = _credsweeper_checkout(tmp_path / "CredSweeper")
     places = list(labelled.credsweeper_places(root / "tests" / "data"))
-    P = labelled.CredSweeperPlace
+    P = labelled.Place
     assert places == [
         ("Password", True, P("acme.env", (1,))), ("Pair", True, P("acme.env", (5, 6))),
         ("Password", True, P("blob.bin", (1,))),
@@ -361,3 +361,82 @@ def test_the_benchmark_reads_a_credsweeper_checkout(tmp_path):
     missing = subprocess.run([sys.executable, str(ROOT / "bench" / "labelled.py"), "--credsweeper",
                               str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and "no CredSweeper test data" in missing.stdout
+
+
+def _secretlint_checkout(root: Path) -> Path:
+    """A secretlint checkout in miniature: one rule's snapshots (found, expected clean, option-dependent) and a
+    rule that flags files rather than values. The values are made up."""
+    snaps = root / "packages" / "@secretlint" / "secretlint-rule-acme" / "test" / "snapshots"
+
+    def case(name: str, text: str, messages: list[tuple[int, int, int, str]], config: bool = False,
+             rule: str = "acme") -> None:
+        folder = snaps.parents[2] / f"secretlint-rule-{rule}" / "test" / "snapshots" / name
+        folder.mkdir(parents=True)
+        (folder / "input.txt").write_text(text, encoding="utf-8")
+        if config:
+            (folder / ".secretlintrc.json").write_text("{}", encoding="utf-8")
+        out = [{"messageId": mid, "loc": {"start": {"line": a, "column": 0}, "end": {"line": b, "column": c}}}
+               for a, b, c, mid in messages]
+        (folder / "output.json").write_text(json.dumps({"messages": out}), encoding="utf-8")
+
+    case("ng.token", "# a token\nACME_TOKEN=acme_Xk9mQ2vL7pR4TESTq8Wz3nB5\nACME_ID=12345\n",
+         [(2, 2, 30, "ACME_TOKEN"), (2, 2, 30, "ACME_TOKEN"), (3, 3, 13, "AWSAccountID")])
+    case("ng.key", "-----BEGIN KEY-----\nAAAA\n-----END KEY-----\n", [(1, 4, 0, "KEY")])
+    case("ok.clean", "nothing = here\n", [])
+    case("ok.option-off", "ACME_TOKEN=acme_Xk9mQ2vL7pR4TESTq8Wz3nB5\n", [], config=True)
+    case("ng.option-on", "ACME_TOKEN=acme_Xk9mQ2vL7pR4TESTq8Wz3nB5\n", [])
+    case("ng.homedir", "/home/jdoe/file\n", [(1, 1, 10, "HOMEDIR")], rule="no-homedir")
+    return root
+
+
+def test_secretlint_places_come_from_its_snapshots(tmp_path, labelled):
+    root = _secretlint_checkout(tmp_path / "secretlint")
+    places = sorted(labelled.secretlint_places(root / "packages" / "@secretlint"))
+    P, snaps = labelled.Place, "secretlint-rule-acme/test/snapshots"
+    assert places == sorted([
+        ("acme/ACME_TOKEN", True, P(f"{snaps}/ng.token/input.txt", (2,))),  # once, the account ID left out
+        ("acme/KEY", True, P(f"{snaps}/ng.key/input.txt", (1, 2, 3))),  # the range ends at line 4's start
+        ("acme/ok.clean", False, P(f"{snaps}/ok.clean/input.txt", (1, 2), "ok")),
+    ])  # option-dependent cases and the home-directory rule are not counted
+
+
+def _semgrep_checkout(root: Path) -> Path:
+    """semgrep-rules in miniature: a rule (its YAML, not a test) and its annotated test file."""
+    folder = root / "generic" / "secrets" / "security"
+    folder.mkdir(parents=True)
+    (folder / "detected-acme-token.yaml").write_text("rules: []\n# ruleid: not-a-test\n", encoding="utf-8")
+    (folder / "detected-acme-token.txt").write_text(
+        "# ruleid: detected-acme-token\n"
+        "ACME_TOKEN=acme_Xk9mQ2vL7pR4TESTq8Wz3nB5\n"
+        "\n"
+        "# ok: detected-acme-token\n"
+        "ACME_TOKEN=${ACME_TOKEN}\n"
+        "token = 'acme_Yq2wE4rT6yU8TESTz0xC9vB7'; // todoruleid: detected-acme-token\n"
+        "unlabelled = acme_Pq2wE4rT6yU8TESTz0xC9vB7\n"
+        "# ruleid: detected-aws-account-id\n"
+        "account = 123456789012\n", encoding="utf-8")
+    return root
+
+
+def test_semgrep_places_come_from_its_annotations(tmp_path, labelled):
+    root = _semgrep_checkout(tmp_path / "semgrep-rules")
+    places = list(labelled.semgrep_places(root / "generic" / "secrets"))
+    P, name = labelled.Place, "security/detected-acme-token.txt"
+    assert places == [("detected-acme-token", True, P(name, (2,))),
+                      ("detected-acme-token", False, P(name, (5,), "ok")),
+                      ("detected-acme-token", True, P(name, (6,)))]  # an identifier rule's line is left out
+
+
+def test_the_benchmark_reads_secretlint_and_semgrep_checkouts(tmp_path):
+    sl, sg = _secretlint_checkout(tmp_path / "secretlint"), _semgrep_checkout(tmp_path / "semgrep-rules")
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "labelled.py"), "--secretlint", str(sl),
+                             "--semgrep-rules", str(sg), "--misses", "5"], capture_output=True, text=True,
+                            timeout=300, env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = " ".join(result.stdout.split())
+    assert re.search(r"secretlint's rule snapshots \(3 files.*clientguard\W+1 / 2\W+0\.500\W+0 / 1", out), out
+    assert "missed acme/KEY" in out  # four A's are no key
+    assert re.search(r"semgrep-rules' secret rule tests \(1 files.*clientguard\W+2 / 2\W+1\.000\W+0 / 1", out), out
+    missing = subprocess.run([sys.executable, str(ROOT / "bench" / "labelled.py"), "--secretlint",
+                              str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and "no secretlint rule snapshots" in missing.stdout
