@@ -826,8 +826,10 @@ _MOUNT_SPEC = re.compile(rf"{_MOUNT_KEY}[^,\s]*(?:,{_MOUNT_KEY}[^,\s]*)+")
 _PUBLIC_CLIENT_KEY = re.compile(r"phc_|pk_(?:live|test)_")
 #: Where a package.json dependency comes from, instead of a version: workspace:*, npm:pkg@1, file:../x.
 _DEPENDENCY_SPEC = re.compile(r"(?:workspace|npm|file|link|catalog|portal|patch):\S*")
-#: The rest of a URL after its user name: password@host:port/path, taken for `user: password@...`.
-_URL_CREDENTIAL_TAIL = re.compile(r"[^@\s/]+@[\w.-]+(?::\d{1,5})?(?:[/?#]\S*)?")
+#: The rest of a URL after its user name: password@host:port/path, taken for `user: password@...`. The host
+#: is dotted or written in lower case (db, db.internal, 127.0.0.1); a random value with an @ in it
+#: (MbBdK@Rz-NppWpBGAYPDUks7zoc) has mixed case after it and no dot.
+_URL_CREDENTIAL_TAIL = re.compile(r"[^@\s/]+@(?:[\w-]+(?:\.[\w-]+)+|[a-z0-9-]+)(?::\d{1,5})?(?:[/?#]\S*)?")
 #: A type in a schema or signature: a capitalised name, non-null (!), optional (Swift's and Kotlin's
 #: `var credential: URLCredential?`) or a list of one.
 _TYPE_NAME = re.compile(r"(?=.*[!\]?])\[?[A-Z][A-Za-z]*[!?]?\]?[!?]?")
