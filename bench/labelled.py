@@ -26,7 +26,7 @@ Public sets, read from local checkouts (nothing is downloaded, nothing of theirs
   rule lists ``examples`` and a few ``negative_examples``, counted like Nosey Parker's. Rules it hides
   (``visible: false``: parts other rules need, such as a tenant's domain) and rules it files under
   ``identifier`` are left out: they find no secret. Many of its examples are sequential filler
-  (``1234567890abcdef...``) that clientguard reads as a placeholder, so its recall is a lower bound.
+  (``1234567890abcdef...``), which clientguard reports after a service's prefix or name.
 * secretlint's rule snapshots (``packages/@secretlint/secretlint-rule-*/test/snapshots/CASE/``): an input
   file and the ``output.json`` secretlint must give for it. Positives are the lines of each message
   (identifiers such as account IDs left out); each case that expects no message is one negative place

@@ -30,7 +30,10 @@ def token(value: str) -> bool:
     """A service token of the rule's shape that is not a mask, a template or a patterned filler.
 
     Documentation examples with the right shape (AWS's ``…EXAMPLE`` keys) still count: a scanner
-    protecting a client cannot tell a published example from a key someone reused.
+    protecting a client cannot tell a published example from a key someone reused. So do counted
+    fillers (``ghp_1234567890abcdef…``, ``NEWSAPI_KEY=0123456789abcdef…``): the service's prefix or name
+    and the format's length make them its token to whoever reads or reuses them, and replacing one in a
+    prompt costs nothing.
     """
     if not value or _MASK_OR_RUN.search(value) or _TEMPLATE_MARK.search(value):
         return False
@@ -41,8 +44,6 @@ def token(value: str) -> bool:
     longest = max(runs, key=len, default="")
     if len(longest) >= 8 and _periodic(longest):
         return False  # abab…, 1234 1234…, deadbeefdeadbeef…
-    if has_ordered_run(longest):
-        return False  # abcdefghijkl…, 123456789…: typed by a person, not drawn at random
     # The fixed prefix says nothing about randomness; judge the end of the value.
     tail = _SEPARATORS.sub("", value)[-16:]
     return len(set(tail.lower())) >= min(6, max(1, len(tail) // 3))
