@@ -270,6 +270,9 @@ def test_the_lookahead_goes_after_global_flags_and_only_where_it_says_something(
     assert _matching_pattern(shaped(r"ghp_\w+")) == r"ghp_\w+"  # a literal first: re skips by it already
     assert _matching_pattern(shaped(r"(?<!x)\d*")) == r"(?<!x)\d*"  # can match the empty string
     assert _matching_pattern(shaped(r"(?<!x)[^a]b")) == r"(?<!x)[^a]b"  # starts with almost anything
+    # A group that ignores case starts with either case, in a rule that does not (IBAN as well as iban).
+    scoped = _matching_pattern(shaped(r"(?<![a-z])(?i:iban)\d"))
+    assert scoped == r"(?=[Ii])(?<![a-z])(?i:iban)\d" and re.search(scoped, "IBAN1")
 
 
 def _windows_by_whole_lines(data: bytes, ends: list[int], reach: int, newlines: int) -> list[tuple[int, int]]:

@@ -168,6 +168,8 @@ def _first_chars(parsed) -> tuple[set[int] | None, bool]:
                     break
         elif name == "SUBPATTERN":
             first, nullable = _first_chars(av[-1])
+            if first and av[1] & re.IGNORECASE:  # (?i:iban) starts with i or I
+                first |= {ord(chr(c).swapcase()) for c in first if chr(c).isalpha()}
         elif name == "ATOMIC_GROUP":
             first, nullable = _first_chars(av)
         elif name == "BRANCH":
