@@ -493,3 +493,33 @@ def test_a_finding_moved_to_another_span_keeps_everything_else(det):
     import dataclasses
     f = det.scan("a note from Acme Health today")[0]
     assert f.at(3, 9) == dataclasses.replace(f, start=3, end=9)
+
+
+def test_an_open_run_at_the_end_of_an_expression_ends_where_the_run_does():
+    from clientguard.detect.engine import _end_at_run_end
+
+    pem = r"-----BEGIN X-----[A-Za-z0-9+/=\s]{32,}(?:-----END X-----)?"
+    assert _end_at_run_end(pem) == r"-----BEGIN X-----[A-Za-z0-9+/=\s]{32,}(?:-----END X-----|[^A-Za-z0-9+/=\s]|\z)"
+    assert _end_at_run_end(r"ab[0-9]{4,}") == r"ab[0-9]{4,}(?:[^0-9]|\z)"
+    assert _end_at_run_end(r"ab[0-9]{4,40}") == r"ab[0-9]{4,40}"  # bounded: a match may end inside a longer run
+    assert _end_at_run_end(r"ab[^x]{4,}") == r"ab[^x]{4,}"  # a negated class is left as it is
+    assert _end_at_run_end(r"ab[0-9]{4,}c") == r"ab[0-9]{4,}c"  # the run is not the end
+
+
+@needs_hyperscan
+@pytest.mark.parametrize("tail", ["\n-----END PRIVATE KEY-----\n", "\n", ""])
+def test_a_private_key_is_one_candidate_not_one_per_byte(tail):
+    """Hyperscan reports every end a pattern can have: a PEM body ended the prefilter at each of its bytes
+    (780,000 candidates on 156 repositories). It ends at the body's end or the END line now, and the key is
+    still found whole, with or without its END line or a line break after it."""
+    rules = [r for r in builtin_rules() if r.id == "private-key-pkcs8"]
+    det = Detector(rules, fingerprint_key=b"k" * 32, engine="hyperscan")
+    body = "\n".join(("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQFAKE" + f"{n:010d}")[:64] for n in range(40))
+    text = "config = 1\n-----BEGIN PRIVATE KEY-----\n" + body + tail
+    ends = [e for group in det._candidate_ends(text.encode()).values() for e in group]
+    assert 1 <= len(ends) <= 4
+    found = det.scan(text)
+    python = Detector(rules, fingerprint_key=b"k" * 32, engine="python").scan(text)
+    assert [(f.rule_id, f.start, f.end) for f in found] == [(f.rule_id, f.start, f.end) for f in python]
+    assert len(found) == 1 and text[found[0].start:].startswith("-----BEGIN PRIVATE KEY-----")
+    assert found[0].end >= len(text) - len(tail)
