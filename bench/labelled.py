@@ -740,32 +740,51 @@ def main() -> int:
     def secret_found(text: str) -> bool:
         return any(f.kind == "secret" for f in det.scan(text))
 
-    # (checkout given, its folder of examples, how they are read, what is said when there are none, title)
-    secret_sets = [
+    def examples_report(title: str) -> Callable[[Path, list], None]:
+        return lambda folder, examples: _examples_table(
+            console, title.format(len({r for r, _, _ in examples})), examples, secret_found, args.misses)
+
+    def noseyparker_report(folder: Path, examples: list) -> None:
+        examples_report("Nosey Parker's rule examples ({} rules)")(folder, examples)
+        secret_only = list(noseyparker_examples(folder, "secret"))
+        _examples_table(console, f"the same, rules Nosey Parker files under 'secret' "
+                                 f"({len({r for r, _, _ in secret_only})} rules; the others find identifiers: "
+                                 "bucket names, ARNs, account and client IDs)", secret_only, secret_found, 0)
+
+    def places_report(title: str, columns: dict[str, str], rules_are: str) -> Callable[[Path, list], None]:
+        return lambda folder, places: places_table(console, title, folder, places, det, args.misses, columns,
+                                                   rules_are)
+
+    # (checkout given, its folder of examples, how they are read, what is said when there are none, the table)
+    sets = [
         (args.gitleaks, ("cmd", "generate", "config", "rules"),
          lambda folder: gitleaks_examples(folder, random.Random(args.seed)),
-         "no gitleaks rules folder at {}", "gitleaks' rule examples ({} rules)"),
+         "no gitleaks rules folder at {}", examples_report("gitleaks' rule examples ({} rules)")),
         (args.noseyparker, ("crates", "noseyparker", "data", "default", "builtin", "rules"), noseyparker_examples,
-         "no Nosey Parker rule files at {}", "Nosey Parker's rule examples ({} rules)"),
+         "no Nosey Parker rule files at {}", noseyparker_report),
         (args.trufflehog, ("pkg", "detectors"), trufflehog_examples,
-         "no TruffleHog detector tests under {}", "TruffleHog's detector pattern tests ({} detectors)"),
+         "no TruffleHog detector tests under {}", examples_report("TruffleHog's detector pattern tests ({} detectors)")),
         (args.kingfisher, ("data", "rules"), kingfisher_examples,
-         "no Kingfisher rule files at {}", "Kingfisher's rule examples ({} rules)"),
+         "no Kingfisher rule files at {}", examples_report("Kingfisher's rule examples ({} rules)")),
+        (args.secretlint, ("packages", "@secretlint"), secretlint_places, "no secretlint rule snapshots under {}",
+         places_report("secretlint's rule snapshots ({files} files; {skipped} skipped as binary, with "
+                       "{skipped_positives} of its findings): positives are the lines of the messages its "
+                       "output.json expects, negatives the cases that expect none (each one place: flagged when a "
+                       "secret is reported anywhere in it)", {"ok": "ok cases flagged"}, "secretlint rules")),
+        (args.semgrep_rules, ("generic", "secrets"), semgrep_places, "no annotated semgrep secret rule tests under {}",
+         places_report("semgrep-rules' secret rule tests ({files} files; {skipped} skipped, with {skipped_positives} "
+                       "of its labelled lines): lines annotated ruleid (positives) and ok (negatives)",
+                       {"ok": "ok lines flagged"}, "semgrep rules")),
     ]
-    for root, parts, load, missing, title in secret_sets:
+    for root, parts, load, missing, report in sets:
         if not root:
             continue
         folder = _in_checkout(root, *parts)
-        examples = list(load(folder)) if folder.is_dir() else []
-        if not examples:
+        items = list(load(folder)) if folder.is_dir() else []
+        if not items:
             console.print(f"[red]{missing.format(folder)}[/red]")
             return 2
-        _examples_table(console, title.format(len({r for r, _, _ in examples})), examples, secret_found, args.misses)
-        if load is noseyparker_examples:
-            secret_only = list(noseyparker_examples(folder, "secret"))
-            _examples_table(console, f"the same, rules Nosey Parker files under 'secret' "
-                                     f"({len({r for r, _, _ in secret_only})} rules; the others find identifiers: "
-                                     "bucket names, ARNs, account and client IDs)", secret_only, secret_found, 0)
+        report(folder, items)
 
     if args.credsweeper:
         data_dir, samples = args.credsweeper / "tests" / "data", args.credsweeper / "tests" / "samples"
@@ -775,27 +794,6 @@ def main() -> int:
                           f"{args.credsweeper}[/red]")
             return 2
         credsweeper_table(console, samples, places, det, args.misses)
-
-    place_sets = [
-        (args.secretlint, ("packages", "@secretlint"), secretlint_places, "no secretlint rule snapshots under {}",
-         "secretlint's rule snapshots ({files} files; {skipped} skipped as binary, with {skipped_positives} of "
-         "its findings): positives are the lines of the messages its output.json expects, negatives the cases "
-         "that expect none (each one place: flagged when a secret is reported anywhere in it)",
-         {"ok": "ok cases flagged"}, "secretlint rules"),
-        (args.semgrep_rules, ("generic", "secrets"), semgrep_places, "no annotated semgrep secret rule tests under {}",
-         "semgrep-rules' secret rule tests ({files} files; {skipped} skipped, with {skipped_positives} of its "
-         "labelled lines): lines annotated ruleid (positives) and ok (negatives)",
-         {"ok": "ok lines flagged"}, "semgrep rules"),
-    ]
-    for root, parts, load, missing, title, columns, rules_are in place_sets:
-        if not root:
-            continue
-        folder = _in_checkout(root, *parts)
-        found_places = list(load(folder)) if folder.is_dir() else []
-        if not found_places:
-            console.print(f"[red]{missing.format(folder)}[/red]")
-            return 2
-        places_table(console, title, folder, found_places, det, args.misses, columns, rules_are)
 
     if args.presidio_research:
         records = list(presidio_research_records(args.presidio_research))
