@@ -569,10 +569,9 @@ def _end_at_run_end(expr: str) -> str:
     if m is None:
         return expr
     cls, optional = m.group(1), m.group(2)
-    ends = [optional[3:-2]] if optional else []
-    ends += ["[^" + cls[1:], "\\z"]
-    return expr[: m.end(1)] + expr[m.end(1): m.end(1) + len(m.group(0)) - len(cls) - len(optional or "")] \
-        + "(?:" + "|".join(ends) + ")"
+    run_end = m.start(2) if optional else len(expr)  # just after the {n,}
+    ends = ([optional[3:-2]] if optional else []) + ["[^" + cls[1:], "\\z"]
+    return expr[:run_end] + "(?:" + "|".join(ends) + ")"
 
 
 def _hs_expression(rule: Rule) -> bytes:
