@@ -27,7 +27,7 @@ from pathlib import Path
 from clientguard.datadir import data_dir, prune, touch, write_cache_file
 from clientguard.detect.fingerprint import fingerprint, load_or_create_key
 from clientguard.detect.model import SEVERITY_RANK, Finding, Rule
-from clientguard.detect.rules import HS_EXPRESSIONS, PY_FLAGS, SHAPES, builtin_rules, compile_rule
+from clientguard.detect.rules import HS_EXPRESSIONS, PY_FLAGS, SHAPES, builtin_rules, rule_flags
 from clientguard.detect.validators import VALIDATORS, shannon_entropy
 
 try:
@@ -86,7 +86,7 @@ class _Compiled:
     @property
     def regex(self) -> re.Pattern[str]:
         if self._regex is None:
-            self._regex = re.compile(_matching_pattern(self.rule), compile_rule(self.rule).flags)
+            self._regex = re.compile(_matching_pattern(self.rule), rule_flags(self.rule))
         return self._regex
 
     @property
@@ -144,6 +144,11 @@ _ASCII_SETS = {"CATEGORY_DIGIT": set(range(48, 58)), "CATEGORY_SPACE": {9, 10, 1
 _GLOBAL_FLAGS = re.compile(r"\(\?[aiLmsux]+\)")
 
 
+def _both_cases(chars: set[int]) -> set[int]:
+    """The characters and the other case of each letter among them."""
+    return chars | {ord(chr(c).swapcase()) for c in chars if chr(c).isalpha()}
+
+
 def _first_chars(parsed) -> tuple[set[int] | None, bool]:
     """The characters a match of the parsed sequence can start with (None: too many to say), and whether it
     can match the empty string. Assertions consume nothing, so they are looked past."""
@@ -169,7 +174,7 @@ def _first_chars(parsed) -> tuple[set[int] | None, bool]:
         elif name == "SUBPATTERN":
             first, nullable = _first_chars(av[-1])
             if first and av[1] & re.IGNORECASE:  # (?i:iban) starts with i or I
-                first |= {ord(chr(c).swapcase()) for c in first if chr(c).isalpha()}
+                first = _both_cases(first)
         elif name == "ATOMIC_GROUP":
             first, nullable = _first_chars(av)
         elif name == "BRANCH":
@@ -196,6 +201,7 @@ def _first_chars(parsed) -> tuple[set[int] | None, bool]:
     return out, True
 
 
+@lru_cache(maxsize=4096)
 def _matching_pattern(rule: Rule) -> str:
     """The rule's pattern as Python runs it on a window: behind a lookahead of the characters a match can
     start with, when Python's `re` has no first character of its own to skip by (the pattern opens with a
@@ -203,9 +209,8 @@ def _matching_pattern(rule: Rule) -> str:
     and lookbehinds at every position where no match can start (on bench/scan.py's windows the generic
     unquoted-secret rule took 12.0 ms and takes 7.0, the rules that find a service by its name 5.6 -> 1.6 ms
     for `mite`, a word inside "limited")."""
-    flags = PY_FLAGS | (re.IGNORECASE if rule.ignore_case else 0)
     try:
-        parsed = sre_parse.parse(rule.pattern, flags)
+        parsed = sre_parse.parse(rule.pattern, rule_flags(rule))
     except Exception:  # pragma: no cover - the pattern compiled already; keep it as it is
         return rule.pattern
     if not parsed.data:
@@ -217,7 +222,7 @@ def _matching_pattern(rule: Rule) -> str:
     if nullable or not first or len(first) > 100 or max(first) > 127:
         return rule.pattern
     if rule.ignore_case:
-        first |= {ord(chr(c).swapcase()) for c in first if chr(c).isalpha()}
+        first = _both_cases(first)
     guard = "(?=[" + "".join(chr(c) if chr(c).isalnum() else f"\\x{c:02x}" for c in sorted(first)) + "])"
     flags_at_start = _GLOBAL_FLAGS.match(rule.pattern)  # global flags must stay first: (?x)...
     cut = flags_at_start.end() if flags_at_start else 0
@@ -336,7 +341,7 @@ def _bytes_regex(rule: Rule) -> re.Pattern[bytes] | None:
         return None  # (an escaped non-ASCII character would turn into an escaped backslash)
     source = _NON_ASCII.sub(lambda _m: "\\x80", _matching_pattern(rule))
     try:
-        bregex = re.compile(source.encode("ascii"), PY_FLAGS | (re.IGNORECASE if rule.ignore_case else 0))
+        bregex = re.compile(source.encode("ascii"), rule_flags(rule))
     except (re.error, UnicodeEncodeError, ValueError):
         return None
     if set(bregex.groupindex) != set(_GROUP_NAME.findall(rule.pattern)):

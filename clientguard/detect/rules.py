@@ -24,9 +24,13 @@ BUILTIN_RULES_DIR = Path(__file__).parent / "rules"
 PY_FLAGS = re.ASCII
 
 
+def rule_flags(rule: Rule) -> int:
+    """The flags a rule's pattern is compiled with (inline flags in the pattern apply on top)."""
+    return PY_FLAGS | (re.IGNORECASE if rule.ignore_case else 0)
+
+
 def compile_rule(rule: Rule) -> re.Pattern[str]:
-    flags = PY_FLAGS | (re.IGNORECASE if rule.ignore_case else 0)
-    return re.compile(rule.pattern, flags)
+    return re.compile(rule.pattern, rule_flags(rule))
 
 
 @lru_cache(maxsize=1)
