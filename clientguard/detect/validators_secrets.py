@@ -53,6 +53,22 @@ def base64_private_key(value: str) -> bool:
     text = raw.decode("ascii", errors="replace")
     return "PRIVATE KEY" in text and private_key_block(text)
 
+@validator("jwt_base64")
+def jwt_base64(value: str) -> bool:
+    """Base64 of a signed JSON Web Token (a Kubernetes secret's `data`, a CI variable): the decoded text
+    holds a token ``jwt_token`` accepts, perhaps with a line break after it."""
+    compact = re.sub(r"\s+", "", value)
+    try:
+        raw = base64.b64decode(compact + "=" * (-len(compact) % 4))
+        text = raw.decode("ascii").strip()
+    except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
+        return False
+    return bool(_JWT_TEXT.fullmatch(text)) and jwt_token(text)
+
+
+_JWT_TEXT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
 # --- passwords inside URLs and connection strings ------------------------------------------------
 
 #: Passwords that ship as defaults of local services or appear in every tutorial: not a client's secret.

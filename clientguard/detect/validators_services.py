@@ -13,7 +13,9 @@ import re
 from clientguard.detect.validators import has_ordered_run, shannon_entropy, validator  # noqa: F401
 
 # A masked value (xxxx, ****, ####, ....) or a long run of one character: nobody's real random token.
-_MASK_OR_RUN = re.compile(r"(?i)x{6,}|\*{3,}|#{4,}|\.{4,}|(.)\1{9,}")
+# Slashes excepted: AWS's FwoG/FQoG session tokens carry "//////////" (0xFF bytes, base64-encoded) at a
+# fixed place in every real token.
+_MASK_OR_RUN = re.compile(r"(?i)x{6,}|\*{3,}|#{4,}|\.{4,}|([^/])\1{9,}")
 # Characters that separate the parts of most token formats (prefix, IDs, random part, checksum).
 _SEPARATORS = re.compile(r"[-_.:/+=$~]")
 # Strings that only show where a value goes: <token>, {{ token }}, ${TOKEN}, $(TOKEN).
