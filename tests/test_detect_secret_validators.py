@@ -137,6 +137,26 @@ def test_a_jwt_needs_a_json_header_or_payload_and_a_signature():
     assert not jwt_token("eyJabcdefghijk.eyJabcdefghijk.FAKEsignature00000000000000")
 
 
+def test_a_base64_encoded_jwt_is_decoded_and_checked():
+    jwt_base64 = VALIDATORS["jwt_base64"]
+    header = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=").decode()
+    payload = base64.urlsafe_b64encode(b'{"sub":"FAKE-0000"}').rstrip(b"=").decode()
+    signed = f"{header}.{payload}.FAKEsignature00000000000000"
+    assert jwt_base64(base64.b64encode(signed.encode()).decode())
+    assert jwt_base64(base64.b64encode(signed.encode() + b"\n").decode())  # `echo` adds a line break
+    assert not jwt_base64(base64.b64encode(f"{header}.{payload}.".encode()).decode())  # unsigned
+    assert not jwt_base64(base64.b64encode(f"{header} is how a token begins".encode()).decode())
+    assert not jwt_base64("ZXlK!!not-base64")
+
+
+def test_a_run_of_one_character_is_a_mask_but_the_slashes_of_an_aws_session_token_are_not():
+    token = VALIDATORS["token"]
+    body = "gtD7fGUOv8fwNfBb0jXxUJR4QQAAabVVloZa" * 3  # clearly fake; only the shape matters here
+    assert token("FwoGZXIvYXdzEJr//////////wEaD" + body)
+    assert not token("FwoGZXIvYXdzEJrAAAAAAAAAAwEaD" + body)
+    assert not token("ghp_" + "a" * 36)
+
+
 def test_a_service_token_filler_is_not_a_token():
     assert token_body("dop_v1_" + "0123456789abcdef" * 4)
     assert not token_body("dop_v1_" + "0" * 64)
