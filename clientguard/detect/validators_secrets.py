@@ -53,6 +53,11 @@ def base64_private_key(value: str) -> bool:
     text = raw.decode("ascii", errors="replace")
     return "PRIVATE KEY" in text and private_key_block(text)
 
+
+#: What a base64-encoded token decodes to: three base64url parts, the first a JSON object's ("eyJ").
+_JWT_TEXT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
 @validator("jwt_base64")
 def jwt_base64(value: str) -> bool:
     """Base64 of a signed JSON Web Token (a Kubernetes secret's `data`, a CI variable): the decoded text
@@ -64,9 +69,6 @@ def jwt_base64(value: str) -> bool:
     except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
         return False
     return bool(_JWT_TEXT.fullmatch(text)) and jwt_token(text)
-
-
-_JWT_TEXT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 # --- passwords inside URLs and connection strings ------------------------------------------------
