@@ -99,6 +99,30 @@ def test_a_rule_naming_an_unknown_validator_is_rejected(tmp_path):
         load_rules([path])
 
 
+def test_a_rule_naming_an_unknown_database_is_rejected(tmp_path):
+    path = _write(tmp_path, VALID.replace('severity = "high"', 'severity = "high"\ndatabase = "fast"'))
+    with pytest.raises(RuleError, match=r"demo-token.*database: Input should be 'secret' or 'pii'"):
+        load_rules([path])
+
+
+@needs_hyperscan
+def test_a_rule_naming_the_other_database_is_scanned_there_with_the_same_findings(tmp_path):
+    pii = load_rules([_write(tmp_path, VALID.replace('kind = "secret"', 'kind = "pii"').replace('"demo-token"', '"demo-pii"'))])[0]
+    moved = dataclasses.replace(pii, database="secret")
+    secret = load_rules([_write(tmp_path, VALID)])[0]
+    text = "a = demo_abcd1234\nb = demo_zzzz9999 and demo_short\n"
+    plain = Detector([secret, pii], fingerprint_key=KEY, engine="hyperscan")
+    mixed = Detector([secret, moved], fingerprint_key=KEY, engine="hyperscan")
+    assert len(plain._dbs) == 2 and len(mixed._dbs) == 1  # the PII rule joined the secrets' database
+    spans = lambda det: sorted((f.rule_id, f.kind, f.start, f.end) for f in det.scan(text))  # noqa: E731
+    assert spans(mixed) == spans(plain) == spans(Detector([secret, moved], fingerprint_key=KEY, engine="python"))
+    assert {k for _, k, _, _ in spans(mixed)} == {"secret", "pii"}
+
+
+def test_the_email_rule_is_scanned_with_the_secrets():
+    assert next(r for r in RULES if r.id == "email-address").database == "secret"
+
+
 def test_malformed_toml_is_rejected_with_its_location(tmp_path):
     path = _write(tmp_path, "[[rule]\nid = ")
     with pytest.raises(RuleError, match=r"not valid TOML: .*line 1"):

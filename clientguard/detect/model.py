@@ -45,6 +45,9 @@ class Rule:
     prefilter: str | None = None
     #: Longest match reported when the pattern itself is unbounded.
     max_length: int = DEFAULT_MAX_LENGTH
+    #: The hyperscan database the rule's expression goes in, when not its kind's: "secret" holds
+    #: expressions anchored on literals, "pii" those made of character classes and digits (see engine).
+    database: Literal["secret", "pii"] | None = None
     #: File globs (gitignore syntax) where `clientguard scan` does not report this rule: files whose
     #: format makes its matches something else (IP-shaped numbers in SVG path data are coordinates).
     skip_files: tuple[str, ...] = ()

@@ -59,6 +59,7 @@ def _spec() -> Any:
         label: str | None = None
         prefilter: str | None = None
         max_length: int = Field(default=DEFAULT_MAX_LENGTH, ge=8, le=1_000_000)
+        database: Literal["secret", "pii"] | None = None
         skip_files: tuple[str, ...] = ()
         examples: tuple[str, ...] = Field(min_length=2)
         counter_examples: tuple[str, ...] = Field(min_length=1)
