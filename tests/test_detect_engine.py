@@ -275,11 +275,13 @@ def test_the_lookahead_goes_after_global_flags_and_only_where_it_says_something(
     assert scoped == r"(?=[Ii])(?<![a-z])(?i:iban)\d" and re.search(scoped, "IBAN1")
 
 
-def _windows_by_whole_lines(data: bytes, ends: list[int], reach: int, newlines: int) -> list[tuple[int, int]]:
+def _windows_by_whole_lines(data: bytes, ends: list[int], reach: int, newlines: int,
+                            ahead: int | None = None) -> list[tuple[int, int]]:
     """The window rule written plainly (each end's window from true line starts and ends, then the cut,
     then merged), to check _windows against."""
     from clientguard.detect.engine import LONG_LINE, LOOKAHEAD, UNBOUNDED
 
+    ahead = reach + LOOKAHEAD if ahead is None else ahead
     out: list[tuple[int, int]] = []
     cur_start, cur_end = -1, -1
     for e in ends:
@@ -294,7 +296,7 @@ def _windows_by_whole_lines(data: bytes, ends: list[int], reach: int, newlines: 
         nl = data.find(b"\n", e)
         we = len(data) if nl < 0 else nl + 1
         if we - ws > LONG_LINE:
-            ws, we = max(ws, e - reach - 2), min(we, e + reach + LOOKAHEAD)
+            ws, we = max(ws, e - reach - 2), min(we, e + ahead)
         if ws <= cur_end:
             cur_end = max(cur_end, we)
         else:
@@ -328,7 +330,41 @@ def test_windows_look_for_line_breaks_only_near_each_candidate_with_the_same_res
             ends = sorted({min(len(data), at + i * rng.choice([1, 13, 51, 300])) for i in range(200)})
         reach = rng.choice([20, 400, 800])
         newlines = rng.choice([0, 1, 2, UNBOUNDED])
-        assert _windows(data, ends, reach, newlines) == _windows_by_whole_lines(data, ends, reach, newlines)
+        ahead = rng.choice([None, None, 0, 256, 1024])
+        assert _windows(data, ends, reach, newlines, ahead) == _windows_by_whole_lines(data, ends, reach, newlines, ahead)
+
+
+def test_which_rules_end_where_their_hyperscan_expression_ends():
+    from clientguard.detect.engine import _Compiled
+
+    by_id = {r.id: r for r in builtin_rules()}
+    # Derived from the pattern: every match ends at a candidate end.
+    assert _Compiled(by_id["generic-secret-unquoted"]).ends_exactly
+    assert _Compiled(by_id["aws-access-key-id"]).ends_exactly
+    # A rule's own prefilter, or an expression cut after the separator: the value lies beyond the end.
+    assert not _Compiled(by_id["email-address"]).ends_exactly
+    assert not _Compiled(by_id["mite-api-key"]).ends_exactly
+
+
+def test_on_a_very_long_line_a_rule_ending_at_its_candidate_is_searched_up_to_it_with_the_same_findings():
+    """A minified bundle or a source map is one line of megabytes: a window cut around a candidate of a rule
+    whose matches end at their candidate ends stops LOOKAHEAD past it (not its longest match further),
+    and finds what the pure-Python engine finds."""
+    from clientguard.detect.engine import LOOKAHEAD, _windows
+
+    data = b"x" * 20000
+    assert _windows(data, [10000], 1200, 0, LOOKAHEAD) == [(10000 - 1202, 10000 + LOOKAHEAD)]
+    assert _windows(data, [10000], 1200, 0) == [(10000 - 1202, 10000 + 1200 + LOOKAHEAD)]
+    rng = random.Random(9)
+    key = _aws_key(rng)
+    filler = 'function(e){return e.token?e.token:null},n.password="",'
+    body = (filler * 200 + 'cfg={password:"Xk9#mQ2$vL7pR4",api_key: Zq7pw91xLmB4tR8sK2, host:"81.2.69.160"};'
+            + filler * 100 + f'aws="{key}";' + filler * 200)
+    for text in (body, body.replace("cfg", "c\u00e9f\u00e9") .replace("var", "\u00fc") + "é"):
+        found = {engine: Detector.create(fingerprint_key=KEY, engine=engine).scan(text)
+                 for engine in (("hyperscan", "python") if hyperscan_available() else ("python",))}
+        assert {text[f.start:f.end] for f in found["python"]} >= {key, "Xk9#mQ2$vL7pR4", "81.2.69.160"}
+        assert all(v == found["python"] for v in found.values())
 
 
 def test_a_rule_looks_past_its_match_on_a_very_long_line_as_on_a_short_one():

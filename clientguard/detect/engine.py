@@ -72,7 +72,7 @@ class _Compiled:
     candidate from hyperscan (most of them, in most texts) is never compiled or analysed, which keeps
     the detector's start short (every `clientguard scan` pays it)."""
 
-    __slots__ = ("rule", "label", "bkeywords", "_regex", "_width", "_newlines", "_literals")
+    __slots__ = ("rule", "label", "bkeywords", "_regex", "_width", "_newlines", "_literals", "_ends_exactly")
 
     def __init__(self, rule: Rule):
         self.rule = rule
@@ -82,6 +82,7 @@ class _Compiled:
         # Known from the rules cache for the built-in rules; worked out on first use for any other.
         self._width, self._newlines = SHAPES.get((rule.pattern, rule.ignore_case, rule.max_length), (-1, -1))
         self._literals: tuple[tuple[str, bool], ...] | None | object = _UNCOMPILED
+        self._ends_exactly: bool | None = None
 
     @property
     def regex(self) -> re.Pattern[str]:
@@ -102,6 +103,15 @@ class _Compiled:
         if self._newlines < 0:
             self._newlines = _newline_bound(self.rule, self.regex)
         return self._newlines
+
+    @property
+    def ends_exactly(self) -> bool:
+        """Whether every match of the pattern ends where its hyperscan expression ends (or one character
+        before, where a neighbour was made consuming): true of an expression derived from the pattern,
+        not of a rule's own `prefilter` or of one cut at a context separator (see _hs_expression)."""
+        if self._ends_exactly is None:
+            self._ends_exactly = _ends_exactly(self.rule)
+        return self._ends_exactly
 
     @property
     def literals(self) -> tuple[tuple[str, bool], ...] | None:
@@ -602,6 +612,16 @@ def _hs_expression(rule: Rule) -> bytes:
     return out
 
 
+def _ends_exactly(rule: Rule) -> bool:
+    """See _Compiled.ends_exactly. Every other step of the derivation keeps each end of the pattern's
+    matches an end of the expression: dropped lookarounds and optional prefixes, loosened counts, and
+    a run that ends where it does."""
+    if rule.prefilter:
+        return False
+    expr = re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(", rule.pattern)
+    return _end_at_context_separator(expr) == expr
+
+
 def _hs_compile(exprs: list[bytes], flags: list[int]):
     db = hyperscan.Database()
     db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=flags)
@@ -909,7 +929,8 @@ class Detector:
                 c = compiled[twins[0]]
                 # A match lies on the lines just before its candidate end: as many as it can hold line
                 # breaks, plus the line before when the prefilter consumed the break after the match.
-                for bs, be in _windows(data, group_ends, c.width * scale, c.newlines):
+                ahead = LOOKAHEAD * scale if c.ends_exactly else None
+                for bs, be in _windows(data, group_ends, c.width * scale, c.newlines, ahead):
                     if not ascii_:
                         # A window cut on a very long line can split a character: widen it to whole ones.
                         bs, be = _char_boundary(data, bs, -1), _char_boundary(data, be, 1)
@@ -929,7 +950,7 @@ class Detector:
             group_ends = sorted(set(ends[group]))
             for twins in self._twins[group]:
                 c = compiled[twins[0]]
-                windows = _windows(data, group_ends, c.width, c.newlines)
+                windows = _windows(data, group_ends, c.width, c.newlines, LOOKAHEAD if c.ends_exactly else None)
                 bregex = self._bregexes.get(twins[0], _UNCOMPILED)
                 if bregex is _UNCOMPILED:
                     bregex = self._bregexes[twins[0]] = _bytes_regex(c.rule)
@@ -1075,33 +1096,41 @@ LONG_LINE = 4096
 LOOKAHEAD = 256
 
 
-def _windows(data: bytes, ends: list[int], reach: int, newlines: int = UNBOUNDED) -> list[tuple[int, int]]:
+def _windows(data: bytes, ends: list[int], reach: int, newlines: int = UNBOUNDED,
+             ahead: int | None = None) -> list[tuple[int, int]]:
     """Merged windows of ``data`` that hold every match (at most ``reach`` bytes long, with at most
     ``newlines`` line breaks) whose candidate end is in ``ends``: from the later of the line start ``reach``
     bytes back and the start of the line ``newlines`` + 1 breaks back, to the end of the end's line.
     A window longer than LONG_LINE (a very long line) is cut to ``reach`` bytes before the end and
-    ``reach`` + LOOKAHEAD after it.
+    ``ahead`` bytes after it: by default ``reach`` + LOOKAHEAD, since a match may end anywhere on the line
+    of a candidate end; a rule whose matches end at their candidate ends (_Compiled.ends_exactly) needs
+    only room for its lookaheads.
 
     ``ends`` is sorted, so window starts never decrease: an end inside the current window adds nothing,
     unless that window was cut on a long line, where the end's own stretch may reach further.
     """
     out: list[tuple[int, int]] = []
     n = len(data)
+    if ahead is None:
+        ahead = reach + LOOKAHEAD
     cur_start, cur_end = -1, -1
     cut_from = -1  # when the current window was cut on a long line: how far that line's window went
+    long_from = -1  # ... and where that line starts, if it is itself longer than LONG_LINE
     rfind = data.rfind
     find = data.find
     for e in ends:
         if e < cur_end:
             if cut_from < 0:
                 continue  # the current window runs to the end of e's line already
-            stretch = e + reach + LOOKAHEAD
-            if stretch <= cur_end:
-                continue
-            if stretch <= cut_from:  # on the same long line: only the end moves
-                cur_end = stretch
-                continue
-            # beyond what is known of the line: work e's window out afresh
+            if e > long_from:  # on the same long line, so e's own window is cut too
+                stretch = e + ahead
+                if stretch <= cur_end:
+                    continue
+                if stretch <= cut_from:  # only the end moves
+                    cur_end = stretch
+                    continue
+            # beyond what is known of the line, or on a short line of a window cut for the lines it
+            # spans (a rule whose matches hold line breaks): work e's window out afresh
         # Line breaks are looked for no further than LONG_LINE beyond the longest match: a window that
         # reaches further is cut below anyway, and looking to the true line start or end for every
         # candidate on a multi-megabyte line (one-line JSON) would be quadratic.
@@ -1118,20 +1147,22 @@ def _windows(data: bytes, ends: list[int], reach: int, newlines: int = UNBOUNDED
             ws = max(ws, ls)
         nl = find(b"\n", e, hi)
         we = hi if nl < 0 else min(n, nl + 1)
-        line_end = -1
+        line_end = line_from = -1
         if we - ws > LONG_LINE:
             # No accepted match is longer than `reach`, so one around `e` lies within `reach` of it: on a
             # very long line (minified code, a source map's embedded sources) search only that stretch,
             # and far enough past it for the rule's lookaheads.
             line_end = we
-            ws, we = max(ws, e - reach - 2), min(we, e + reach + LOOKAHEAD)
+            own = rfind(b"\n", lo, max(0, e - 1)) + 1 or lo
+            line_from = own if we - own > LONG_LINE else we
+            ws, we = max(ws, e - reach - 2), min(we, e + ahead)
         if ws <= cur_end:
             if we >= cur_end:
-                cur_end, cut_from = we, line_end
+                cur_end, cut_from, long_from = we, line_end, line_from
         else:
             if cur_end >= 0:
                 out.append((cur_start, cur_end))
-            cur_start, cur_end, cut_from = ws, we, line_end
+            cur_start, cur_end, cut_from, long_from = ws, we, line_end, line_from
     if cur_end >= 0:
         out.append((cur_start, cur_end))
     return out
