@@ -331,7 +331,8 @@ def test_windows_look_for_line_breaks_only_near_each_candidate_with_the_same_res
         reach = rng.choice([20, 400, 800])
         newlines = rng.choice([0, 1, 2, UNBOUNDED])
         ahead = rng.choice([None, None, 0, 256, 1024])
-        assert _windows(data, ends, reach, newlines, ahead) == _windows_by_whole_lines(data, ends, reach, newlines, ahead)
+        plain = _windows_by_whole_lines(data, ends, reach, newlines, ahead)
+        assert _windows(data, ends, reach, newlines, ahead) == plain
 
 
 def test_which_rules_end_where_their_hyperscan_expression_ends():
@@ -360,7 +361,7 @@ def test_on_a_very_long_line_a_rule_ending_at_its_candidate_is_searched_up_to_it
     filler = 'function(e){return e.token?e.token:null},n.password="",'
     body = (filler * 200 + 'cfg={password:"Xk9#mQ2$vL7pR4",api_key: Zq7pw91xLmB4tR8sK2, host:"81.2.69.160"};'
             + filler * 100 + f'aws="{key}";' + filler * 200)
-    for text in (body, body.replace("cfg", "c\u00e9f\u00e9") .replace("var", "\u00fc") + "é"):
+    for text in (body, "é" * 10 + body):  # ASCII, and the same line in a text that is not
         found = {engine: Detector.create(fingerprint_key=KEY, engine=engine).scan(text)
                  for engine in (("hyperscan", "python") if hyperscan_available() else ("python",))}
         assert {text[f.start:f.end] for f in found["python"]} >= {key, "Xk9#mQ2$vL7pR4", "81.2.69.160"}

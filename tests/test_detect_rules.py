@@ -107,7 +107,8 @@ def test_a_rule_naming_an_unknown_database_is_rejected(tmp_path):
 
 @needs_hyperscan
 def test_a_rule_naming_the_other_database_is_scanned_there_with_the_same_findings(tmp_path):
-    pii = load_rules([_write(tmp_path, VALID.replace('kind = "secret"', 'kind = "pii"').replace('"demo-token"', '"demo-pii"'))])[0]
+    as_pii = VALID.replace('kind = "secret"', 'kind = "pii"').replace('"demo-token"', '"demo-pii"')
+    pii = load_rules([_write(tmp_path, as_pii)])[0]
     moved = dataclasses.replace(pii, database="secret")
     secret = load_rules([_write(tmp_path, VALID)])[0]
     text = "a = demo_abcd1234\nb = demo_zzzz9999 and demo_short\n"

@@ -950,7 +950,8 @@ class Detector:
             group_ends = sorted(set(ends[group]))
             for twins in self._twins[group]:
                 c = compiled[twins[0]]
-                windows = _windows(data, group_ends, c.width, c.newlines, LOOKAHEAD if c.ends_exactly else None)
+                ahead = LOOKAHEAD if c.ends_exactly else None
+                windows = _windows(data, group_ends, c.width, c.newlines, ahead)
                 bregex = self._bregexes.get(twins[0], _UNCOMPILED)
                 if bregex is _UNCOMPILED:
                     bregex = self._bregexes[twins[0]] = _bytes_regex(c.rule)
