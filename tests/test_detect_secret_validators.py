@@ -748,3 +748,28 @@ def test_a_random_key_with_a_slash_is_not_a_type_name_for_a_chance_capitalised_p
     key = head + "/" + "".join(rng.choice(alphabet) for _ in range(5))
     assert VALIDATORS["generic_assigned_secret"](key)
     assert not VALIDATORS["generic_assigned_secret"]("rust_openssl.hpke.MLKEM768X25519PrivateKey")  # still a name
+
+
+def test_validator_patterns_are_compiled_on_first_use_and_then_are_the_compiled_pattern_s_methods(monkeypatch):
+    import re
+
+    from clientguard.detect import validators
+
+    compiled = []
+    real = re.compile
+    monkeypatch.setattr(validators.re, "compile", lambda *a: compiled.append(a) or real(*a))
+    lazy = validators.lazy_re(r"(?i)ab(c+)", 0)
+    assert compiled == []  # nothing compiled until used
+    assert lazy.fullmatch("ABccc").group(1) == "ccc" and lazy.search("xxabc") and not lazy.match("xabc")
+    assert lazy.sub("-", "abc abcc") == "- -" and [m.span() for m in lazy.finditer("abc abc")] == [(0, 3), (4, 7)]
+    assert lazy.pattern == r"(?i)ab(c+)" and lazy.flags & re.IGNORECASE
+    assert len(compiled) == 1  # once, whatever is used after
+    with pytest.raises(AttributeError):
+        lazy.no_such_method  # noqa: B018
+    # Every validator pattern the modules define this way compiles (a bad one would fail only when used).
+    from clientguard.detect import validators_secrets, validators_services
+
+    for module in (validators, validators_secrets, validators_services):
+        for name, value in vars(module).items():
+            if isinstance(value, validators.LazyPattern):
+                assert value.pattern, f"{module.__name__}.{name}"

@@ -17,6 +17,33 @@ from typing import Callable
 Validator = Callable[[str], bool]
 VALIDATORS: dict[str, Validator] = {}
 
+#: What the validators call on their patterns.
+_PATTERN_API = ("search", "match", "fullmatch", "finditer", "findall", "sub", "subn", "split", "pattern", "flags")
+
+
+class LazyPattern:
+    """A regex the validators use, compiled the first time it is used: a scan imports some 180 of them
+    (~30 ms of every command's start) and most never see a candidate. After that first use its methods
+    are the compiled pattern's own, bound in the instance's slots."""
+
+    __slots__ = ("_source", *_PATTERN_API)
+
+    def __init__(self, pattern: str, flags: int = 0):
+        self._source = (pattern, flags)
+
+    def __getattr__(self, name: str):  # only while a slot is unset, that is before the first use
+        if name not in _PATTERN_API:
+            raise AttributeError(name)
+        compiled = re.compile(*self._source)
+        for attr in _PATTERN_API:
+            object.__setattr__(self, attr, getattr(compiled, attr))
+        return getattr(compiled, name)
+
+
+def lazy_re(pattern: str, flags: int = 0) -> "re.Pattern[str]":
+    """`re.compile`, deferred to the first use (see LazyPattern)."""
+    return LazyPattern(pattern, flags)  # type: ignore[return-value]
+
 
 def validator(name: str) -> Callable[[Validator], Validator]:
     def register(fn: Validator) -> Validator:
@@ -162,7 +189,7 @@ IBAN_LENGTHS = {
 #: without one of its own, en_US among them) writes "GB", check digits, four letters and 13 digits, one digit
 #: short of a real British IBAN, with check digits that pass mod-97. Generated fixtures and synthetic data
 #: sets are full of them (bench/pii.py: 30 of 350 IBANs); accepted in exactly that shape, checksum and all.
-_GENERATED_IBAN = re.compile(r"GB\d{2}[A-Z]{4}\d{13}")
+_GENERATED_IBAN = lazy_re(r"GB\d{2}[A-Z]{4}\d{13}")
 
 
 @validator("iban")
@@ -201,11 +228,11 @@ def ssn(value: str) -> bool:
 # --- phone numbers -------------------------------------------------------------------------------
 
 #: Groups that are each a decimal number (one dot inside), as path data writes coordinates.
-_DECIMALS_ONLY = re.compile(r"\d+\.\d+(?:[ -]+\d+\.\d+)+")
+_DECIMALS_ONLY = lazy_re(r"\d+\.\d+(?:[ -]+\d+\.\d+)+")
 
 
 #: A decimal with one digit after the point (17.7), as SVG path data writes coordinates.
-_ONE_DECIMAL = re.compile(r"\.\d(?!\d)")
+_ONE_DECIMAL = lazy_re(r"\.\d(?!\d)")
 
 
 @validator("phone")
@@ -255,11 +282,11 @@ def phone(value: str) -> bool:
 # Top-level domains that can never hold a mailbox (RFC 2606/6761), and the `domain.tld` stand-in.
 # example.com/org/net addresses are still reported: test data and fixtures are full of them, and they
 # have the shape of personal data wherever they stand.
-_EXAMPLE_DOMAINS = re.compile(r"(^|\.)(example|test|invalid|localhost|domain\.tld)$")
+_EXAMPLE_DOMAINS = lazy_re(r"(^|\.)(example|test|invalid|localhost|domain\.tld)$")
 
 
 #: An internationalised top-level domain in its ASCII form (xn--p1ai is .рф).
-_PUNYCODE_TLD = re.compile(r"xn--[a-z0-9-]{2,59}")
+_PUNYCODE_TLD = lazy_re(r"xn--[a-z0-9-]{2,59}")
 
 
 #: File extensions that end names with an @ in them (icon@2x.png, Package@swift-5.9.swift), and no TLD
@@ -339,7 +366,7 @@ def _documentation_net(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> boo
 
 #: X.509 object identifiers (id-at 2.5.4.x, id-ce 2.5.29.x: keyUsage is 2.5.29.15) have four parts too, and
 #: so do RFC 8410's curves (1.3.101.110 X25519, .111 X448, .112 Ed25519, .113 Ed448).
-_X509_OID = re.compile(r"2\.5\.(?:4|29)\.\d{1,3}|1\.3\.101\.11[0-3]")
+_X509_OID = lazy_re(r"2\.5\.(?:4|29)\.\d{1,3}|1\.3\.101\.11[0-3]")
 
 
 def _section_number(value: str) -> bool:
@@ -464,7 +491,7 @@ def jwt(value: str) -> bool:
 
 
 # Values that stand for a secret without being one.
-_PLACEHOLDER_WORDS = re.compile(
+_PLACEHOLDER_WORDS = lazy_re(
     r"(?i)^(?:changeme|change[_-]?(?:me|this|it)|changeit|password|passwd|secret|token|apikey|api[_-]?key|none|null|nil|"
     r"undefined|true|false|example|sample|dummy|placeholder|redacted|hidden|masked|todo|tbd|fixme|test|testing|"
     r"default|empty|string|value|(?:your|my)[_-]?(?:own[_-]?)?(?:[a-z]{2,12}?[_-]?)?(?:secret|password|passwd|pass|token|key|api[_-]?key|"
@@ -472,18 +499,18 @@ _PLACEHOLDER_WORDS = re.compile(
     r"foo|bar|baz|qwerty|letmein|admin|root|user|username|pass|secret[_-]?key|private[_-]?key|"
     r"not[_-]?set|unset|n/?a|xxx+|\*+|\.+|-+|_+|0+|1234\w*|abc\w{0,3}|abc123\w{0,6}|s3cr3t|p@ssw[0o]rd)$"
 )
-_TEMPLATE = re.compile(
+_TEMPLATE = lazy_re(
     r"^(?:\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*\}\}|\{\%.*\%\}|%\([^)]*\)s|%s|<[^>]*>|\[[^\]]*\]|"
     r"#\{[^}]*\}|@[A-Za-z_]+@|__[A-Z0-9_]+__)$"
 )
-_CODE_REFERENCE = re.compile(
+_CODE_REFERENCE = lazy_re(
     r"(?i)(os\.environ|os\.getenv|getenv\(|process\.env|env\(|environ\[|config\[|settings\.|secrets\.|vault:|"
     r"\$\{\{|ENV\[|System\.getenv|Environment\.GetEnvironmentVariable|keyring|\bsecretKeyRef\b)"
 )
 
 
 #: Instructions in the value's place: yourWeak(!)Password, YourPwdShouldBeLongAndSecure!, your_api_key.
-YOUR_VALUE = re.compile(r"[Yy]our[A-Z_\- ]")
+YOUR_VALUE = lazy_re(r"[Yy]our[A-Z_\- ]")
 
 
 def is_placeholder(value: str) -> bool:
@@ -543,7 +570,7 @@ NATIONAL_PHONE_REGIONS = ("DE", "GB", "FR", "NL", "AT", "CH", "IT", "ES", "BE", 
 
 #: A date, year first or last, with one separator throughout (2024-01-15, 2024 01 01, 15.01.2024, 1/15/2024):
 #: after "contact:" or "call" it is a day, not a number.
-_DATE_SHAPED = re.compile(r"(?:19|20)\d\d([ ./-])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])"
+_DATE_SHAPED = lazy_re(r"(?:19|20)\d\d([ ./-])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])"
                           r"|(?:0?[1-9]|[12]\d|3[01])([ ./-])(?:0?[1-9]|[12]\d|3[01])\2(?:19|20)\d\d")
 
 

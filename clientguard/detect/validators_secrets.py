@@ -15,14 +15,15 @@ import math
 import re
 
 from clientguard.detect.validators import (
-    YOUR_VALUE, generic_secret, has_ordered_run, is_placeholder, longest_ordered_run, shannon_entropy, validator,
+    YOUR_VALUE, generic_secret, has_ordered_run, is_placeholder, lazy_re, longest_ordered_run, shannon_entropy,
+    validator,
 )
 
 # --- private key blocks --------------------------------------------------------------------------
 
-_PEM_ARMOR = re.compile(r"-{4,5} ?(?:BEGIN|END)[^-\n]*-{4,5}")
-_PEM_HEADER_LINE = re.compile(r"(?m)^[ \t]*[A-Za-z][A-Za-z0-9-]*:[^\n]*$")
-_ESCAPED_NEWLINE = re.compile(r"\\[rn]")
+_PEM_ARMOR = lazy_re(r"-{4,5} ?(?:BEGIN|END)[^-\n]*-{4,5}")
+_PEM_HEADER_LINE = lazy_re(r"(?m)^[ \t]*[A-Za-z][A-Za-z0-9-]*:[^\n]*$")
+_ESCAPED_NEWLINE = lazy_re(r"\\[rn]")
 
 
 @validator("private_key_block")
@@ -55,7 +56,7 @@ def base64_private_key(value: str) -> bool:
 
 
 #: What a base64-encoded token decodes to: three base64url parts, the first a JSON object's ("eyJ").
-_JWT_TEXT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+_JWT_TEXT = lazy_re(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 @validator("jwt_base64")
@@ -86,7 +87,7 @@ _URL_PASSWORD_WORDS = frozenset({"x-oauth-basic", "x-access-token", "unused", "n
 #: A value that only says what it stands for: an optional word about it, the kind of secret, a number
 #: (password123, newpassword456, wrongpassword, secret123, token1, test_password_1, secret1value). Tests are
 #: full of them.
-_SELF_NAMED = re.compile(
+_SELF_NAMED = lazy_re(
     r"(?i)\d{0,6}(?:new|old|wrong|bad|some|any|first|second|third|my|test|testing|dummy|default|temp|tmp|valid|invalid|"
     r"correct|incorrect|other|another|strong|weak|good|current|updated|reset|random|custom|secure|simple|sample)?[_!-]?"
     r"(?:(?:api|auth|client|private|public)[_-]?)?(?:(?:pass(?:word|wd|phrase)?|pwd|secret|s3cr3t|token|key|refresh|access|session)[_-]?){1,3}"
@@ -96,28 +97,28 @@ _SELF_NAMED = re.compile(
 #: in https://USERNAME:PERSONAL_ACCESS_TOKEN@github.com), or camelCase words, an acronym among them, ending in the
 #: kind of secret and a counter (newReplicationPassword123, adminUserSecret2, newMD5Password): a README's
 #: stand-in or a variable.
-_WORDS_IN_VALUE = re.compile(r"[A-Z]+(?:_[A-Z]+)+|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z][a-z]+|[A-Z]{2,4}\d{1,3})*(?:Pass(?:word|phrase)|Secret|Token)"
+_WORDS_IN_VALUE = lazy_re(r"[A-Z]+(?:_[A-Z]+)+|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z][a-z]+|[A-Z]{2,4}\d{1,3})*(?:Pass(?:word|phrase)|Secret|Token)"
                              r"\d{0,6}[!.#]?"
                              # userOne-token, adminUser_secret: camelCase words, then the kind of secret
                              r"|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z][a-z]+)+[-_](?:pass(?:word|phrase)?|secret|token|key)\d{0,6}")
 #: In a URL (http://user2:password2@...), only the word itself numbered, or a constant's name, is a stand-in:
 #: labelled sets count testpassword and pass456 there as passwords.
-_NUMBERED_PASSWORD = re.compile(r"(?i)password[_-]?\d{1,3}|(?:random|custom|secure|simple|sample|dummy)[_-]?password\d{0,3}")
-_UPPER_CONSTANT = re.compile(r"[A-Z]+(?:_[A-Z]+)+")
+_NUMBERED_PASSWORD = lazy_re(r"(?i)password[_-]?\d{1,3}|(?:random|custom|secure|simple|sample|dummy)[_-]?password\d{0,3}")
+_UPPER_CONSTANT = lazy_re(r"[A-Z]+(?:_[A-Z]+)+")
 #: The same in lower case, one of its words naming a credential: curl -u 'api_username:access_token' in API docs.
-_LOWER_SECRET_NAME = re.compile(r"(?:[a-z]+_)+(?:token|password|passwd|secret|key|apikey|pwd)(?:_[a-z]+)*"
+_LOWER_SECRET_NAME = lazy_re(r"(?:[a-z]+_)+(?:token|password|passwd|secret|key|apikey|pwd)(?:_[a-z]+)*"
                                 r"|(?:token|password|passwd|secret|apikey|pwd)(?:_[a-z]+)+")
 #: A word of a test account and a counter: test123456, Test124!, blank123, testUser@1234. Not admin123 or
 #: root123: those are the weak passwords real systems are left with, and the gateway replaces them for free.
-_ACCOUNT_WORD_AND_NUMBER = re.compile(r"(?i)(?:test|demo|guest|blank|user|hunter)(?:[A-Z][a-z]+)?@?\d{1,6}[!.#_]?")
+_ACCOUNT_WORD_AND_NUMBER = lazy_re(r"(?i)(?:test|demo|guest|blank|user|hunter)(?:[A-Z][a-z]+)?@?\d{1,6}[!.#_]?")
 #: A run of keys along a keyboard row and a counter: asdf1234, qwerty123, zxcvbnm! (hunter2, above, is the other
 #: password every test file borrows).
-_KEYBOARD_FILLER = re.compile(r"(?i)(?:asdf(?:g(?:h(?:jkl?)?)?)?|qwer(?:t(?:y(?:uiop?)?)?)?|zxcv(?:b(?:nm?)?)?)\d{0,8}[!.#]?")
+_KEYBOARD_FILLER = lazy_re(r"(?i)(?:asdf(?:g(?:h(?:jkl?)?)?)?|qwer(?:t(?:y(?:uiop?)?)?)?|zxcv(?:b(?:nm?)?)?)\d{0,8}[!.#]?")
 #: A sentence in PascalCase that names a secret (TheSecretKeyObtainedFromR2, AuthKeyOfDoomThatMustBeLongEnough): a
 #: description of the value in its place, four words or more, one of them the kind of secret.
-_SENTENCE_NAMING_SECRET = re.compile(r"(?=.*(?:Secret|Key|Pass(?:word)?|Token)(?:[A-Z]|$))(?:[A-Z][a-z]+|A(?=[A-Z])){4,}[A-Z]?\d{0,3}")
+_SENTENCE_NAMING_SECRET = lazy_re(r"(?=.*(?:Secret|Key|Pass(?:word)?|Token)(?:[A-Z]|$))(?:[A-Z][a-z]+|A(?=[A-Z])){4,}[A-Z]?\d{0,3}")
 #: A name and the date it was made (didPurgeImageCachesForResizing-2026-03-30): a versioned setting's key.
-_NAME_AND_DATE = re.compile(r"([A-Za-z_]+)[-_.]\d{4}-\d{2}-\d{2}")
+_NAME_AND_DATE = lazy_re(r"([A-Za-z_]+)[-_.]\d{4}-\d{2}-\d{2}")
 #: The word "password" in languages whose translation files hold it as a label ('password' => 'wachtwoord').
 _PASSWORD_TRANSLATIONS = frozenset({
     "adgangskode", "wachtwoord", "contrasenya", "contraseña", "contrasena", "palavra-passe", "passwort", "kennwort",
@@ -129,18 +130,18 @@ _PASSWORD_TRANSLATIONS = frozenset({
 })
 #: "Secret" in languages whose compounds carry it (OAuth-klienthemmelighed, Client-Geheimnis): a label of a
 #: translation file ("OAuth client secret": "OAuth-klienthemmelighed"), not the secret.
-_SECRET_TRANSLATIONS = re.compile(r"(?i)hemmelighed|hemmelighet|hemlighet|geheimnis|geheim|salaisuus|secreto|segredo|segreto|"
+_SECRET_TRANSLATIONS = lazy_re(r"(?i)hemmelighed|hemmelighet|hemlighet|geheimnis|geheim|salaisuus|secreto|segredo|segreto|"
                                   r"sekret|tajemstv|titkos")
 #: Words of a label, one of them an acronym or written with letters beyond ASCII: 'API-Schlüssel', 'API-sleutel',
 #: 'Brevo-API-Schlüssel' (the translations of "API key" in a language file).
-_LABEL_WORDS = re.compile(r"(?:[^\W\d_]+[- ]){1,3}[^\W\d_]+")
-_ACRONYM_FIRST = re.compile(r"[A-Z]{2,5}[- ]")
+_LABEL_WORDS = lazy_re(r"(?:[^\W\d_]+[- ]){1,3}[^\W\d_]+")
+_ACRONYM_FIRST = lazy_re(r"[A-Z]{2,5}[- ]")
 #: A service's or product's name (Postmark, hCaptcha.com, App) and one more word after a hyphen or a space.
-_BRAND_THEN_WORD = re.compile(r"([A-Za-z][A-Za-z.]{1,30})[- ]([^\W\d_]{4,24})")
+_BRAND_THEN_WORD = lazy_re(r"([A-Za-z][A-Za-z.]{1,30})[- ]([^\W\d_]{4,24})")
 #: Han, kana and Hangul: no generated secret is written in them.
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+_CJK = lazy_re(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 #: What is left of such a message: a product's name or an acronym with a version (FIDO2, hCaptcha.com), or nothing.
-_BRAND_OR_ACRONYM = re.compile(r"[A-Za-z][A-Za-z.]{0,15}\d{0,2}|")
+_BRAND_OR_ACRONYM = lazy_re(r"[A-Za-z][A-Za-z.]{0,15}\d{0,2}|")
 
 
 def _translated_label(v: str) -> bool:
@@ -168,10 +169,10 @@ def _translated_label(v: str) -> bool:
 
 
 #: A run of counting letters and digits and nothing else: def456, xyz789, 0123456789ABCDEFGH, abc=def=ghi.
-_CLASS_CHUNKS = re.compile(r"[a-z]+|[A-Z]+|\d+")
+_CLASS_CHUNKS = lazy_re(r"[a-z]+|[A-Z]+|\d+")
 #: A provider's prefix, then words that say what the value stands for, or a counter: AIzaSyD-test-api-key-123,
 #: AIzaSyD-new-api-key, whsec_123, vercel_blob_rw_TEST_asdf.
-_PREFIX_THEN_STAND_IN = re.compile(
+_PREFIX_THEN_STAND_IN = lazy_re(
     r"[A-Za-z0-9]{2,10}[-_](?:(?P<counter>\d{1,6})|(?i:(?=.*(?:test|example|sample|dummy|fake|demo|new|old|password|secret|token|key|asdf))"
     r"[a-z]+(?:[-_][a-z]+)*(?:[-_]?\d{1,6})?))"
 )
@@ -194,8 +195,8 @@ def _counted_filler(v: str) -> bool:
 
 #: i18next's namespaced keys (fields:showPassword, errors:invalidToken), Pulumi's project:key config names
 #: (pulumi config set --secret my-project:githubSecret).
-_NAMESPACED_KEY = re.compile(r"[a-z]+(?:-[a-z]+)*(?::[a-z]+(?:[A-Z][a-z]+)*)+")
-_EMAIL_VALUE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_NAMESPACED_KEY = lazy_re(r"[a-z]+(?:-[a-z]+)*(?::[a-z]+(?:[A-Z][a-z]+)*)+")
+_EMAIL_VALUE = lazy_re(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 def _jwt_header_only(v: str) -> bool:
@@ -215,12 +216,12 @@ def _jwt_header_only(v: str) -> bool:
 
 #: Template fields anywhere in a value: {pw}, %(pw)s, %s, ${DB_PASS}, <password>, [password], {{ x }}.
 #: ($VAR alone is a template too, but a "$" inside a password is common: is_placeholder judges the whole value.)
-_FORMAT_FIELD = re.compile(r"\$\([^)]*\)|\{[^}]*\}|%\([A-Za-z_]\w*\)[sdr]|%[sd](?![A-Za-z0-9])|\$\{[^}]*\}?|<[^>]*>|&lt;.*?&gt;|\[[^\]]*\]|\{\{|\}\}")
+_FORMAT_FIELD = lazy_re(r"\$\([^)]*\)|\{[^}]*\}|%\([A-Za-z_]\w*\)[sdr]|%[sd](?![A-Za-z0-9])|\$\{[^}]*\}?|<[^>]*>|&lt;.*?&gt;|\[[^\]]*\]|\{\{|\}\}")
 
 
 #: Code read as a connection string's password in minified JavaScript: a member of `this`, or a method
 #: declared right after the value (t}prepareRequest(e){if(...)).
-_MINIFIED_CODE = re.compile(r"^this\.[A-Za-z_$]|[\w$]\([\w$,]*\)\{")
+_MINIFIED_CODE = lazy_re(r"^this\.[A-Za-z_$]|[\w$]\([\w$,]*\)\{")
 
 
 @validator("url_password")
@@ -250,54 +251,54 @@ def url_password(value: str) -> bool:
 
 # --- generic assignments -------------------------------------------------------------------------
 
-_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+_IDENTIFIER = lazy_re(r"[A-Za-z_$][A-Za-z0-9_$]*")
 #: A program name as a quoted value can be: `$` only first ($scope) or as a bundler's suffix (Token$1);
 #: inside a word it stands for an s, as passwords write it (super$ecret, Pa$word).
-_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_]*(?:\$\d*)?")
+_NAME = lazy_re(r"[A-Za-z_$][A-Za-z0-9_]*(?:\$\d*)?")
 #: Dotted, dashed or slashed words (i18n keys, resource names, MIME types, controller#action routes);
 #: leetspeak (s3cr3t-p4ss) is not. A last dotted number is a level (the scope markup.heading.1 of an editor's
 #: highlighting rules).
-_WORDS = re.compile(r"(?:[a-z]{1,2}\d{1,2}[a-z]{1,2}|[a-z]+\d*)(?:[-_.:/#](?:[a-z]{1,2}\d{1,2}[a-z]{1,2}|[a-z]+\d*))+"
+_WORDS = lazy_re(r"(?:[a-z]{1,2}\d{1,2}[a-z]{1,2}|[a-z]+\d*)(?:[-_.:/#](?:[a-z]{1,2}\d{1,2}[a-z]{1,2}|[a-z]+\d*))+"
                     r"(?:\.\d{1,2})?"  # e2e, k8s, i18n: words too
                     r"|[A-Z]+\d*(?:[-_.:][A-Z]+\d*)+")
 #: A reference in code (AuthorizationService.instance, this.props.authHeader): letters only, dotted.
-_DOTTED_NAME = re.compile(r"[A-Za-z_$]+(?:\.[A-Za-z_$]+)+")
+_DOTTED_NAME = lazy_re(r"[A-Za-z_$]+(?:\.[A-Za-z_$]+)+")
 #: An HTTP header's name: capitalised words (or acronyms) joined by hyphens, no digits (X-CSRF-Token).
-_HEADER_NAME = re.compile(r"[A-Z][A-Za-z]*(?:-[A-Z][A-Za-z]*)+")
+_HEADER_NAME = lazy_re(r"[A-Z][A-Za-z]*(?:-[A-Z][A-Za-z]*)+")
 #: One word and the separator it is joined to something else by ('Secret-' . ucfirst($key)).
-_WORD_PREFIX = re.compile(r"[A-Za-z]+(?:[-_.][A-Za-z]+)*[-_./]")
+_WORD_PREFIX = lazy_re(r"[A-Za-z]+(?:[-_.][A-Za-z]+)*[-_./]")
 #: snake_case, camelCase (an upper-case run, an acronym, must be followed by two lower-case letters or end
 #: the name: getX, toJSON, parseHTTPResponse), PascalCase. Random mixed case (lRDXNfPxOMFQ) is none of them.
-_SNAKE_OR_CAMEL_WORDS = re.compile(r"_*[a-z]+(?:_+[a-z0-9]+)+_*|[a-z]+(?:[A-Z]{1,6}[a-z]{2,})+[A-Z]{0,6}|[a-z]+[A-Z]{1,6}"
+_SNAKE_OR_CAMEL_WORDS = lazy_re(r"_*[a-z]+(?:_+[a-z0-9]+)+_*|[a-z]+(?:[A-Z]{1,6}[a-z]{2,})+[A-Z]{0,6}|[a-z]+[A-Z]{1,6}"
                                    r"|(?:[A-Z][a-z]+){2,}")
-_FILE_REF = re.compile(r"(?i)^[\w.~/\\-]*[/\\][\w.~/\\-]*$|\.(?:pem|key|crt|cer|der|p12|pfx|jks|json|ya?ml|txt|env|"
+_FILE_REF = lazy_re(r"(?i)^[\w.~/\\-]*[/\\][\w.~/\\-]*$|\.(?:pem|key|crt|cer|der|p12|pfx|jks|json|ya?ml|txt|env|"
                        r"pub|gpg|asc|ini|cfg|conf|toml|xml|properties|html?|js|py|rb|php|go|java|sh)$")
-_URL = re.compile(r"(?i)^[a-z][a-z0-9+.-]*://")
-_CALL_OR_INDEX = re.compile(r"[()\[\]{}]")
-_VERSION_OR_NUMBER = re.compile(r"^(?:[~^]|[<>]=?|==?)?[vV]?\d+(?:[.\-_]\d+)+(?:[.-]?[A-Za-z]{1,6}\d*)?$|^[vV]?\d+[A-Za-z]{0,5}$"
+_URL = lazy_re(r"(?i)^[a-z][a-z0-9+.-]*://")
+_CALL_OR_INDEX = lazy_re(r"[()\[\]{}]")
+_VERSION_OR_NUMBER = lazy_re(r"^(?:[~^]|[<>]=?|==?)?[vV]?\d+(?:[.\-_]\d+)+(?:[.-]?[A-Za-z]{1,6}\d*)?$|^[vV]?\d+[A-Za-z]{0,5}$"
                                 r"|^[vV]?\d+(?:\.\d+){1,3}(?:-[a-z]+(?:-\d+)?(?:-r\d+)?)$")  # 1.124.0-debian-12-r0: an image tag
-_UUID_NIL = re.compile(r"^0{8}-0{4}-0{4}-0{4}-0{12}$")
+_UUID_NIL = lazy_re(r"^0{8}-0{4}-0{4}-0{4}-0{12}$")
 #: A JSON pointer into the same document, as JSON Schema and OpenAPI refer to a definition (#/components/schemas/X,
 #: #/definitions/X, #/$defs/X): a schema's property named password or token points at the type of the field.
-_JSON_POINTER = re.compile(r"#(?:/[A-Za-z_$][\w$.-]*){2,}")
+_JSON_POINTER = lazy_re(r"#(?:/[A-Za-z_$][\w$.-]*){2,}")
 #: A column's SQL type with its size (VARCHAR(80), CHAR(64), DECIMAL(10,2)), as a schema maps client_secret to it.
-_SQL_TYPE = re.compile(r"(?i:var)?(?:CHAR|BINARY|VARCHAR2|NVARCHAR|NCHAR|DECIMAL|NUMERIC|BLOB|TEXT|BIT|INT|INTEGER|BIGINT)"
+_SQL_TYPE = lazy_re(r"(?i:var)?(?:CHAR|BINARY|VARCHAR2|NVARCHAR|NCHAR|DECIMAL|NUMERIC|BLOB|TEXT|BIT|INT|INTEGER|BIGINT)"
                        r"\(\d{1,5}(?:,\s?\d{1,3})?\)(?:\s(?:NOT\s)?NULL)?")
-_REGEX_SYNTAX = re.compile(r"\(\?[:=!<P]|\\[dwsbDWSB]|\[\^?[^\]]+\][*+?{]|\)[*+?]|\|.*\)|\[\^?[^\]]*(?:a-z|A-Z|0-9)")
-_ARTIFACT = re.compile(r"[A-Za-z][\w.]*(?:[-_][A-Za-z][\w]*)*[-_:@]v?\d+(?:\.\d+)+(?:[-.+][A-Za-z0-9.]+)?")
-_WORDS_AND_NUMBER = re.compile(r"[a-z]+(?:[_-][a-z]+)+(?:[_-]?\d{1,4})?|[A-Z]+(?:_[A-Z]+)+(?:_?\d{1,4})?")
-_RULE_LIST = re.compile(r"[a-z_]+(?::[\w,.-]+)?(?:\|[a-z_]+(?::[\w,.-]+)?)+")
-_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
-_DATE_OR_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?\S*)?$|^\d{1,2}:\d{2}(?::\d{2})?$")
+_REGEX_SYNTAX = lazy_re(r"\(\?[:=!<P]|\\[dwsbDWSB]|\[\^?[^\]]+\][*+?{]|\)[*+?]|\|.*\)|\[\^?[^\]]*(?:a-z|A-Z|0-9)")
+_ARTIFACT = lazy_re(r"[A-Za-z][\w.]*(?:[-_][A-Za-z][\w]*)*[-_:@]v?\d+(?:\.\d+)+(?:[-.+][A-Za-z0-9.]+)?")
+_WORDS_AND_NUMBER = lazy_re(r"[a-z]+(?:[_-][a-z]+)+(?:[_-]?\d{1,4})?|[A-Z]+(?:_[A-Z]+)+(?:_?\d{1,4})?")
+_RULE_LIST = lazy_re(r"[a-z_]+(?::[\w,.-]+)?(?:\|[a-z_]+(?::[\w,.-]+)?)+")
+_COLOR = lazy_re(r"^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+_DATE_OR_TIME = lazy_re(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?\S*)?$|^\d{1,2}:\d{2}(?::\d{2})?$")
 #: Values that name a kind of thing rather than being a secret: MIME types, charsets, algorithms, booleans.
-_KNOWN_WORDS = re.compile(
+_KNOWN_WORDS = lazy_re(
     r"(?i)^(?:application/\S+|text/\S+|utf-?8|ascii|latin-?1|sha-?\d+|md5|hmac-?sha\d+|hs\d{3}|rs\d{3}|es\d{3}|"
     r"bearer|basic|oauth ?(?:[12](?:\.0)?)?|jwt|aes-?\d+(?:-\w+)?|base64|hex|enabled|disabled|required|optional|on|off|yes|no)$"
 )
 
 
 #: A word written with a digit inside (e2e, k8s, i18n): a word of a name, not a random part.
-_RETRONYM = re.compile(r"[a-z]{1,2}\d{1,2}[a-z]{1,2}")
+_RETRONYM = lazy_re(r"[a-z]{1,2}\d{1,2}[a-z]{1,2}")
 
 
 def _kebab_name(v: str) -> bool:
@@ -329,7 +330,7 @@ def _entropy_floor(n: int) -> float:
 
 
 #: Words that mark a value as a stand-in wherever they appear in it.
-_STAND_IN_HINTS = re.compile(
+_STAND_IN_HINTS = lazy_re(
     r"(?i)example|changeme|change_me|placeholder|your[_-]|<your|dummy|xxxxx|redacted|\*{4}|fake|bogus|sample|notreal|"
     r"not[_-](?:real|a[_-]secret)|insert[_-]|replace|todo|fixme|random[_-]?string"
 )
@@ -342,7 +343,7 @@ def _random_looking(v: str) -> bool:
     return not _SNAKE_OR_CAMEL_WORDS.fullmatch(v.strip("_").rstrip("0123456789"))  # EllipticCurvePrivateKey
 
 
-_HEX = re.compile(r"[0-9a-f]+|[0-9A-F]+")
+_HEX = lazy_re(r"[0-9a-f]+|[0-9A-F]+")
 
 
 def _alphabet_size(v: str) -> int:
@@ -399,8 +400,8 @@ def _prefixed_random(v: str) -> bool:
     return bool(sep) and bool(head.strip("_")) and _random_body(body)
 
 
-_TWO_CAPITALISED_WORDS = re.compile(r"([A-Z][a-z]{3,})([A-Z][a-z]{2,})")
-_VOWEL = re.compile(r"[aeiou]")
+_TWO_CAPITALISED_WORDS = lazy_re(r"([A-Z][a-z]{3,})([A-Z][a-z]{2,})")
+_VOWEL = lazy_re(r"[aeiou]")
 
 
 def _two_capitalised_words(p: str) -> bool:
@@ -445,34 +446,34 @@ def _stand_in(v: str) -> bool:
 #: parameters "%kernel.secret%" and "%env(resolve:APP_SECRET)%", a setting taken
 #: from one: "Credentials:key_file=$GOOGLE_APPLICATION_CREDENTIALS"), a command-line
 #: flag ("--password"), a value elided in documentation ("492f...", "sk_live_…"), grammar notation.
-_NOT_A_VALUE = re.compile(r":[a-z_]+|(?:[\w.-]+=)?\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][\w.]*%|%env\([\w:.-]+\)%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
+_NOT_A_VALUE = lazy_re(r":[a-z_]+|(?:[\w.-]+=)?\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][\w.]*%|%env\([\w:.-]+\)%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
                           r"|\d*\*[A-Za-z][\w-]*")  # the last: grammar notation such as `token = 1*tchar` (ABNF)
 #: Part of the value masked out (####, ****, ••••, XXXX): a redacted copy, not the secret.
-_MASKED = re.compile(r"#{4,}|\*{4,}|•{3,}|X{4,}|^\*+(?i:masked|redacted|hidden|removed|filtered|sensitive)\*+$")
+_MASKED = lazy_re(r"#{4,}|\*{4,}|•{3,}|X{4,}|^\*+(?i:masked|redacted|hidden|removed|filtered|sensitive)\*+$")
 #: A value that is code joining strings: '?access_token='.config('x'), "x-token-auth:"+t.token+"@".
-_CONCATENATION = re.compile(r"[.+][A-Za-z_$][\w.$]*[(+]")
+_CONCATENATION = lazy_re(r"[.+][A-Za-z_$][\w.$]*[(+]")
 #: A name plus a small number: arithmetic, or ABAP's offset into a field (lv_auth = lv_auth+6.).
-_NAME_PLUS_NUMBER = re.compile(r"[A-Za-z_][\w$]*\+\d{1,4}")
+_NAME_PLUS_NUMBER = lazy_re(r"[A-Za-z_][\w$]*\+\d{1,4}")
 #: Version constraints joined by | or || (composer.lock: "illuminate/auth": "^11.35|^12.0|^13.0") or a comma
 #: (poetry.lock: tiktoken = ">=0.7.0,<1.0.0").
-_VERSION_LIST = re.compile(r"(?:[~^]|[<>!]=?|==?)?v?\d+(?:\.(?:\d+|\*))*(?:(?:\|\|?|, ?)(?:[~^]|[<>!]=?|==?)?v?\d+(?:\.(?:\d+|\*))*)+")
+_VERSION_LIST = lazy_re(r"(?:[~^]|[<>!]=?|==?)?v?\d+(?:\.(?:\d+|\*))*(?:(?:\|\|?|, ?)(?:[~^]|[<>!]=?|==?)?v?\d+(?:\.(?:\d+|\*))*)+")
 #: Where a command reads the secret from instead of the secret (openssl's -passin env:VAR, file:path, fd:3).
-_ENV_REFERENCE = re.compile(r"(?:env|file|fd):[\w./-]+|\$env:[A-Za-z_]\w*")  # and PowerShell's $env:WINGET_PAT
+_ENV_REFERENCE = lazy_re(r"(?:env|file|fd):[\w./-]+|\$env:[A-Za-z_]\w*")  # and PowerShell's $env:WINGET_PAT
 #: Metasyntactic words and a counter (foobar123, bar456, fooBarFoo123, foobar123abc, foosecret1): test data.
-_METASYNTACTIC = re.compile(r"(?i)(?:foo|bar|baz|qux|quux){1,4}(?:secret|pass(?:word)?|token|key)?\d{0,6}(?:abc)?[!.#_]?")
+_METASYNTACTIC = lazy_re(r"(?i)(?:foo|bar|baz|qux|quux){1,4}(?:secret|pass(?:word)?|token|key)?\d{0,6}(?:abc)?[!.#_]?")
 #: Code where a value would be: a call's start or an empty call (:label="trans('auth.password.new')",
 #: [password]="pdfPassword()"), a CSS custom property (var(--fgSyntaxStrings)), a Python entry point
 #: (certbot_dns_route53._internal.dns_route53:HiddenAuthenticator), a Laravel rule (required_if:change_password,true).
-_CALL_START = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\(\)?")
-_CSS_VARIABLE = re.compile(r"var\(--[\w-]+\)")
-_ENTRY_POINT = re.compile(r"[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
-_LARAVEL_RULE = re.compile(r"(?:required|exclude|prohibited)_(?:if|unless|with|without)(?:_all)?:[\w,.-]+")
+_CALL_START = lazy_re(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\(\)?")
+_CSS_VARIABLE = lazy_re(r"var\(--[\w-]+\)")
+_ENTRY_POINT = lazy_re(r"[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+_LARAVEL_RULE = lazy_re(r"(?:required|exclude|prohibited)_(?:if|unless|with|without)(?:_all)?:[\w,.-]+")
 #: The example UUID of RFC 4122's Wikipedia page and countless API docs.
 _EXAMPLE_UUID = "123e4567-e89b-12d3-a456-426614174000"
-_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/]{8,}={0,2}")
+_BASE64_TEXT = lazy_re(r"[A-Za-z0-9+/]{8,}={0,2}")
 #: What a stand-in says once decoded: words with a test or secret word among them (test-api-key, example-app-secret,
 #: foobar_new).
-_STAND_IN_WORDS = re.compile(r"(?i)(?=.*(?:test|example|sample|dummy|fake|demo|foo|password|secret|token|key|pass))"
+_STAND_IN_WORDS = lazy_re(r"(?i)(?=.*(?:test|example|sample|dummy|fake|demo|foo|password|secret|token|key|pass))"
                              r"[a-z]+\d*(?:[-_ ][a-z]+\d*)*")  # my-secret-key-which-should-be-base64-encoded
 
 
@@ -498,7 +499,7 @@ def _base64_text(v: str) -> str | None:
     return text if text.isprintable() else None
 
 
-_SECRET_FIELD = re.compile(r"(?i)pass|secret|token|key")
+_SECRET_FIELD = lazy_re(r"(?i)pass|secret|token|key")
 
 
 def _json_of_stand_ins(text: str) -> bool:
@@ -528,7 +529,7 @@ def _encoded_stand_in(v: str) -> bool:
 
 #: The armour a certificate or public key starts with: base64-encoded (LS0tLS1CRUdJTi...), it is still public
 #: (EKS's cluster_auth_base64, a kubeconfig's certificate-authority-data).
-_PUBLIC_PEM = re.compile(rb"-----BEGIN (?:[A-Z0-9]+ )*(?:CERTIFICATE|PUBLIC KEY)")
+_PUBLIC_PEM = lazy_re(rb"-----BEGIN (?:[A-Z0-9]+ )*(?:CERTIFICATE|PUBLIC KEY)")
 
 
 def _encoded_public_pem(v: str) -> bool:
@@ -542,7 +543,7 @@ def _encoded_public_pem(v: str) -> bool:
 
 #: A Bitnami SealedSecret's value: base64 of the session key's length (two bytes: 256 or 512, the size of the
 #: cluster's RSA key), the session key encrypted for the cluster, then the value encrypted with it.
-_SEALED_SECRET = re.compile(r"A[gQ][A-D][A-Za-z0-9+/=]{297,}")
+_SEALED_SECRET = lazy_re(r"A[gQ][A-D][A-Za-z0-9+/=]{297,}")
 
 
 def _sealed_secret(v: str) -> bool:
@@ -666,7 +667,7 @@ _FIELD_WORDS = frozenset({
 
 #: A word of eight letters or more (capitalised or not) and one to three symbols after it. Only the first
 #: letter may be upper-case: camelCase and acronyms (isAdmin$, APIToken$) are names, not words.
-_WORD_AND_SYMBOL = re.compile(r"([A-Za-z][a-z]{7,62})[$@#%&]{1,3}")
+_WORD_AND_SYMBOL = lazy_re(r"([A-Za-z][a-z]{7,62})[$@#%&]{1,3}")
 
 
 @validator("generic_password")
@@ -685,13 +686,13 @@ def generic_password(value: str) -> bool:
     return not _stand_in(v) and shannon_entropy(v) >= 2.5
 
 
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_UUID = lazy_re(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 #: key=value pairs joined by & (a link's query string).
-_QUERY_STRING = re.compile(r"\??[a-z_]{2,20}=[\w.-]*(?:&[a-z_]{2,20}=[\w.-]*)*")
-_PLAIN_QUERY_VALUE = re.compile(r"[a-z0-9]*(?:[-_.]+[a-z0-9]+)*")
-_SECRET_PARAM = re.compile(r"sig|secret|token|key|pass|pw|auth|code|session|cookie|sid")
+_QUERY_STRING = lazy_re(r"\??[a-z_]{2,20}=[\w.-]*(?:&[a-z_]{2,20}=[\w.-]*)*")
+_PLAIN_QUERY_VALUE = lazy_re(r"[a-z0-9]*(?:[-_.]+[a-z0-9]+)*")
+_SECRET_PARAM = lazy_re(r"sig|secret|token|key|pass|pw|auth|code|session|cookie|sid")
 #: A host name: labels of letters, digits and hyphens, the last a top-level domain's letters.
-_HOSTNAME = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:com|net|org|io|dev|app|cloud|ai|co|gov|edu|"
+_HOSTNAME = lazy_re(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:com|net|org|io|dev|app|cloud|ai|co|gov|edu|"
                        r"local|internal|[a-z]{2})")
 
 
@@ -711,15 +712,15 @@ def _plain_query(v: str) -> bool:
     return True
 #: A cache key: words, then the hex digest of what is cached (Linux-node-<sha1 of package-lock.json>, as
 #: GitHub Actions' cache writes ${{ runner.os }}-node-${{ hashFiles(...) }}).
-_CONTENT_KEY = re.compile(r"[A-Za-z][A-Za-z0-9.]*(?:-[A-Za-z][A-Za-z0-9.]*)+-(?:[0-9a-f]{40}|[0-9a-f]{64})")
+_CONTENT_KEY = lazy_re(r"[A-Za-z][A-Za-z0-9.]*(?:-[A-Za-z][A-Za-z0-9.]*)+-(?:[0-9a-f]{40}|[0-9a-f]{64})")
 #: A word and PHP's uniqid() (thirteen hex digits, the first eight a Unix time): how Advanced Custom Fields
 #: keys its fields, layouts and groups (layout_627194c5313e0, group_548b29f530798-2) in its JSON exports.
-_UNIQID_NAME = re.compile(r"[a-z]+_(?P<time>[0-9a-f]{8})[0-9a-f]{5}(?:-[a-z0-9]+)?")
+_UNIQID_NAME = lazy_re(r"[a-z]+_(?P<time>[0-9a-f]{8})[0-9a-f]{5}(?:-[a-z0-9]+)?")
 #: Base64 of a type's name and a number: a GraphQL global ID (bmF2X21lbnVfaXRlbTo2Mjk= is nav_menu_item:629).
-_TYPE_AND_NUMBER = re.compile(r"[A-Za-z][A-Za-z_]*:\d+")
+_TYPE_AND_NUMBER = lazy_re(r"[A-Za-z][A-Za-z_]*:\d+")
 #: An OpenPGP key's fingerprint, as gpg prints it (forty upper-case hex digits): which public key signs,
 #: in a git or home-manager configuration (signing.key = "CE70...0916"), not a secret.
-_OPENPGP_FINGERPRINT = re.compile(r"[0-9A-F]{40}")
+_OPENPGP_FINGERPRINT = lazy_re(r"[0-9A-F]{40}")
 
 
 def _ec_public_point(v: str) -> bool:
@@ -735,7 +736,7 @@ def _ec_public_point(v: str) -> bool:
 
 
 _BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_BASE58_VALUE = re.compile(r"z[1-9A-HJ-NP-Za-km-z]{40,140}")
+_BASE58_VALUE = lazy_re(r"z[1-9A-HJ-NP-Za-km-z]{40,140}")
 #: Multicodec prefixes (varints) of public keys: ed25519-pub, secp256k1-pub, x25519-pub, bls12_381-g2-pub, and
 #: p256-pub, p384-pub, p521-pub, rsa-pub. The private keys' codes (0x1300...) are not among them.
 _PUBLIC_KEY_CODECS = (b"\xed\x01", b"\xe7\x01", b"\xec\x01", b"\xeb\x01", b"\x80\x24", b"\x81\x24", b"\x82\x24", b"\x85\x24")
@@ -834,27 +835,27 @@ def mixed_case_random(value: str) -> bool:
     return shannon_entropy(body) >= 3.5
 
 
-_ID_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+_ID_PATH = lazy_re(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 #: A private field's name: underscores, a lower-case start, then capitalised words (digits may follow).
-_PRIVATE_FIELD = re.compile(r"_+[a-z][a-z0-9]*(?:[A-Z][a-z]{2,}[0-9]*)+")
+_PRIVATE_FIELD = lazy_re(r"_+[a-z][a-z0-9]*(?:[A-Z][a-z]{2,}[0-9]*)+")
 #: key=value pairs naming a secret to mount (docker build --secret id=...,src=...|env=...).
 _MOUNT_KEY = r"(?:id|src|source|env|type|target|required|mode|uid|gid)="
-_MOUNT_SPEC = re.compile(rf"{_MOUNT_KEY}[^,\s]*(?:,{_MOUNT_KEY}[^,\s]*)+")
+_MOUNT_SPEC = lazy_re(rf"{_MOUNT_KEY}[^,\s]*(?:,{_MOUNT_KEY}[^,\s]*)+")
 #: Keys published by design: PostHog project keys (phc_), Stripe publishable keys (pk_live_, pk_test_).
-_PUBLIC_CLIENT_KEY = re.compile(r"phc_|pk_(?:live|test)_")
+_PUBLIC_CLIENT_KEY = lazy_re(r"phc_|pk_(?:live|test)_")
 #: Where a package.json dependency comes from, instead of a version: workspace:*, npm:pkg@1, file:../x.
-_DEPENDENCY_SPEC = re.compile(r"(?:workspace|npm|file|link|catalog|portal|patch):\S*")
+_DEPENDENCY_SPEC = lazy_re(r"(?:workspace|npm|file|link|catalog|portal|patch):\S*")
 #: The rest of a URL after its user name: password@host:port/path, taken for `user: password@...`. The host
 #: is dotted or written in lower case (db, db.internal, 127.0.0.1); a random value with an @ in it
 #: (MbBdK@Rz-NppWpBGAYPDUks7zoc) has mixed case after it and no dot.
-_URL_CREDENTIAL_TAIL = re.compile(r"[^@\s/]+@(?:[\w-]+(?:\.[\w-]+)+|[a-z0-9-]+)(?::\d{1,5})?(?:[/?#]\S*)?")
+_URL_CREDENTIAL_TAIL = lazy_re(r"[^@\s/]+@(?:[\w-]+(?:\.[\w-]+)+|[a-z0-9-]+)(?::\d{1,5})?(?:[/?#]\S*)?")
 #: A type in a schema or signature: a capitalised name, non-null (!), optional (Swift's and Kotlin's
 #: `var credential: URLCredential?`) or a list of one.
-_TYPE_NAME = re.compile(r"(?=.*[!\]?])\[?[A-Z][A-Za-z]*[!?]?\]?[!?]?")
+_TYPE_NAME = lazy_re(r"(?=.*[!\]?])\[?[A-Z][A-Za-z]*[!?]?\]?[!?]?")
 #: A % that does not start a percent-encoded byte (%2F).
-_BARE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_BARE_PERCENT = lazy_re(r"%(?![0-9A-Fa-f]{2})")
 #: A Rust or C-like numeric type, then a number: the rest of `NAME:i32=451` after the name's colon.
-_TYPED_NUMBER = re.compile(r"(?:[iu](?:8|16|32|64|128|size)|f32|f64)=-?\d+")
+_TYPED_NUMBER = lazy_re(r"(?:[iu](?:8|16|32|64|128|size)|f32|f64)=-?\d+")
 
 
 def _is_reference(v: str) -> bool:
@@ -874,7 +875,7 @@ def _is_reference(v: str) -> bool:
 
 #: A type's name in PascalCase with digits inside its words (Secp256k1Keypair, Uint8Array, Ed25519Signer): a declared
 #: type in TypeScript (`let signingKey: Secp256k1Keypair`), not a random value, which has no run of words.
-_PASCAL_TYPE_WITH_DIGITS = re.compile(r"[A-Z][a-z]+\d*(?:[a-z]+\d*)?(?:[A-Z][a-z]+\d*(?:[a-z]+\d*)?)*[A-Z][a-z]{3,}")
+_PASCAL_TYPE_WITH_DIGITS = lazy_re(r"[A-Z][a-z]+\d*(?:[a-z]+\d*)?(?:[A-Z][a-z]+\d*(?:[a-z]+\d*)?)*[A-Z][a-z]{3,}")
 
 
 def _code_type_or_assertion(v: str) -> bool:
@@ -937,13 +938,13 @@ def generic_unquoted_secret(value: str) -> bool:
 
 
 #: A run of twelve letters and digits mixed: what a pattern's literal part has only if a secret is written into it.
-_REGEX_TAIL_RANDOM = re.compile(r"(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z\d]{12,}")
+_REGEX_TAIL_RANDOM = lazy_re(r"(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z\d]{12,}")
 #: A conditional expression over dotted names, cut at the next quote (s.password?s.username+).
-_TERNARY = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+\?[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+[+:]?")
+_TERNARY = lazy_re(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+\?[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+[+:]?")
 
 
 #: What code has and a generated password does not: a word of nine letters or more, a call, an arrow, a template.
-_CODE_IN_VALUE = re.compile(r"[A-Za-z]{9,}|\w\(|\(\)|=>|->|\$\{|\{\{|%[sd]|&&|\|\|")
+_CODE_IN_VALUE = lazy_re(r"[A-Za-z]{9,}|\w\(|\(\)|=>|->|\$\{|\{\{|%[sd]|&&|\|\|")
 
 
 @validator("symbol_rich_secret")
@@ -992,7 +993,7 @@ def bearer_token(value: str) -> bool:
 
 # --- service tokens ------------------------------------------------------------------------------
 
-_SAME_CHAR_RUN = re.compile(r"(.)\1{11,}")
+_SAME_CHAR_RUN = lazy_re(r"(.)\1{11,}")
 
 
 @validator("token_body")

@@ -10,21 +10,21 @@ from __future__ import annotations
 import base64
 import re
 
-from clientguard.detect.validators import has_ordered_run, shannon_entropy, validator  # noqa: F401
+from clientguard.detect.validators import has_ordered_run, lazy_re, shannon_entropy, validator  # noqa: F401
 
 # A masked value (xxxx, ****, ####, ....) or a long run of one character: nobody's real random token.
 # Slashes excepted: AWS's FwoG/FQoG session tokens carry "//////////" (0xFF bytes, base64-encoded) at a
 # fixed place in every real token.
-_MASK_OR_RUN = re.compile(r"(?i)x{6,}|\*{3,}|#{4,}|\.{4,}|([^/])\1{9,}")
+_MASK_OR_RUN = lazy_re(r"(?i)x{6,}|\*{3,}|#{4,}|\.{4,}|([^/])\1{9,}")
 # Characters that separate the parts of most token formats (prefix, IDs, random part, checksum).
-_SEPARATORS = re.compile(r"[-_.:/+=$~]")
+_SEPARATORS = lazy_re(r"[-_.:/+=$~]")
 # Strings that only show where a value goes: <token>, {{ token }}, ${TOKEN}, $(TOKEN).
-_TEMPLATE_MARK = re.compile(r"[<>{}]|\$\{|\$\(")
+_TEMPLATE_MARK = lazy_re(r"[<>{}]|\$\{|\$\(")
 
 
 #: An environment variable's name (and its `=`): what a context rule takes for the value when a setting
 #: is left empty and its pattern reads on into the next line (``BITBUCKET_SECRET=`` then ``_APP_X_ID=``).
-_ENV_NAME = re.compile(r"_*[A-Z][A-Z0-9]*(?:_+[A-Z0-9]+)+_*=?")
+_ENV_NAME = lazy_re(r"_*[A-Z][A-Z0-9]*(?:_+[A-Z0-9]+)+_*=?")
 
 
 @validator("token")
@@ -63,8 +63,8 @@ def _periodic(text: str, longest_period: int = 8) -> bool:
 # Program identifiers: camelCase or PascalCase words, snake_case or SCREAMING_CASE words, without digits.
 # A rule that finds a token by a service name nearby ("confluence ... = <24 characters>") otherwise
 # takes `getPagesInConfluenceSpace,searchConfluenceUsingCql` or `sumOfExposures = sumOfExposures`.
-_MASK = re.compile(r"(?i)x{6,}|\*{3,}|#{4,}|\.{4,}")  # not runs of one character: Dropbox tokens hold ten A's
-_IDENTIFIER = re.compile(r"[A-Za-z][a-z]+(?:[A-Z][a-z]+)+|[a-z]+(?:_[a-z]+)+|[A-Z]+(?:_[A-Z]+)+")
+_MASK = lazy_re(r"(?i)x{6,}|\*{3,}|#{4,}|\.{4,}")  # not runs of one character: Dropbox tokens hold ten A's
+_IDENTIFIER = lazy_re(r"[A-Za-z][a-z]+(?:[A-Z][a-z]+)+|[a-z]+(?:_[a-z]+)+|[A-Z]+(?:_[A-Z]+)+")
 
 
 @validator("context_token")
@@ -83,7 +83,7 @@ def context_token(value: str) -> bool:
 
 
 #: The kind of secret, named inside a value of lower-case letters only.
-_SECRET_WORD = re.compile(r"key|token|secret|pass|auth")
+_SECRET_WORD = lazy_re(r"key|token|secret|pass|auth")
 
 
 @validator("token_digits")
