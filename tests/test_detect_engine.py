@@ -560,3 +560,29 @@ def test_a_private_key_is_one_candidate_not_one_per_byte(tail):
     assert [(f.rule_id, f.start, f.end) for f in found] == [(f.rule_id, f.start, f.end) for f in python]
     assert len(found) == 1 and text[found[0].start:].startswith("-----BEGIN PRIVATE KEY-----")
     assert found[0].end >= len(text) - len(tail)
+
+
+def test_a_service_name_keeps_its_word_boundary_in_the_hyperscan_form():
+    """Rules that find a service by its name open with "not after a letter, or a camelCase part": hyperscan
+    has no lookarounds, so the form it gets says the same with consumed characters, and a name inside a
+    word ("limited", "changeCount") is no candidate at all."""
+    from clientguard.detect.engine import _name_at_its_boundary
+
+    opener = "(?-i:(?<![A-Za-z])|(?<=[a-z])(?=[A-Z]))"
+    assert _name_at_its_boundary(opener + "(?:mite)[\\w.-]*=") == (
+        "(?:(?:^|[^A-Za-z])(?:mite)|(?-i:[a-z])(?:(?-i:M)(?:ite)))[\\w.-]*=")
+    assert _name_at_its_boundary(opener + "(?:vonage|nexmo)x") == (
+        "(?:(?:^|[^A-Za-z])(?:vonage|nexmo)|(?-i:[a-z])(?:(?-i:V)(?:onage)|(?-i:N)(?:exmo)))x")
+    # An alternative that does not start with a plain letter: left for the lookarounds to be dropped.
+    assert _name_at_its_boundary(opener + "(?:[a-z]+|x)y") == opener + "(?:[a-z]+|x)y"
+    assert _name_at_its_boundary("(?:mite)") == "(?:mite)"
+    if not hyperscan_available():
+        return
+    rule = next(r for r in builtin_rules() if r.id == "mite-api-key")
+    hs = Detector([rule], fingerprint_key=KEY, engine="hyperscan")
+    assert hs._candidate_ends(b"limited = 0123456789abcdef, submitted: x") == {}
+    value = "k3v9q2ma7x1p4z8w"
+    for text in (f"MITE_API_KEY = {value}\n", f"myMiteKey: {value}\n", f"config.mite_key={value}\n"):
+        found = hs.scan(text)
+        assert [text[f.start:f.end] for f in found] == [value], text
+        assert found == Detector([rule], fingerprint_key=KEY, engine="python").scan(text)

@@ -589,6 +589,28 @@ def _end_at_run_end(expr: str) -> str:
     return expr[:run_end] + "(?:" + "|".join(ends) + ")"
 
 
+#: How the rules that find a service by its name open: the name starts a word, or a camelCase part.
+_NAME_BOUNDARY = "(?-i:(?<![A-Za-z])|(?<=[a-z])(?=[A-Z]))(?:"
+
+
+def _name_at_its_boundary(expr: str) -> str:
+    """Keep a service name's word boundary in the hyperscan form, which has no lookarounds: `(?-i:(?<![A-Za-z])
+    |(?<=[a-z])(?=[A-Z]))(?:mite|...)` becomes "not after a letter, then the name", or "after a lower-case
+    letter, the name starting with its capital" (`(?-i:[a-z]M)(?:ite)`). Dropped, the boundary let names
+    fire inside words ("limited", "changeCount"): 47,000 candidates without a match on a third of 156
+    repositories. Left as it was when an alternative does not start with a letter."""
+    if not expr.startswith(_NAME_BOUNDARY):
+        return expr
+    group_start = len(_NAME_BOUNDARY) - 3
+    end = _group_end(expr, group_start)
+    alts = _alternatives(expr[group_start:end])
+    if not alts or not all(a[:1].isascii() and a[:1].isalpha() and a[1:2] not in ("?", "*", "{", "+") for a in alts):
+        return expr
+    names = "|".join(alts)
+    camel = "|".join(f"(?-i:{a[0].upper()})" + (f"(?:{a[1:]})" if a[1:] else "") for a in alts)
+    return f"(?:(?:^|[^A-Za-z])(?:{names})|(?-i:[a-z])(?:{camel}))" + expr[end:]
+
+
 def _hs_expression(rule: Rule) -> bytes:
     """The rule's pattern as a hyperscan prefilter: it must end wherever the Python pattern can end.
 
@@ -604,6 +626,7 @@ def _hs_expression(rule: Rule) -> bytes:
     else:
         expr = re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(", rule.pattern)  # PCRE spelling of groups
         expr = _end_at_context_separator(expr)
+        expr = _name_at_its_boundary(expr)
         expr = _consume_edge_assertions(expr)
         expr = _drop_lookarounds(expr)
         expr = _drop_optional_prefix(expr)
