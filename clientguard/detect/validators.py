@@ -571,7 +571,7 @@ NATIONAL_PHONE_REGIONS = ("DE", "GB", "FR", "NL", "AT", "CH", "IT", "ES", "BE", 
 #: A date, year first or last, with one separator throughout (2024-01-15, 2024 01 01, 15.01.2024, 1/15/2024):
 #: after "contact:" or "call" it is a day, not a number.
 _DATE_SHAPED = lazy_re(r"(?:19|20)\d\d([ ./-])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])"
-                          r"|(?:0?[1-9]|[12]\d|3[01])([ ./-])(?:0?[1-9]|[12]\d|3[01])\2(?:19|20)\d\d")
+                       r"|(?:0?[1-9]|[12]\d|3[01])([ ./-])(?:0?[1-9]|[12]\d|3[01])\2(?:19|20)\d\d")
 
 
 @validator("phone_national")

@@ -98,16 +98,16 @@ _SELF_NAMED = lazy_re(
 #: kind of secret and a counter (newReplicationPassword123, adminUserSecret2, newMD5Password): a README's
 #: stand-in or a variable.
 _WORDS_IN_VALUE = lazy_re(r"[A-Z]+(?:_[A-Z]+)+|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z][a-z]+|[A-Z]{2,4}\d{1,3})*(?:Pass(?:word|phrase)|Secret|Token)"
-                             r"\d{0,6}[!.#]?"
-                             # userOne-token, adminUser_secret: camelCase words, then the kind of secret
-                             r"|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z][a-z]+)+[-_](?:pass(?:word|phrase)?|secret|token|key)\d{0,6}")
+                          r"\d{0,6}[!.#]?"
+                          # userOne-token, adminUser_secret: camelCase words, then the kind of secret
+                          r"|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z][a-z]+)+[-_](?:pass(?:word|phrase)?|secret|token|key)\d{0,6}")
 #: In a URL (http://user2:password2@...), only the word itself numbered, or a constant's name, is a stand-in:
 #: labelled sets count testpassword and pass456 there as passwords.
 _NUMBERED_PASSWORD = lazy_re(r"(?i)password[_-]?\d{1,3}|(?:random|custom|secure|simple|sample|dummy)[_-]?password\d{0,3}")
 _UPPER_CONSTANT = lazy_re(r"[A-Z]+(?:_[A-Z]+)+")
 #: The same in lower case, one of its words naming a credential: curl -u 'api_username:access_token' in API docs.
 _LOWER_SECRET_NAME = lazy_re(r"(?:[a-z]+_)+(?:token|password|passwd|secret|key|apikey|pwd)(?:_[a-z]+)*"
-                                r"|(?:token|password|passwd|secret|apikey|pwd)(?:_[a-z]+)+")
+                             r"|(?:token|password|passwd|secret|apikey|pwd)(?:_[a-z]+)+")
 #: A word of a test account and a counter: test123456, Test124!, blank123, testUser@1234. Not admin123 or
 #: root123: those are the weak passwords real systems are left with, and the gateway replaces them for free.
 _ACCOUNT_WORD_AND_NUMBER = lazy_re(r"(?i)(?:test|demo|guest|blank|user|hunter)(?:[A-Z][a-z]+)?@?\d{1,6}[!.#_]?")
@@ -131,7 +131,7 @@ _PASSWORD_TRANSLATIONS = frozenset({
 #: "Secret" in languages whose compounds carry it (OAuth-klienthemmelighed, Client-Geheimnis): a label of a
 #: translation file ("OAuth client secret": "OAuth-klienthemmelighed"), not the secret.
 _SECRET_TRANSLATIONS = lazy_re(r"(?i)hemmelighed|hemmelighet|hemlighet|geheimnis|geheim|salaisuus|secreto|segredo|segreto|"
-                                  r"sekret|tajemstv|titkos")
+                               r"sekret|tajemstv|titkos")
 #: Words of a label, one of them an acronym or written with letters beyond ASCII: 'API-Schlüssel', 'API-sleutel',
 #: 'Brevo-API-Schlüssel' (the translations of "API key" in a language file).
 _LABEL_WORDS = lazy_re(r"(?:[^\W\d_]+[- ]){1,3}[^\W\d_]+")
@@ -259,8 +259,8 @@ _NAME = lazy_re(r"[A-Za-z_$][A-Za-z0-9_]*(?:\$\d*)?")
 #: leetspeak (s3cr3t-p4ss) is not. A last dotted number is a level (the scope markup.heading.1 of an editor's
 #: highlighting rules).
 _WORDS = lazy_re(r"(?:[a-z]{1,2}\d{1,2}[a-z]{1,2}|[a-z]+\d*)(?:[-_.:/#](?:[a-z]{1,2}\d{1,2}[a-z]{1,2}|[a-z]+\d*))+"
-                    r"(?:\.\d{1,2})?"  # e2e, k8s, i18n: words too
-                    r"|[A-Z]+\d*(?:[-_.:][A-Z]+\d*)+")
+                 r"(?:\.\d{1,2})?"  # e2e, k8s, i18n: words too
+                 r"|[A-Z]+\d*(?:[-_.:][A-Z]+\d*)+")
 #: A reference in code (AuthorizationService.instance, this.props.authHeader): letters only, dotted.
 _DOTTED_NAME = lazy_re(r"[A-Za-z_$]+(?:\.[A-Za-z_$]+)+")
 #: An HTTP header's name: capitalised words (or acronyms) joined by hyphens, no digits (X-CSRF-Token).
@@ -270,20 +270,20 @@ _WORD_PREFIX = lazy_re(r"[A-Za-z]+(?:[-_.][A-Za-z]+)*[-_./]")
 #: snake_case, camelCase (an upper-case run, an acronym, must be followed by two lower-case letters or end
 #: the name: getX, toJSON, parseHTTPResponse), PascalCase. Random mixed case (lRDXNfPxOMFQ) is none of them.
 _SNAKE_OR_CAMEL_WORDS = lazy_re(r"_*[a-z]+(?:_+[a-z0-9]+)+_*|[a-z]+(?:[A-Z]{1,6}[a-z]{2,})+[A-Z]{0,6}|[a-z]+[A-Z]{1,6}"
-                                   r"|(?:[A-Z][a-z]+){2,}")
+                                r"|(?:[A-Z][a-z]+){2,}")
 _FILE_REF = lazy_re(r"(?i)^[\w.~/\\-]*[/\\][\w.~/\\-]*$|\.(?:pem|key|crt|cer|der|p12|pfx|jks|json|ya?ml|txt|env|"
-                       r"pub|gpg|asc|ini|cfg|conf|toml|xml|properties|html?|js|py|rb|php|go|java|sh)$")
+                    r"pub|gpg|asc|ini|cfg|conf|toml|xml|properties|html?|js|py|rb|php|go|java|sh)$")
 _URL = lazy_re(r"(?i)^[a-z][a-z0-9+.-]*://")
 _CALL_OR_INDEX = lazy_re(r"[()\[\]{}]")
 _VERSION_OR_NUMBER = lazy_re(r"^(?:[~^]|[<>]=?|==?)?[vV]?\d+(?:[.\-_]\d+)+(?:[.-]?[A-Za-z]{1,6}\d*)?$|^[vV]?\d+[A-Za-z]{0,5}$"
-                                r"|^[vV]?\d+(?:\.\d+){1,3}(?:-[a-z]+(?:-\d+)?(?:-r\d+)?)$")  # 1.124.0-debian-12-r0: an image tag
+                             r"|^[vV]?\d+(?:\.\d+){1,3}(?:-[a-z]+(?:-\d+)?(?:-r\d+)?)$")  # 1.124.0-debian-12-r0: an image tag
 _UUID_NIL = lazy_re(r"^0{8}-0{4}-0{4}-0{4}-0{12}$")
 #: A JSON pointer into the same document, as JSON Schema and OpenAPI refer to a definition (#/components/schemas/X,
 #: #/definitions/X, #/$defs/X): a schema's property named password or token points at the type of the field.
 _JSON_POINTER = lazy_re(r"#(?:/[A-Za-z_$][\w$.-]*){2,}")
 #: A column's SQL type with its size (VARCHAR(80), CHAR(64), DECIMAL(10,2)), as a schema maps client_secret to it.
 _SQL_TYPE = lazy_re(r"(?i:var)?(?:CHAR|BINARY|VARCHAR2|NVARCHAR|NCHAR|DECIMAL|NUMERIC|BLOB|TEXT|BIT|INT|INTEGER|BIGINT)"
-                       r"\(\d{1,5}(?:,\s?\d{1,3})?\)(?:\s(?:NOT\s)?NULL)?")
+                    r"\(\d{1,5}(?:,\s?\d{1,3})?\)(?:\s(?:NOT\s)?NULL)?")
 _REGEX_SYNTAX = lazy_re(r"\(\?[:=!<P]|\\[dwsbDWSB]|\[\^?[^\]]+\][*+?{]|\)[*+?]|\|.*\)|\[\^?[^\]]*(?:a-z|A-Z|0-9)")
 _ARTIFACT = lazy_re(r"[A-Za-z][\w.]*(?:[-_][A-Za-z][\w]*)*[-_:@]v?\d+(?:\.\d+)+(?:[-.+][A-Za-z0-9.]+)?")
 _WORDS_AND_NUMBER = lazy_re(r"[a-z]+(?:[_-][a-z]+)+(?:[_-]?\d{1,4})?|[A-Z]+(?:_[A-Z]+)+(?:_?\d{1,4})?")
@@ -447,7 +447,7 @@ def _stand_in(v: str) -> bool:
 #: from one: "Credentials:key_file=$GOOGLE_APPLICATION_CREDENTIALS"), a command-line
 #: flag ("--password"), a value elided in documentation ("492f...", "sk_live_…"), grammar notation.
 _NOT_A_VALUE = lazy_re(r":[a-z_]+|(?:[\w.-]+=)?\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][\w.]*%|%env\([\w:.-]+\)%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
-                          r"|\d*\*[A-Za-z][\w-]*")  # the last: grammar notation such as `token = 1*tchar` (ABNF)
+                       r"|\d*\*[A-Za-z][\w-]*")  # the last: grammar notation such as `token = 1*tchar` (ABNF)
 #: Part of the value masked out (####, ****, ••••, XXXX): a redacted copy, not the secret.
 _MASKED = lazy_re(r"#{4,}|\*{4,}|•{3,}|X{4,}|^\*+(?i:masked|redacted|hidden|removed|filtered|sensitive)\*+$")
 #: A value that is code joining strings: '?access_token='.config('x'), "x-token-auth:"+t.token+"@".
@@ -474,7 +474,7 @@ _BASE64_TEXT = lazy_re(r"[A-Za-z0-9+/]{8,}={0,2}")
 #: What a stand-in says once decoded: words with a test or secret word among them (test-api-key, example-app-secret,
 #: foobar_new).
 _STAND_IN_WORDS = lazy_re(r"(?i)(?=.*(?:test|example|sample|dummy|fake|demo|foo|password|secret|token|key|pass))"
-                             r"[a-z]+\d*(?:[-_ ][a-z]+\d*)*")  # my-secret-key-which-should-be-base64-encoded
+                          r"[a-z]+\d*(?:[-_ ][a-z]+\d*)*")  # my-secret-key-which-should-be-base64-encoded
 
 
 def _names_itself(text: str) -> bool:
@@ -693,7 +693,7 @@ _PLAIN_QUERY_VALUE = lazy_re(r"[a-z0-9]*(?:[-_.]+[a-z0-9]+)*")
 _SECRET_PARAM = lazy_re(r"sig|secret|token|key|pass|pw|auth|code|session|cookie|sid")
 #: A host name: labels of letters, digits and hyphens, the last a top-level domain's letters.
 _HOSTNAME = lazy_re(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:com|net|org|io|dev|app|cloud|ai|co|gov|edu|"
-                       r"local|internal|[a-z]{2})")
+                    r"local|internal|[a-z]{2})")
 
 
 def _plain_query(v: str) -> bool:
