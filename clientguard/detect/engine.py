@@ -611,6 +611,11 @@ def _name_at_its_boundary(expr: str) -> str:
     return f"(?:(?:^|[^A-Za-z])(?:{names})|(?-i:[a-z])(?:{camel}))" + expr[end:]
 
 
+def _unnamed_groups(pattern: str) -> str:
+    """The pattern with its named groups made plain (hyperscan spells them the PCRE way, if at all)."""
+    return _GROUP_NAME.sub("(", pattern)
+
+
 def _hs_expression(rule: Rule) -> bytes:
     """The rule's pattern as a hyperscan prefilter: it must end wherever the Python pattern can end.
 
@@ -624,8 +629,7 @@ def _hs_expression(rule: Rule) -> bytes:
     if rule.prefilter:
         out = _COUNTED.sub(_loosen_repeat, rule.prefilter).encode("utf-8")
     else:
-        expr = re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(", rule.pattern)  # PCRE spelling of groups
-        expr = _end_at_context_separator(expr)
+        expr = _end_at_context_separator(_unnamed_groups(rule.pattern))
         expr = _name_at_its_boundary(expr)
         expr = _consume_edge_assertions(expr)
         expr = _drop_lookarounds(expr)
@@ -641,7 +645,7 @@ def _ends_exactly(rule: Rule) -> bool:
     a run that ends where it does."""
     if rule.prefilter:
         return False
-    expr = re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(", rule.pattern)
+    expr = _unnamed_groups(rule.pattern)
     return _end_at_context_separator(expr) == expr
 
 
