@@ -72,11 +72,14 @@ class _Compiled:
     candidate from hyperscan (most of them, in most texts) is never compiled or analysed, which keeps
     the detector's start short (every `clientguard scan` pays it)."""
 
-    __slots__ = ("rule", "label", "bkeywords", "_regex", "_width", "_newlines", "_literals", "_ends_exactly")
+    __slots__ = ("rule", "label", "bkeywords", "rank", "_regex", "_width", "_newlines", "_literals",
+                 "_ends_exactly")
 
     def __init__(self, rule: Rule):
         self.rule = rule
         self.label = rule.placeholder_label
+        # How overlapping candidates are ranked, after the span's length (see Detector._kept).
+        self.rank = (-SEVERITY_RANK[rule.severity], rule.id)
         self.bkeywords: tuple[bytes, ...] = tuple(k.encode("ascii") for k in rule.keywords if k.isascii())
         self._regex: re.Pattern[str] | None = None
         # Known from the rules cache for the built-in rules; worked out on first use for any other.
@@ -861,10 +864,10 @@ class Detector:
             for idx, s, e in self._kept(candidates, text):
                 c = self._compiled[idx]
                 r = c.rule
-                findings.append(Finding(
-                    rule_id=r.id, title=r.title, kind=r.kind, severity=r.severity, start=s - base, end=e - base,
-                    fingerprint=fingerprint(self._key, joined[s:e] if joined is not None else utf8[s:e].decode("ascii")),  # type: ignore[index]
-                    label=c.label, priority=r.priority,
+                findings.append(Finding(  # positional: the fields' order (rule_id ... priority)
+                    r.id, r.title, r.kind, r.severity, s - base, e - base,
+                    fingerprint(self._key, joined[s:e] if joined is not None else utf8[s:e].decode("ascii")),  # type: ignore[index]
+                    c.label, r.priority,
                 ))
             out.append(sorted(findings, key=lambda f: (f.start, f.end, f.rule_id)) if len(findings) > 1 else findings)
         return out
@@ -880,13 +883,14 @@ class Detector:
             idx, s, e = candidates[0]
             return candidates if self._passes(compiled[idx], text, s, e) else []
         ranked = sorted(candidates, key=lambda t: (
-            -compiled[t[0]].rule.priority, -(t[2] - t[1]), -SEVERITY_RANK[compiled[t[0]].rule.severity],
-            compiled[t[0]].rule.id, t[1]))
+            -compiled[t[0]].rule.priority, t[1] - t[2], compiled[t[0]].rank, t[1]))
         taken: dict[str, _Intervals] = {}
         kept = []
         for idx, s, e in ranked:
             c = compiled[idx]
-            spans = taken.setdefault(c.rule.kind, _Intervals())
+            spans = taken.get(c.rule.kind)
+            if spans is None:
+                spans = taken[c.rule.kind] = _Intervals()
             if spans.overlaps(s, e) or not self._passes(c, text, s, e):
                 continue
             spans.add(s, e)

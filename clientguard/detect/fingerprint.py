@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 
@@ -12,8 +11,11 @@ FINGERPRINT_HEX = 16
 
 
 def fingerprint(key: bytes, value: str) -> str:
-    """Return the keyed fingerprint of a value (16 hex characters of HMAC-SHA256)."""
-    return hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:FINGERPRINT_HEX]
+    """Return the keyed fingerprint of a value (16 hex characters of HMAC-SHA256).
+
+    ``hmac.digest`` is the one-shot form (OpenSSL's HMAC in one call): the same bytes as ``hmac.new`` in
+    ~2.2 us instead of ~3.7, paid for every finding and every placeholder of every request."""
+    return hmac.digest(key, value.encode("utf-8", "surrogatepass"), "sha256")[:FINGERPRINT_HEX // 2].hex()
 
 
 def load_or_create_key(name: str = "default") -> bytes:
