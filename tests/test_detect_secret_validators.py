@@ -773,3 +773,53 @@ def test_validator_patterns_are_compiled_on_first_use_and_then_are_the_compiled_
         for name, value in vars(module).items():
             if isinstance(value, validators.LazyPattern):
                 assert value.pattern, f"{module.__name__}.{name}"
+
+
+# Seen on real repositories (fourteenth session: mautic, medusa, spree, ansible, hoppscotch, pocketbase): code and
+# stand-ins that the generic rules took for values. Each shape is followed by credentials of a similar look that stay.
+@pytest.mark.parametrize("value", [
+    "{CODEMODEBLOCK", "{trackable=", "{dynamiccontent=", "[CDATA[",  # a template token cut where code joins it
+    ".$this->auth.", ".$requestToken[", ".$this->keys[",  # PHP between two string literals
+    "br,input,link,meta,source,!doctype,basefont", "Somewhere%26Else", "!important", "@medusajs/medusa/auth",
+    "sk_a***yx", "sk_test_1234567890", "whsec_test_1234567890", "BECOME-SUCCESS-abcdefghijklmnopqrstuvxyz",
+    "pi_3ABC_secret_xyz", "seti_ABC123_secret_xyz", "sk_abc123def456ghi789",
+])
+def test_code_around_quotes_and_filled_in_formats_are_not_generic_secrets(value):
+    assert not generic_assigned_secret(value)
+
+
+@pytest.mark.parametrize("value", [
+    "pi_3QY1o72ESifGlJez06ZbKHjy_secret_F4jLDjxcB5zdjigXslucVZIc5", "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+    "whsec_5f9c2a8e7b1d4c6f", "q7FpcDX7iye6fBuBzsqMvQWKqW75lcD77jSmuNAEDXg", "03#pa33w0rd", "MySekretPa$$word",
+])
+def test_credentials_of_those_shapes_still_are(value):
+    assert generic_assigned_secret(value) or generic_password(value)
+
+
+@pytest.mark.parametrize("value", [
+    "this.last_token=this.last_text=this.token_type=", "n.withCredentials?", "cart?.payment_collection?.",
+    "currentUser$.value?.accessToken", "OAuth2Config", "oauth2Response", "isSecretBase64Encoded",
+])
+def test_minified_assignments_optional_chains_and_names_with_numbers_are_not_unquoted_secrets(value):
+    assert not generic_unquoted_secret(value)
+
+
+def test_names_with_numbers_are_told_from_random_mixed_case():
+    import random
+    import string
+
+    from clientguard.detect import validators_secrets
+
+    rng = random.Random(14)
+    alphabet = string.ascii_letters + string.digits
+    taken = sum(bool(validators_secrets._CAMEL_WITH_NUMBER.fullmatch("".join(rng.choice(alphabet) for _ in range(12))))
+                for _ in range(20_000))
+    assert taken < 40  # ~0.1% of random 12-character values have the shape of camelCase words with a number
+    for value in ("xdbS3djMqe", "K5s8uUkdD2TjL8MySKcT3d4Y", "hv6VNk8yK2oiZRPsB1pQnazN", "B0bP4ssw0rd"):
+        assert generic_unquoted_secret(value), value
+
+
+@pytest.mark.parametrize("value", ["supersecret", "topsecret", "newsecurepassword", "plaintextpassword", "somehash",
+                                   "incorrect", "whatever"])
+def test_passwords_that_describe_themselves_are_stand_ins(value):
+    assert not generic_password(value)

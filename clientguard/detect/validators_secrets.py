@@ -88,9 +88,10 @@ _URL_PASSWORD_WORDS = frozenset({"x-oauth-basic", "x-access-token", "unused", "n
 #: (password123, newpassword456, wrongpassword, secret123, token1, test_password_1, secret1value). Tests are
 #: full of them.
 _SELF_NAMED = lazy_re(
-    r"(?i)\d{0,6}(?:new|old|wrong|bad|some|any|first|second|third|my|test|testing|dummy|default|temp|tmp|valid|invalid|"
-    r"correct|incorrect|other|another|strong|weak|good|current|updated|reset|random|custom|secure|simple|sample)?[_!-]?"
-    r"(?:(?:api|auth|client|private|public)[_-]?)?(?:(?:pass(?:word|wd|phrase)?|pwd|secret|s3cr3t|token|key|refresh|access|session)[_-]?){1,3}"
+    r"(?i)\d{0,6}(?:(?:new|old|wrong|bad|some|any|first|second|third|my|test|testing|dummy|default|temp|tmp|valid|invalid|"
+    r"correct|incorrect|other|another|strong|weak|good|current|updated|reset|random|custom|secure|simple|sample|super|top|"
+    r"very|plain|plaintext|mock|fake)[_!-]?){0,2}"
+    r"(?:(?:api|auth|client|private|public)[_-]?)?(?:(?:pass(?:word|wd|phrase)?|pwd|secret|s3cr3t|token|key|refresh|access|session|hash)[_-]?){1,3}"
     r"\d{0,6}(?:x{2,4})?(?:[_-]?value\d{0,6})?[!.#]?"
 )
 #: Words that name the value rather than being it: an upper-case constant (DB_PASSWORD, PERSONAL_ACCESS_TOKEN
@@ -449,7 +450,7 @@ def _stand_in(v: str) -> bool:
 _NOT_A_VALUE = lazy_re(r":[a-z_]+|(?:[\w.-]+=)?\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][\w.]*%|%env\([\w:.-]+\)%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
                        r"|\d*\*[A-Za-z][\w-]*")  # the last: grammar notation such as `token = 1*tchar` (ABNF)
 #: Part of the value masked out (####, ****, ••••, XXXX): a redacted copy, not the secret.
-_MASKED = lazy_re(r"#{4,}|\*{4,}|•{3,}|X{4,}|^\*+(?i:masked|redacted|hidden|removed|filtered|sensitive)\*+$")
+_MASKED = lazy_re(r"#{4,}|\*{3,}|•{3,}|X{4,}|^\*+(?i:masked|redacted|hidden|removed|filtered|sensitive)\*+$")
 #: A value that is code joining strings: '?access_token='.config('x'), "x-token-auth:"+t.token+"@".
 _CONCATENATION = lazy_re(r"[.+][A-Za-z_$][\w.$]*[(+]")
 #: A name plus a small number: arithmetic, or ABAP's offset into a field (lv_auth = lv_auth+6.).
@@ -555,10 +556,61 @@ def _sealed_secret(v: str) -> bool:
     return key_length in (256, 512) and len(v) * 3 // 4 > key_length + 2 + 16
 
 
+#: The opening of a template token, cut where the string is joined to code ('{trackable='.$id.'}',
+#: '{CODEMODEBLOCK'+index+'}') or an XML section's opening ("[CDATA["): a bracket, a name, one sign.
+_TEMPLATE_OPENING = lazy_re(r"[{\[<(][A-Za-z_][\w.-]*[=:\[(]?")
+#: Code between two string literals taken for a value ('?access_key='.$this->auth.'&...', 'API-Password: '.$this->
+#: keys['...']): a joining dot or plus, then a variable, a member or an index being opened.
+_JOINED_REFERENCE = lazy_re(r"[.+][ \t]*(?:\$[A-Za-z_][\w$]*(?:(?:->|::|\.)[A-Za-z_][\w$]*)*[ \t]*[.+(\[]?|"
+                            r"[A-Za-z_][\w$]*(?:(?:->|::|\.)[A-Za-z_][\w$]*)*[ \t]*[.+\[])")
+#: A list of words joined by commas (an HTML sanitizer's tag list: 'br,input,link,meta,!doctype'), or words joined
+#: by URL escapes (Somewhere%26Else).
+_WORD_LIST = lazy_re(r"!?[a-z][a-z0-9-]*(?:, ?!?[a-z][a-z0-9-]*){2,}|[A-Za-z]+(?:%[0-9A-Fa-f]{2}[A-Za-z]+)+")
+#: A CSS keyword (!important), an npm package's scoped path (@medusajs/medusa/auth).
+_CSS_OR_PACKAGE = lazy_re(r"![a-z]+(?:-[a-z]+)*|@[a-z0-9][\w.-]*/[\w.-]+(?:/[\w.-]+)*")
+#: A provider's prefix (and test or live), then filler: sk_test_1234567890, BECOME-SUCCESS-abcdefghijklmnopqrstuvxyz.
+_PREFIX_THEN_RUN = lazy_re(r"[A-Za-z]+(?:[-_][A-Za-z]+)*[-_](\d{8,}|[a-z]{8,}|[A-Z]{8,})[a-z]{0,3}")
+#: Words a stand-in value is built from around its filler: pi_3ABC_secret_xyz, seti_ABC123_secret_xyz.
+_STAND_IN_PARTS = frozenset({"pi", "seti", "secret", "sk", "pk", "rk", "ek", "whsec", "test", "live", "key", "token"})
+
+
+def _filler_parts(v: str) -> bool:
+    """Every part of the value, split at _ and -, is a stand-in word of a provider's format or counted filler
+    (ABC, xyz, abc123def456, 3ABC): pi_3ABC_secret_xyz, sk_abc123def456ghi789."""
+    parts = re.split(r"[-_]", v)
+    if len(parts) < 2:
+        return False
+    filler = [p for p in parts if p.lower() not in _STAND_IN_PARTS]
+    if not filler or len(filler) == len(parts):
+        return False
+    for p in filler:
+        chunks = _CLASS_CHUNKS.findall(p)
+        if "".join(chunks) != p or not chunks:
+            return False
+        if not all((len(c) >= 3 and longest_ordered_run(c) == len(c)) or (len(c) == 1 and c.isdigit())
+                   for c in chunks) or all(len(c) == 1 for c in chunks):
+            return False
+    return True
+
+
+def _code_shape(v: str) -> bool:
+    """Code or markup where a quoted value was looked for (see the patterns above)."""
+    if _TEMPLATE_OPENING.fullmatch(v) or _WORD_LIST.fullmatch(v) or _CSS_OR_PACKAGE.fullmatch(v):
+        return True
+    if _JOINED_REFERENCE.fullmatch(v) and ("$" in v or "->" in v or v[-1] in ".[+"):
+        return True
+    m = _PREFIX_THEN_RUN.fullmatch(v)
+    if m and longest_ordered_run(m.group(1)) >= 8:
+        return True
+    return _filler_parts(v)
+
+
 def _literal_like_secret(v: str) -> bool:
     """Shared checks for a literal value assigned to a secret-named variable."""
     if len(v) < 6 or _stand_in(v) or _FORMAT_FIELD.search(v) or _NOT_A_VALUE.fullmatch(v) or _MASKED.search(v):
         return False
+    if _code_shape(v):
+        return False  # '{trackable='.$id, '.$this->auth.', 'br,input,link', !important, sk_test_1234567890, pi_3ABC_secret_xyz
     if has_ordered_run(v.lower()) and len(v) - longest_ordered_run(v.lower()) <= 6:
         return False  # xoxp-1234567890, key_abcdefghij: a filler around a counted run
     if v.lower() == _EXAMPLE_UUID or _METASYNTACTIC.fullmatch(v):
@@ -665,6 +717,10 @@ _FIELD_WORDS = frozenset({
 })
 
 
+#: Words tests and docs put where a wrong or any password goes ({"password": "incorrect"}, password: 'whatever').
+_FILLER_WORDS = frozenset({"incorrect", "whatever", "anything", "something", "nothing", "notcorrect", "notvalid"})
+
+
 #: A word of eight letters or more (capitalised or not) and one to three symbols after it. Only the first
 #: letter may be upper-case: camelCase and acronyms (isAdmin$, APIToken$) are names, not words.
 _WORD_AND_SYMBOL = lazy_re(r"([A-Za-z][a-z]{7,62})[$@#%&]{1,3}")
@@ -680,7 +736,8 @@ def generic_password(value: str) -> bool:
     m = _WORD_AND_SYMBOL.fullmatch(v)
     if m:  # Prestigitariu$, sunshine@#: a word with a symbol or two added, as password rules ask for
         v = m.group(1).lower()
-    if not re.fullmatch(r"[a-z]{8,64}", v) or v in _FIELD_WORDS or v in _DEFAULT_PASSWORDS or _SELF_NAMED.fullmatch(v) \
+    if not re.fullmatch(r"[a-z]{8,64}", v) or v in _FIELD_WORDS or v in _FILLER_WORDS or v in _DEFAULT_PASSWORDS \
+            or _SELF_NAMED.fullmatch(v) \
             or v in _PASSWORD_TRANSLATIONS:
         return False
     return not _stand_in(v) and shannon_entropy(v) >= 2.5
@@ -924,6 +981,10 @@ def generic_unquoted_secret(value: str) -> bool:
         return False  # postgres://nextauth:password@127.0.0.1/...: the URL rules judge a URL's password
     if _TYPE_NAME.fullmatch(v):
         return False  # a declared type (GraphQL `token: String!`, `password: [String!]!`), not a value
+    if ("." in v and _CHAINED_ASSIGNMENT.fullmatch(v)) or ("?" in v and _OPTIONAL_CHAIN.fullmatch(v)):
+        return False  # this.token_text=this.last_token=... and n.withCredentials?"include": minified code
+    if _CAMEL_WITH_NUMBER.fullmatch(v):
+        return False  # oauth2: OAuth2Config, cryptoKey = isSecretBase64Encoded: a type's or a variable's name
     if _IDENTIFIER.fullmatch(v):
         # A bundler's renamed copy (CancelToken$1) or a counter (value2) is still a name.
         if _SNAKE_OR_CAMEL_WORDS.fullmatch(v.rstrip("0123456789").rstrip("$_")) and not _prefixed_random(v):
@@ -937,6 +998,14 @@ def generic_unquoted_secret(value: str) -> bool:
     return True
 
 
+#: Names joined by = (minified code: this.token_text=this.last_token=this.token_type=""); with a dot, since
+#: one name and its = is also the shape of base64 with padding.
+_CHAINED_ASSIGNMENT = lazy_re(r"(?:[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*=)+")
+#: A member path with optional chaining or a ternary's ? (cart?.payment_collection?., currentUser$.value?.accessToken).
+_OPTIONAL_CHAIN = lazy_re(r"[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)*\??\.?")
+#: camelCase or PascalCase words with a number on a word (OAuth2Config, oauth2Response, isSecretBase64Encoded):
+#: names. Random mixed case seldom has three lower-case letters after each of its capitals (~0.1% of 10 characters).
+_CAMEL_WITH_NUMBER = lazy_re(r"(?=.*[a-z]\d)(?:[a-z]{2,}\d{0,3}|[A-Z]{1,2}[a-z]{3,}\d{0,3})(?:[A-Z]{1,2}[a-z]{3,}\d{0,3})+")
 #: A run of twelve letters and digits mixed: what a pattern's literal part has only if a secret is written into it.
 _REGEX_TAIL_RANDOM = lazy_re(r"(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z\d]{12,}")
 #: A conditional expression over dotted names, cut at the next quote (s.password?s.username+).
