@@ -823,3 +823,37 @@ def test_names_with_numbers_are_told_from_random_mixed_case():
                                    "incorrect", "whatever"])
 def test_passwords_that_describe_themselves_are_stand_ins(value):
     assert not generic_password(value)
+
+
+# A second batch (fourteenth session: formbricks, logto, rubygems.org, pterodactyl, halo, bookstack, photoprism).
+@pytest.mark.parametrize("value", ["eyJhb...2g", "com.j256.two-factor-auth:two-factor-auth:1.3",
+                                   "better-auth-secret-at-least-32-chars!!", "encrypted-2fa-secret",
+                                   "integration-test-better-auth-secret-0123456789abcdef",
+                                   "constraintName=CONSTRAINT_OFFL_CL_SES_PK2"])
+def test_elided_values_coordinates_and_words_naming_a_secret_are_not_generic_secrets(value):
+    assert not generic_assigned_secret(value)
+
+
+@pytest.mark.parametrize("value", ["DisplayName>Email", "2fa_required", "@user.issue_password_reset!", "a.token+",
+                                   "//totp/BookStack:admin%40admin.com"])
+def test_markup_setting_names_ruby_bang_calls_and_joins_are_not_unquoted_secrets(value):
+    assert not generic_unquoted_secret(value)
+
+
+def test_a_short_base64_stand_in_and_a_filler_word_are_not_passwords():
+    assert not generic_password("YWRtaW4=")  # base64 of "admin"
+    assert not generic_password("irrelevant")
+
+
+@pytest.mark.parametrize("value", ["m2mAuthorizationHeader", "eyJhbGciOiJFZERTQSJ9.invalid.signature",
+                                   "fbk_validBearerKey123"])
+def test_names_and_worded_stand_ins_are_not_bearer_tokens(value):
+    assert not bearer_token(value)
+    assert not token_body("fbk_validApiKeySecret123")
+
+
+@pytest.mark.parametrize("value", ["51bf53d06ac382585b83e6f3241c950710ee53368e948ac309b7869c974338e9",
+                                   "C6mdvEQTGnebsmVn3sFNeeuelGEBjyQp",
+                                   "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc123DEF456ghiJKL"])
+def test_bearer_tokens_of_those_shapes_still_are(value):
+    assert bearer_token(value)

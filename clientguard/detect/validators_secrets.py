@@ -471,7 +471,7 @@ _ENTRY_POINT = lazy_re(r"[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+:[A-Za-z_]\w*(?:
 _LARAVEL_RULE = lazy_re(r"(?:required|exclude|prohibited)_(?:if|unless|with|without)(?:_all)?:[\w,.-]+")
 #: The example UUID of RFC 4122's Wikipedia page and countless API docs.
 _EXAMPLE_UUID = "123e4567-e89b-12d3-a456-426614174000"
-_BASE64_TEXT = lazy_re(r"[A-Za-z0-9+/]{8,}={0,2}")
+_BASE64_TEXT = lazy_re(r"[A-Za-z0-9+/]{6,}={0,2}")
 #: What a stand-in says once decoded: words with a test or secret word among them (test-api-key, example-app-secret,
 #: foobar_new).
 _STAND_IN_WORDS = lazy_re(r"(?i)(?=.*(?:test|example|sample|dummy|fake|demo|foo|password|secret|token|key|pass))"
@@ -568,8 +568,15 @@ _JOINED_REFERENCE = lazy_re(r"[.+][ \t]*(?:\$[A-Za-z_][\w$]*(?:(?:->|::|\.)[A-Za
 _WORD_LIST = lazy_re(r"!?[a-z][a-z0-9-]*(?:, ?!?[a-z][a-z0-9-]*){2,}|[A-Za-z]+(?:%[0-9A-Fa-f]{2}[A-Za-z]+)+")
 #: A CSS keyword (!important), an npm package's scoped path (@medusajs/medusa/auth).
 _CSS_OR_PACKAGE = lazy_re(r"![a-z]+(?:-[a-z]+)*|@[a-z0-9][\w.-]*/[\w.-]+(?:/[\w.-]+)*")
-#: A provider's prefix (and test or live), then filler: sk_test_1234567890, BECOME-SUCCESS-abcdefghijklmnopqrstuvxyz.
-_PREFIX_THEN_RUN = lazy_re(r"[A-Za-z]+(?:[-_][A-Za-z]+)*[-_](\d{8,}|[a-z]{8,}|[A-Z]{8,})[a-z]{0,3}")
+#: A provider's prefix (and test or live), then filler: sk_test_1234567890, BECOME-SUCCESS-abcdefghijklmnopqrstuvxyz,
+#: integration-test-better-auth-secret-0123456789abcdef.
+_PREFIX_THEN_RUN = lazy_re(r"[A-Za-z]+(?:[-_][A-Za-z]+)*[-_](\d{8,}|[a-z]{8,}|[A-Z]{8,})[a-z]{0,6}")
+#: Words joined by - or _ that say they stand for a secret (better-auth-secret-at-least-32-chars!!, encrypted-2fa-secret).
+_WORDS_NAMING_A_SECRET = lazy_re(r"(?=.*(?<![a-z])(?:secret|token|key|password|passphrase)(?![a-z]))"
+                                 r"(?:[a-z]+|\d{1,3}[a-z]*)(?:[-_](?:[a-z]+|\d{1,3}[a-z]*)){2,}[!.]*")
+#: A Maven or Gradle coordinate (com.j256.two-factor-auth:two-factor-auth:1.3), a setting and a constant's name
+#: (constraintName=CONSTRAINT_OFFL_CL_SES_PK2 in a Liquibase changelog).
+_COORDINATE_OR_SETTING = lazy_re(r"[a-z][\w.-]*:[a-z][\w.-]*:\d[\w.-]*|[a-z][A-Za-z]*=[A-Z][A-Z0-9_]*")
 #: Words a stand-in value is built from around its filler: pi_3ABC_secret_xyz, seti_ABC123_secret_xyz.
 _STAND_IN_PARTS = frozenset({"pi", "seti", "secret", "sk", "pk", "rk", "ek", "whsec", "test", "live", "key", "token"})
 
@@ -594,8 +601,11 @@ def _filler_parts(v: str) -> bool:
 
 
 def _code_shape(v: str) -> bool:
-    """Code or markup where a quoted value was looked for (see the patterns above)."""
+    """Code or markup where a quoted value was looked for (see the patterns above), or a value elided in docs
+    (eyJhb...2g)."""
     if _TEMPLATE_OPENING.fullmatch(v) or _WORD_LIST.fullmatch(v) or _CSS_OR_PACKAGE.fullmatch(v):
+        return True
+    if "..." in v or "\u2026" in v or _WORDS_NAMING_A_SECRET.fullmatch(v) or _COORDINATE_OR_SETTING.fullmatch(v):
         return True
     if _JOINED_REFERENCE.fullmatch(v) and ("$" in v or "->" in v or v[-1] in ".[+"):
         return True
@@ -718,7 +728,8 @@ _FIELD_WORDS = frozenset({
 
 
 #: Words tests and docs put where a wrong or any password goes ({"password": "incorrect"}, password: 'whatever').
-_FILLER_WORDS = frozenset({"incorrect", "whatever", "anything", "something", "nothing", "notcorrect", "notvalid"})
+_FILLER_WORDS = frozenset({"incorrect", "whatever", "anything", "something", "nothing", "notcorrect", "notvalid",
+                           "irrelevant"})
 
 
 #: A word of eight letters or more (capitalised or not) and one to three symbols after it. Only the first
@@ -939,8 +950,8 @@ def _code_type_or_assertion(v: str) -> bool:
     """Code where an unquoted value would be: a non-null assertion on a reference (TypeScript's
     `process.env.WEBHOOK_SECRET!`, Swift's `passwordTextField.text!`, Kotlin's `token!!`), a generic type's opening
     (`z.infer<`), or a declared type with digits in its name (`Secp256k1Keypair`, `Uint8Array`)."""
-    if v.endswith("!") and _ID_PATH.fullmatch(v.rstrip("!").replace("?.", ".")) and "." in v:
-        return True
+    if v.endswith("!") and _ID_PATH.fullmatch(v.rstrip("!").lstrip("@$").replace("?.", ".")) and "." in v:
+        return True  # (Ruby: @user.issue_password_reset!, a method that changes the object)
     if v.endswith("<") and _ID_PATH.fullmatch(v[:-1]):
         return True
     return bool(_PASCAL_TYPE_WITH_DIGITS.fullmatch(v)) and any(c.isdigit() for c in v)
@@ -983,8 +994,10 @@ def generic_unquoted_secret(value: str) -> bool:
         return False  # a declared type (GraphQL `token: String!`, `password: [String!]!`), not a value
     if ("." in v and _CHAINED_ASSIGNMENT.fullmatch(v)) or ("?" in v and _OPTIONAL_CHAIN.fullmatch(v)):
         return False  # this.token_text=this.last_token=... and n.withCredentials?"include": minified code
-    if _CAMEL_WITH_NUMBER.fullmatch(v):
-        return False  # oauth2: OAuth2Config, cryptoKey = isSecretBase64Encoded: a type's or a variable's name
+    if _CAMEL_WITH_NUMBER.fullmatch(v) or _SNAKE_WITH_NUMBER_WORD.fullmatch(v):
+        return False  # oauth2: OAuth2Config, isSecretBase64Encoded, pterodactyl:auth:2fa_required: names
+    if _MARKUP_TAIL.fullmatch(v) or _DOTTED_THEN_JOIN.fullmatch(v) or v.startswith("//"):
+        return False  # <auth:DisplayName>Email (an XML prefix), {token:a.token+".end"}, otpauth://totp/...
     if _IDENTIFIER.fullmatch(v):
         # A bundler's renamed copy (CancelToken$1) or a counter (value2) is still a name.
         if _SNAKE_OR_CAMEL_WORDS.fullmatch(v.rstrip("0123456789").rstrip("$_")) and not _prefixed_random(v):
@@ -1005,7 +1018,14 @@ _CHAINED_ASSIGNMENT = lazy_re(r"(?:[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*=)+")
 _OPTIONAL_CHAIN = lazy_re(r"[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)*\??\.?")
 #: camelCase or PascalCase words with a number on a word (OAuth2Config, oauth2Response, isSecretBase64Encoded):
 #: names. Random mixed case seldom has three lower-case letters after each of its capitals (~0.1% of 10 characters).
-_CAMEL_WITH_NUMBER = lazy_re(r"(?=.*[a-z]\d)(?:[a-z]{2,}\d{0,3}|[A-Z]{1,2}[a-z]{3,}\d{0,3})(?:[A-Z]{1,2}[a-z]{3,}\d{0,3})+")
+_CAMEL_WITH_NUMBER = lazy_re(r"(?=.*[a-z]\d)(?:[a-z]{2,}\d{0,3}|[a-z]\d{1,3}[a-z]+|[A-Z]{1,2}[a-z]{3,}\d{0,3})"
+                             r"(?:[A-Z]{1,2}[a-z]{3,}\d{0,3})+")
+#: snake_case words the first of which starts with a number (2fa_required, 3ds_enabled).
+_SNAKE_WITH_NUMBER_WORD = lazy_re(r"\d{1,2}[a-z]{2,}(?:_[a-z]+\d*)+")
+#: An XML element's name after a namespace prefix taken for a key (<auth:DisplayName>Email, </auth:Description>).
+_MARKUP_TAIL = lazy_re(r"[A-Za-z_][\w.-]*>[\w.-]*")
+#: A member path joined to a string (a.token+".end").
+_DOTTED_THEN_JOIN = lazy_re(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+\+")
 #: A run of twelve letters and digits mixed: what a pattern's literal part has only if a secret is written into it.
 _REGEX_TAIL_RANDOM = lazy_re(r"(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z\d]{12,}")
 #: A conditional expression over dotted names, cut at the next quote (s.password?s.username+).
@@ -1055,9 +1075,17 @@ def bearer_token(value: str) -> bool:
         return False
     name = v[:-1] if v.endswith(".") and not v.endswith("..") else v  # ABAP ends a statement with "."
     if _WORDS.fullmatch(name) or _SNAKE_OR_CAMEL_WORDS.fullmatch(name) or _DOTTED_NAME.fullmatch(name) \
-            or _HEADER_NAME.fullmatch(name):
-        return False  # a header name (X-Amz-Security-Token), a reference, ABAP's ls_auth-authorization
+            or _HEADER_NAME.fullmatch(name) or _CAMEL_WITH_NUMBER.fullmatch(name):
+        return False  # a header name (X-Amz-Security-Token), a reference, ABAP's ls_auth-authorization, m2mAuthHeader
+    if _JWT_HEADER_THEN_WORDS.fullmatch(v) or _PREFIXED_CAMEL_STAND_IN.fullmatch(v):
+        return False  # eyJhbGciOiJFZERTQSJ9.payload.signature, fbk_validBearerKey123: a test's stand-ins
     return shannon_entropy(v) >= 3.0 and _char_classes(v) >= 2
+
+
+#: A JWT's header, then words where its payload and signature go (eyJhbGciOiJFZERTQSJ9.invalid.signature).
+_JWT_HEADER_THEN_WORDS = lazy_re(r"eyJ[A-Za-z0-9_-]+(?:\.[a-z]+){1,2}")
+#: A prefix, then camelCase words that name a key, and a counter (fbk_validApiKeySecret123, fbk_orgLevelApiKey456).
+_PREFIXED_CAMEL_STAND_IN = lazy_re(r"[A-Za-z0-9]{2,10}_[a-z]+(?:[A-Z][a-z]+)*(?:Key|Secret|Token|Bearer)(?:[A-Z][a-z]+)*\d{0,6}")
 
 
 # --- service tokens ------------------------------------------------------------------------------
@@ -1071,6 +1099,8 @@ def token_body(value: str) -> bool:
     body = max(re.findall(r"[A-Za-z0-9]+", value), key=len, default="")
     if len(set(re.sub(r"[^A-Za-z0-9]", "", value))) < 8 or _SAME_CHAR_RUN.search(body):
         return False
+    if _PREFIXED_CAMEL_STAND_IN.fullmatch(value.strip()):
+        return False  # fbk_validApiKeySecret123: a test's stand-in in the service's format
     return not re.search(r"(?i)x{8,}|your|example|placeholder|redacted", value)
 
 # --- signed tokens -------------------------------------------------------------------------------
