@@ -857,3 +857,22 @@ def test_names_and_worded_stand_ins_are_not_bearer_tokens(value):
                                    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc123DEF456ghiJKL"])
 def test_bearer_tokens_of_those_shapes_still_are(value):
     assert bearer_token(value)
+
+
+# A third batch (fourteenth session: snipe-it, pixelfed, kratos, dex, duplicati, lldap, FreshRSS).
+@pytest.mark.parametrize("value", ["crwdns12312:0crwdne12312:0", "+String(y))}if(3!=i.biff&&v>=0&&-1==[",
+                                   "_token-to-simulate-request-from-gui", "SettingsController@password", "Abcdef123456"])
+def test_tool_placeholders_minified_code_and_routes_are_not_generic_secrets(value):
+    assert not generic_assigned_secret(value)
+
+
+@pytest.mark.parametrize("value", ["forgot-email:active-count:dur-", "IEndpointV1", "password+webauth_empty"])
+def test_key_prefixes_interface_names_and_method_lists_are_not_unquoted_secrets(value):
+    assert not generic_unquoted_secret(value)
+
+
+def test_validation_rules_cut_at_a_quote_and_masked_url_passwords_are_not_passwords():
+    assert not generic_password("confirmed|") and not generic_password("required|notIn:[")
+    assert not generic_password("passwords")  # a Kubernetes resource's name
+    assert not url_password("***PASSWORD***") and not url_password("\\backup")  # a mask; file://C:\backup
+    assert generic_assigned_secret("Pass@word1") and generic_assigned_secret("P@ss&&w0rd(x)")  # still passwords

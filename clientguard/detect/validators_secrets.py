@@ -188,6 +188,11 @@ def _prefix_then_stand_in(v: str) -> bool:
 
 
 def _counted_filler(v: str) -> bool:
+    # Abcdef123456 is counted as abcdef123456 is; ABC...Zabc...z0123456789 as three runs
+    return _counted_chunks(v) or _counted_chunks(v.lower())
+
+
+def _counted_chunks(v: str) -> bool:
     chunks = _CLASS_CHUNKS.findall(v)
     if len(chunks) > 4 or re.sub(r"[-_=.:]", "", v) != "".join(chunks):
         return False
@@ -239,8 +244,10 @@ def url_password(value: str) -> bool:
         return False  # https://TOKEN:x-oauth-basic@github.com; mysql://benutzer:passwort@host in a translated page
     if _FORMAT_FIELD.search(v) or "<" in v or ">" in v:
         return False  # f"{pw}", %(pw)s, ${DB_PASS}, <password>, [password], the tail of <user:password>
-    if set(v) <= set("*x.X#-_0•"):
-        return False  # a mask: ****, xxxx, ....
+    if set(v) <= set("*x.X#-_0•") or _MASKED.search(v):
+        return False  # a mask: ****, xxxx, ...., ***PASSWORD***
+    if v.startswith("\\"):
+        return False  # file://C:\backup: a Windows drive's letter and path, not user and password
     if v.lower() in _PASSWORD_STATES:
         return False  # curl -u 'alice:wrong': a test that a wrong password is refused
     if is_placeholder(v) or _NUMBERED_PASSWORD.fullmatch(v) or _UPPER_CONSTANT.fullmatch(v) or _LOWER_SECRET_NAME.fullmatch(v):
@@ -267,7 +274,7 @@ _DOTTED_NAME = lazy_re(r"[A-Za-z_$]+(?:\.[A-Za-z_$]+)+")
 #: An HTTP header's name: capitalised words (or acronyms) joined by hyphens, no digits (X-CSRF-Token).
 _HEADER_NAME = lazy_re(r"[A-Z][A-Za-z]*(?:-[A-Z][A-Za-z]*)+")
 #: One word and the separator it is joined to something else by ('Secret-' . ucfirst($key)).
-_WORD_PREFIX = lazy_re(r"[A-Za-z]+(?:[-_.][A-Za-z]+)*[-_./]")
+_WORD_PREFIX = lazy_re(r"[A-Za-z]+(?:[-_.:][A-Za-z]+)*[-_./:]")
 #: snake_case, camelCase (an upper-case run, an acronym, must be followed by two lower-case letters or end
 #: the name: getX, toJSON, parseHTTPResponse), PascalCase. Random mixed case (lRDXNfPxOMFQ) is none of them.
 _SNAKE_OR_CAMEL_WORDS = lazy_re(r"_*[a-z]+(?:_+[a-z0-9]+)+_*|[a-z]+(?:[A-Z]{1,6}[a-z]{2,})+[A-Z]{0,6}|[a-z]+[A-Z]{1,6}"
@@ -288,7 +295,9 @@ _SQL_TYPE = lazy_re(r"(?i:var)?(?:CHAR|BINARY|VARCHAR2|NVARCHAR|NCHAR|DECIMAL|NU
 _REGEX_SYNTAX = lazy_re(r"\(\?[:=!<P]|\\[dwsbDWSB]|\[\^?[^\]]+\][*+?{]|\)[*+?]|\|.*\)|\[\^?[^\]]*(?:a-z|A-Z|0-9)")
 _ARTIFACT = lazy_re(r"[A-Za-z][\w.]*(?:[-_][A-Za-z][\w]*)*[-_:@]v?\d+(?:\.\d+)+(?:[-.+][A-Za-z0-9.]+)?")
 _WORDS_AND_NUMBER = lazy_re(r"[a-z]+(?:[_-][a-z]+)+(?:[_-]?\d{1,4})?|[A-Z]+(?:_[A-Z]+)+(?:_?\d{1,4})?")
-_RULE_LIST = lazy_re(r"[a-z_]+(?::[\w,.-]+)?(?:\|[a-z_]+(?::[\w,.-]+)?)+")
+_RULE_LIST = lazy_re(r"[a-z_]+(?::[\w,.-]+)?(?:\|[a-z_]+(?::[\w,.-]+)?)+"
+                     # cut at a quote inside the list: 'confirmed|' . ..., 'required|notIn:['
+                     r"|[a-z_]+(?::[\w,.-]+)?(?:\|[A-Za-z_]+(?::[\w,.-]+)?)*\|(?:[A-Za-z_]+:\[?)?")
 _COLOR = lazy_re(r"^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 _DATE_OR_TIME = lazy_re(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?\S*)?$|^\d{1,2}:\d{2}(?::\d{2})?$")
 #: Values that name a kind of thing rather than being a secret: MIME types, charsets, algorithms, booleans.
@@ -573,10 +582,15 @@ _CSS_OR_PACKAGE = lazy_re(r"![a-z]+(?:-[a-z]+)*|@[a-z0-9][\w.-]*/[\w.-]+(?:/[\w.
 _PREFIX_THEN_RUN = lazy_re(r"[A-Za-z]+(?:[-_][A-Za-z]+)*[-_](\d{8,}|[a-z]{8,}|[A-Z]{8,})[a-z]{0,6}")
 #: Words joined by - or _ that say they stand for a secret (better-auth-secret-at-least-32-chars!!, encrypted-2fa-secret).
 _WORDS_NAMING_A_SECRET = lazy_re(r"(?=.*(?<![a-z])(?:secret|token|key|password|passphrase)(?![a-z]))"
-                                 r"(?:[a-z]+|\d{1,3}[a-z]*)(?:[-_](?:[a-z]+|\d{1,3}[a-z]*)){2,}[!.]*")
+                                 r"_?(?:[a-z]+|\d{1,3}[a-z]*)(?:[-_+](?:[a-z]+|\d{1,3}[a-z]*)){2,}[!.]*")
 #: A Maven or Gradle coordinate (com.j256.two-factor-auth:two-factor-auth:1.3), a setting and a constant's name
 #: (constraintName=CONSTRAINT_OFFL_CL_SES_PK2 in a Liquibase changelog).
 _COORDINATE_OR_SETTING = lazy_re(r"[a-z][\w.-]*:[a-z][\w.-]*:\d[\w.-]*|[a-z][A-Za-z]*=[A-Z][A-Z0-9_]*")
+#: Crowdin's in-context placeholders (crwdns12312:0crwdne12312:0, a pseudo-language's every string); a Laravel
+#: route's controller action (SettingsController@password).
+_TOOL_PLACEHOLDER = lazy_re(r"crwdns\d+:\d+crwdne\d+:\d+|(?:[A-Z][A-Za-z0-9]*\\)*[A-Z][A-Za-z0-9]*Controller@[a-z_]\w*")
+#: Operators minified code has and a password seldom does; two different ones make a value code.
+_CODE_OPERATORS = ("&&", "||", "==", "!=", ")}", "){", "((", "))", "=>")
 #: Words a stand-in value is built from around its filler: pi_3ABC_secret_xyz, seti_ABC123_secret_xyz.
 _STAND_IN_PARTS = frozenset({"pi", "seti", "secret", "sk", "pk", "rk", "ek", "whsec", "test", "live", "key", "token"})
 
@@ -607,6 +621,8 @@ def _code_shape(v: str) -> bool:
         return True
     if "..." in v or "\u2026" in v or _WORDS_NAMING_A_SECRET.fullmatch(v) or _COORDINATE_OR_SETTING.fullmatch(v):
         return True
+    if _TOOL_PLACEHOLDER.fullmatch(v) or sum(op in v for op in _CODE_OPERATORS) >= 2:
+        return True  # crwdns1662:0crwdne1662:0, +String(y))}if(3!=i.biff&&v>=0&&-1==[
     if _JOINED_REFERENCE.fullmatch(v) and ("$" in v or "->" in v or v[-1] in ".[+"):
         return True
     m = _PREFIX_THEN_RUN.fullmatch(v)
@@ -723,7 +739,7 @@ _FIELD_WORDS = frozenset({
     "required", "optional", "nullable", "confirmed", "password", "passwd", "username", "hidden", "string",
     "disabled", "enabled", "readonly", "sometimes", "present", "filled", "undefined", "unknown", "redacted",
     "secret", "masked", "encrypted", "plaintext", "current", "newpassword", "oldpassword", "confirmation",
-    "credentials", "credential",
+    "credentials", "credential", "passwords",
 })
 
 
@@ -1016,10 +1032,11 @@ def generic_unquoted_secret(value: str) -> bool:
 _CHAINED_ASSIGNMENT = lazy_re(r"(?:[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*=)+")
 #: A member path with optional chaining or a ternary's ? (cart?.payment_collection?., currentUser$.value?.accessToken).
 _OPTIONAL_CHAIN = lazy_re(r"[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)*\??\.?")
-#: camelCase or PascalCase words with a number on a word (OAuth2Config, oauth2Response, isSecretBase64Encoded):
+#: camelCase or PascalCase words with a number on a word (OAuth2Config, oauth2Response, isSecretBase64Encoded) or a
+#: version after them (IEndpointV1):
 #: names. Random mixed case seldom has three lower-case letters after each of its capitals (~0.1% of 10 characters).
-_CAMEL_WITH_NUMBER = lazy_re(r"(?=.*[a-z]\d)(?:[a-z]{2,}\d{0,3}|[a-z]\d{1,3}[a-z]+|[A-Z]{1,2}[a-z]{3,}\d{0,3})"
-                             r"(?:[A-Z]{1,2}[a-z]{3,}\d{0,3})+")
+_CAMEL_WITH_NUMBER = lazy_re(r"(?=.*(?:[a-z]|V)\d)(?:[a-z]{2,}\d{0,3}|[a-z]\d{1,3}[a-z]+|[A-Z]{1,2}[a-z]{3,}\d{0,3})"
+                             r"(?:(?:[A-Z]{1,2}[a-z]{3,}\d{0,3})+(?:V\d{1,2})?|V\d{1,2})")
 #: snake_case words the first of which starts with a number (2fa_required, 3ds_enabled).
 _SNAKE_WITH_NUMBER_WORD = lazy_re(r"\d{1,2}[a-z]{2,}(?:_[a-z]+\d*)+")
 #: An XML element's name after a namespace prefix taken for a key (<auth:DisplayName>Email, </auth:Description>).
