@@ -235,3 +235,26 @@ def test_fakers_default_iban_shape_is_an_iban_when_its_checksum_holds():
                   "DE81TEST0000000012345",        # not the generated shape for another country
                   "GB8112340000000012345"):       # digits where the bank code's letters go
         assert not iban(value), value
+
+
+@pytest.mark.parametrize("engine", ["hyperscan", "python"])
+def test_a_public_network_block_is_left_out_and_a_host_with_its_prefix_is_not(engine):
+    """An address whose host bits are all zero under its prefix names a block of addresses (a cloud provider's
+    published ranges), and so does any x.x.x.0 with a prefix; every other address with a prefix, /32 and an
+    interface's 81.169.145.105/24 among them, is one address. Checked against the standard library for every
+    last octet and prefix length from /24 (and a few shorter ones)."""
+    import ipaddress
+
+    if engine == "hyperscan":
+        pytest.importorskip("hyperscan")
+    det = Detector.create(fingerprint_key=b"k" * 32, engine=engine)
+    for last in range(256):
+        for n in (0, 8, 16, 20, 24, 25, 26, 27, 28, 29, 30, 31, 32):
+            address = f"81.169.145.{last}"
+            try:
+                ipaddress.ip_network(f"{address}/{n}")
+                block = n < 32
+            except ValueError:  # host bits set
+                block = last == 0 and n < 32
+            found = [f for f in det.scan(f'ranges: ["{address}/{n}", "x"]') if f.rule_id == "ipv4-public"]
+            assert (not found) == block, f"{address}/{n}"
