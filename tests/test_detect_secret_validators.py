@@ -876,3 +876,23 @@ def test_validation_rules_cut_at_a_quote_and_masked_url_passwords_are_not_passwo
     assert not generic_password("passwords")  # a Kubernetes resource's name
     assert not url_password("***PASSWORD***") and not url_password("\\backup")  # a mask; file://C:\backup
     assert generic_assigned_secret("Pass@word1") and generic_assigned_secret("P@ss&&w0rd(x)")  # still passwords
+
+
+# A fourth batch (fourteenth session: atmos, firezone, kong, netdata).
+@pytest.mark.parametrize("value", ["step-live-secret-8f14a2", "tf-disk-guard-SECRET-abc123xyz", "demo-key-ABCD1234EFGH5678",
+                                   "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.test.signature", "aaa.!!!notbase64!!!.sig",
+                                   "value1", "wrong1", "NETDATA_CLAIM_ROOMS=room-1", "NGINX_PROXY_PROTOCOL_TLV_0X01",
+                                   "v0.0.0-20161001094733-a6f4afe4910c", "atmos-gist/secrets/*", "--host=localhost"])
+def test_test_stand_ins_settings_constants_and_versions_are_not_generic_secrets(value):
+    assert not generic_assigned_secret(value)
+
+
+@pytest.mark.parametrize("value", ["30..52", "^preshared_key", "FIREZONE_TOKEN:/etc/firezone/gateway-token"])
+def test_ranges_pinned_variables_and_credential_paths_are_not_unquoted_secrets(value):
+    assert not generic_unquoted_secret(value)
+
+
+@pytest.mark.parametrize("value", ["prod-db-password-Xk9#mQ2$vL7p", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
+def test_secrets_with_words_or_constants_nearby_still_are(value):
+    assert generic_assigned_secret(value)
+    assert not bearer_token("abcdef0123456789")

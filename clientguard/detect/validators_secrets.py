@@ -194,7 +194,7 @@ def _counted_filler(v: str) -> bool:
 
 def _counted_chunks(v: str) -> bool:
     chunks = _CLASS_CHUNKS.findall(v)
-    if len(chunks) > 4 or re.sub(r"[-_=.:]", "", v) != "".join(chunks):
+    if len(chunks) > 8 or re.sub(r"[-_=.:]", "", v) != "".join(chunks):
         return False
     return all(len(c) >= 3 and longest_ordered_run(c) == len(c) for c in chunks)
 
@@ -581,18 +581,28 @@ _CSS_OR_PACKAGE = lazy_re(r"![a-z]+(?:-[a-z]+)*|@[a-z0-9][\w.-]*/[\w.-]+(?:/[\w.
 #: integration-test-better-auth-secret-0123456789abcdef.
 _PREFIX_THEN_RUN = lazy_re(r"[A-Za-z]+(?:[-_][A-Za-z]+)*[-_](\d{8,}|[a-z]{8,}|[A-Z]{8,})[a-z]{0,6}")
 #: Words joined by - or _ that say they stand for a secret (better-auth-secret-at-least-32-chars!!, encrypted-2fa-secret).
-_WORDS_NAMING_A_SECRET = lazy_re(r"(?=.*(?<![a-z])(?:secret|token|key|password|passphrase)(?![a-z]))"
-                                 r"_?(?:[a-z]+|\d{1,3}[a-z]*)(?:[-_+](?:[a-z]+|\d{1,3}[a-z]*)){2,}[!.]*")
+_WORDS_NAMING_A_SECRET = lazy_re(r"(?i)(?=.*(?<![a-z])(?:secret|token|key|password|passphrase)(?![a-z]))"
+                                 r"_?(?:[a-z]+|\d{1,3}[a-z]*)(?:[-_+](?:[a-z]+|\d{1,3}[a-z]*)){2,}"
+                                 # a test's unique tail: step-live-secret-8f14a2, tf-disk-guard-SECRET-abc123xyz
+                                 r"(?:[-_][0-9a-z]{1,10})?[!.]*")
 #: A Maven or Gradle coordinate (com.j256.two-factor-auth:two-factor-auth:1.3), a setting and a constant's name
 #: (constraintName=CONSTRAINT_OFFL_CL_SES_PK2 in a Liquibase changelog).
 _COORDINATE_OR_SETTING = lazy_re(r"[a-z][\w.-]*:[a-z][\w.-]*:\d[\w.-]*|[a-z][A-Za-z]*=[A-Z][A-Z0-9_]*")
 #: Crowdin's in-context placeholders (crwdns12312:0crwdne12312:0, a pseudo-language's every string); a Laravel
 #: route's controller action (SettingsController@password).
+#: Stand-ins a test writes where a token or a value goes: a JWT's header with words (eyJhbGciOiJSUzI1NiJ9.test.signature),
+#: a token's shape with a word signature (aaa.!!!notbase64!!!.sig), value1, wrong1.
+_TEST_TOKEN = lazy_re(r"eyJ[A-Za-z0-9_-]+(?:\.[a-z]+){1,2}|[^.\s]+\.[^.\s]+\.(?:sig|signature)"
+                      r"|(?i:value|val|string|text|wrong|invalid|bad)\d{0,3}")
+#: An environment variable set to something (NETDATA_CLAIM_ROOMS=room-1: another setting than the secret);
+#: a constant's name of three parts or more (NGINX_PROXY_PROTOCOL_TLV_0X01); a Go module's pseudo-version.
+_SETTING_OR_CONSTANT = lazy_re(r"[A-Z][A-Z0-9_]*=\S*|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+){2,}|v\d+\.\d+\.\d+-(?:0\.)?\d{14}-[0-9a-f]{12}")
 _TOOL_PLACEHOLDER = lazy_re(r"crwdns\d+:\d+crwdne\d+:\d+|(?:[A-Z][A-Za-z0-9]*\\)*[A-Z][A-Za-z0-9]*Controller@[a-z_]\w*")
 #: Operators minified code has and a password seldom does; two different ones make a value code.
 _CODE_OPERATORS = ("&&", "||", "==", "!=", ")}", "){", "((", "))", "=>")
 #: Words a stand-in value is built from around its filler: pi_3ABC_secret_xyz, seti_ABC123_secret_xyz.
-_STAND_IN_PARTS = frozenset({"pi", "seti", "secret", "sk", "pk", "rk", "ek", "whsec", "test", "live", "key", "token"})
+_STAND_IN_PARTS = frozenset({"pi", "seti", "secret", "sk", "pk", "rk", "ek", "whsec", "test", "live", "key", "token",
+                             "demo", "example", "sample", "dummy", "fake"})
 
 
 def _filler_parts(v: str) -> bool:
@@ -621,6 +631,10 @@ def _code_shape(v: str) -> bool:
         return True
     if "..." in v or "\u2026" in v or _WORDS_NAMING_A_SECRET.fullmatch(v) or _COORDINATE_OR_SETTING.fullmatch(v):
         return True
+    if _TEST_TOKEN.fullmatch(v) or _SETTING_OR_CONSTANT.fullmatch(v):
+        return True
+    if v.endswith("/*") or v.startswith("--"):
+        return True  # a resource pattern (arn:...:secret:team/app/*); the next flag, read as this one's value
     if _TOOL_PLACEHOLDER.fullmatch(v) or sum(op in v for op in _CODE_OPERATORS) >= 2:
         return True  # crwdns1662:0crwdne1662:0, +String(y))}if(3!=i.biff&&v>=0&&-1==[
     if _JOINED_REFERENCE.fullmatch(v) and ("$" in v or "->" in v or v[-1] in ".[+"):
@@ -1012,6 +1026,8 @@ def generic_unquoted_secret(value: str) -> bool:
         return False  # this.token_text=this.last_token=... and n.withCredentials?"include": minified code
     if _CAMEL_WITH_NUMBER.fullmatch(v) or _SNAKE_WITH_NUMBER_WORD.fullmatch(v):
         return False  # oauth2: OAuth2Config, isSecretBase64Encoded, pterodactyl:auth:2fa_required: names
+    if _UNQUOTED_CODE.fullmatch(v):
+        return False  # receiver_password: 30..52, ^preshared_key (Elixir), LoadCredential=FIREZONE_TOKEN:/etc/...
     if _MARKUP_TAIL.fullmatch(v) or _DOTTED_THEN_JOIN.fullmatch(v) or v.startswith("//"):
         return False  # <auth:DisplayName>Email (an XML prefix), {token:a.token+".end"}, otpauth://totp/...
     if _IDENTIFIER.fullmatch(v):
@@ -1037,6 +1053,8 @@ _OPTIONAL_CHAIN = lazy_re(r"[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)*\??\.?")
 #: names. Random mixed case seldom has three lower-case letters after each of its capitals (~0.1% of 10 characters).
 _CAMEL_WITH_NUMBER = lazy_re(r"(?=.*(?:[a-z]|V)\d)(?:[a-z]{2,}\d{0,3}|[a-z]\d{1,3}[a-z]+|[A-Z]{1,2}[a-z]{3,}\d{0,3})"
                              r"(?:(?:[A-Z]{1,2}[a-z]{3,}\d{0,3})+(?:V\d{1,2})?|V\d{1,2})")
+#: A range, a pinned variable, a credential's name and where it is loaded from.
+_UNQUOTED_CODE = lazy_re(r"\d+\.\.\.?\d+|\^[a-z_]\w*|[A-Z][A-Z0-9_]*:(?:/|\$)\S*")
 #: snake_case words the first of which starts with a number (2fa_required, 3ds_enabled).
 _SNAKE_WITH_NUMBER_WORD = lazy_re(r"\d{1,2}[a-z]{2,}(?:_[a-z]+\d*)+")
 #: An XML element's name after a namespace prefix taken for a key (<auth:DisplayName>Email, </auth:Description>).
@@ -1094,7 +1112,7 @@ def bearer_token(value: str) -> bool:
     if _WORDS.fullmatch(name) or _SNAKE_OR_CAMEL_WORDS.fullmatch(name) or _DOTTED_NAME.fullmatch(name) \
             or _HEADER_NAME.fullmatch(name) or _CAMEL_WITH_NUMBER.fullmatch(name):
         return False  # a header name (X-Amz-Security-Token), a reference, ABAP's ls_auth-authorization, m2mAuthHeader
-    if _JWT_HEADER_THEN_WORDS.fullmatch(v) or _PREFIXED_CAMEL_STAND_IN.fullmatch(v):
+    if _JWT_HEADER_THEN_WORDS.fullmatch(v) or _PREFIXED_CAMEL_STAND_IN.fullmatch(v) or _counted_filler(v):
         return False  # eyJhbGciOiJFZERTQSJ9.payload.signature, fbk_validBearerKey123: a test's stand-ins
     return shannon_entropy(v) >= 3.0 and _char_classes(v) >= 2
 
