@@ -574,6 +574,15 @@ _DATE_SHAPED = lazy_re(r"(?:19|20)\d\d([ ./-])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12
                        r"|(?:0?[1-9]|[12]\d|3[01])([ ./-])(?:0?[1-9]|[12]\d|3[01])\2(?:19|20)\d\d")
 
 
+def _counted_groups(value: str) -> bool:
+    """Four or more groups of digits of one length that step by the same amount (01 03 05 07 09)."""
+    groups = re.findall(r"\d+", value)
+    if len(groups) < 4 or len({len(g) for g in groups}) != 1:
+        return False
+    steps = {int(b) - int(a) for a, b in zip(groups, groups[1:])}
+    return len(steps) == 1 and steps != {0}
+
+
 @validator("phone_national")
 def phone_national(value: str) -> bool:
     """A nationally written number (leading 0) that is valid in one of the common regions."""
@@ -582,6 +591,8 @@ def phone_national(value: str) -> bool:
         return False
     if longest_ordered_run(digits) >= len(digits) - 1 or (digits.startswith("123") and "555" in digits[3:]):
         return False  # tel:0123456789, tel:123-555-12345: digits counted out or the fictional 555, a stand-in
+    if _counted_groups(value):
+        return False  # 01 03 05 07 09, 05 06 07 08 09: a count written in pairs (a range's steps in a comment)
     if not digits.startswith("0"):
         # Written without the trunk zero (Italy, Poland, Brazil, Spain...) or as a local number (New
         # Zealand, Ukraine): the label says it is a phone number; accept a plausible length of national
