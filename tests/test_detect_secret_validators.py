@@ -896,3 +896,9 @@ def test_ranges_pinned_variables_and_credential_paths_are_not_unquoted_secrets(v
 def test_secrets_with_words_or_constants_nearby_still_are(value):
     assert generic_assigned_secret(value)
     assert not bearer_token("abcdef0123456789")
+
+
+def test_base32_seeds_with_padding_and_passwords_opening_with_a_bracket_are_still_secrets():
+    # The shapes left out above (NAME_WITH_UNDERSCORE=value, {TemplateName) must not swallow these.
+    for value in ("JBSWY3DPEHPK3PXP====", "GEZDGNBVGY3TQOJQ====", "(Summer2024", "[Xk9#mQ2vL7"):
+        assert generic_assigned_secret(value), value

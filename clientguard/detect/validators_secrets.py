@@ -567,7 +567,7 @@ def _sealed_secret(v: str) -> bool:
 
 #: The opening of a template token, cut where the string is joined to code ('{trackable='.$id.'}',
 #: '{CODEMODEBLOCK'+index+'}') or an XML section's opening ("[CDATA["): a bracket, a name, one sign.
-_TEMPLATE_OPENING = lazy_re(r"[{\[<(][A-Za-z_][\w.-]*[=:\[(]?")
+_TEMPLATE_OPENING = lazy_re(r"[{\[<(][A-Za-z_][A-Za-z_.-]*[=:\[(]?")
 #: Code between two string literals taken for a value ('?access_key='.$this->auth.'&...', 'API-Password: '.$this->
 #: keys['...']): a joining dot or plus, then a variable, a member or an index being opened.
 _JOINED_REFERENCE = lazy_re(r"[.+][ \t]*(?:\$[A-Za-z_][\w$]*(?:(?:->|::|\.)[A-Za-z_][\w$]*)*[ \t]*[.+(\[]?|"
@@ -588,15 +588,16 @@ _WORDS_NAMING_A_SECRET = lazy_re(r"(?i)(?=.*(?<![a-z])(?:secret|token|key|passwo
 #: A Maven or Gradle coordinate (com.j256.two-factor-auth:two-factor-auth:1.3), a setting and a constant's name
 #: (constraintName=CONSTRAINT_OFFL_CL_SES_PK2 in a Liquibase changelog).
 _COORDINATE_OR_SETTING = lazy_re(r"[a-z][\w.-]*:[a-z][\w.-]*:\d[\w.-]*|[a-z][A-Za-z]*=[A-Z][A-Z0-9_]*")
-#: Crowdin's in-context placeholders (crwdns12312:0crwdne12312:0, a pseudo-language's every string); a Laravel
-#: route's controller action (SettingsController@password).
 #: Stand-ins a test writes where a token or a value goes: a JWT's header with words (eyJhbGciOiJSUzI1NiJ9.test.signature),
 #: a token's shape with a word signature (aaa.!!!notbase64!!!.sig), value1, wrong1.
 _TEST_TOKEN = lazy_re(r"eyJ[A-Za-z0-9_-]+(?:\.[a-z]+){1,2}|[^.\s]+\.[^.\s]+\.(?:sig|signature)"
                       r"|(?i:value|val|string|text|wrong|invalid|bad)\d{0,3}")
-#: An environment variable set to something (NETDATA_CLAIM_ROOMS=room-1: another setting than the secret);
+#: An environment variable set to something (NETDATA_CLAIM_ROOMS=room-1: another setting than the secret; its name has
+#: an underscore, which base32 with padding, JBSWY3DPEHPK3PXP====, has not);
 #: a constant's name of three parts or more (NGINX_PROXY_PROTOCOL_TLV_0X01); a Go module's pseudo-version.
-_SETTING_OR_CONSTANT = lazy_re(r"[A-Z][A-Z0-9_]*=\S*|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+){2,}|v\d+\.\d+\.\d+-(?:0\.)?\d{14}-[0-9a-f]{12}")
+_SETTING_OR_CONSTANT = lazy_re(r"[A-Z][A-Z0-9]*_[A-Z0-9_]*=[^=\s]\S*|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+){2,}|v\d+\.\d+\.\d+-(?:0\.)?\d{14}-[0-9a-f]{12}")
+#: Crowdin's in-context placeholders (crwdns12312:0crwdne12312:0, a pseudo-language's every string); a Laravel
+#: route's controller action (SettingsController@password).
 _TOOL_PLACEHOLDER = lazy_re(r"crwdns\d+:\d+crwdne\d+:\d+|(?:[A-Z][A-Za-z0-9]*\\)*[A-Z][A-Za-z0-9]*Controller@[a-z_]\w*")
 #: Operators minified code has and a password seldom does; two different ones make a value code.
 _CODE_OPERATORS = ("&&", "||", "==", "!=", ")}", "){", "((", "))", "=>")
@@ -1048,9 +1049,9 @@ def generic_unquoted_secret(value: str) -> bool:
 _CHAINED_ASSIGNMENT = lazy_re(r"(?:[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*=)+")
 #: A member path with optional chaining or a ternary's ? (cart?.payment_collection?., currentUser$.value?.accessToken).
 _OPTIONAL_CHAIN = lazy_re(r"[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)*\??\.?")
-#: camelCase or PascalCase words with a number on a word (OAuth2Config, oauth2Response, isSecretBase64Encoded) or a
-#: version after them (IEndpointV1):
-#: names. Random mixed case seldom has three lower-case letters after each of its capitals (~0.1% of 10 characters).
+#: camelCase or PascalCase words with a number on a word (OAuth2Config, oauth2Response, isSecretBase64Encoded,
+#: m2mAuthorizationHeader) or a version after them (IEndpointV1): names. Random mixed case seldom has three lower-case
+#: letters after each of its capitals (0.1% of random 12-character values, 0.3% of 10).
 _CAMEL_WITH_NUMBER = lazy_re(r"(?=.*(?:[a-z]|V)\d)(?:[a-z]{2,}\d{0,3}|[a-z]\d{1,3}[a-z]+|[A-Z]{1,2}[a-z]{3,}\d{0,3})"
                              r"(?:(?:[A-Z]{1,2}[a-z]{3,}\d{0,3})+(?:V\d{1,2})?|V\d{1,2})")
 #: A range, a pinned variable, a credential's name and where it is loaded from.
@@ -1112,13 +1113,11 @@ def bearer_token(value: str) -> bool:
     if _WORDS.fullmatch(name) or _SNAKE_OR_CAMEL_WORDS.fullmatch(name) or _DOTTED_NAME.fullmatch(name) \
             or _HEADER_NAME.fullmatch(name) or _CAMEL_WITH_NUMBER.fullmatch(name):
         return False  # a header name (X-Amz-Security-Token), a reference, ABAP's ls_auth-authorization, m2mAuthHeader
-    if _JWT_HEADER_THEN_WORDS.fullmatch(v) or _PREFIXED_CAMEL_STAND_IN.fullmatch(v) or _counted_filler(v):
+    if _TEST_TOKEN.fullmatch(v) or _PREFIXED_CAMEL_STAND_IN.fullmatch(v) or _counted_filler(v):
         return False  # eyJhbGciOiJFZERTQSJ9.payload.signature, fbk_validBearerKey123: a test's stand-ins
     return shannon_entropy(v) >= 3.0 and _char_classes(v) >= 2
 
 
-#: A JWT's header, then words where its payload and signature go (eyJhbGciOiJFZERTQSJ9.invalid.signature).
-_JWT_HEADER_THEN_WORDS = lazy_re(r"eyJ[A-Za-z0-9_-]+(?:\.[a-z]+){1,2}")
 #: A prefix, then camelCase words that name a key, and a counter (fbk_validApiKeySecret123, fbk_orgLevelApiKey456).
 _PREFIXED_CAMEL_STAND_IN = lazy_re(r"[A-Za-z0-9]{2,10}_[a-z]+(?:[A-Z][a-z]+)*(?:Key|Secret|Token|Bearer)(?:[A-Z][a-z]+)*\d{0,6}")
 
