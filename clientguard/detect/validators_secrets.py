@@ -627,19 +627,34 @@ def _filler_parts(v: str) -> bool:
 
 def _code_shape(v: str) -> bool:
     """Code or markup where a quoted value was looked for (see the patterns above), or a value elided in docs
-    (eyJhb...2g)."""
-    if _TEMPLATE_OPENING.fullmatch(v) or _WORD_LIST.fullmatch(v) or _CSS_OR_PACKAGE.fullmatch(v):
+    (eyJhb...2g). Each pattern runs only where the characters it needs are there: this is asked of every
+    candidate a generic rule keeps."""
+    first, last = v[0], v[-1]
+    if first in "{[<(" and _TEMPLATE_OPENING.fullmatch(v):
         return True
-    if "..." in v or "\u2026" in v or _WORDS_NAMING_A_SECRET.fullmatch(v) or _COORDINATE_OR_SETTING.fullmatch(v):
+    if ("," in v or "%" in v) and _WORD_LIST.fullmatch(v):
         return True
-    if _TEST_TOKEN.fullmatch(v) or _SETTING_OR_CONSTANT.fullmatch(v):
+    if first in "!@" and _CSS_OR_PACKAGE.fullmatch(v):
         return True
-    if v.endswith("/*") or v.startswith("--"):
-        return True  # a resource pattern (arn:...:secret:team/app/*); the next flag, read as this one's value
-    if _TOOL_PLACEHOLDER.fullmatch(v) or sum(op in v for op in _CODE_OPERATORS) >= 2:
-        return True  # crwdns1662:0crwdne1662:0, +String(y))}if(3!=i.biff&&v>=0&&-1==[
-    if _JOINED_REFERENCE.fullmatch(v) and ("$" in v or "->" in v or v[-1] in ".[+"):
+    if "..." in v or "\u2026" in v or v.endswith("/*") or v.startswith("--"):
+        return True  # elided; a resource pattern (arn:...:secret:team/app/*); the next flag, read as this one's value
+    joined = "-" in v or "_" in v or "+" in v
+    if joined and _WORDS_NAMING_A_SECRET.fullmatch(v):
         return True
+    if (":" in v or "=" in v) and _COORDINATE_OR_SETTING.fullmatch(v):
+        return True
+    if ("." in v or len(v) <= 10) and _TEST_TOKEN.fullmatch(v):
+        return True
+    if ("_" in v or first == "v") and _SETTING_OR_CONSTANT.fullmatch(v):
+        return True
+    if ("crwdns" in v or "@" in v) and _TOOL_PLACEHOLDER.fullmatch(v):
+        return True
+    if sum(op in v for op in _CODE_OPERATORS) >= 2:
+        return True  # +String(y))}if(3!=i.biff&&v>=0&&-1==[
+    if (first in ".+" or last in ".+[") and _JOINED_REFERENCE.fullmatch(v) and ("$" in v or "->" in v or last in ".[+"):
+        return True
+    if not ("-" in v or "_" in v):
+        return False
     m = _PREFIX_THEN_RUN.fullmatch(v)
     if m and longest_ordered_run(m.group(1)) >= 8:
         return True
@@ -1023,13 +1038,14 @@ def generic_unquoted_secret(value: str) -> bool:
         return False  # postgres://nextauth:password@127.0.0.1/...: the URL rules judge a URL's password
     if _TYPE_NAME.fullmatch(v):
         return False  # a declared type (GraphQL `token: String!`, `password: [String!]!`), not a value
-    if ("." in v and _CHAINED_ASSIGNMENT.fullmatch(v)) or ("?" in v and _OPTIONAL_CHAIN.fullmatch(v)):
+    if ("." in v and "=" in v and _CHAINED_ASSIGNMENT.fullmatch(v)) or ("?" in v and _OPTIONAL_CHAIN.fullmatch(v)):
         return False  # this.token_text=this.last_token=... and n.withCredentials?"include": minified code
-    if _CAMEL_WITH_NUMBER.fullmatch(v) or _SNAKE_WITH_NUMBER_WORD.fullmatch(v):
+    if _CAMEL_WITH_NUMBER.fullmatch(v) or (v[:1].isdigit() and _SNAKE_WITH_NUMBER_WORD.fullmatch(v)):
         return False  # oauth2: OAuth2Config, isSecretBase64Encoded, pterodactyl:auth:2fa_required: names
-    if _UNQUOTED_CODE.fullmatch(v):
+    if (".." in v or v[:1] == "^" or ":" in v) and _UNQUOTED_CODE.fullmatch(v):
         return False  # receiver_password: 30..52, ^preshared_key (Elixir), LoadCredential=FIREZONE_TOKEN:/etc/...
-    if _MARKUP_TAIL.fullmatch(v) or _DOTTED_THEN_JOIN.fullmatch(v) or v.startswith("//"):
+    if (">" in v and _MARKUP_TAIL.fullmatch(v)) or (v.endswith("+") and _DOTTED_THEN_JOIN.fullmatch(v)) \
+            or v.startswith("//"):
         return False  # <auth:DisplayName>Email (an XML prefix), {token:a.token+".end"}, otpauth://totp/...
     if _IDENTIFIER.fullmatch(v):
         # A bundler's renamed copy (CancelToken$1) or a counter (value2) is still a name.
