@@ -788,9 +788,21 @@ def test_code_around_quotes_and_filled_in_formats_are_not_generic_secrets(value)
     assert not generic_assigned_secret(value)
 
 
+def _drawn(alphabet: str, n: int, seed: int) -> str:
+    """A value drawn at random at test time (seeded), in a real token's alphabet: never a real token."""
+    import random
+
+    rng = random.Random(seed)
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
 @pytest.mark.parametrize("value", [
-    "pi_3QY1o72ESifGlJez06ZbKHjy_secret_F4jLDjxcB5zdjigXslucVZIc5", "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
-    "whsec_5f9c2a8e7b1d4c6f", "q7FpcDX7iye6fBuBzsqMvQWKqW75lcD77jSmuNAEDXg", "03#pa33w0rd", "MySekretPa$$word",
+    "pi_3" + _drawn(_ALNUM, 24, 1) + "_secret_" + _drawn(_ALNUM, 25, 2), "sk_live_" + _drawn(_ALNUM, 24, 3),
+    "whsec_" + _drawn("0123456789abcdef", 16, 4), _drawn(_ALNUM + "-_", 43, 5), _drawn(_ALNUM + "#$!%", 11, 6),
+    "Tr0ub4dor&3",
 ])
 def test_credentials_of_those_shapes_still_are(value):
     assert generic_assigned_secret(value) or generic_password(value)
@@ -815,7 +827,7 @@ def test_names_with_numbers_are_told_from_random_mixed_case():
     taken = sum(bool(validators_secrets._CAMEL_WITH_NUMBER.fullmatch("".join(rng.choice(alphabet) for _ in range(12))))
                 for _ in range(20_000))
     assert taken < 40  # ~0.1% of random 12-character values have the shape of camelCase words with a number
-    for value in ("xdbS3djMqe", "K5s8uUkdD2TjL8MySKcT3d4Y", "hv6VNk8yK2oiZRPsB1pQnazN", "B0bP4ssw0rd"):
+    for value in ("xdbS3djMqe", _drawn(_ALNUM, 24, 7), _drawn(_ALNUM, 24, 8), "B0bP4ss0000TEST"):
         assert generic_unquoted_secret(value), value
 
 
@@ -852,8 +864,7 @@ def test_names_and_worded_stand_ins_are_not_bearer_tokens(value):
     assert not token_body("fbk_validApiKeySecret123")
 
 
-@pytest.mark.parametrize("value", ["51bf53d06ac382585b83e6f3241c950710ee53368e948ac309b7869c974338e9",
-                                   "C6mdvEQTGnebsmVn3sFNeeuelGEBjyQp",
+@pytest.mark.parametrize("value", [_drawn("0123456789abcdef", 64, 9), _drawn(_ALNUM, 32, 10),
                                    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc123DEF456ghiJKL"])
 def test_bearer_tokens_of_those_shapes_still_are(value):
     assert bearer_token(value)
@@ -892,7 +903,7 @@ def test_ranges_pinned_variables_and_credential_paths_are_not_unquoted_secrets(v
     assert not generic_unquoted_secret(value)
 
 
-@pytest.mark.parametrize("value", ["prod-db-password-Xk9#mQ2$vL7p", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
+@pytest.mark.parametrize("value", ["prod-db-password-Xk9#mQ2$vL7p", _drawn(_ALNUM, 32, 11)])
 def test_secrets_with_words_or_constants_nearby_still_are(value):
     assert generic_assigned_secret(value)
     assert not bearer_token("abcdef0123456789")
