@@ -913,3 +913,32 @@ def test_base32_seeds_with_padding_and_passwords_opening_with_a_bracket_are_stil
     # The shapes left out above (NAME_WITH_UNDERSCORE=value, {TemplateName) must not swallow these.
     for value in ("JBSWY3DPEHPK3PXP====", "GEZDGNBVGY3TQOJQ====", "(Summer2024", "[Xk9#mQ2vL7"):
         assert generic_assigned_secret(value), value
+
+
+def test_a_compiler_s_snake_case_message_keys_are_names_and_cost_no_backtracking():
+    """The TypeScript compiler (bundled with Monaco in many web consoles) keys its messages by sentence:
+    `Unterminated_string_literal_1002: diag(1002, ..., "Unterminated_string_literal_1002", ...)`. They were read as
+    generic keys, and the package-version check split each 100-character key in exponentially many ways (0.4-0.9 s
+    a value; 18 s for one 1.5 MB file). A regression runs into the suite's time-out."""
+    words = ["The", "right", "hand", "side", "of", "an", "instanceof", "expression", "must", "be", "of", "type",
+             "any", "or", "of", "a", "type", "assignable", "to", "the", "Function", "interface", "type"]
+    keys = ["_".join(words[i % 5:] + [str(2000 + i)]) for i in range(40)]
+    keys += ["Unterminated_string_literal_1002", "Identifier_expected_1003", "_0_modifier_already_seen_1030",
+             "Trying_other_entries_in_rootDirs_6110", "Type_0_is_not_assignable_to_type_1_2322"]
+    for key in keys:
+        assert not VALIDATORS["random_key_value"](key), key
+        assert not generic_assigned_secret(key), key
+    from clientguard.detect import Detector
+
+    det = Detector.create(fingerprint_key=b"k" * 32)
+    text = "\n".join(f'{k}: diag({i}, 1, "{k}", "message"),' for i, k in enumerate(keys * 20))
+    assert [f for f in det.scan(text) if f.kind == "secret"] == []
+    for value in ("sk_live_" + _drawn(_ALNUM, 24, 12), "prod_db_" + _drawn(_ALNUM, 12, 13)):
+        assert generic_assigned_secret(value), value  # underscores alone do not make a name
+
+
+@pytest.mark.parametrize("value", [".tls.mutualAuth", "keyword.tag-$1", "data:,", "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.",
+                                   "br,input,link,meta,!doctype,basefont,?xml,embed"])
+def test_property_suffixes_token_names_a_cut_data_url_and_a_bare_jwt_header_are_not_generic_secrets(value):
+    assert not generic_assigned_secret(value)
+    assert not generic_unquoted_secret("++avatarFetchToken")  # an increment of a variable

@@ -208,6 +208,8 @@ _EMAIL_VALUE = lazy_re(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 def _jwt_header_only(v: str) -> bool:
     """The first part of a JWT alone (eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9 is {"alg":"HS256","typ":"JWT"}), or
     its first two parts with nothing after them: documentation's and tests' stand-in for a token."""
+    if v.startswith("eyJ") and v.count(".") == 1 and v.endswith(".") and len(v) > 1:
+        return _b64url_json_object(v[:-1])  # a header and its dot, nothing after: no claims, no signature
     if v.startswith("eyJ") and v.count(".") == 1 and not v.endswith("."):
         # header.payload cut before the signature: a token's shape in a test. An unsecured JWT (alg "none")
         # ends in its last dot and is still a credential to a server that takes it.
@@ -293,7 +295,23 @@ _JSON_POINTER = lazy_re(r"#(?:/[A-Za-z_$][\w$.-]*){2,}")
 _SQL_TYPE = lazy_re(r"(?i:var)?(?:CHAR|BINARY|VARCHAR2|NVARCHAR|NCHAR|DECIMAL|NUMERIC|BLOB|TEXT|BIT|INT|INTEGER|BIGINT)"
                     r"\(\d{1,5}(?:,\s?\d{1,3})?\)(?:\s(?:NOT\s)?NULL)?")
 _REGEX_SYNTAX = lazy_re(r"\(\?[:=!<P]|\\[dwsbDWSB]|\[\^?[^\]]+\][*+?{]|\)[*+?]|\|.*\)|\[\^?[^\]]*(?:a-z|A-Z|0-9)")
-_ARTIFACT = lazy_re(r"[A-Za-z][\w.]*(?:[-_][A-Za-z][\w]*)*[-_:@]v?\d+(?:\.\d+)+(?:[-.+][A-Za-z0-9.]+)?")
+#: (Underscores only between the name's parts: with \w inside them too, a long snake_case value could be split in
+#: exponentially many ways, 0.4-0.9 s for each of the TypeScript compiler's 100-character message keys.)
+_ARTIFACT = lazy_re(r"[A-Za-z][A-Za-z0-9.]*(?:[-_][A-Za-z][A-Za-z0-9]*)*[-_:@]v?\d+(?:\.\d+)+(?:[-.+][A-Za-z0-9.]+)?")
+#: A sentence in snake_case, three words or more, numbers among them (a compiler's message keys:
+#: Identifier_expected_1003, Type_0_is_not_assignable_to_type_1_2322, _0_modifier_already_seen_1030): a name,
+#: whatever it is assigned to.
+_SNAKE_SENTENCE = lazy_re(r"_?(?:[A-Za-z][a-z]*|\d{1,5})(?:_(?:[A-Za-z][a-z]*|\d{1,5})){2,}")
+_LOWER_WORD = lazy_re(r"[a-z]{2,}")
+
+
+def _snake_sentence(v: str) -> bool:
+    """See _SNAKE_SENTENCE; a longer one may hold acronyms and versions too (..._targeting_ECMAScript_5_and_higher),
+    as long as half of its six parts or more are lower-case words."""
+    if _SNAKE_SENTENCE.fullmatch(v):
+        return True
+    parts = v.strip("_").split("_")
+    return len(parts) >= 6 and sum(bool(_LOWER_WORD.fullmatch(p)) for p in parts) * 2 >= len(parts)
 _WORDS_AND_NUMBER = lazy_re(r"[a-z]+(?:[_-][a-z]+)+(?:[_-]?\d{1,4})?|[A-Z]+(?:_[A-Z]+)+(?:_?\d{1,4})?")
 _RULE_LIST = lazy_re(r"[a-z_]+(?::[\w,.-]+)?(?:\|[a-z_]+(?::[\w,.-]+)?)+"
                      # cut at a quote inside the list: 'confirmed|' . ..., 'required|notIn:['
@@ -574,7 +592,10 @@ _JOINED_REFERENCE = lazy_re(r"[.+][ \t]*(?:\$[A-Za-z_][\w$]*(?:(?:->|::|\.)[A-Za
                             r"[A-Za-z_][\w$]*(?:(?:->|::|\.)[A-Za-z_][\w$]*)*[ \t]*[.+\[])")
 #: A list of words joined by commas (an HTML sanitizer's tag list: 'br,input,link,meta,!doctype'), or words joined
 #: by URL escapes (Somewhere%26Else).
-_WORD_LIST = lazy_re(r"!?[a-z][a-z0-9-]*(?:, ?!?[a-z][a-z0-9-]*){2,}|[A-Za-z]+(?:%[0-9A-Fa-f]{2}[A-Za-z]+)+")
+_WORD_LIST = lazy_re(r"[!?]?[a-z][a-z0-9-]*(?:, ?[!?]?[a-z][a-z0-9-]*){2,}|[A-Za-z]+(?:%[0-9A-Fa-f]{2}[A-Za-z]+)+")
+#: A property name's dotted suffix (".tls.mutualAuth", joined to a prefix), an editor grammar's token name with a
+#: group substituted into it (keyword.tag-$1).
+_PATH_OR_TOKEN_NAME = lazy_re(r"(?:\.[a-z][A-Za-z0-9]*){2,}|[a-z]+(?:\.[a-z]+)*(?:-[a-z]+)*-?\$\d")
 #: A CSS keyword (!important), an npm package's scoped path (@medusajs/medusa/auth).
 _CSS_OR_PACKAGE = lazy_re(r"![a-z]+(?:-[a-z]+)*|@[a-z0-9][\w.-]*/[\w.-]+(?:/[\w.-]+)*")
 #: A provider's prefix (and test or live), then filler: sk_test_1234567890, BECOME-SUCCESS-abcdefghijklmnopqrstuvxyz,
@@ -636,6 +657,8 @@ def _code_shape(v: str) -> bool:
         return True
     if first in "!@" and _CSS_OR_PACKAGE.fullmatch(v):
         return True
+    if (first == "." or "$" in v) and _PATH_OR_TOKEN_NAME.fullmatch(v):
+        return True  # ".tls.certPrivateKeyPassword" (a property's suffix), keyword.tag-$1 (an editor's token name)
     if "..." in v or "\u2026" in v or v.endswith("/*") or v.startswith("--"):
         return True  # elided; a resource pattern (arn:...:secret:team/app/*); the next flag, read as this one's value
     joined = "-" in v or "_" in v or "+" in v
@@ -706,7 +729,7 @@ def _literal_like_secret(v: str) -> bool:
         return False  # a path; base64 with a slash in it (xapp-0834...-ShAYwge/87H4lC3j7lZ48pAL) is not one
     if _WORDS.fullmatch(v) or _URL.match(v) or _VERSION_OR_NUMBER.fullmatch(v):
         return False
-    if _ARTIFACT.fullmatch(v):
+    if _ARTIFACT.fullmatch(v) or ("_" in v and _snake_sentence(v)):
         return False  # jjwt-jackson-0.11.2, libfoo_1.2.3: a package and its version
     if _WORDS_AND_NUMBER.fullmatch(v):
         return False  # test_password_123, my-api-key-2: words and a counter, a name rather than a secret
@@ -718,7 +741,7 @@ def _literal_like_secret(v: str) -> bool:
         return False  # authKey: "registry-1.docker.io": the host a credential is for, not the credential
     if re.fullmatch(r"[a-z]+[:=;,.]?", v):
         return False  # one lowercase word (a label such as "username:"), not a credential
-    if v[0] in ",;)]}<" or v.endswith(":"):
+    if v[0] in ",;)]}<" or v.endswith((":", ",")):
         return False  # code around a quote taken for a value (passwordLabel:"Password:",rememberMeLabel:")
     if _HEADER_NAME.fullmatch(v) or _WORD_PREFIX.fullmatch(v):
         return False  # an HTTP header's name (Access-Control-Allow-Credentials), a prefix to join ('Secret-' . $key)
@@ -1024,7 +1047,7 @@ def generic_unquoted_secret(value: str) -> bool:
         return False  # "Authorization": "^.+Credential=123/.+$": a test's pattern for a header, not a credential
     if _TERNARY.fullmatch(v):
         return False  # s.auth=s.password?s.username+":"+s.password:s.username (a bundled swagger-ui): code
-    if v[:2] in ("++", "--") and _DOTTED_NAME.fullmatch(v[2:]):
+    if v[:2] in ("++", "--") and (_DOTTED_NAME.fullmatch(v[2:]) or _ID_PATH.fullmatch(v[2:])):
         return False  # const token = ++updateTokenRef.current
     if _BARE_PERCENT.search(v):
         return False  # a make or printf pattern (release-%/auth: auth-%), not a value
