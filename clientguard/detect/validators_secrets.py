@@ -298,7 +298,7 @@ _REGEX_SYNTAX = lazy_re(r"\(\?[:=!<P]|\\[dwsbDWSB]|\[\^?[^\]]+\][*+?{]|\)[*+?]|\
 #: (Underscores only between the name's parts: with \w inside them too, a long snake_case value could be split in
 #: exponentially many ways, 0.4-0.9 s for each of the TypeScript compiler's 100-character message keys.)
 _ARTIFACT = lazy_re(r"[A-Za-z][A-Za-z0-9.]*(?:[-_][A-Za-z][A-Za-z0-9]*)*[-_:@]v?\d+(?:\.\d+)+(?:[-.+][A-Za-z0-9.]+)?")
-#: A sentence in snake_case, three words or more, numbers among them (a compiler's message keys:
+#: A sentence in snake_case, three words or more, numbers allowed among them (a compiler's message keys:
 #: Identifier_expected_1003, Type_0_is_not_assignable_to_type_1_2322, _0_modifier_already_seen_1030): a name,
 #: whatever it is assigned to.
 _SNAKE_SENTENCE = lazy_re(r"_?(?:[A-Za-z][a-z]*|\d{1,5})(?:_(?:[A-Za-z][a-z]*|\d{1,5})){2,}")
@@ -312,6 +312,8 @@ def _snake_sentence(v: str) -> bool:
         return True
     parts = v.strip("_").split("_")
     return len(parts) >= 6 and sum(bool(_LOWER_WORD.fullmatch(p)) for p in parts) * 2 >= len(parts)
+
+
 _WORDS_AND_NUMBER = lazy_re(r"[a-z]+(?:[_-][a-z]+)+(?:[_-]?\d{1,4})?|[A-Z]+(?:_[A-Z]+)+(?:_?\d{1,4})?")
 _RULE_LIST = lazy_re(r"[a-z_]+(?::[\w,.-]+)?(?:\|[a-z_]+(?::[\w,.-]+)?)+"
                      # cut at a quote inside the list: 'confirmed|' . ..., 'required|notIn:['
