@@ -192,11 +192,16 @@ def _counted_filler(v: str) -> bool:
     return _counted_chunks(v) or _counted_chunks(v.lower())
 
 
+def _counted_run(chunk: str) -> bool:
+    """Three letters or digits or more, counting up or down throughout (abc, xyz, 4567, CBA)."""
+    return len(chunk) >= 3 and longest_ordered_run(chunk) == len(chunk)
+
+
 def _counted_chunks(v: str) -> bool:
     chunks = _CLASS_CHUNKS.findall(v)
     if len(chunks) > 8 or re.sub(r"[-_=.:]", "", v) != "".join(chunks):
         return False
-    return all(len(c) >= 3 and longest_ordered_run(c) == len(c) for c in chunks)
+    return all(_counted_run(c) for c in chunks)
 
 
 #: i18next's namespaced keys (fields:showPassword, errors:invalidToken), Pulumi's project:key config names
@@ -286,7 +291,8 @@ _FILE_REF = lazy_re(r"(?i)^[\w.~/\\-]*[/\\][\w.~/\\-]*$|\.(?:pem|key|crt|cer|der
 _URL = lazy_re(r"(?i)^[a-z][a-z0-9+.-]*://")
 _CALL_OR_INDEX = lazy_re(r"[()\[\]{}]")
 _VERSION_OR_NUMBER = lazy_re(r"^(?:[~^]|[<>]=?|==?)?[vV]?\d+(?:[.\-_]\d+)+(?:[.-]?[A-Za-z]{1,6}\d*)?$|^[vV]?\d+[A-Za-z]{0,5}$"
-                             r"|^[vV]?\d+(?:\.\d+){1,3}(?:-[a-z]+(?:-\d+)?(?:-r\d+)?)$")  # 1.124.0-debian-12-r0: an image tag
+                             r"|^[vV]?\d+(?:\.\d+){1,3}(?:-[a-z]+(?:-\d+)?(?:-r\d+)?)$"  # 1.124.0-debian-12-r0: an image tag
+                             r"|^v\d+\.\d+\.\d+-(?:0\.)?\d{14}-[0-9a-f]{12}$")  # v0.0.0-20161001094733-a6f4afe4910c: Go
 _UUID_NIL = lazy_re(r"^0{8}-0{4}-0{4}-0{4}-0{12}$")
 #: A JSON pointer into the same document, as JSON Schema and OpenAPI refer to a definition (#/components/schemas/X,
 #: #/definitions/X, #/$defs/X): a schema's property named password or token points at the type of the field.
@@ -617,8 +623,8 @@ _TEST_TOKEN = lazy_re(r"eyJ[A-Za-z0-9_-]+(?:\.[a-z]+){1,2}|[^.\s]+\.[^.\s]+\.(?:
                       r"|(?i:value|val|string|text|wrong|invalid|bad)\d{0,3}")
 #: An environment variable set to something (NETDATA_CLAIM_ROOMS=room-1: another setting than the secret; its name has
 #: an underscore, which base32 with padding, JBSWY3DPEHPK3PXP====, has not);
-#: a constant's name of three parts or more (NGINX_PROXY_PROTOCOL_TLV_0X01); a Go module's pseudo-version.
-_SETTING_OR_CONSTANT = lazy_re(r"[A-Z][A-Z0-9]*_[A-Z0-9_]*=[^=\s]\S*|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+){2,}|v\d+\.\d+\.\d+-(?:0\.)?\d{14}-[0-9a-f]{12}")
+#: a constant's name of three parts or more (NGINX_PROXY_PROTOCOL_TLV_0X01).
+_SETTING_OR_CONSTANT = lazy_re(r"[A-Z][A-Z0-9]*_[A-Z0-9_]*=[^=\s]\S*|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+){2,}")
 #: Crowdin's in-context placeholders (crwdns12312:0crwdne12312:0, a pseudo-language's every string); a Laravel
 #: route's controller action (SettingsController@password).
 _TOOL_PLACEHOLDER = lazy_re(r"crwdns\d+:\d+crwdne\d+:\d+|(?:[A-Z][A-Za-z0-9]*\\)*[A-Z][A-Za-z0-9]*Controller@[a-z_]\w*")
@@ -642,8 +648,8 @@ def _filler_parts(v: str) -> bool:
         chunks = _CLASS_CHUNKS.findall(p)
         if "".join(chunks) != p or not chunks:
             return False
-        if not all((len(c) >= 3 and longest_ordered_run(c) == len(c)) or (len(c) == 1 and c.isdigit())
-                   for c in chunks) or all(len(c) == 1 for c in chunks):
+        if not all(_counted_run(c) or (len(c) == 1 and c.isdigit()) for c in chunks) \
+                or all(len(c) == 1 for c in chunks):
             return False
     return True
 
@@ -663,14 +669,14 @@ def _code_shape(v: str) -> bool:
         return True  # ".tls.certPrivateKeyPassword" (a property's suffix), keyword.tag-$1 (an editor's token name)
     if "..." in v or "\u2026" in v or v.endswith("/*") or v.startswith("--"):
         return True  # elided; a resource pattern (arn:...:secret:team/app/*); the next flag, read as this one's value
-    joined = "-" in v or "_" in v or "+" in v
-    if joined and _WORDS_NAMING_A_SECRET.fullmatch(v):
+    dashed = "-" in v or "_" in v
+    if (dashed or "+" in v) and _WORDS_NAMING_A_SECRET.fullmatch(v):
         return True
     if (":" in v or "=" in v) and _COORDINATE_OR_SETTING.fullmatch(v):
         return True
     if ("." in v or len(v) <= 10) and _TEST_TOKEN.fullmatch(v):
         return True
-    if ("_" in v or first == "v") and _SETTING_OR_CONSTANT.fullmatch(v):
+    if "_" in v and _SETTING_OR_CONSTANT.fullmatch(v):
         return True
     if ("crwdns" in v or "@" in v) and _TOOL_PLACEHOLDER.fullmatch(v):
         return True
@@ -678,7 +684,7 @@ def _code_shape(v: str) -> bool:
         return True  # +String(y))}if(3!=i.biff&&v>=0&&-1==[
     if (first in ".+" or last in ".+[") and _JOINED_REFERENCE.fullmatch(v) and ("$" in v or "->" in v or last in ".[+"):
         return True
-    if not ("-" in v or "_" in v):
+    if not dashed:
         return False
     m = _PREFIX_THEN_RUN.fullmatch(v)
     if m and longest_ordered_run(m.group(1)) >= 8:
