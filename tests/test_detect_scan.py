@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,8 +20,10 @@ FAKE_AWS = "AKIAIOSFODNN7EXAMPLE"
 EMAIL = "jane.doe@acme-corp.com"
 
 
-# Fingerprint keys of these runs live in a scratch directory, never in the user's data directory.
+# Fingerprint keys of these runs live in a scratch directory, never in the user's data directory, and
+# go with it when the test run ends (a key left in /tmp would outlive the run that made it).
 KEY_HOME = Path(tempfile.mkdtemp(prefix="cg-scan-keys-"))
+atexit.register(shutil.rmtree, KEY_HOME, ignore_errors=True)
 
 
 def run_scan(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
