@@ -333,6 +333,7 @@ def test_windows_look_for_line_breaks_only_near_each_candidate_with_the_same_res
         ahead = rng.choice([None, None, 0, 256, 1024])
         plain = _windows_by_whole_lines(data, ends, reach, newlines, ahead)
         assert _windows(data, ends, reach, newlines, ahead) == plain
+        assert _windows(data.decode("ascii"), ends, reach, newlines, ahead) == plain  # a text: the same
 
 
 def test_which_rules_end_where_their_hyperscan_expression_ends():
@@ -361,7 +362,10 @@ def test_on_a_very_long_line_a_rule_ending_at_its_candidate_is_searched_up_to_it
     filler = 'function(e){return e.token?e.token:null},n.password="",'
     body = (filler * 200 + 'cfg={password:"Xk9#mQ2$vL7pR4",api_key: Zq7pw91xLmB4tR8sK2, host:"81.2.69.160"};'
             + filler * 100 + f'aws="{key}";' + filler * 200)
-    for text in (body, "é" * 10 + body):  # ASCII, and the same line in a text that is not
+    # ASCII; the same line in a text that is not; and one whose every other character is not (a one-line
+    # translation file), where windows reach back the rule's longest match in characters, not in bytes.
+    translated = body.replace('n.password=""', 'n.password="停止任务停止任务"').replace("return", "返回")
+    for text in (body, "é" * 10 + body, translated):
         found = {engine: Detector.create(fingerprint_key=KEY, engine=engine).scan(text)
                  for engine in (("hyperscan", "python") if hyperscan_available() else ("python",))}
         assert {text[f.start:f.end] for f in found["python"]} >= {key, "Xk9#mQ2$vL7pR4", "81.2.69.160"}

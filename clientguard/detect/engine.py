@@ -947,11 +947,19 @@ class Detector:
         ends = self._candidate_ends(data)
         if not ends:
             return set()
-        # Windows are found in the bytes hyperscan saw; only their edges (line starts, so character
-        # boundaries) are turned into character offsets, never every candidate end.
+        # ASCII: the windows are found in the bytes hyperscan saw, whose offsets are the text's. Otherwise the
+        # candidate ends are turned into character offsets (in one ordered pass, so each stretch is decoded
+        # once) and the windows found in the text: a window cut on a long line then reaches back the rule's
+        # longest match in characters. Reaching back that many bytes times four (a character's most) made
+        # windows on long non-ASCII lines (one-line translation files) up to four times too long, and the
+        # generic rules' regexes cost about a microsecond per character of window.
         ascii_ = len(data) == len(text)
-        to_char = (lambda b: b) if ascii_ else _CharOffsets(data, segments)
-        scale = 1 if ascii_ else 4  # a character is at most four UTF-8 bytes
+        source: str | bytes = data
+        if not ascii_:
+            to_char = _CharOffsets(data, segments)
+            char_of = {e: to_char(_char_boundary(data, e, 1)) for e in sorted({e for got in ends.values() for e in got})}
+            ends = {group: [char_of[e] for e in got] for group, got in ends.items()}
+            source = text
         out: set[tuple[int, int, int]] = set()
         compiled = self._compiled
         for group in sorted(ends):
@@ -960,12 +968,9 @@ class Detector:
                 c = compiled[twins[0]]
                 # A match lies on the lines just before its candidate end: as many as it can hold line
                 # breaks, plus the line before when the prefilter consumed the break after the match.
-                ahead = LOOKAHEAD * scale if c.ends_exactly else None
-                for bs, be in _windows(data, group_ends, c.width * scale, c.newlines, ahead):
-                    if not ascii_:
-                        # A window cut on a very long line can split a character: widen it to whole ones.
-                        bs, be = _char_boundary(data, bs, -1), _char_boundary(data, be, 1)
-                    for m in c.regex.finditer(text, to_char(bs), to_char(be)):
+                ahead = LOOKAHEAD if c.ends_exactly else None
+                for ws, we in _windows(source, group_ends, c.width, c.newlines, ahead):
+                    for m in c.regex.finditer(text, ws, we):
                         for idx in twins:
                             self._accept(idx, compiled[idx], m, text, out)
         return out
@@ -1128,13 +1133,13 @@ LONG_LINE = 4096
 LOOKAHEAD = 256
 
 
-def _windows(data: bytes, ends: list[int], reach: int, newlines: int = UNBOUNDED,
+def _windows(data: bytes | str, ends: list[int], reach: int, newlines: int = UNBOUNDED,
              ahead: int | None = None) -> list[tuple[int, int]]:
-    """Merged windows of ``data`` that hold every match (at most ``reach`` bytes long, with at most
-    ``newlines`` line breaks) whose candidate end is in ``ends``: from the later of the line start ``reach``
-    bytes back and the start of the line ``newlines`` + 1 breaks back, to the end of the end's line.
-    A window longer than LONG_LINE (a very long line) is cut to ``reach`` bytes before the end and
-    ``ahead`` bytes after it: by default ``reach`` + LOOKAHEAD, since a match may end anywhere on the line
+    """Merged windows of ``data`` that hold every match (at most ``reach`` long, with at most ``newlines`` line
+    breaks) whose candidate end is in ``ends``: from the later of the line start ``reach`` back and the
+    start of the line ``newlines`` + 1 breaks back, to the end of the end's line. Offsets and lengths are
+    in bytes for bytes, in characters for a text. A window longer than LONG_LINE (a very long line) is cut
+    to ``reach`` before the end and ``ahead`` after it: by default ``reach`` + LOOKAHEAD, since a match may end anywhere on the line
     of a candidate end; a rule whose matches end at their candidate ends (_Compiled.ends_exactly) needs
     only room for its lookaheads.
 
@@ -1150,6 +1155,7 @@ def _windows(data: bytes, ends: list[int], reach: int, newlines: int = UNBOUNDED
     long_from = -1  # ... and where that line starts, if it is itself longer than LONG_LINE
     rfind = data.rfind
     find = data.find
+    newline = b"\n" if isinstance(data, bytes) else "\n"
     for e in ends:
         if e < cur_end:
             if cut_from < 0:
@@ -1168,16 +1174,16 @@ def _windows(data: bytes, ends: list[int], reach: int, newlines: int = UNBOUNDED
         # candidate on a multi-megabyte line (one-line JSON) would be quadratic.
         lo = max(0, e - reach - LONG_LINE)
         hi = min(n, e + reach + LONG_LINE)
-        ws = rfind(b"\n", lo, max(0, e - reach)) + 1 or lo
+        ws = rfind(newline, lo, max(0, e - reach)) + 1 or lo
         if newlines < UNBOUNDED:
             # The end may sit just past a consumed line break: start from the line of e - 1.
-            ls = rfind(b"\n", lo, max(0, e - 1)) + 1 or lo
+            ls = rfind(newline, lo, max(0, e - 1)) + 1 or lo
             for _ in range(newlines):
                 if ls <= ws:
                     break
-                ls = rfind(b"\n", lo, ls - 1) + 1 or lo
+                ls = rfind(newline, lo, ls - 1) + 1 or lo
             ws = max(ws, ls)
-        nl = find(b"\n", e, hi)
+        nl = find(newline, e, hi)
         we = hi if nl < 0 else min(n, nl + 1)
         line_end = line_from = -1
         if we - ws > LONG_LINE:
@@ -1185,7 +1191,7 @@ def _windows(data: bytes, ends: list[int], reach: int, newlines: int = UNBOUNDED
             # very long line (minified code, a source map's embedded sources) search only that stretch,
             # and far enough past it for the rule's lookaheads.
             line_end = we
-            own = rfind(b"\n", lo, max(0, e - 1)) + 1 or lo
+            own = rfind(newline, lo, max(0, e - 1)) + 1 or lo
             line_from = own if we - own > LONG_LINE else we
             ws, we = max(ws, e - reach - 2), min(we, e + ahead)
         if ws <= cur_end:
