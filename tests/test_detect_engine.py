@@ -308,6 +308,26 @@ def _windows_by_whole_lines(data: bytes, ends: list[int], reach: int, newlines: 
     return out
 
 
+def test_character_offsets_of_candidate_ends_in_one_pass():
+    """Hyperscan reports byte offsets; a non-ASCII text's windows need character offsets. An offset inside a
+    character counts as the boundary after it (the match holds the whole character)."""
+    import random
+
+    from clientguard.detect.engine import _char_offsets
+
+    rng = random.Random(11)
+    for _ in range(200):
+        text = "".join(rng.choice(["a", "\n", "é", "€", "😀", "1.3.6"]) for _ in range(rng.randrange(0, 60)))
+        data = text.encode("utf-8")
+        ends = sorted({rng.randrange(0, len(data) + 1) for _ in range(rng.randrange(1, 20))})
+        got = _char_offsets(data, ends)
+        for e in ends:
+            t = e
+            while t < len(data) and (data[t] & 0xC0) == 0x80:
+                t += 1
+            assert got[e] == len(data[:t].decode("utf-8")), (text, e)
+
+
 def test_windows_look_for_line_breaks_only_near_each_candidate_with_the_same_result():
     # On multi-megabyte single lines the window search is bounded (not quadratic); the windows it gives
     # must be exactly those of the plain rule, for short and long lines and any line-break bound.

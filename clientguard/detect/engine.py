@@ -795,7 +795,7 @@ class Detector:
 
     def scan(self, text: str, *, utf8: bytes | None = None) -> list[Finding]:
         """Findings in one text, sorted by start offset (``utf8``: the text's UTF-8 bytes, if at hand)."""
-        return self._collect(text, utf8, (), [0], [len(text)])[0]
+        return self._collect(text, utf8, [0], [len(text)])[0]
 
     def scan_many(self, texts: Sequence[str], *, utf8: Sequence[bytes | None] | None = None) -> list[list[Finding]]:
         """Findings per text, computed in one pass over all of them (``utf8``: each text's UTF-8 bytes,
@@ -804,19 +804,15 @@ class Detector:
             return []
         lengths = [len(t) for t in texts]
         if len(texts) == 1:
-            return self._collect(texts[0], utf8[0] if utf8 is not None else None, (), [0], lengths)
+            return self._collect(texts[0], utf8[0] if utf8 is not None else None, [0], lengths)
         starts, pos = [], 0
         for n in lengths:
             starts.append(pos)
             pos += n + len(SEGMENT_SEPARATOR)
         joined = SEGMENT_SEPARATOR.join(texts)
         if utf8 is not None and all(b is not None for b in utf8):
-            segments, bpos = [], 0
-            for c, n, b in zip(starts, lengths, utf8):
-                segments.append((bpos, c, len(b) == n))  # type: ignore[arg-type]
-                bpos += len(b) + len(_SEPARATOR_BYTES)  # type: ignore[arg-type]
-            return self._collect(joined, _SEPARATOR_BYTES.join(utf8), segments, starts, lengths)  # type: ignore[arg-type]
-        return self._collect(joined, None, (), starts, lengths)
+            return self._collect(joined, _SEPARATOR_BYTES.join(utf8), starts, lengths)  # type: ignore[arg-type]
+        return self._collect(joined, None, starts, lengths)
 
     def scan_ascii_many(self, datas: Sequence[bytes]) -> list[list[Finding]]:
         """Findings per ASCII-only byte string, in one pass over all of them; the same findings as
@@ -837,19 +833,19 @@ class Detector:
             lengths.append(n)
             pos += n + len(_SEPARATOR_BYTES)
         if not self._dbs:
-            return self._collect(joined.decode("ascii"), joined, (), starts, lengths)
+            return self._collect(joined.decode("ascii"), joined, starts, lengths)
         # The rules' bytes regexes run on the joined bytes: no decoded copy of the batch at all.
-        return self._collect(None, joined, (), starts, lengths)
+        return self._collect(None, joined, starts, lengths)
 
-    def _collect(self, joined: str | None, utf8: bytes | None, segments: Sequence[tuple[int, int, bool]],
-                 starts: list[int], lengths: list[int]) -> list[list[Finding]]:
+    def _collect(self, joined: str | None, utf8: bytes | None, starts: list[int],
+                 lengths: list[int]) -> list[list[Finding]]:
         """Findings per segment of ``joined`` (segments start at ``starts``, ``lengths`` characters long).
 
         ``joined`` None: ``utf8`` is ASCII and stands for the text (offsets in both are the same)."""
         if joined is None:
             spans = self._spans_ascii(utf8)  # type: ignore[arg-type]
         else:
-            spans = self._spans_hyperscan(joined, utf8, segments) if self._dbs else self._spans_python(joined)
+            spans = self._spans_hyperscan(joined, utf8) if self._dbs else self._spans_python(joined)
         text: str | bytes = joined if joined is not None else utf8  # type: ignore[assignment]
         per_text: list[list[tuple[int, int, int]]] = [[] for _ in starts]
         for idx, s, e in spans:
@@ -940,8 +936,7 @@ class Detector:
             same.setdefault((r.pattern, r.ignore_case, r.max_length), []).append(i)
         return tuple(tuple(t) for t in same.values())
 
-    def _spans_hyperscan(self, text: str, data: bytes | None = None,
-                         segments: Sequence[tuple[int, int, bool]] = ()) -> set[tuple[int, int, int]]:
+    def _spans_hyperscan(self, text: str, data: bytes | None = None) -> set[tuple[int, int, int]]:
         if data is None:
             data = text.encode("utf-8", "surrogatepass")
         ends = self._candidate_ends(data)
@@ -956,8 +951,7 @@ class Detector:
         ascii_ = len(data) == len(text)
         source: str | bytes = data
         if not ascii_:
-            to_char = _CharOffsets(data, segments)
-            char_of = {e: to_char(_char_boundary(data, e, 1)) for e in sorted({e for got in ends.values() for e in got})}
+            char_of = _char_offsets(data, sorted({e for got in ends.values() for e in got}))
             ends = {group: [char_of[e] for e in got] for group, got in ends.items()}
             source = text
         out: set[tuple[int, int, int]] = set()
@@ -1078,46 +1072,23 @@ class Detector:
         return True
 
 
-def _char_boundary(data: bytes, b: int, step: int) -> int:
-    """``b``, or the nearest UTF-8 character boundary before it (``step`` -1) or after it (``step`` 1)."""
+def _char_offsets(data: bytes, ends: list[int]) -> dict[int, int]:
+    """The character offset of each of the sorted byte offsets ``ends`` of UTF-8 ``data``; an offset inside a
+    character counts as the boundary after it (a match that ends inside a character holds all of it). One
+    pass: each stretch between two offsets is decoded once, whatever the number of offsets (an OID table
+    gives one at nearly every digit)."""
+    out: dict[int, int] = {}
     n = len(data)
-    while 0 < b < n and (data[b] & 0xC0) == 0x80:
-        b += step
-    return b
-
-
-class _CharOffsets:
-    """Character offsets of byte offsets that fall on character boundaries, decoding each stretch once.
-
-    ``segments`` (byte start, char start, ASCII?) of joined texts, when known, make offsets inside an
-    ASCII segment plain arithmetic: a batch of files pays only for its non-ASCII ones.
-    """
-
-    def __init__(self, data: bytes, segments: Sequence[tuple[int, int, bool]] = ()):
-        self._data = data
-        self._bytes = [0]
-        self._chars = [0]
-        self._ascii = [False]
-        for b, c, ascii_ in segments:
-            if b == 0:
-                self._ascii[0] = ascii_
-            else:
-                self._bytes.append(b)
-                self._chars.append(c)
-                self._ascii.append(ascii_)
-
-    def __call__(self, b: int) -> int:
-        i = bisect.bisect_right(self._bytes, b) - 1
-        kb, kc = self._bytes[i], self._chars[i]
-        if kb == b:
-            return kc
-        if self._ascii[i]:
-            return kc + (b - kb)
-        c = kc + len(self._data[kb:b].decode("utf-8", "surrogatepass"))
-        self._bytes.insert(i + 1, b)
-        self._chars.insert(i + 1, c)
-        self._ascii.insert(i + 1, False)
-        return c
+    b = c = 0
+    for e in ends:
+        t = e
+        while 0 < t < n and (data[t] & 0xC0) == 0x80:
+            t += 1
+        if t > b:
+            c += len(data[b:t].decode("utf-8", "surrogatepass"))
+            b = t
+        out[e] = c
+    return out
 
 
 #: How many value checks the detector remembers before it starts over.
