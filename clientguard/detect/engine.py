@@ -947,7 +947,7 @@ class Detector:
         # once) and the windows found in the text: a window cut on a long line then reaches back the rule's
         # longest match in characters. Reaching back that many bytes times four (a character's most) made
         # windows on long non-ASCII lines (one-line translation files) up to four times too long, and the
-        # generic rules' regexes cost about a microsecond per character of window.
+        # generic rules' regexes cost about half a microsecond per character of window.
         ascii_ = len(data) == len(text)
         source: str | bytes = data
         if not ascii_:
