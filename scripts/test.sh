@@ -6,9 +6,14 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CLIENTGUARD_EXTRAS="test,bench" source "$root/scripts/env.sh"
 cd "$root"
 
-if [ ! -x tests/agents/node_modules/.bin/codex ] || [ ! -x tests/agents/node_modules/.bin/claude ]; then
+# Installed again when the pinned versions change: a checkout that installed older agents must not go
+# on testing those.
+stamp=tests/agents/node_modules/.clientguard-pins.json
+if [ ! -x tests/agents/node_modules/.bin/codex ] || [ ! -x tests/agents/node_modules/.bin/claude ] \
+   || ! cmp -s tests/agents/package.json "$stamp"; then
   command -v npm >/dev/null 2>&1 || { echo "npm is needed to install the real agents the tests drive" >&2; exit 2; }
   (cd tests/agents && npm install --no-audit --no-fund --loglevel=error)
+  cp tests/agents/package.json "$stamp"
 fi
 
 if ! command -v chromium >/dev/null 2>&1; then

@@ -59,7 +59,7 @@ def test_default_install_sends_telemetry_around_the_gateway(tmp_path: Path) -> N
 
 
 def test_telemetry_and_error_switches_alone_are_not_enough(tmp_path: Path) -> None:
-    """Measured: with these two set, Claude Code 2.1.197 still opened api.anthropic.com around the gateway."""
+    """Measured: with these two set, Claude Code 2.1.197 and 2.1.332 still opened api.anthropic.com around the gateway."""
     claude = _claude(fixture_home("claude-pro", tmp_path), env={"DISABLE_TELEMETRY": "1", "DISABLE_ERROR_REPORTING": "1"})
     finding = next(f for f in claude.findings if f.id == "claude.telemetry_on")
     assert "only CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 stopped it" in finding.message

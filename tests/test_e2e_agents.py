@@ -389,9 +389,16 @@ def test_codex_through_gateway_replays_a_byte_identical_redacted_history(codex_v
 
 
 def _without_cache_control(node: Any) -> Any:
-    """`node` minus cache_control markers, which Claude Code itself moves to the newest block each turn."""
+    """`node` minus what Claude Code itself changes in the history from one turn to the next: it moves the
+    cache_control marker to the newest block, and (2.1.332) sends a message whose content is one plain text
+    block as that block while the marker sits on it, as a bare string after. Both spell the same text."""
     if isinstance(node, dict):
-        return {k: _without_cache_control(v) for k, v in node.items() if k != "cache_control"}
+        out = {k: _without_cache_control(v) for k, v in node.items() if k != "cache_control"}
+        content = out.get("content")
+        if "role" in out and isinstance(content, list) and len(content) == 1 and content[0].keys() == {"type", "text"} \
+                and content[0]["type"] == "text":
+            out["content"] = content[0]["text"]
+        return out
     if isinstance(node, list):
         return [_without_cache_control(v) for v in node]
     return node

@@ -183,7 +183,7 @@ def _route(posture: AgentPosture, env: dict[str, str]) -> None:
 
 def _check_telemetry(posture: AgentPosture, env: dict[str, str], layers: list[tuple[str, Path, dict[str, Any]]]) -> None:
     off_by_provider = posture.provider in ("aws-bedrock", "google-vertex")
-    # Only this switch stops all of it: Claude Code 2.1.197 behind a recording proxy still opened
+    # Only this switch stops all of it: Claude Code 2.1.197 and 2.1.332 behind a recording proxy still opened
     # api.anthropic.com itself with DISABLE_TELEMETRY and DISABLE_ERROR_REPORTING (and the autoupdater
     # and /bug switches) set, and nothing with CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 alone.
     switched_off = env.get("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC") not in (None, "", "0")
@@ -192,7 +192,7 @@ def _check_telemetry(posture: AgentPosture, env: dict[str, str], layers: list[tu
         posture.add("claude.telemetry_on", "medium",
                     "Claude Code's own telemetry and error reports (Statsig, Sentry, Datadog) go to its vendors "
                     "directly, not through ANTHROPIC_BASE_URL, so the gateway cannot see or redact them."
-                    + (" DISABLE_TELEMETRY and DISABLE_ERROR_REPORTING are set, but Claude Code 2.1.197 still "
+                    + (" DISABLE_TELEMETRY and DISABLE_ERROR_REPORTING are set, but Claude Code (2.1.197, 2.1.332) still "
                        "opened api.anthropic.com on its own with them (measured); only "
                        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 stopped it." if quieter else ""),
                     TELEMETRY_FIX)

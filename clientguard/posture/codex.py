@@ -191,7 +191,7 @@ def _route(posture: AgentPosture, config: dict[str, Any], ctx: AuditContext) -> 
         if not base_url and ctx.env.get("OPENAI_BASE_URL"):
             base_url = ctx.env["OPENAI_BASE_URL"]
             posture.add("codex.openai_base_url_env_ignored", "medium",
-                        "OPENAI_BASE_URL is set, but Codex 0.169 ignores it for the built-in openai provider: "
+                        "OPENAI_BASE_URL is set, but Codex (0.169, 0.171) ignores it for the built-in openai provider: "
                         "requests still go to OpenAI directly.",
                         ROUTE_FIX)
             base_url = None
@@ -221,7 +221,7 @@ def _check_provider_entry(posture: AgentPosture, provider_id: str, entry: dict[s
                     f"remove experimental_bearer_token and set env_key = \"OPENAI_API_KEY\" in [model_providers.{provider_id}]")
     if entry.get("wire_api") == "chat":
         posture.add(f"codex.wire_api_chat.{provider_id}", "medium",
-                    f"[model_providers.{provider_id}] uses wire_api = \"chat\", which Codex 0.169 no longer accepts.",
+                    f"[model_providers.{provider_id}] uses wire_api = \"chat\", which Codex (0.169, 0.171) no longer accepts.",
                     f'set wire_api = "responses" in [model_providers.{provider_id}]')
 
 
@@ -262,7 +262,7 @@ def _check_layer(posture: AgentPosture, config: dict[str, Any], where: str) -> N
                     "[analytics]\nenabled = false")
     if as_table(config.get("features")).get("plugins") is not False:
         posture.add("codex.plugins_sync", "low",
-                    f"Codex's plugin system{where} syncs marketplaces and catalogs at every start: Codex 0.169 "
+                    f"Codex's plugin system{where} syncs marketplaces and catalogs at every start: Codex (0.169, 0.171) "
                     "opened chatgpt.com, api.github.com and github.com (through git) with a custom provider and "
                     "an API key; this traffic does not pass through the gateway (clientguard run switches it off).",
                     "[features]\nplugins = false")

@@ -67,7 +67,7 @@ def audit_environment(ctx: AuditContext) -> AgentPosture:
         posture.add("environment.proxy_catches_the_gateway", "medium",
                     f"{proxy} is set and NO_PROXY does not name 127.0.0.1: an agent started from this shell with the "
                     "gateway as its base URL (http://127.0.0.1:8787) sends its requests, not yet redacted, to the "
-                    "proxy instead (measured with Codex 0.169). `clientguard run` sets NO_PROXY for the agent itself.",
+                    "proxy instead (measured with Codex 0.169 and 0.171 and Claude Code 2.1.332). `clientguard run` sets NO_PROXY for the agent itself.",
                     "export NO_PROXY=\"${NO_PROXY:+$NO_PROXY,}127.0.0.1,localhost,::1\" (and the same for no_proxy), "
                     "or start agents with `clientguard run -- AGENT`")
     home_files = [rel for rel in HOME_CREDENTIALS if (ctx.home / rel).is_file()]

@@ -41,7 +41,7 @@ CLAUDE_QUIET_ENV = {
     "CLAUDE_CODE_DISABLE_FEEDBACK_SURVEY": "1",
     "DISABLE_AUTOUPDATER": "1",
 }
-#: Codex 0.169 with a custom provider and an API key still opened connections of its own at every start, to
+#: Codex 0.169 and 0.171 with a custom provider and an API key still opened connections of its own at every start, to
 #: chatgpt.com, api.github.com and (through git) github.com: its plugin system syncing marketplaces and
 #: catalogs. features.plugins=false stops all three (measured through a recording proxy); a later
 #: `-c features.plugins=true` among the agent's own arguments turns plugins back on.
