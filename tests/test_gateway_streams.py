@@ -77,7 +77,26 @@ def test_chat_stream_any_split_restores_content_and_arguments(vault: Vault, size
     assert events[-1] == (None, "[DONE]")
 
 
-def responses_stream(vault: Vault, size: int, custom: bool) -> bytes:
+#: Responses tool channels: the stream's delta/done event name, the done event's field, whether the input is
+#: JSON, and the output item carrying the whole input (with the key that holds it).
+TOOL_CHANNELS = {
+    "function": ("function_call_arguments", "arguments", True,
+                 lambda v: {"type": "function_call", "id": "fc1", "call_id": "c1", "name": "t", "arguments": v}),
+    "custom": ("custom_tool_call_input", "input", False,
+               lambda v: {"type": "custom_tool_call", "id": "fc1", "call_id": "c1", "name": "apply_patch", "input": v}),
+    "apply_patch": ("apply_patch_call_operation_diff", "diff", False,
+                    lambda v: {"type": "apply_patch_call", "id": "fc1", "call_id": "c1", "status": "completed",
+                               "operation": {"type": "update_file", "path": "app/settings.py", "diff": v}}),
+    "mcp": ("mcp_call_arguments", "arguments", True,
+            lambda v: {"type": "mcp_call", "id": "fc1", "name": "query", "server_label": "db", "arguments": v}),
+}
+
+
+def _item_input(item: dict) -> str:
+    return item["operation"]["diff"] if item["type"] == "apply_patch_call" else item.get("arguments", item.get("input"))
+
+
+def responses_stream(vault: Vault, size: int, channel: str) -> bytes:
     token = vault.placeholder("PASSWORD", SECRET)
     text = f"Key is {token}"
     seq = iter(range(1000))
@@ -87,18 +106,16 @@ def responses_stream(vault: Vault, size: int, custom: bool) -> bytes:
                                                   "item_id": "m1", "output_index": 0, "content_index": 0, "delta": p})
     out += sse("response.output_text.done", {"type": "response.output_text.done", "sequence_number": next(seq),
                                              "item_id": "m1", "output_index": 0, "content_index": 0, "text": text})
-    if custom:
-        patch = f"*** Begin Patch\n+password = {token}\n*** End Patch"
-        kind, field = "custom_tool_call_input", "input"
-    else:
-        patch = json.dumps({"cmd": f"echo {token}"})
-        kind, field = "function_call_arguments", "arguments"
-    for p in pieces(patch, size):
+    kind, field, is_json, make_item = TOOL_CHANNELS[channel]
+    value = json.dumps({"cmd": f"echo {token}"}) if is_json else f"*** Begin Patch\n+password = {token}\n*** End Patch"
+    item = make_item(value)
+    out += sse("response.output_item.added", {"type": "response.output_item.added", "sequence_number": next(seq),
+                                              "output_index": 1, "item": make_item("")})
+    for p in pieces(value, size):
         out += sse(f"response.{kind}.delta", {"type": f"response.{kind}.delta", "sequence_number": next(seq),
                                              "item_id": "fc1", "output_index": 1, "delta": p})
     out += sse(f"response.{kind}.done", {"type": f"response.{kind}.done", "sequence_number": next(seq),
-                                        "item_id": "fc1", "output_index": 1, field: patch})
-    item = {"type": "custom_tool_call" if custom else "function_call", "id": "fc1", "call_id": "c1", "name": "t", field: patch}
+                                        "item_id": "fc1", "output_index": 1, field: value})
     out += sse("response.output_item.done", {"type": "response.output_item.done", "sequence_number": next(seq),
                                              "output_index": 1, "item": item})
     out += sse("response.completed", {"type": "response.completed", "sequence_number": next(seq), "response": {
@@ -107,18 +124,19 @@ def responses_stream(vault: Vault, size: int, custom: bool) -> bytes:
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(size=st.integers(1, 12), custom=st.booleans(), cuts=st.lists(st.integers(0, 100_000), max_size=30))
-def test_responses_stream_deltas_done_events_and_completed_agree(vault: Vault, size, custom, cuts) -> None:
-    events = run("responses", "openai", vault, responses_stream(vault, size, custom), cuts)
-    kind = "custom_tool_call_input" if custom else "function_call_arguments"
+@given(size=st.integers(1, 12), channel=st.sampled_from(sorted(TOOL_CHANNELS)),
+       cuts=st.lists(st.integers(0, 100_000), max_size=30))
+def test_responses_stream_deltas_done_events_and_completed_agree(vault: Vault, size, channel, cuts) -> None:
+    events = run("responses", "openai", vault, responses_stream(vault, size, channel), cuts)
+    kind, field, is_json, _make = TOOL_CHANNELS[channel]
     text = "".join(d["delta"] for _e, d in events if d["type"] == "response.output_text.delta")
     tool = "".join(d["delta"] for _e, d in events if d["type"] == f"response.{kind}.delta")
     done = {d["type"]: d for _e, d in events}
-    field = "input" if custom else "arguments"
     assert text == f"Key is {SECRET}" == done["response.output_text.done"]["text"]
-    assert tool == done[f"response.{kind}.done"][field] == done["response.output_item.done"]["item"][field]
+    assert tool == done[f"response.{kind}.done"][field] == _item_input(done["response.output_item.done"]["item"])
+    assert _item_input(done["response.completed"]["response"]["output"][1]) == tool
     assert done["response.completed"]["response"]["output"][0]["content"][0]["text"] == text
-    assert (json.loads(tool)["cmd"] == f"echo {SECRET}") if not custom else (f"+password = {SECRET}\n" in tool)
+    assert (json.loads(tool)["cmd"] == f"echo {SECRET}") if is_json else (f"+password = {SECRET}\n" in tool)
     numbers = [d["sequence_number"] for _e, d in events]
     assert numbers == list(range(len(numbers)))
     assert all(e == d["type"] for e, d in events)

@@ -20,13 +20,20 @@ _DELTAS = {
     "response.refusal.delta": ("refusal", False),
     "response.function_call_arguments.delta": ("args", True),
     "response.custom_tool_call_input.delta": ("custom", False),
+    # The hosted apply_patch tool streams its diff; MCP calls their JSON arguments.
+    "response.apply_patch_call_operation_diff.delta": ("patch", False),
+    "response.mcp_call_arguments.delta": ("mcp", True),
 }
 _DONES = {
     "response.output_text.done": "text",
     "response.refusal.done": "refusal",
     "response.function_call_arguments.done": "args",
     "response.custom_tool_call_input.done": "custom",
+    "response.apply_patch_call_operation_diff.done": "patch",
+    "response.mcp_call_arguments.done": "mcp",
 }
+#: Channels that carry a named tool's input (a fetch tool's get only the client's identifiers back).
+_NAMED = ("args", "custom", "mcp")
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed", "error")
 
 
@@ -82,7 +89,7 @@ class ResponsesStream:
             key = _key(kind, obj)
             entry = self._channels.get(key)
             if entry is None:
-                only = restore_only_for(self._names.get(key[1])) if kind in ("args", "custom") else None
+                only = restore_only_for(self._names.get(key[1])) if kind in _NAMED else None
                 entry = (StreamRestorer(self._vault, json_escape=json_escape, only=only), obj, ev.event)
                 self._channels[key] = entry
             text = obj["delta"]
@@ -102,7 +109,7 @@ class ResponsesStream:
                 key = _key(_DONES[etype], obj)
                 if key in self._channels:
                     out.extend(self._flush([key], seq))
-                if key[0] in ("args", "custom"):  # a .done event carries the whole input, but not the name
+                if key[0] in _NAMED:  # a .done event carries the whole input, but not the name
                     only = restore_only_for(self._names.get(key[1]))
             elif etype == "response.output_item.done":
                 item = obj.get("item") or {}
