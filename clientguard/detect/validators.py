@@ -501,7 +501,9 @@ _PLACEHOLDER_WORDS = lazy_re(
 )
 _TEMPLATE = lazy_re(
     r"^(?:\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*\}\}|\{\%.*\%\}|%\([^)]*\)s|%s|<[^>]*>|\[[^\]]*\]|"
-    r"#\{[^}]*\}|@[A-Za-z_]+@|__[A-Z0-9_]+__)$"
+    r"#\{[^}]*\}|@[A-Za-z_]+@|__[A-Z0-9_]+__|"
+    # a variable negated, indexed or dereferenced (!$canEdit, $provider['secret'] cut at its quote, $user->token)
+    r"!\$[A-Za-z_][A-Za-z0-9_]*|\$[A-Za-z_][A-Za-z0-9_]*(?:\[['\"]?[\w-]*['\"]?\]?|->[A-Za-z_]\w*)+)$"
 )
 _CODE_REFERENCE = lazy_re(
     r"(?i)(os\.environ|os\.getenv|getenv\(|process\.env|env\(|environ\[|config\[|settings\.|secrets\.|vault:|"

@@ -106,6 +106,8 @@ _WORDS_IN_VALUE = lazy_re(r"[A-Z]+(?:_[A-Z]+)+|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z][a-
 #: labelled sets count testpassword and pass456 there as passwords.
 _NUMBERED_PASSWORD = lazy_re(r"(?i)password[_-]?\d{1,3}|(?:random|custom|secure|simple|sample|dummy)[_-]?password\d{0,3}")
 _UPPER_CONSTANT = lazy_re(r"[A-Z]+(?:_[A-Z]+)+")
+#: The same in PascalCase: twilio://AccountSid:AuthToken@FromPhoneNo, the stand-ins of Apprise's URL syntax.
+_PASCAL_SECRET_NAME = lazy_re(r"(?:[A-Z][a-z]+)+(?:Token|Secret|Password|Passwd|Key)")
 #: The same in lower case, one of its words naming a credential: curl -u 'api_username:access_token' in API docs.
 _LOWER_SECRET_NAME = lazy_re(r"(?:[a-z]+_)+(?:token|password|passwd|secret|key|apikey|pwd)(?:_[a-z]+)*"
                              r"|(?:token|password|passwd|secret|apikey|pwd)(?:_[a-z]+)+")
@@ -141,6 +143,8 @@ _ACRONYM_FIRST = lazy_re(r"[A-Z]{2,5}[- ]")
 _BRAND_THEN_WORD = lazy_re(r"([A-Za-z][A-Za-z.]{1,30})[- ]([^\W\d_]{4,24})")
 #: Han, kana and Hangul: no generated secret is written in them.
 _CJK = lazy_re(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+#: The punctuation that goes with them: ideographic marks and full-width forms (the colon of "OAuth2：客户端凭据").
+_CJK_PUNCTUATION = lazy_re(r"[\u3000-\u303f\uff00-\uffef]")
 #: What is left of such a message: a product's name or an acronym with a version (FIDO2, hCaptcha.com), or nothing.
 _BRAND_OR_ACRONYM = lazy_re(r"[A-Za-z][A-Za-z.]{0,15}\d{0,2}|")
 
@@ -164,7 +168,7 @@ def _translated_label(v: str) -> bool:
     if m and (m.group(2).lower() in _PASSWORD_TRANSLATIONS or _SECRET_TRANSLATIONS.fullmatch(m.group(2))):
         return True  # Postmark-wachtwoord, App-adgangskode, hCaptcha.com-geheim: "<service> password" translated
     cjk = len(_CJK.findall(w))
-    if cjk >= 2 and _BRAND_OR_ACRONYM.fullmatch(_CJK.sub("", w)):
+    if cjk >= 2 and _BRAND_OR_ACRONYM.fullmatch(_CJK_PUNCTUATION.sub("", _CJK.sub("", w))):
         return True  # FIDO2でログイン, hCaptcha.com秘密, 使用FIDO2登录: a message in Japanese or Chinese naming a service
     return bool(_LABEL_WORDS.fullmatch(w) and (not w.isascii() or _ACRONYM_FIRST.match(w)))
 
@@ -257,8 +261,9 @@ def url_password(value: str) -> bool:
         return False  # file://C:\backup: a Windows drive's letter and path, not user and password
     if v.lower() in _PASSWORD_STATES:
         return False  # curl -u 'alice:wrong': a test that a wrong password is refused
-    if is_placeholder(v) or _NUMBERED_PASSWORD.fullmatch(v) or _UPPER_CONSTANT.fullmatch(v) or _LOWER_SECRET_NAME.fullmatch(v):
-        return False  # password2, password-1, DB_PASSWORD, PERSONAL_ACCESS_TOKEN, access_token: names of the value
+    if is_placeholder(v) or _NUMBERED_PASSWORD.fullmatch(v) or _UPPER_CONSTANT.fullmatch(v) or _LOWER_SECRET_NAME.fullmatch(v) \
+            or _PASCAL_SECRET_NAME.fullmatch(v):
+        return False  # password2, password-1, DB_PASSWORD, PERSONAL_ACCESS_TOKEN, access_token, AuthToken: names of the value
     if _MINIFIED_CODE.search(v):
         return False  # this.username=e;this.password=this.base.password in a bundled dist/index.js
     return True
@@ -286,6 +291,9 @@ _WORD_PREFIX = lazy_re(r"[A-Za-z]+(?:[-_.:][A-Za-z]+)*[-_./:]")
 #: the name: getX, toJSON, parseHTTPResponse), PascalCase. Random mixed case (lRDXNfPxOMFQ) is none of them.
 _SNAKE_OR_CAMEL_WORDS = lazy_re(r"_*[a-z]+(?:_+[a-z0-9]+)+_*|[a-z]+(?:[A-Z]{1,6}[a-z]{2,})+[A-Z]{0,6}|[a-z]+[A-Z]{1,6}"
                                 r"|(?:[A-Z][a-z]+){2,}")
+#: camelCase or PascalCase words after a numeronym (k8sNodesDatatable, K8sResourcePoolDetailsW: Portainer's
+#: storage keys and permission names), perhaps with a one-letter suffix.
+_NUMERONYM_NAME = lazy_re(r"[A-Za-z]\d{1,2}[a-z]{1,2}(?:[A-Z][a-z]{2,})+[A-Z]?")
 _FILE_REF = lazy_re(r"(?i)^[\w.~/\\-]*[/\\][\w.~/\\-]*$|\.(?:pem|key|crt|cer|der|p12|pfx|jks|json|ya?ml|txt|env|"
                     r"pub|gpg|asc|ini|cfg|conf|toml|xml|properties|html?|js|py|rb|php|go|java|sh)$")
 _URL = lazy_re(r"(?i)^[a-z][a-z0-9+.-]*://")
@@ -767,8 +775,8 @@ def _literal_like_secret(v: str) -> bool:
         return False
     if _JSON_POINTER.fullmatch(v) or _SQL_TYPE.fullmatch(v):
         return False  # "password": "#/components/schemas/PasswordMethod" (an OpenAPI $ref); "client_secret" => "VARCHAR(80)"
-    if _NAME.fullmatch(v) and not any(c.isdigit() for c in v) and not _random_looking(v):
-        return False  # refreshToken, SecretStr, REPLACE_ME: names, not values
+    if (_NAME.fullmatch(v) and not any(c.isdigit() for c in v) and not _random_looking(v)) or _NUMERONYM_NAME.fullmatch(v):
+        return False  # refreshToken, SecretStr, REPLACE_ME, k8sSecretsDatatable: names, not values
     if shannon_entropy(v) < _entropy_floor(len(v)):
         return False
     if v.isdigit():
@@ -1158,8 +1166,8 @@ def bearer_token(value: str) -> bool:
         return False
     name = v[:-1] if v.endswith(".") and not v.endswith("..") else v  # ABAP ends a statement with "."
     if _WORDS.fullmatch(name) or _SNAKE_OR_CAMEL_WORDS.fullmatch(name) or _DOTTED_NAME.fullmatch(name) \
-            or _HEADER_NAME.fullmatch(name) or _CAMEL_WITH_NUMBER.fullmatch(name):
-        return False  # a header name (X-Amz-Security-Token), a reference, ABAP's ls_auth-authorization, m2mAuthHeader
+            or _HEADER_NAME.fullmatch(name) or _CAMEL_WITH_NUMBER.fullmatch(name) or _NUMERONYM_NAME.fullmatch(name):
+        return False  # X-Amz-Security-Token, a reference, ABAP's ls_auth-authorization, m2mAuthHeader, K8sPoolW
     if _TEST_TOKEN.fullmatch(v) or _PREFIXED_CAMEL_STAND_IN.fullmatch(v) or _counted_filler(v):
         return False  # eyJhbGciOiJFZERTQSJ9.payload.signature, fbk_validBearerKey123: a test's stand-ins
     return shannon_entropy(v) >= 3.0 and _char_classes(v) >= 2
