@@ -32,7 +32,7 @@ _DONES = {
     "response.apply_patch_call_operation_diff.done": "patch",
     "response.mcp_call_arguments.done": "mcp",
 }
-#: Channels that carry a named tool's input (a fetch tool's get only the client's identifiers back).
+#: Channels that carry a named tool's input (a fetch tool gets only the client's identifiers back).
 _NAMED = ("args", "custom", "mcp")
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed", "error")
 
