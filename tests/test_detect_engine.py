@@ -167,6 +167,48 @@ def test_detectors_scan_safely_from_many_threads_at_once():
 
 
 @needs_hyperscan
+@pytest.mark.parametrize("identifiers_apart", [False, True])
+def test_parallel_passes_give_the_findings_of_passes_in_turn(identifiers_apart):
+    """The gateway's detector scans a long text's databases on two threads at once; the findings (secrets,
+    personal data and identifiers, each from its own database) are those of one pass after the other, on
+    texts above and below the length where the passes are split, and from many requests at once."""
+    import threading
+
+    from clientguard.detect import engine
+
+    kwargs = dict(fingerprint_key=KEY, identifiers_apart=identifiers_apart)
+    serial = Detector.create(["Acme Health"], **kwargs)
+    parallel = Detector.create(["Acme Health"], parallel_passes=True, **kwargs)
+    rng = random.Random(5)
+    line = "def f(x):\n    return x  # Acme Health, call +49 30 901820 or mail jane.doe@acme-corp.com\n"
+    long_text = "".join(f"key_{i} = '{_aws_key(rng)}'\n{line}" for i in range(2000))
+    assert len(long_text.encode()) > 4 * engine.PARALLEL_PASS_MIN_BYTES
+    short_text = long_text[:2000]
+    for text in (long_text, short_text):
+        expected = serial.scan(text)
+        assert {f.kind for f in expected} == {"secret", "pii", "identifier"}
+        assert parallel.scan(text) == expected
+        assert parallel.scan_many([text, short_text]) == serial.scan_many([text, short_text])
+    assert engine._POOL, "a long text's passes went to the helper threads"
+    expected = serial.scan(long_text)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(5):
+                assert parallel.scan(long_text) == expected
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+@needs_hyperscan
 def test_the_compiled_database_is_reused_from_the_disk_cache(tmp_path, monkeypatch):
     from clientguard.detect import engine
 

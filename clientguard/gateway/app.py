@@ -155,9 +155,10 @@ class Gateway:
         self.vault = Vault.open(self.client_name, config.vault_dir)
         self.known = KnownValues()
         self._know_repo_path()
-        # Identifiers share the PII database: compiled once at start, one pass fewer on every request.
+        # Identifiers share the PII database: compiled once at start, one pass fewer on every request. A
+        # long request's two passes run at once on two cores: the agent waits on them.
         self.detector = Detector.create(self.policy.client.identifiers, engine=config.engine,  # type: ignore[arg-type]
-                                        identifiers_apart=False)
+                                        identifiers_apart=False, parallel_passes=True)
         self.scans = ScanCache(self.detector)
         self.protected = ProtectedIndex.build(self.policy.repo_root, self.policy.client.protected_paths)
         self._self_test()
