@@ -264,8 +264,8 @@ def url_password(value: str) -> bool:
     if is_placeholder(v) or _NUMBERED_PASSWORD.fullmatch(v) or _UPPER_CONSTANT.fullmatch(v) or _LOWER_SECRET_NAME.fullmatch(v) \
             or _PASCAL_SECRET_NAME.fullmatch(v):
         return False  # password2, password-1, DB_PASSWORD, PERSONAL_ACCESS_TOKEN, access_token, AuthToken: names of the value
-    if _MINIFIED_CODE.search(v):
-        return False  # this.username=e;this.password=this.base.password in a bundled dist/index.js
+    if _MINIFIED_CODE.search(v) or _DOTTED_NAME.fullmatch(v):
+        return False  # this.username=e;this.password=this.base.password in a bundled dist/index.js, url.password
     return True
 
 
@@ -505,10 +505,10 @@ _VERSION_LIST = lazy_re(r"(?:[~^]|[<>!]=?|==?)?v?\d+(?:\.(?:\d+|\*))*(?:(?:\|\|?
 _ENV_REFERENCE = lazy_re(r"(?:env|file|fd):[\w./-]+|\$env:[A-Za-z_]\w*")  # and PowerShell's $env:WINGET_PAT
 #: Metasyntactic words and a counter (foobar123, bar456, fooBarFoo123, foobar123abc, foosecret1): test data.
 _METASYNTACTIC = lazy_re(r"(?i)(?:foo|bar|baz|qux|quux){1,4}(?:secret|pass(?:word)?|token|key)?\d{0,6}(?:abc)?[!.#_]?")
-#: Code where a value would be: a call's start or an empty call (:label="trans('auth.password.new')",
-#: [password]="pdfPassword()"), a CSS custom property (var(--fgSyntaxStrings)), a Python entry point
+#: Code where a value would be: a call's or an index's start or an empty call (:label="trans('auth.password.new')",
+#: [password]="pdfPassword()", token = 'roles[' + role + ']'), a CSS custom property (var(--fgSyntaxStrings)), a Python entry point
 #: (certbot_dns_route53._internal.dns_route53:HiddenAuthenticator), a Laravel rule (required_if:change_password,true).
-_CALL_START = lazy_re(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\(\)?")
+_CALL_START = lazy_re(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*(?:\(\)?|\[)")
 _CSS_VARIABLE = lazy_re(r"var\(--[\w-]+\)")
 _ENTRY_POINT = lazy_re(r"[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 _LARAVEL_RULE = lazy_re(r"(?:required|exclude|prohibited)_(?:if|unless|with|without)(?:_all)?:[\w,.-]+")
@@ -975,6 +975,11 @@ def prose_password(value: str) -> bool:
     return command_password(v)
 
 
+#: PascalCase words, acronyms among them (OASComponentWrapFactory, HTTPServerConfig): a minified bundle's
+#: `s.OAS3ComponentWrapFactory` has the shape of a legacy Vault token.
+_ACRONYM_PASCAL = lazy_re(r"(?:[A-Z]{2,6}(?=[A-Z][a-z])|[A-Z][a-z]{2,}){2,}")
+
+
 @validator("mixed_case_random")
 def mixed_case_random(value: str) -> bool:
     """Random-looking: upper and lower case letters and digits, not camelCase words, enough entropy."""
@@ -983,8 +988,9 @@ def mixed_case_random(value: str) -> bool:
         return False
     if _SNAKE_OR_CAMEL_WORDS.fullmatch(body.rstrip("0123456789")):
         return False
-    if sum(c.isdigit() for c in body) <= 2 and _SNAKE_OR_CAMEL_WORDS.fullmatch(re.sub(r"\d", "", body)):
-        return False  # sendV2SamplesWithBackoff, parseV1Configuration: a method's name with a version in it
+    if sum(c.isdigit() for c in body) <= 2 and (_SNAKE_OR_CAMEL_WORDS.fullmatch(re.sub(r"\d", "", body))
+                                                 or _ACRONYM_PASCAL.fullmatch(re.sub(r"\d", "", body))):
+        return False  # sendV2SamplesWithBackoff, parseV1Configuration, OAS3ComponentWrapFactory: names with a version
     return shannon_entropy(body) >= 3.5
 
 
