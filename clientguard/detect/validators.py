@@ -511,8 +511,9 @@ _CODE_REFERENCE = lazy_re(
 )
 
 
-#: Instructions in the value's place: yourWeak(!)Password, YourPwdShouldBeLongAndSecure!, your_api_key.
-YOUR_VALUE = lazy_re(r"[Yy]our[A-Z_\- ]")
+#: Instructions in the value's place: yourWeak(!)Password, YourPwdShouldBeLongAndSecure!, your_api_key, and
+#: in leetspeak, Your$tr0ngP@ss! (a connection string's stand-in).
+YOUR_VALUE = lazy_re(r"[Yy]our[A-Z_\- $]")
 
 
 def is_placeholder(value: str) -> bool:
