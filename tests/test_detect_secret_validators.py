@@ -39,13 +39,14 @@ def test_a_base64_encoded_key_block_is_decoded_and_checked():
     assert not base64_private_key(base64.b64encode(filler.encode()).decode())
 
 
-@pytest.mark.parametrize("password", ["Tst0000Pw9q", "P@ss0000TEST$1", "r00t-0000-TEST"])
+@pytest.mark.parametrize("password", ["Tst0000Pw9q", "P@ss0000TEST$1", "r00t-0000-TEST", "mySecret789", "my_pass2024"])
 def test_a_url_password_is_a_secret(password):
     assert url_password(password)
 
 
 @pytest.mark.parametrize("password", ["${DB_PASSWORD}", "{password}", "%(pw)s", "<password>", "****", "postgres",
-                                      "guest", "password", "xyz", "password>"])
+                                      "guest", "password", "xyz", "password>", "mysecret", "my_password", "AuthToken",
+                                      "url.password", "your_password1"])
 def test_templates_masks_defaults_and_short_url_passwords_are_not(password):
     assert not url_password(password)
 

@@ -106,6 +106,9 @@ _WORDS_IN_VALUE = lazy_re(r"[A-Z]+(?:_[A-Z]+)+|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z][a-
 #: labelled sets count testpassword and pass456 there as passwords.
 _NUMBERED_PASSWORD = lazy_re(r"(?i)password[_-]?\d{1,3}|(?:random|custom|secure|simple|sample|dummy)[_-]?password\d{0,3}")
 _UPPER_CONSTANT = lazy_re(r"[A-Z]+(?:_[A-Z]+)+")
+#: "my", a word and a number in a URL's password place (mongodb://devuser:mySecret789@...): a password someone
+#: chose, as labelled sets count it; written without the number (mysecret, my_password) it stays a stand-in.
+_MY_WORD_AND_NUMBER = lazy_re(r"(?i)my[_-]?[a-z]{2,12}[_-]?\d{2,6}[!.#]?")
 #: The same in PascalCase: twilio://AccountSid:AuthToken@FromPhoneNo, the stand-ins of Apprise's URL syntax.
 _PASCAL_SECRET_NAME = lazy_re(r"(?:[A-Z][a-z]+)+(?:Token|Secret|Password|Passwd|Key)")
 #: The same in lower case, one of its words naming a credential: curl -u 'api_username:access_token' in API docs.
@@ -261,8 +264,8 @@ def url_password(value: str) -> bool:
         return False  # file://C:\backup: a Windows drive's letter and path, not user and password
     if v.lower() in _PASSWORD_STATES:
         return False  # curl -u 'alice:wrong': a test that a wrong password is refused
-    if is_placeholder(v) or _NUMBERED_PASSWORD.fullmatch(v) or _UPPER_CONSTANT.fullmatch(v) or _LOWER_SECRET_NAME.fullmatch(v) \
-            or _PASCAL_SECRET_NAME.fullmatch(v):
+    if (is_placeholder(v) and not _MY_WORD_AND_NUMBER.fullmatch(v)) or _NUMBERED_PASSWORD.fullmatch(v) \
+            or _UPPER_CONSTANT.fullmatch(v) or _LOWER_SECRET_NAME.fullmatch(v) or _PASCAL_SECRET_NAME.fullmatch(v):
         return False  # password2, password-1, DB_PASSWORD, PERSONAL_ACCESS_TOKEN, access_token, AuthToken: names of the value
     if _MINIFIED_CODE.search(v) or _DOTTED_NAME.fullmatch(v):
         return False  # this.username=e;this.password=this.base.password in a bundled dist/index.js, url.password
