@@ -142,28 +142,32 @@ def _engines() -> dict[str, Detector]:
     return _ENGINE_CACHE
 
 
-@needs_hyperscan
-def test_detectors_scan_safely_from_many_threads_at_once():
+def _scan_from_threads(det: Detector, text: str, expected: list, threads: int, rounds: int) -> list[BaseException]:
+    """Scan `text` `rounds` times from each of `threads` threads at once; the failures, if any."""
     import threading
 
-    det = Detector.create(["Acme Health"], fingerprint_key=KEY)
-    text = "AKIAIOSFODNN7EXAMPLE for Acme Health, mail jane.doe@acme-corp.com\n" * 200
-    expected = det.scan(text)
     errors: list[BaseException] = []
 
     def work() -> None:
         try:
-            for _ in range(20):
+            for _ in range(rounds):
                 assert det.scan(text) == expected
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # noqa: BLE001 - returned to the test
             errors.append(exc)
 
-    threads = [threading.Thread(target=work) for _ in range(8)]
-    for t in threads:
+    started = [threading.Thread(target=work) for _ in range(threads)]
+    for t in started:
         t.start()
-    for t in threads:
+    for t in started:
         t.join()
-    assert not errors
+    return errors
+
+
+@needs_hyperscan
+def test_detectors_scan_safely_from_many_threads_at_once():
+    det = Detector.create(["Acme Health"], fingerprint_key=KEY)
+    text = "AKIAIOSFODNN7EXAMPLE for Acme Health, mail jane.doe@acme-corp.com\n" * 200
+    assert not _scan_from_threads(det, text, det.scan(text), threads=8, rounds=20)
 
 
 @needs_hyperscan
@@ -172,8 +176,6 @@ def test_parallel_passes_give_the_findings_of_passes_in_turn(identifiers_apart):
     """The gateway's detector scans a long text's databases on two threads at once; the findings (secrets,
     personal data and identifiers, each from its own database) are those of one pass after the other, on
     texts above and below the length where the passes are split, and from many requests at once."""
-    import threading
-
     from clientguard.detect import engine
 
     kwargs = dict(fingerprint_key=KEY, identifiers_apart=identifiers_apart)
@@ -190,22 +192,7 @@ def test_parallel_passes_give_the_findings_of_passes_in_turn(identifiers_apart):
         assert parallel.scan(text) == expected
         assert parallel.scan_many([text, short_text]) == serial.scan_many([text, short_text])
     assert engine._POOL, "a long text's passes went to the helper threads"
-    expected = serial.scan(long_text)
-    errors: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            for _ in range(5):
-                assert parallel.scan(long_text) == expected
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    assert not _scan_from_threads(parallel, long_text, serial.scan(long_text), threads=6, rounds=5)
 
 
 @needs_hyperscan
