@@ -707,7 +707,8 @@ _POOL: list[ThreadPoolExecutor] = []
 
 
 def _pass_pool() -> ThreadPoolExecutor:
-    """The threads that scan a long text's other databases (started on first use, one per extra database)."""
+    """The two threads that scan long texts' other databases (started on first use; a detector has three
+    databases at most, so one text never waits for a thread)."""
     if not _POOL:
         with _POOL_LOCK:
             if not _POOL:
