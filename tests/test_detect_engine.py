@@ -170,6 +170,16 @@ def test_detectors_scan_safely_from_many_threads_at_once():
     assert not _scan_from_threads(det, text, det.scan(text), threads=8, rounds=20)
 
 
+def test_a_shell_default_is_reported_without_its_operator(det):
+    """In ${SECRET_KEY:-value} the secret is the value: the "-" of the operator stays outside the span, so the
+    gateway's placeholder keeps the default syntax and restoring it gives back the original text."""
+    rng = random.Random(11)
+    value = "".join(rng.choice(string.ascii_lowercase + string.digits) for _ in range(48))
+    text = f'  SECRET_KEY: ${{SECRET_KEY:-{value}}}\n'
+    (finding,) = [f for f in det.scan(text) if f.kind == "secret"]
+    assert text[finding.start:finding.end] == value
+
+
 @needs_hyperscan
 @pytest.mark.parametrize("identifiers_apart", [False, True])
 def test_parallel_passes_give_the_findings_of_passes_in_turn(identifiers_apart):
