@@ -288,6 +288,10 @@ _WORDS = lazy_re(r"(?:[a-z]{1,2}\d{1,2}[a-z]{1,2}|[a-z]+\d*)(?:[-_.:/#](?:[a-z]{
 _DOTTED_NAME = lazy_re(r"[A-Za-z_$]+(?:\.[A-Za-z_$]+)+")
 #: An HTTP header's name: capitalised words (or acronyms) joined by hyphens, no digits (X-CSRF-Token).
 _HEADER_NAME = lazy_re(r"[A-Z][A-Za-z]*(?:-[A-Z][A-Za-z]*)+")
+#: A vendor's header whose last words carry a number (X-Amz-Content-Sha256): _HEADER_NAME takes no digits.
+_X_HEADER = lazy_re(r"X-[A-Za-z]+(?:-[A-Za-z]+\d{0,4})+")
+#: An integer written in hex, 64 bits at most (0x88c7, 0xc0506617); a key written so is longer.
+_HEX_NUMBER = lazy_re(r"0[xX][0-9a-fA-F]{1,16}")
 #: One word and the separator it is joined to something else by ('Secret-' . ucfirst($key)).
 _WORD_PREFIX = lazy_re(r"[A-Za-z]+(?:[-_.:][A-Za-z]+)*[-_./:]")
 #: snake_case, camelCase (an upper-case run, an acronym, must be followed by two lower-case letters or end
@@ -762,8 +766,10 @@ def _literal_like_secret(v: str) -> bool:
         return False  # one lowercase word (a label such as "username:"), not a credential
     if v[0] in ",;)]}<" or v.endswith((":", ",")):
         return False  # code around a quote taken for a value (passwordLabel:"Password:",rememberMeLabel:")
-    if _HEADER_NAME.fullmatch(v) or _WORD_PREFIX.fullmatch(v):
-        return False  # an HTTP header's name (Access-Control-Allow-Credentials), a prefix to join ('Secret-' . $key)
+    if _HEADER_NAME.fullmatch(v) or _WORD_PREFIX.fullmatch(v) or _X_HEADER.fullmatch(v):
+        return False  # an HTTP header's name (Access-Control-Allow-Credentials, X-Amz-Content-Sha256), a prefix to join ('Secret-' . $key)
+    if _HEX_NUMBER.fullmatch(v):
+        return False  # FS_IOC_ADD_ENCRYPTION_KEY = 0xc0506617 (Go's generated syscall constants): a number
     if _kebab_name(v):
         return False  # pm-27581-device-auth-key, 2.reset-password-key: a name with a ticket or version number
     if _PUBLIC_CLIENT_KEY.match(v):
@@ -1174,9 +1180,9 @@ def bearer_token(value: str) -> bool:
     if _IDENTIFIER.fullmatch(v) and not any(c.isdigit() for c in v):
         return False
     name = v[:-1] if v.endswith(".") and not v.endswith("..") else v  # ABAP ends a statement with "."
-    if _WORDS.fullmatch(name) or _SNAKE_OR_CAMEL_WORDS.fullmatch(name) or _DOTTED_NAME.fullmatch(name) \
+    if _WORDS.fullmatch(name) or _SNAKE_OR_CAMEL_WORDS.fullmatch(name) or _DOTTED_NAME.fullmatch(name.replace("-", "_")) \
             or _HEADER_NAME.fullmatch(name) or _CAMEL_WITH_NUMBER.fullmatch(name) or _NUMERONYM_NAME.fullmatch(name):
-        return False  # X-Amz-Security-Token, a reference, ABAP's ls_auth-authorization, m2mAuthHeader, K8sPoolW
+        return False  # X-Amz-Security-Token, method.request.header.X-Tenant, ABAP's ls_auth-authorization, K8sPoolW
     if _TEST_TOKEN.fullmatch(v) or _PREFIXED_CAMEL_STAND_IN.fullmatch(v) or _counted_filler(v):
         return False  # eyJhbGciOiJFZERTQSJ9.payload.signature, fbk_validBearerKey123: a test's stand-ins
     return shannon_entropy(v) >= 3.0 and _char_classes(v) >= 2
