@@ -266,7 +266,7 @@ def url_password(value: str) -> bool:
         return False  # curl -u 'alice:wrong': a test that a wrong password is refused
     if (is_placeholder(v) and not _MY_WORD_AND_NUMBER.fullmatch(v)) or _NUMBERED_PASSWORD.fullmatch(v) \
             or _UPPER_CONSTANT.fullmatch(v) or _LOWER_SECRET_NAME.fullmatch(v) or _PASCAL_SECRET_NAME.fullmatch(v):
-        return False  # password2, password-1, DB_PASSWORD, PERSONAL_ACCESS_TOKEN, access_token, AuthToken: names of the value
+        return False  # password2, password-1, DB_PASSWORD, PERSONAL_ACCESS_TOKEN, access_token, AuthToken: names
     if _MINIFIED_CODE.search(v) or _DOTTED_NAME.fullmatch(v):
         return False  # this.username=e;this.password=this.base.password in a bundled dist/index.js, url.password
     return True
@@ -512,8 +512,9 @@ _VERSION_LIST = lazy_re(r"(?:[~^]|[<>!]=?|==?)?v?\d+(?:\.(?:\d+|\*))*(?:(?:\|\|?
 _ENV_REFERENCE = lazy_re(r"(?:env|file|fd):[\w./-]+|\$env:[A-Za-z_]\w*")  # and PowerShell's $env:WINGET_PAT
 #: Metasyntactic words and a counter (foobar123, bar456, fooBarFoo123, foobar123abc, foosecret1): test data.
 _METASYNTACTIC = lazy_re(r"(?i)(?:foo|bar|baz|qux|quux){1,4}(?:secret|pass(?:word)?|token|key)?\d{0,6}(?:abc)?[!.#_]?")
-#: Code where a value would be: a call's or an index's start or an empty call (:label="trans('auth.password.new')",
-#: [password]="pdfPassword()", token = 'roles[' + role + ']'), a CSS custom property (var(--fgSyntaxStrings)), a Python entry point
+#: Code where a value would be: a call's or an index's start or an empty call
+#: (:label="trans('auth.password.new')", [password]="pdfPassword()", token = 'roles[' + role + ']'), a CSS custom
+#: property (var(--fgSyntaxStrings)), a Python entry point
 #: (certbot_dns_route53._internal.dns_route53:HiddenAuthenticator), a Laravel rule (required_if:change_password,true).
 _CALL_START = lazy_re(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*(?:\(\)?|\[)")
 _CSS_VARIABLE = lazy_re(r"var\(--[\w-]+\)")
@@ -767,7 +768,9 @@ def _literal_like_secret(v: str) -> bool:
     if v[0] in ",;)]}<" or v.endswith((":", ",")):
         return False  # code around a quote taken for a value (passwordLabel:"Password:",rememberMeLabel:")
     if _HEADER_NAME.fullmatch(v) or _WORD_PREFIX.fullmatch(v) or _X_HEADER.fullmatch(v):
-        return False  # an HTTP header's name (Access-Control-Allow-Credentials, X-Amz-Content-Sha256), a prefix to join ('Secret-' . $key)
+        # an HTTP header's name (Access-Control-Allow-Credentials, X-Amz-Content-Sha256), a prefix to join
+        # ('Secret-' . $key)
+        return False
     if _HEX_NUMBER.fullmatch(v):
         return False  # FS_IOC_ADD_ENCRYPTION_KEY = 0xc0506617 (Go's generated syscall constants): a number
     if _kebab_name(v):
@@ -784,7 +787,8 @@ def _literal_like_secret(v: str) -> bool:
         return False
     if _JSON_POINTER.fullmatch(v) or _SQL_TYPE.fullmatch(v):
         return False  # "password": "#/components/schemas/PasswordMethod" (an OpenAPI $ref); "client_secret" => "VARCHAR(80)"
-    if (_NAME.fullmatch(v) and not any(c.isdigit() for c in v) and not _random_looking(v)) or _NUMERONYM_NAME.fullmatch(v):
+    if (_NAME.fullmatch(v) and not any(c.isdigit() for c in v) and not _random_looking(v)) \
+            or _NUMERONYM_NAME.fullmatch(v):
         return False  # refreshToken, SecretStr, REPLACE_ME, k8sSecretsDatatable: names, not values
     if shannon_entropy(v) < _entropy_floor(len(v)):
         return False
@@ -997,8 +1001,8 @@ def mixed_case_random(value: str) -> bool:
         return False
     if _SNAKE_OR_CAMEL_WORDS.fullmatch(body.rstrip("0123456789")):
         return False
-    if sum(c.isdigit() for c in body) <= 2 and (_SNAKE_OR_CAMEL_WORDS.fullmatch(re.sub(r"\d", "", body))
-                                                 or _ACRONYM_PASCAL.fullmatch(re.sub(r"\d", "", body))):
+    words = re.sub(r"\d", "", body)
+    if sum(c.isdigit() for c in body) <= 2 and (_SNAKE_OR_CAMEL_WORDS.fullmatch(words) or _ACRONYM_PASCAL.fullmatch(words)):
         return False  # sendV2SamplesWithBackoff, parseV1Configuration, OAS3ComponentWrapFactory: names with a version
     return shannon_entropy(body) >= 3.5
 
