@@ -1045,15 +1045,16 @@ class Detector:
         one scans the first: hyperscan lets go of the GIL while it scans, so the passes overlap on a second
         core (the same CPU time, less waiting). Their groups are distinct, so the results simply merge.
         """
-        if self._parallel and len(self._dbs) > 1 and len(data) >= PARALLEL_PASS_MIN_BYTES:
-            pending = [_pass_pool().submit(_ends_of, db, groups, data) for db, groups in self._dbs[1:]]
-            ends = _ends_of(*self._dbs[0], data)
+        first, *others = self._dbs
+        if self._parallel and others and len(data) >= PARALLEL_PASS_MIN_BYTES:
+            pending = [_pass_pool().submit(_ends_of, db, groups, data) for db, groups in others]
+            ends = _ends_of(*first, data)
             for future in pending:
                 ends.update(future.result())
-            return ends
-        ends = {}
-        for db, groups in self._dbs:
-            ends.update(_ends_of(db, groups, data))
+        else:
+            ends = _ends_of(*first, data)
+            for db, groups in others:
+                ends.update(_ends_of(db, groups, data))
         return ends
 
     def _allow_possible(self, text: str | bytes) -> bool:
@@ -1149,9 +1150,9 @@ def _windows(data: bytes | str, ends: list[int], reach: int, newlines: int = UNB
     breaks) whose candidate end is in ``ends``: from the later of the line start ``reach`` back and the
     start of the line ``newlines`` + 1 breaks back, to the end of the end's line. Offsets and lengths are
     in bytes for bytes, in characters for a text. A window longer than LONG_LINE (a very long line) is cut
-    to ``reach`` before the end and ``ahead`` after it: by default ``reach`` + LOOKAHEAD, since a match may end anywhere on the line
-    of a candidate end; a rule whose matches end at their candidate ends (_Compiled.ends_exactly) needs
-    only room for its lookaheads.
+    to ``reach`` before the end and ``ahead`` after it: by default ``reach`` + LOOKAHEAD, since a match may
+    end anywhere on the line of a candidate end; a rule whose matches end at their candidate ends
+    (_Compiled.ends_exactly) needs only room for its lookaheads.
 
     ``ends`` is sorted, so window starts never decrease: an end inside the current window adds nothing,
     unless that window was cut on a long line, where the end's own stretch may reach further.
