@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import csv
 import json
 import random
 import re
@@ -529,6 +530,7 @@ def places_table(console: Console, title: str, root: Path, places: list[tuple[st
         table.add_column(col, justify="right" if col != "tool" else "left")
     misses: list[tuple[str, Place]] = []
     flagged: list[tuple[str, Place]] = []
+    labelled_lines = {(place.path, n) for _, _, place in kept for n in place.lines}
     for tool, hit_lines in (("clientguard", cg_lines), ("detect-secrets 1.5.0", ds_lines)):
         counts: Counter[str] = Counter()
         for rule, positive, place in kept:
@@ -539,8 +541,12 @@ def places_table(console: Console, title: str, root: Path, places: list[tuple[st
             if tool == "clientguard" and positive != hit:
                 (misses if positive else flagged).append((rule, place))
         recall = counts["pos_hit"] / max(1, counts["pos"])
+        # "off": lines with a finding that no place labels (where every line a scanner flags was labelled,
+        # as in CredData, an upper bound on the false positives the labels do not see)
+        off = len(hit_lines - labelled_lines)
         table.add_row(tool, f"{counts['pos_hit']} / {counts['pos']}", f"{recall:.3f}",
-                      *(f"{counts[group + '_hit']} / {counts[group]}" for group in negative_columns))
+                      *(f"{counts[group + '_hit']} / {counts[group]}" if group != "off" else f"{off} lines"
+                        for group in negative_columns))
     console.print(table)
     by_rule = Counter(rule for rule, _ in misses)
     console.print(f"clientguard misses in {len(by_rule)} {rules_are}: "
@@ -643,6 +649,37 @@ def semgrep_places(secrets_dir: Path) -> Iterator[tuple[str, bool, Place]]:
                 yield rule, positive, Place(name, (number,), "" if positive else "ok")
 
 
+# -- CredData -----------------------------------------------------------------------------------------
+
+
+def creddata_places(root: Path) -> Iterator[tuple[str, bool, Place]]:
+    """(category, is a credential, place) from CredData's markup (``meta/*.csv``): lines of real repositories
+    that scanners flagged, each labelled by hand T (a credential), F (not one) or X (a test value, an example
+    or a placeholder). A place is a row's file (``data/...``, relative to the checkout) and lines; places
+    sharing a line with a credential are not counted as negatives, and each (file, lines) counts once."""
+    positives: dict[tuple[str, tuple[int, ...]], str] = {}
+    negatives: dict[tuple[str, tuple[int, ...]], tuple[str, str]] = {}
+    for meta in sorted((root / "meta").glob("*.csv")):
+        with meta.open(encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                try:
+                    first, last = int(row["LineStart"]), int(row["LineEnd"])
+                except (KeyError, TypeError, ValueError):
+                    continue
+                key = (row.get("FilePath") or "", tuple(range(first, max(first, last) + 1)))
+                category = (row.get("Category") or "?").split(":")[0]
+                if row.get("GroundTruth") == "T":
+                    positives.setdefault(key, category)
+                elif row.get("GroundTruth") in ("F", "X"):
+                    negatives.setdefault(key, (category, row["GroundTruth"]))
+    positive_lines = {(name, n) for name, lines in positives for n in lines}
+    for (name, lines), category in positives.items():
+        yield category, True, Place(name, lines)
+    for (name, lines), (category, label) in negatives.items():
+        if not any((name, n) in positive_lines for n in lines):
+            yield category, False, Place(name, lines, label)
+
+
 # -- the tools --------------------------------------------------------------------------------------
 
 
@@ -726,13 +763,17 @@ def main() -> int:
                     help="a secretlint checkout (or its packages/@secretlint folder): its rules' test snapshots")
     ap.add_argument("--semgrep-rules", type=Path,
                     help="a semgrep-rules checkout (or its generic/secrets folder): its secret rules' annotated tests")
+    ap.add_argument("--creddata", type=Path,
+                    help="a CredData checkout whose data/ folder its download_data.py has filled (its meta/*.csv "
+                         "label lines of real repositories)")
     ap.add_argument("--seed", type=int, default=7, help="seed for the generated gitleaks examples")
     ap.add_argument("--misses", type=int, default=0, help="also list this many examples clientguard missed")
     args = ap.parse_args()
     if not (args.gitleaks or args.presidio or args.noseyparker or args.trufflehog or args.credsweeper
-            or args.kingfisher or args.presidio_research or args.secretlint or args.semgrep_rules):
+            or args.kingfisher or args.presidio_research or args.secretlint or args.semgrep_rules
+            or args.creddata):
         ap.error("give --gitleaks, --noseyparker, --trufflehog, --kingfisher, --credsweeper, --secretlint, "
-                 "--semgrep-rules, --presidio-research and/or --presidio "
+                 "--semgrep-rules, --creddata, --presidio-research and/or --presidio "
                  "(local checkouts; this benchmark downloads nothing)")
     console = Console()
     det = Detector.create(fingerprint_key=b"labelled-bench" * 3)
@@ -794,6 +835,20 @@ def main() -> int:
                           f"{args.credsweeper}[/red]")
             return 2
         credsweeper_table(console, samples, places, det, args.misses)
+
+    if args.creddata:
+        places = list(creddata_places(args.creddata)) if (args.creddata / "meta").is_dir() else []
+        present = sum(1 for name in {place.path for _, _, place in places} if (args.creddata / name).is_file())
+        if not present:
+            console.print(f"[red]no CredData markup (meta/*.csv) with its files (data/, filled by its "
+                          f"download_data.py) under {args.creddata}[/red]")
+            return 2
+        places_table(console, "CredData's markup of real repositories ({files} files; {skipped} absent or skipped "
+                              "as binary, with {skipped_positives} of its credentials): positives the lines "
+                              "labelled T, negatives those labelled F, and X (test values, examples, placeholders)",
+                     args.creddata, places, det, args.misses,
+                     {"F": "F lines flagged", "X": "X lines flagged", "off": "findings off the markup"},
+                     "CredData categories")
 
     if args.presidio_research:
         records = list(presidio_research_records(args.presidio_research))

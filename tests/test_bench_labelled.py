@@ -440,3 +440,58 @@ def test_the_benchmark_reads_secretlint_and_semgrep_checkouts(tmp_path):
     missing = subprocess.run([sys.executable, str(ROOT / "bench" / "labelled.py"), "--secretlint",
                               str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and "no secretlint rule snapshots" in missing.stdout
+
+
+def _creddata_checkout(root: Path) -> Path:
+    """CredData in miniature: one repository's markup (meta/ID.csv) and its file below data/, in the shape its
+    download_data.py leaves them. The values are made up."""
+    (root / "meta").mkdir(parents=True)
+    folder = root / "data" / "0a1b2c3d" / "src"
+    folder.mkdir(parents=True)
+    (folder / "9f8e7d6c.py").write_text(
+        'DB_PASSWORD = "Xk9mQ2vL7pR4TESTq8Wz"\n'  # 1: T, found
+        'request_id = "5c0e3b9a-8d7f-4e21-9a6b-3f2d1c0b9a88"\n'  # 2: T (an ID CredData counts), missed
+        'password = "changeme"\n'  # 3: X
+        'token = get_token()\n'  # 4: F
+        'API_KEY = "Yq2wE4rT6yU8TESTz0xC9vB7"\n'  # 5: unlabelled, a finding off the markup
+        'secret = "Pq2wE4rT6yU8TESTz0xC9vB7"  # also T on this line\n',  # 6: T and F on one line
+        encoding="utf-8")
+    header = "Id,FileID,Domain,RepoName,FilePath,LineStart,LineEnd,GroundTruth,ValueStart,ValueEnd," \
+             "CryptographyKey,PredefinedPattern,Category\n"
+    path = "data/0a1b2c3d/src/9f8e7d6c.py"
+    rows = [(1, "T", "Password"), (1, "T", "Secret"), (2, "T", "UUID"), (3, "X", "Password"),
+            (4, "F", "Token"), (6, "F", "Key"), (6, "T", "Secret")]
+    (root / "meta" / "0a1b2c3d.csv").write_text(header + "".join(
+        f"{n},9f8e7d6c,GitHub,0a1b2c3d,{path},{line},{line},{label},1,5,,,{category}\n"
+        for n, (line, label, category) in enumerate(rows)) +
+        f"99,00000000,GitHub,0a1b2c3d,data/0a1b2c3d/src/00000000.py,1,3,T,,,,,PEM Private Key\n",  # not downloaded
+        encoding="utf-8")
+    return root
+
+
+def test_creddata_places_come_from_its_markup(tmp_path, labelled):
+    root = _creddata_checkout(tmp_path / "CredData")
+    places = list(labelled.creddata_places(root))
+    P, name = labelled.Place, "data/0a1b2c3d/src/9f8e7d6c.py"
+    assert places == [
+        ("Password", True, P(name, (1,))), ("UUID", True, P(name, (2,))), ("Secret", True, P(name, (6,))),
+        ("PEM Private Key", True, P("data/0a1b2c3d/src/00000000.py", (1, 2, 3))),
+        ("Password", False, P(name, (3,), "X")), ("Token", False, P(name, (4,), "F")),
+    ]  # a line labelled twice counts once; an F on a credential's line is no negative
+
+
+def test_the_benchmark_reads_a_creddata_checkout(tmp_path):
+    root = _creddata_checkout(tmp_path / "CredData")
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "labelled.py"), "--creddata", str(root),
+                             "--misses", "5"], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = " ".join(result.stdout.split())
+    assert "CredData's markup of real repositories (1 files; 1 absent or skipped as binary, with 1 of its " \
+           "credentials)" in out, out
+    # lines 1 and 6 found, the UUID not; neither negative flagged; line 5's key is off the markup
+    assert re.search(r"clientguard\W+2 / 3\W+0\.667\W+0 / 1\W+0 / 1\W+1 lines", out), out
+    assert "missed UUID: data/0a1b2c3d/src/9f8e7d6c.py:2" in out
+    missing = subprocess.run([sys.executable, str(ROOT / "bench" / "labelled.py"), "--creddata",
+                              str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and "no CredData markup" in missing.stdout
