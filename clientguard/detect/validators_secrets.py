@@ -80,6 +80,7 @@ _DEFAULT_PASSWORDS = frozenset({
     "root", "pass", "password", "passwd", "pwd", "secret", "test", "user", "username", "changeme", "example",
     "sa", "dev", "demo", "local", "localhost", "default", "docker", "airflow", "superset", "keycloak",
     "pw", "p", "x", "xxx", "foo", "bar", "baz", "foobared", "anonymous", "tiger", "scott", "mypassword", "yourpassword", "dbpass", "dbpassword",
+    "open sesame", "opensesame",  # RFC 7617's example (Aladdin:open sesame), in every Basic authentication test
 })
 #: What code hosts take in a URL's password place when the token is the user (https://TOKEN:x-oauth-basic@github.com,
 #: https://{token}:x-access-token@host), and a password that says there is none (http://root:unused@localhost).
@@ -104,7 +105,7 @@ _WORDS_IN_VALUE = lazy_re(r"[A-Z]+(?:_[A-Z]+)+|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z][a-
                           r"|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z][a-z]+)+[-_](?:pass(?:word|phrase)?|secret|token|key)\d{0,6}")
 #: In a URL (http://user2:password2@...), only the word itself numbered, or a constant's name, is a stand-in:
 #: labelled sets count testpassword and pass456 there as passwords.
-_NUMBERED_PASSWORD = lazy_re(r"(?i)password[_-]?\d{1,3}|(?:random|custom|secure|simple|sample|dummy)[_-]?password\d{0,3}")
+_NUMBERED_PASSWORD = lazy_re(r"(?i)password[_:-]?\d{1,3}|(?:random|custom|secure|simple|sample|dummy)[_-]?password\d{0,3}")
 _UPPER_CONSTANT = lazy_re(r"[A-Z]+(?:_[A-Z]+)+")
 #: "my", a word and a number in a URL's password place (mongodb://devuser:mySecret789@...): a password someone
 #: chose, as labelled sets count it; written without the number (mysecret, my_password) it stays a stand-in.
@@ -1168,7 +1169,7 @@ def basic_auth_credentials(value: str) -> bool:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         return False
     user, sep, password = raw.partition(":")
-    if not sep or not user or not password or _encoded_stand_in(value):
+    if not sep or not user or not password or not raw.isprintable() or _encoded_stand_in(value):
         return False  # customUser:customPass, testuser:testpass123: test fixtures' stand-ins
     return url_password(password)
 
