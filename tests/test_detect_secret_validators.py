@@ -943,3 +943,53 @@ def test_a_compiler_s_snake_case_message_keys_are_names_and_cost_no_backtracking
 def test_property_suffixes_token_names_a_cut_data_url_and_a_bare_jwt_header_are_not_generic_secrets(value):
     assert not generic_assigned_secret(value)
     assert not generic_unquoted_secret("++avatarFetchToken")  # an increment of a variable
+
+
+def test_the_letter_pair_table_is_a_log_probability_per_letter_and_word_edge():
+    import json  # noqa: PLC0415
+    import math  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    import clientguard.detect.validators as validators  # noqa: PLC0415
+
+    table = json.loads((Path(validators.__file__).with_name("letter_pairs.json")).read_text(encoding="utf-8"))
+    assert table["rows"] == "^abcdefghijklmnopqrstuvwxyz" and table["columns"] == "abcdefghijklmnopqrstuvwxyz$"
+    assert table["source"] and table["retrieved"]
+    for row in table["logp"]:
+        assert len(row) == 27 and abs(sum(math.exp(x) for x in row) - 1) < 0.05  # rounded to 0.01
+
+
+def test_words_read_like_words_and_letters_drawn_at_random_do_not():
+    import random  # noqa: PLC0415
+
+    from clientguard.detect.validators import letter_pair_score  # noqa: PLC0415
+
+    words = ["sunshine", "password", "kataras", "tigger", "geheimnis", "contraseña", "welcome", "postgres"]
+    assert all(letter_pair_score(w) > -3.2 for w in words)
+    rng = random.Random(7)
+    drawn = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(6, 14))) for _ in range(400)]
+    below = sum(letter_pair_score(d) < -3.6 for d in drawn)
+    assert below > 300, below  # most; the rest happen to be pronounceable
+
+
+@pytest.mark.parametrize("value", ["vpmlrq", "djabprxYdjpbbac", "xdlfjeh_znys", "ivmjnjdj", "qfzluf"])
+def test_a_password_of_letters_drawn_at_random_is_one(value):
+    assert generic_password(value)
+
+
+@pytest.mark.parametrize("value", [
+    "sunshin", "dbpwd", "pgsql", "xmlhttp", "asdfgh", "mnbvcxz", "fjdkslafjdk", "YYCURSOR", "TlsxSource", "abcdefg",
+    "rabbitmq", "kubectl", "mysql", "qwertz", "xxxxxx",
+])
+def test_words_abbreviations_and_typed_letters_are_not_letters_drawn_at_random(value):
+    from clientguard.detect.validators_secrets import random_letters  # noqa: PLC0415
+
+    assert not random_letters(value)
+    if len(value) < 8:  # eight lowercase letters or more are a password however they read (rootpasswd)
+        assert not generic_password(value)
+
+
+def test_an_unquoted_value_of_random_letters_is_a_secret_but_a_name_is_not():
+    assert generic_unquoted_secret("wegwqnjr")
+    assert not generic_unquoted_secret("fjdkslafjdk") and not generic_unquoted_secret("YYCURSOR")
+    assert not generic_unquoted_secret("TlsxSource") and not generic_unquoted_secret("yyminor")

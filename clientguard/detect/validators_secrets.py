@@ -15,8 +15,8 @@ import math
 import re
 
 from clientguard.detect.validators import (
-    YOUR_VALUE, generic_secret, has_ordered_run, is_placeholder, lazy_re, longest_ordered_run, shannon_entropy,
-    validator,
+    YOUR_VALUE, generic_secret, has_ordered_run, is_placeholder, lazy_re, letter_pair_score, longest_ordered_run,
+    shannon_entropy, validator,
 )
 
 # --- private key blocks --------------------------------------------------------------------------
@@ -836,12 +836,65 @@ _FILLER_WORDS = frozenset({"incorrect", "whatever", "anything", "something", "no
 _WORD_AND_SYMBOL = lazy_re(r"([A-Za-z][a-z]{7,62})[$@#%&]{1,3}")
 
 
+#: Below this a run of letters reads like no word of seven languages (see letter_pair_score): 88% of letters drawn
+#: at random score lower, 0.3% of words do.
+_RANDOM_LETTERS_SCORE = -3.6
+#: Parts of the names programs and settings are made of: abbreviations read as random letters (dbpwd, pgsql,
+#: xmlhttp, rabbitmq) but name a thing.
+_TECHNICAL_PART = lazy_re(r"(?i)pwd|pw|pass|sql|db|cfg|conf|http|xml|tcp|smtp|ldap|mq|srv|svc|usr|adm|mgmt|ctl|"
+                          r"tkn|tok|auth|jwt|key|secret|nginx|kube|dev|prod|test|tmp")
+_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "qwertzuiop", "yxcvbnm", "azertyuiop", "wxcvbn")
+
+
+def _keyboard_walk(v: str) -> bool:
+    """Mostly neighbouring keys of one row, either way (asdfgh, mnbvcxz, poiuyt): typed, not drawn."""
+    low = v.lower()
+    pairs = list(zip(low, low[1:]))
+    near = sum(1 for a, b in pairs if any(a + b in row or b + a in row for row in _KEYBOARD_ROWS))
+    return near >= 0.6 * len(pairs)
+
+
+#: Runs of letters, maybe joined by a separator and ending in a digit or two (mwtab, xdlfjeh_znys, mght8).
+_LETTER_RUNS = lazy_re(r"[A-Za-z]+(?:[-_ .:][A-Za-z]+)*\d{0,2}")
+
+
+_CAMEL_PART = lazy_re(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+
+
+def _typed_or_named(v: str) -> bool:
+    """Letters someone typed or a program named: one keyboard row mashed (fjdkslafjdk), a constant (YYCURSOR),
+    yacc's yy names, or camelCase whose parts are mostly words (TlsxSource)."""
+    low = v.lower()
+    letters = {c for c in low if c.isalpha()}
+    if any(letters <= set(row) for row in _KEYBOARD_ROWS) or low.startswith("yy"):
+        return True
+    if v.isupper() and len(letters) > 1:
+        return True
+    parts = _CAMEL_PART.findall(v)
+    if len(parts) > 1:
+        wordy = sum(len(p) for p in parts if len(p) >= 3 and letter_pair_score(p) > -3.1)
+        return wordy * 2 >= sum(len(p) for p in parts)
+    return False
+
+
+def random_letters(value: str) -> bool:
+    """Letters drawn at random for a password (vpmlrq, djabprxYdjpbbac, xdlfjeh_znys): five or more, too
+    irregular for words, names or their abbreviations, and not typed along the keyboard."""
+    v = value.strip()
+    if not 5 <= len(v) <= 64 or not v.isascii() or not _LETTER_RUNS.fullmatch(v):
+        return False
+    letters = [c for c in v.lower() if c.isalpha()]
+    return len(letters) >= 5 and len(set(letters)) >= 4 and letter_pair_score(v) < _RANDOM_LETTERS_SCORE \
+        and not _TECHNICAL_PART.search(v) and not any(_keyboard_walk(run) for run in re.findall(r"[A-Za-z]{4,}", v)) \
+        and longest_ordered_run(v) < 4 and not _typed_or_named(v) and not is_placeholder(v)
+
+
 @validator("generic_password")
 def generic_password(value: str) -> bool:
     """A quoted password literal: like ``generic_assigned_secret``, but a plain lowercase word of eight
     letters or more counts too (rootpasswd, sunshine) unless it is a field or validation word."""
     v = value.strip().strip("'\"`")
-    if generic_assigned_secret(v):
+    if generic_assigned_secret(v) or random_letters(v):
         return True
     m = _WORD_AND_SYMBOL.fullmatch(v)
     if m:  # Prestigitariu$, sunshine@#: a word with a symbol or two added, as password rules ask for
@@ -1073,6 +1126,8 @@ def generic_unquoted_secret(value: str) -> bool:
     v = value.strip()
     if v[-1:] in ".,;:" and not v.endswith("..."):
         v = v[:-1]  # the end of a sentence or a list, not part of the value
+    if len(v) >= 6 and v.isalpha() and random_letters(v):
+        return True  # POSTGRES_PASSWORD: wegwqnjr: letters drawn at random, as no word or name reads
     if _CALL_OR_INDEX.search(v) or _is_reference(v) or _code_type_or_assertion(v) or not _literal_like_secret(v):
         return False
     if _TYPED_NUMBER.fullmatch(v):
