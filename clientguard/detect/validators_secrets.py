@@ -80,7 +80,6 @@ _DEFAULT_PASSWORDS = frozenset({
     "root", "pass", "password", "passwd", "pwd", "secret", "test", "user", "username", "changeme", "example",
     "sa", "dev", "demo", "local", "localhost", "default", "docker", "airflow", "superset", "keycloak",
     "pw", "p", "x", "xxx", "foo", "bar", "baz", "foobared", "anonymous", "tiger", "scott", "mypassword", "yourpassword", "dbpass", "dbpassword",
-    "open sesame", "opensesame",  # RFC 7617's example (Aladdin:open sesame), in every Basic authentication test
 })
 #: What code hosts take in a URL's password place when the token is the user (https://TOKEN:x-oauth-basic@github.com,
 #: https://{token}:x-access-token@host), and a password that says there is none (http://root:unused@localhost).
@@ -810,6 +809,8 @@ def generic_assigned_secret(value: str) -> bool:
     (MIME types, algorithms), bare identifiers without digits, and values with too little variety.
     """
     v = value.strip().strip("'\"`")
+    if random_letters(v):
+        return True  # secret: 'adlccmofpzg': letters drawn at random, as no word, name or abbreviation reads
     if _REGEX_SYNTAX.search(v):
         return False  # a pattern that matches secrets is not one
     if _is_reference(v):
@@ -842,7 +843,9 @@ _RANDOM_LETTERS_SCORE = -3.6
 #: Parts of the names programs and settings are made of: abbreviations read as random letters (dbpwd, pgsql,
 #: xmlhttp, rabbitmq) but name a thing.
 _TECHNICAL_PART = lazy_re(r"(?i)pwd|pw|pass|sql|db|cfg|conf|http|xml|tcp|smtp|ldap|mq|srv|svc|usr|adm|mgmt|ctl|"
-                          r"tkn|tok|auth|jwt|key|secret|nginx|kube|dev|prod|test|tmp")
+                          r"tkn|tok|auth|jwt|key|secret|nginx|kube|dev|prod|test|tmp|json|hook|web|raw|sess|api|"
+                          r"app|cli|env|url|uri|html|src|img|btn|msg|err|ctx|obj|str|buf|repo|git|npm|aws|gcp|ssh|"
+                          r"ssl|tls|rsa|sha|crypt|hash|oidc|saml|sso|csrf|xsrf|uuid|guid")
 _KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "qwertzuiop", "yxcvbnm", "azertyuiop", "wxcvbn")
 
 
@@ -859,6 +862,7 @@ _LETTER_RUNS = lazy_re(r"[A-Za-z]+(?:[-_ .:][A-Za-z]+)*\d{0,2}")
 
 
 _CAMEL_PART = lazy_re(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+_THREE_IN_A_ROW = lazy_re(r"(.)\1\1")
 
 
 def _typed_or_named(v: str) -> bool:
@@ -884,9 +888,15 @@ def random_letters(value: str) -> bool:
     if not 5 <= len(v) <= 64 or not v.isascii() or not _LETTER_RUNS.fullmatch(v):
         return False
     letters = [c for c in v.lower() if c.isalpha()]
+    if _THREE_IN_A_ROW.search(v) or len(set(letters)) < 0.6 * 26 * (1 - (25 / 26) ** len(letters)):
+        return False  # ghp_xxxx, sdhjcbjsdhcbshjdcb: a mask, or a few keys struck again and again
+    if min(len(run) for run in re.findall(r"[A-Za-z]+", v)) < 3:
+        return False  # ghs_cp: a token's prefix and a stand-in
     return len(letters) >= 5 and len(set(letters)) >= 4 and letter_pair_score(v) < _RANDOM_LETTERS_SCORE \
-        and not _TECHNICAL_PART.search(v) and not any(_keyboard_walk(run) for run in re.findall(r"[A-Za-z]{4,}", v)) \
-        and longest_ordered_run(v) < 4 and not _typed_or_named(v) and not is_placeholder(v)
+        and (len(letters) >= 16 or not _TECHNICAL_PART.search(v)) \
+        and not any(_keyboard_walk(run) for run in re.findall(r"[A-Za-z]{4,}", v)) \
+        and longest_ordered_run(v) < 4 and not _typed_or_named(v) and not is_placeholder(v) \
+        and _base64_text(v) is None  # bXlwYXNz is "mypass", encoded
 
 
 @validator("generic_password")
