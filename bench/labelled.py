@@ -509,12 +509,14 @@ def credsweeper_table(console: Console, samples: Path, places: list[tuple[str, b
 
 
 def places_table(console: Console, title: str, root: Path, places: list[tuple[str, bool, Place]],
-                 det: Detector, show_misses: int, negative_columns: dict[str, str], rules_are: str) -> None:
+                 det: Detector, show_misses: int, negative_columns: dict[str, str], rules_are: str,
+                 identifier_rules: frozenset[str] = frozenset()) -> None:
     """Recall on labelled places of files below ``root`` and flags on the negative places, for clientguard and
     detect-secrets, each file scanned as a file: a place counts as found (or flagged) when the tool reports a
     secret on one of its lines. Files a scan skips (binary, archives) are left out and counted in the title
     (``{files}``, ``{skipped}``, ``{skipped_positives}``). ``negative_columns`` names a column for each
-    ``rejected_by`` group of the negatives."""
+    ``rejected_by`` group of the negatives. Positives of ``identifier_rules`` (labels that name a thing rather
+    than unlock it) get a second row per tool, recall without them."""
     from clientguard.detect.scanner import SourceFile, scan_files  # noqa: PLC0415
 
     names = sorted({place.path for _, _, place in places})
@@ -547,6 +549,12 @@ def places_table(console: Console, title: str, root: Path, places: list[tuple[st
         table.add_row(tool, f"{counts['pos_hit']} / {counts['pos']}", f"{recall:.3f}",
                       *(f"{counts[group + '_hit']} / {counts[group]}" if group != "off" else f"{off} lines"
                         for group in negative_columns))
+        if identifier_rules:
+            kept_pos = [(place, any((place.path, n) in hit_lines for n in place.lines))
+                        for rule, positive, place in kept if positive and rule not in identifier_rules]
+            found = sum(hit for _, hit in kept_pos)
+            table.add_row("  without IDs", f"{found} / {len(kept_pos)}",
+                          f"{found / max(1, len(kept_pos)):.3f}", *("" for _ in negative_columns))
     console.print(table)
     by_rule = Counter(rule for rule, _ in misses)
     console.print(f"clientguard misses in {len(by_rule)} {rules_are}: "
@@ -650,6 +658,12 @@ def semgrep_places(secrets_dir: Path) -> Iterator[tuple[str, bool, Place]]:
 
 
 # -- CredData -----------------------------------------------------------------------------------------
+
+
+#: CredData categories whose values name or identify rather than unlock: request and object IDs, nonces and salts,
+#: bucket and Firebase host names, Twilio SIDs (AC..., CA...), WeChat app IDs. clientguard reports none of them.
+CREDDATA_IDENTIFIERS = frozenset({"UUID", "Nonce", "Salt", "AWS S3 Bucket", "Firebase Domain", "Twilio Credentials",
+                                  "Tencent WeChat API App ID"})
 
 
 def creddata_places(root: Path) -> Iterator[tuple[str, bool, Place]]:
@@ -845,10 +859,12 @@ def main() -> int:
             return 2
         places_table(console, "CredData's markup of real repositories ({files} files; {skipped} absent or skipped "
                               "as binary, with {skipped_positives} of its credentials): positives the lines "
-                              "labelled T, negatives those labelled F, and X (test values, examples, placeholders)",
+                              "labelled T, negatives those labelled F, and X (test values, examples, placeholders); "
+                              "'without IDs' leaves out the categories that name rather than unlock ("
+                              + ", ".join(sorted(CREDDATA_IDENTIFIERS)) + ")",
                      args.creddata, places, det, args.misses,
                      {"F": "F lines flagged", "X": "X lines flagged", "off": "findings off the markup"},
-                     "CredData categories")
+                     "CredData categories", CREDDATA_IDENTIFIERS)
 
     if args.presidio_research:
         records = list(presidio_research_records(args.presidio_research))
