@@ -866,13 +866,13 @@ _THREE_IN_A_ROW = lazy_re(r"(.)\1\1")
 
 
 def _typed_or_named(v: str) -> bool:
-    """Letters someone typed or a program named: one keyboard row mashed (fjdkslafjdk), a constant (YYCURSOR),
+    """Letters someone typed or a program named: one keyboard row mashed (fjdkslafjdk), a short constant (YYCURSOR),
     yacc's yy names, or camelCase whose parts are mostly words (TlsxSource)."""
     low = v.lower()
     letters = {c for c in low if c.isalpha()}
     if any(letters <= set(row) for row in _KEYBOARD_ROWS) or low.startswith("yy"):
         return True
-    if v.isupper() and len(letters) > 1:
+    if v.isupper() and (len(letters) < 12 or "_" in v):
         return True
     parts = _CAMEL_PART.findall(v)
     if len(parts) > 1:
@@ -1136,7 +1136,7 @@ def generic_unquoted_secret(value: str) -> bool:
     v = value.strip()
     if v[-1:] in ".,;:" and not v.endswith("..."):
         v = v[:-1]  # the end of a sentence or a list, not part of the value
-    if len(v) >= 6 and v.isalpha() and random_letters(v):
+    if len(v) >= 6 and random_letters(v):
         return True  # POSTGRES_PASSWORD: wegwqnjr: letters drawn at random, as no word or name reads
     if _CALL_OR_INDEX.search(v) or _is_reference(v) or _code_type_or_assertion(v) or not _literal_like_secret(v):
         return False
