@@ -522,8 +522,10 @@ def places_table(console: Console, title: str, root: Path, places: list[tuple[st
     names = sorted({place.path for _, _, place in places})
     result = scan_files([SourceFile(root / name, name) for name in names if (root / name).is_file()], det, jobs=1)
     skipped = {s.path for s in result.skipped} | {name for name in names if not (root / name).is_file()}
-    cg_lines = {(f.path, n) for f in result.findings if f.kind == "secret" for n in range(f.line, f.end_line + 1)}
+    cg_spans = {(f.path, tuple(range(f.line, f.end_line + 1))) for f in result.findings if f.kind == "secret"}
+    cg_lines = {(path, n) for path, lines in cg_spans for n in lines}
     ds_lines = detect_secrets_lines(root, [name for name in names if name not in skipped])
+    spans_of = {"clientguard": cg_spans, "detect-secrets 1.5.0": {(path, (n,)) for path, n in ds_lines}}
     kept = [(rule, positive, place) for rule, positive, place in places if place.path not in skipped]
     skipped_positives = sum(1 for _, positive, place in places if positive and place.path in skipped)
     table = Table(title=title.format(files=len(names) - len(skipped), skipped=len(skipped),
@@ -543,11 +545,11 @@ def places_table(console: Console, title: str, root: Path, places: list[tuple[st
             if tool == "clientguard" and positive != hit:
                 (misses if positive else flagged).append((rule, place))
         recall = counts["pos_hit"] / max(1, counts["pos"])
-        # "off": lines with a finding that no place labels (where every line a scanner flags was labelled,
+        # "off": findings none of whose lines a place labels (where every line a scanner flags was labelled,
         # as in CredData, an upper bound on the false positives the labels do not see)
-        off = len(hit_lines - labelled_lines)
+        off = sum(1 for path, lines in spans_of[tool] if not any((path, n) in labelled_lines for n in lines))
         table.add_row(tool, f"{counts['pos_hit']} / {counts['pos']}", f"{recall:.3f}",
-                      *(f"{counts[group + '_hit']} / {counts[group]}" if group != "off" else f"{off} lines"
+                      *(f"{counts[group + '_hit']} / {counts[group]}" if group != "off" else f"{off}"
                         for group in negative_columns))
         if identifier_rules:
             kept_pos = [(place, any((place.path, n) in hit_lines for n in place.lines))
