@@ -214,6 +214,13 @@ def _counted_chunks(v: str) -> bool:
 #: i18next's namespaced keys (fields:showPassword, errors:invalidToken), Pulumi's project:key config names
 #: (pulumi config set --secret my-project:githubSecret).
 _NAMESPACED_KEY = lazy_re(r"[a-z]+(?:-[a-z]+)*(?::[a-z]+(?:[A-Z][a-z]+)*)+")
+#: An IAM action (chime:RegenerateSecurityToken, iam:DeleteAccessKey, waf-regional:GetChangeToken): a permission's name.
+_IAM_ACTION = lazy_re(r"[a-z][a-z0-9-]*:(?:[A-Z][a-z0-9]+)+\*?")
+#: A JVM type descriptor (Lorg/apache/harmony/javax/security/auth/Subject$SecureSet;), as smali writes a field's type.
+_JVM_DESCRIPTOR = lazy_re(r"\[*L[A-Za-z_$][\w$]*(?:/[A-Za-z_$][\w$]*)+;?")
+#: A public NATS NKey (account A..., user U..., server N..., operator O..., cluster C..., curve X...): 56 characters
+#: of base32 that name a key pair, printed by nsc and nk to be shared; the seed (S...) is the secret.
+_NATS_PUBLIC_KEY = lazy_re(r"[AUNOCX][A-Z2-7]{55}")
 _EMAIL_VALUE = lazy_re(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
@@ -746,6 +753,8 @@ def _literal_like_secret(v: str) -> bool:
         return False  # def456, ghi789 in tests; a JWT's header alone in API docs; AIzaSyD-test-api-key-123
     if _NAMESPACED_KEY.fullmatch(v) or _EMAIL_VALUE.fullmatch(v):
         return False  # t('fields:showPassword'); "credentials: `dev@acme.test` / `test`": the account, not its secret
+    if _IAM_ACTION.fullmatch(v) or _JVM_DESCRIPTOR.fullmatch(v) or _NATS_PUBLIC_KEY.fullmatch(v):
+        return False  # iam:DeleteAccessKey, Lorg/.../Subject$SecureSet;, a NATS account's public key: names
     # A bare identifier path (settings.DB_PASSWORD, self.password) is a reference, not a literal.
     if re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)+(?:\(\))?", v) and not _random_dotted(v):
         return False
