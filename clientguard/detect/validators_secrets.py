@@ -92,6 +92,7 @@ _SELF_NAMED = lazy_re(
     r"correct|incorrect|other|another|strong|weak|good|current|updated|reset|random|custom|secure|simple|sample|super|top|"
     r"very|plain|plaintext|mock|fake)[_!-]?){0,2}"
     r"(?:(?:api|auth|client|private|public)[_-]?)?(?:(?:pass(?:word|wd|phrase)?|pwd|secret|s3cr3t|token|key|refresh|access|session|hash)[_-]?){1,3}"
+    r"(?:[_-]?(?:one|two|three|changed|updated|again|confirm(?:ed|ation)?))?"  # passwordtwo, passwordchanged
     r"\d{0,6}(?:x{2,4})?(?:[_-]?value\d{0,6})?[!.#]?"
 )
 #: Words that name the value rather than being it: an upper-case constant (DB_PASSWORD, PERSONAL_ACCESS_TOKEN
@@ -214,6 +215,20 @@ def _counted_chunks(v: str) -> bool:
 #: i18next's namespaced keys (fields:showPassword, errors:invalidToken), Pulumi's project:key config names
 #: (pulumi config set --secret my-project:githubSecret).
 _NAMESPACED_KEY = lazy_re(r"[a-z]+(?:-[a-z]+)*(?::[a-z]+(?:[A-Z][a-z]+)*)+")
+#: What stands where a value would be: C's printed null pointer, a JWT's first letters and a word (eyJrefresh), a
+#: file to read it from (@/dev/stdin), Kotlin's nullable type and its null (FirebaseAuth?=null).
+_STAND_IN_SHAPES = lazy_re(r"\(null\)|<null>|eyJ[a-z]+|@\.{0,2}/[\w./-]+|[A-Z][A-Za-z0-9]*\?=null")
+_LOWER_CAMEL_WITH_DIGITS = lazy_re(r"(?=.*\d)[a-z]+\d*(?:[A-Z][a-z]+\d*){1,5}")
+
+
+def _camel_words_with_digits(v: str) -> bool:
+    """lowerCamelCase words with a number among them (base64EncodedKey, sha256HashValue): a name."""
+    if not _LOWER_CAMEL_WITH_DIGITS.fullmatch(v):
+        return False
+    parts = [p for p in re.findall(r"[A-Za-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", v)) if len(p) >= 3]
+    return bool(parts) and all(letter_pair_score(p) > -3.1 for p in parts)
+
+
 #: An IAM action (chime:RegenerateSecurityToken, iam:DeleteAccessKey, waf-regional:GetChangeToken): a permission's name.
 _IAM_ACTION = lazy_re(r"[a-z][a-z0-9-]*:(?:[A-Z][a-z0-9]+)+\*?")
 #: A JVM type descriptor (Lorg/apache/harmony/javax/security/auth/Subject$SecureSet;), as smali writes a field's type.
@@ -755,6 +770,8 @@ def _literal_like_secret(v: str) -> bool:
         return False  # t('fields:showPassword'); "credentials: `dev@acme.test` / `test`": the account, not its secret
     if _IAM_ACTION.fullmatch(v) or _JVM_DESCRIPTOR.fullmatch(v) or _NATS_PUBLIC_KEY.fullmatch(v):
         return False  # iam:DeleteAccessKey, Lorg/.../Subject$SecureSet;, a NATS account's public key: names
+    if _STAND_IN_SHAPES.fullmatch(v) or _camel_words_with_digits(v):
+        return False  # (null), eyJrefresh, @/dev/stdin, FirebaseAuth?=null, base64EncodedKey: no value of a secret
     # A bare identifier path (settings.DB_PASSWORD, self.password) is a reference, not a literal.
     if re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)+(?:\(\))?", v) and not _random_dotted(v):
         return False
@@ -905,6 +922,7 @@ def random_letters(value: str) -> bool:
         and (len(letters) >= 16 or not _TECHNICAL_PART.search(v)) \
         and not any(_keyboard_walk(run) for run in re.findall(r"[A-Za-z]{4,}", v)) \
         and longest_ordered_run(v) < 4 and not _typed_or_named(v) and not is_placeholder(v) \
+        and not _STAND_IN_SHAPES.fullmatch(v) \
         and _base64_text(v) is None  # bXlwYXNz is "mypass", encoded
 
 
