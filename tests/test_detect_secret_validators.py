@@ -972,20 +972,21 @@ def test_words_read_like_words_and_letters_drawn_at_random_do_not():
     assert below > 300, below  # most; the rest happen to be pronounceable
 
 
-@pytest.mark.parametrize("value", ["vpmlrq", "djabprxYdjpbbac", "xdlfjeh_znys", "ivmjnjdj", "qfzluf"])
+@pytest.mark.parametrize("value", ["vpmlrq", "djabprxYdjpbbac", "xdlfjeh_znys", "ivmjnjdj", "qfzluf", "qaluj6tt"])
 def test_a_password_of_letters_drawn_at_random_is_one(value):
     assert generic_password(value)
 
 
 @pytest.mark.parametrize("value", [
     "sunshin", "dbpwd", "pgsql", "xmlhttp", "asdfgh", "mnbvcxz", "fjdkslafjdk", "YYCURSOR", "TlsxSource", "abcdefg",
-    "rabbitmq", "kubectl", "mysql", "qwertz", "xxxxxx",
+    "rabbitmq", "kubectl", "mysql", "qwertz", "xxxxxx", "utf8mb4", "oauth2", "ghs_cp", "ghp_xxxx", "sdhjcbjsdhcbshjdcb",
+    "eyJhbGciOiJSUzI1NiJ9.oidcpayload", "eyJrefresh",
 ])
 def test_words_abbreviations_and_typed_letters_are_not_letters_drawn_at_random(value):
     from clientguard.detect.validators_secrets import random_letters  # noqa: PLC0415
 
     assert not random_letters(value)
-    if len(value) < 8:  # eight lowercase letters or more are a password however they read (rootpasswd)
+    if len(value) < 8 and value.isalpha():  # eight lowercase letters or more are a password (rootpasswd)
         assert not generic_password(value)
 
 

@@ -868,10 +868,11 @@ _WORD_AND_SYMBOL = lazy_re(r"([A-Za-z][a-z]{7,62})[$@#%&]{1,3}")
 _RANDOM_LETTERS_SCORE = -3.6
 #: Parts of the names programs and settings are made of: abbreviations read as random letters (dbpwd, pgsql,
 #: xmlhttp, rabbitmq) but name a thing.
-_TECHNICAL_PART = lazy_re(r"(?i)pwd|pw|pass|sql|db|cfg|conf|http|xml|tcp|smtp|ldap|mq|srv|svc|usr|adm|mgmt|ctl|"
+_TECHNICAL_PART = lazy_re(r"(?i)^(?:pw|db|mq)|(?:pw|db|mq)$|(?<![a-z])(?:pw|db|mq)|(?:pw|db|mq)(?![a-z])|"
+                          r"pwd|pass|sql|cfg|conf|http|xml|tcp|smtp|ldap|srv|svc|usr|adm|mgmt|ctl|"
                           r"tkn|tok|auth|jwt|key|secret|nginx|kube|dev|prod|test|tmp|json|hook|web|raw|sess|api|"
                           r"app|cli|env|url|uri|html|src|img|btn|msg|err|ctx|obj|str|buf|repo|git|npm|aws|gcp|ssh|"
-                          r"ssl|tls|rsa|sha|crypt|hash|oidc|saml|sso|csrf|xsrf|uuid|guid")
+                          r"ssl|tls|rsa|sha|crypt|hash|oidc|saml|sso|csrf|xsrf|uuid|guid|utf|aes|gcm|cbc|md5|hmac|pbkdf")
 _KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "qwertzuiop", "yxcvbnm", "azertyuiop", "wxcvbn")
 
 
@@ -883,8 +884,8 @@ def _keyboard_walk(v: str) -> bool:
     return near >= 0.6 * len(pairs)
 
 
-#: Runs of letters, maybe joined by a separator and ending in a digit or two (mwtab, xdlfjeh_znys, mght8).
-_LETTER_RUNS = lazy_re(r"[A-Za-z]+(?:[-_ .:][A-Za-z]+)*\d{0,2}")
+#: Runs of letters, maybe joined by a separator, with a digit or two among them (mwtab, xdlfjeh_znys, qaluj6tt).
+_LETTER_RUNS = lazy_re(r"(?=\D*(?:\d\D*){0,2}$)[A-Za-z][A-Za-z\d]*(?:[-_ .:][A-Za-z][A-Za-z\d]*)*")
 
 
 _CAMEL_PART = lazy_re(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
@@ -911,12 +912,12 @@ def random_letters(value: str) -> bool:
     """Letters drawn at random for a password (vpmlrq, djabprxYdjpbbac, xdlfjeh_znys): five or more, too
     irregular for words, names or their abbreviations, and not typed along the keyboard."""
     v = value.strip()
-    if not 5 <= len(v) <= 64 or not v.isascii() or not _LETTER_RUNS.fullmatch(v):
-        return False
+    if not 5 <= len(v) <= 64 or not v.isascii() or not _LETTER_RUNS.fullmatch(v) or v.startswith("eyJ"):
+        return False  # (a JWT's header, then a stand-in for the rest: eyJhbGciOiJSUzI1NiJ9.oidcpayload)
     letters = [c for c in v.lower() if c.isalpha()]
     if _THREE_IN_A_ROW.search(v) or len(set(letters)) < 0.6 * 26 * (1 - (25 / 26) ** len(letters)):
         return False  # ghp_xxxx, sdhjcbjsdhcbshjdcb: a mask, or a few keys struck again and again
-    if min(len(run) for run in re.findall(r"[A-Za-z]+", v)) < 3:
+    if min(sum(c.isalpha() for c in part) for part in re.split(r"[-_ .:]", v)) < 3:
         return False  # ghs_cp: a token's prefix and a stand-in
     return len(letters) >= 5 and len(set(letters)) >= 4 and letter_pair_score(v) < _RANDOM_LETTERS_SCORE \
         and (len(letters) >= 16 or not _TECHNICAL_PART.search(v)) \
@@ -1163,7 +1164,7 @@ def generic_unquoted_secret(value: str) -> bool:
     v = value.strip()
     if v[-1:] in ".,;:" and not v.endswith("..."):
         v = v[:-1]  # the end of a sentence or a list, not part of the value
-    if len(v) >= 6 and random_letters(v):
+    if len(v) >= 5 and random_letters(v):
         return True  # POSTGRES_PASSWORD: wegwqnjr: letters drawn at random, as no word or name reads
     if _CALL_OR_INDEX.search(v) or _is_reference(v) or _code_type_or_assertion(v) or not _literal_like_secret(v):
         return False
