@@ -313,6 +313,14 @@ def test_the_benchmark_says_what_it_needs(tmp_path):
 
 
 
+def _bench_output(*args: str) -> str:
+    """bench/labelled.py's output, on one line with single spaces, after a run that must succeed."""
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "labelled.py"), *args], capture_output=True,
+                            text=True, timeout=300, env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    return " ".join(result.stdout.split())
+
+
 def _credsweeper_checkout(root: Path) -> Path:
     """A CredSweeper-shaped checkout: samples and the three expected-output files its tests compare against."""
     samples, data = root / "tests" / "samples", root / "tests" / "data"
@@ -350,11 +358,7 @@ def test_credsweeper_places_come_from_its_expected_outputs(tmp_path, labelled):
 
 def test_the_benchmark_reads_a_credsweeper_checkout(tmp_path):
     root = _credsweeper_checkout(tmp_path / "CredSweeper")
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / "labelled.py"), "--credsweeper", str(root),
-                             "--misses", "5"], capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "COLUMNS": "200"})
-    assert result.returncode == 0, result.stderr[-2000:]
-    out = " ".join(result.stdout.split())
+    out = _bench_output("--credsweeper", str(root), "--misses", "5")
     assert "CredSweeper's test samples (1 files; 1 binary or archive samples skipped, with 1 of its findings)" in out
     assert re.search(r"clientguard\W+1 / 2\W+0\.500", out), out  # line 1's password found, lines 5-6 not
     assert "Pair: acme.env:5" in out
@@ -482,11 +486,7 @@ def test_creddata_places_come_from_its_markup(tmp_path, labelled):
 
 def test_the_benchmark_reads_a_creddata_checkout(tmp_path):
     root = _creddata_checkout(tmp_path / "CredData")
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / "labelled.py"), "--creddata", str(root),
-                             "--misses", "5"], capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "COLUMNS": "200"})
-    assert result.returncode == 0, result.stderr[-2000:]
-    out = " ".join(result.stdout.split())
+    out = _bench_output("--creddata", str(root), "--misses", "5")
     assert "CredData's markup of real repositories (1 files; 1 absent or skipped as binary, with 1 of its " \
            "credentials)" in out, out
     # lines 1 and 6 found, the UUID not; neither negative flagged; line 5's key is off the markup
