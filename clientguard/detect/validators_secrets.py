@@ -1275,6 +1275,8 @@ def bearer_token(value: str) -> bool:
         return False
     if re.fullmatch(r"[#.][A-Za-z][\w-]*", v):
         return False  # a CSS selector on the line after `.fields__api-key,`
+    if v.endswith("=") and _SNAKE_OR_CAMEL_WORDS.fullmatch(v.rstrip("=")):
+        return False  # Authorization: OAuth oauth_consumer_key="...": a parameter's name, its value after the =
     if _IDENTIFIER.fullmatch(v) and not any(c.isdigit() for c in v):
         return False
     name = v[:-1] if v.endswith(".") and not v.endswith("..") else v  # ABAP ends a statement with "."
