@@ -218,7 +218,8 @@ _NAMESPACED_KEY = lazy_re(r"[a-z]+(?:-[a-z]+)*(?::[a-z]+(?:[A-Z][a-z]+)*)+")
 #: What stands where a value would be: C's printed null pointer, a JWT's first letters and a word (eyJrefresh), a
 #: file to read it from (@/dev/stdin), Kotlin's nullable type and its null (FirebaseAuth?=null).
 _STAND_IN_SHAPES = lazy_re(r"\(null\)|<null>|eyJ[a-z]+|@\.{0,2}/[\w./-]+|[A-Z][A-Za-z0-9]*\?=null")
-_LOWER_CAMEL_WITH_DIGITS = lazy_re(r"(?=.*\d)[a-z]+\d*(?:[A-Z][a-z]+\d*){1,5}")
+#: (a number inside, before another word: base64EncodedKey; one at the end is how people make a password: thisIsDog11)
+_LOWER_CAMEL_WITH_DIGITS = lazy_re(r"(?=.*\d[A-Za-z])[a-z]+\d*(?:[A-Z][a-z]+\d*){1,5}")
 
 
 def _camel_words_with_digits(v: str) -> bool:
