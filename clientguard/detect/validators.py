@@ -6,6 +6,7 @@ Each takes the reported value and returns True when it is the real thing. Rules 
 from __future__ import annotations
 
 import base64
+import functools
 import ipaddress
 import json
 import math
@@ -62,7 +63,10 @@ def shannon_entropy(value: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
 
 
-_LETTER_PAIRS: list[list[float]] = []
+@functools.cache
+def _letter_pairs() -> tuple[tuple[float, ...], ...]:
+    table = json.loads((Path(__file__).with_name("letter_pairs.json")).read_text(encoding="utf-8"))
+    return tuple(tuple(row) for row in table["logp"])
 
 
 def letter_pair_score(word: str) -> float:
@@ -70,19 +74,17 @@ def letter_pair_score(word: str) -> float:
     its end included, in the words of seven languages (letter_pairs.json, built by scripts/letter_pairs.py).
     Words score about -2.5 (19 in 20 above -3.1, made-up names and passwords such as tigger or sunshine too);
     letters drawn at random about -4.5 (19 in 20 below -3.2). Case is ignored; other characters end a word."""
-    if not _LETTER_PAIRS:
-        table = json.loads((Path(__file__).with_name("letter_pairs.json")).read_text(encoding="utf-8"))
-        _LETTER_PAIRS.extend(table["logp"])
+    logp = _letter_pairs()
     total, pairs, prev = 0.0, 0, 0
     for ch in word.lower():
         col = ord(ch) - 97
         if not 0 <= col < 26:
             if prev:
-                total, pairs, prev = total + _LETTER_PAIRS[prev][26], pairs + 1, 0
+                total, pairs, prev = total + logp[prev][26], pairs + 1, 0
             continue
-        total, pairs, prev = total + _LETTER_PAIRS[prev][col], pairs + 1, col + 1
+        total, pairs, prev = total + logp[prev][col], pairs + 1, col + 1
     if prev:
-        total, pairs = total + _LETTER_PAIRS[prev][26], pairs + 1
+        total, pairs = total + logp[prev][26], pairs + 1
     return total / pairs if pairs else 0.0
 
 

@@ -887,8 +887,6 @@ def _keyboard_walk(v: str) -> bool:
 
 #: Runs of letters, maybe joined by a separator, with a digit or two among them (mwtab, xdlfjeh_znys, qaluj6tt).
 _LETTER_RUNS = lazy_re(r"(?=\D*(?:\d\D*){0,2}$)[A-Za-z][A-Za-z\d]*(?:[-_ .:][A-Za-z][A-Za-z\d]*)*")
-
-
 _CAMEL_PART = lazy_re(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 _THREE_IN_A_ROW = lazy_re(r"(.)\1\1")
 
@@ -933,7 +931,7 @@ def generic_password(value: str) -> bool:
     """A quoted password literal: like ``generic_assigned_secret``, but a plain lowercase word of eight
     letters or more counts too (rootpasswd, sunshine) unless it is a field or validation word."""
     v = value.strip().strip("'\"`")
-    if generic_assigned_secret(v) or random_letters(v):
+    if generic_assigned_secret(v):  # (letters drawn at random included: see random_letters)
         return True
     m = _WORD_AND_SYMBOL.fullmatch(v)
     if m:  # Prestigitariu$, sunshine@#: a word with a symbol or two added, as password rules ask for
