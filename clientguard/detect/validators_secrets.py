@@ -1173,7 +1173,7 @@ def generic_unquoted_secret(value: str) -> bool:
         return False  # sed 's/^DB_PASSWORD=.*/DB_PASSWORD=app/': a pattern and its replacement
     if v.endswith((".+$", ".*$")) and not _REGEX_TAIL_RANDOM.search(v):
         return False  # "Authorization": "^.+Credential=123/.+$": a test's pattern for a header, not a credential
-    if _TERNARY.fullmatch(v):
+    if _TERNARY.fullmatch(v) or _C_TERNARY.fullmatch(v):
         return False  # s.auth=s.password?s.username+":"+s.password:s.username (a bundled swagger-ui): code
     if v[:2] in ("++", "--") and (_DOTTED_NAME.fullmatch(v[2:]) or _ID_PATH.fullmatch(v[2:])):
         return False  # const token = ++updateTokenRef.current
@@ -1233,6 +1233,8 @@ _DOTTED_THEN_JOIN = lazy_re(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+\+")
 _REGEX_TAIL_RANDOM = lazy_re(r"(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z\d]{12,}")
 #: A conditional expression over dotted names, cut at the next quote (s.password?s.username+).
 _TERNARY = lazy_re(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+\?[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+[+:]?")
+#: C's conditional over members, cut at the line's end (conn->bits.user_passwd = data->set.userpwd?1:0;).
+_C_TERNARY = lazy_re(r"[A-Za-z_]\w*(?:(?:\.|->)[A-Za-z_]\w*)+\?[\w.]+:[\w.]+;?")
 
 
 #: What code has and a generated password does not: a word of nine letters or more, a call, an arrow, a template.
