@@ -91,7 +91,7 @@ _SELF_NAMED = lazy_re(
     r"(?i)\d{0,6}(?:(?:new|old|wrong|bad|some|any|first|second|third|my|test|testing|dummy|default|temp|tmp|valid|invalid|"
     r"correct|incorrect|other|another|strong|weak|good|current|updated|reset|random|custom|secure|simple|sample|super|top|"
     r"very|plain|plaintext|mock|fake)[_!-]?){0,2}"
-    r"(?:(?:api|auth|client|private|public)[_-]?)?(?:(?:pass(?:word|wd|phrase)?|pwd|secret|s3cr3t|token|key|refresh|access|session|hash)[_-]?){1,3}"
+    r"(?:(?:api|auth|client|private|public)[_-]?)?(?:(?:pass(?:word|wd|w|phrase)?|pwd|secret|s3cr3t|token|key|refresh|access|session|hash)[_-]?){1,3}"
     r"(?:[_-]?(?:one|two|three|changed|updated|again|confirm(?:ed|ation)?))?"  # passwordtwo, passwordchanged
     r"\d{0,6}(?:x{2,4})?(?:[_-]?value\d{0,6})?[!.#]?"
 )
@@ -548,13 +548,18 @@ _EXAMPLE_UUID = "123e4567-e89b-12d3-a456-426614174000"
 _BASE64_TEXT = lazy_re(r"[A-Za-z0-9+/]{6,}={0,2}")
 #: What a stand-in says once decoded: words with a test or secret word among them (test-api-key, example-app-secret,
 #: foobar_new).
-_STAND_IN_WORDS = lazy_re(r"(?i)(?=.*(?:test|example|sample|dummy|fake|demo|foo|password|secret|token|key|pass))"
+_STAND_IN_WORDS = lazy_re(r"(?i)(?=.*(?:test|example|sample|dummy|fake|notareal|notreal|demo|foo|password|secret|token|key|pass))"
                           r"[a-z]+\d*(?:[-_ ][a-z]+\d*)*")  # my-secret-key-which-should-be-base64-encoded
+
+
+#: A word run into the kind of secret, lower case, maybe numbered (webhooksecret123, dbpassword, apitoken1).
+_WORD_THEN_SECRET_WORD = lazy_re(r"[a-z]{2,12}[_-]?(?:secret|password|passwd|token)\d{0,6}[!.#]?")
 
 
 def _names_itself(text: str) -> bool:
     """A service default, or a value that says what it stands for: password123, newRootPassword123, test123456."""
     return bool(text.lower() in _DEFAULT_PASSWORDS or _SELF_NAMED.fullmatch(text) or _WORDS_IN_VALUE.fullmatch(text)
+                or _WORD_THEN_SECRET_WORD.fullmatch(text)
                 or _ACCOUNT_WORD_AND_NUMBER.fullmatch(text) or _KEYBOARD_FILLER.fullmatch(text)
                 or _SENTENCE_NAMING_SECRET.fullmatch(text))
 
