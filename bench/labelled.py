@@ -482,18 +482,28 @@ def credsweeper_places(data_dir: Path) -> Iterator[tuple[str, bool, Place]]:
     positives: dict[tuple[str, tuple[int, ...]], str] = {}
     for rule, name, lines in _credsweeper_findings(data_dir / "output.json"):
         positives.setdefault((name, lines), rule)
-    positive_lines = {(name, n) for name, lines in positives for n in lines}
     no_ml = {(name, lines) for _, name, lines in _credsweeper_findings(data_dir / "no_ml.json")} \
         if (data_dir / "no_ml.json").is_file() else set()
-    negatives: dict[tuple[str, tuple[int, ...]], str] = {}
+    negatives: dict[tuple[str, tuple[int, ...]], tuple[str, str]] = {}
     if (data_dir / "no_filters_no_ml.json").is_file():
         for rule, name, lines in _credsweeper_findings(data_dir / "no_filters_no_ml.json"):
-            if (name, lines) not in positives and not any((name, n) in positive_lines for n in lines):
-                negatives.setdefault((name, lines), rule)
+            negatives.setdefault((name, lines), (rule, "ml" if (name, lines) in no_ml else "filters"))
+    yield from _labelled_places(positives, negatives)
+
+
+_Key = tuple[str, tuple[int, ...]]  # a place's file and lines
+
+
+def _labelled_places(positives: dict[_Key, str],
+                     negatives: dict[_Key, tuple[str, str]]) -> Iterator[tuple[str, bool, Place]]:
+    """Each positive (file, lines) -> rule as a place, then each negative (file, lines) -> (rule, group) that shares
+    no line with a positive (a line that holds a credential is no negative, whatever else is labelled on it)."""
+    positive_lines = {(name, n) for name, lines in positives for n in lines}
     for (name, lines), rule in positives.items():
         yield rule, True, Place(name, lines)
-    for (name, lines), rule in negatives.items():
-        yield rule, False, Place(name, lines, "ml" if (name, lines) in no_ml else "filters")
+    for (name, lines), (rule, group) in negatives.items():
+        if not any((name, n) in positive_lines for n in lines):
+            yield rule, False, Place(name, lines, group)
 
 
 def credsweeper_table(console: Console, samples: Path, places: list[tuple[str, bool, Place]],
@@ -688,12 +698,7 @@ def creddata_places(root: Path) -> Iterator[tuple[str, bool, Place]]:
                     positives.setdefault(key, category)
                 elif row.get("GroundTruth") in ("F", "X"):
                     negatives.setdefault(key, (category, row["GroundTruth"]))
-    positive_lines = {(name, n) for name, lines in positives for n in lines}
-    for (name, lines), category in positives.items():
-        yield category, True, Place(name, lines)
-    for (name, lines), (category, label) in negatives.items():
-        if not any((name, n) in positive_lines for n in lines):
-            yield category, False, Place(name, lines, label)
+    yield from _labelled_places(positives, negatives)
 
 
 # -- the tools --------------------------------------------------------------------------------------

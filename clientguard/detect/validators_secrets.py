@@ -218,6 +218,10 @@ _NAMESPACED_KEY = lazy_re(r"[a-z]+(?:-[a-z]+)*(?::[a-z]+(?:[A-Z][a-z]+)*)+")
 #: What stands where a value would be: C's printed null pointer, a JWT's first letters and a word (eyJrefresh), a
 #: file to read it from (@/dev/stdin), Kotlin's nullable type and its null (FirebaseAuth?=null).
 _STAND_IN_SHAPES = lazy_re(r"\(null\)|<null>|eyJ[a-z]+|@\.{0,2}/[\w./-]+|[A-Z][A-Za-z0-9]*\?=null")
+#: camelCase's words (Tlsx, Source; base, Encoded, Key: digits left out), and the score above which one reads as a
+#: word (19 in 20 words of seven languages score above it; see letter_pair_score).
+_CAMEL_PART = lazy_re(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+_WORD_SCORE = -3.1
 #: (a number inside, before another word: base64EncodedKey; one at the end is how people make a password: thisIsDog11)
 _LOWER_CAMEL_WITH_DIGITS = lazy_re(r"(?=.*\d[A-Za-z])[a-z]+\d*(?:[A-Z][a-z]+\d*){1,5}")
 
@@ -226,8 +230,8 @@ def _camel_words_with_digits(v: str) -> bool:
     """lowerCamelCase words with a number among them (base64EncodedKey, sha256HashValue): a name."""
     if not _LOWER_CAMEL_WITH_DIGITS.fullmatch(v):
         return False
-    parts = [p for p in re.findall(r"[A-Za-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", v)) if len(p) >= 3]
-    return bool(parts) and all(letter_pair_score(p) > -3.1 for p in parts)
+    parts = [p for p in _CAMEL_PART.findall(v) if len(p) >= 3]
+    return bool(parts) and all(letter_pair_score(p) > _WORD_SCORE for p in parts)
 
 
 #: An IAM action (chime:RegenerateSecurityToken, iam:DeleteAccessKey, waf-regional:GetChangeToken): a permission's name.
@@ -874,7 +878,7 @@ _WORD_AND_SYMBOL = lazy_re(r"([A-Za-z][a-z]{7,62})[$@#%&]{1,3}")
 _RANDOM_LETTERS_SCORE = -3.6
 #: Parts of the names programs and settings are made of: abbreviations read as random letters (dbpwd, pgsql,
 #: xmlhttp, rabbitmq) but name a thing.
-_TECHNICAL_PART = lazy_re(r"(?i)^(?:pw|db|mq)|(?:pw|db|mq)$|(?<![a-z])(?:pw|db|mq)|(?:pw|db|mq)(?![a-z])|"
+_TECHNICAL_PART = lazy_re(r"(?i)(?<![a-z])(?:pw|db|mq)|(?:pw|db|mq)(?![a-z])|"
                           r"pwd|pass|sql|cfg|conf|http|xml|tcp|smtp|ldap|srv|svc|usr|adm|mgmt|ctl|"
                           r"tkn|tok|auth|jwt|key|secret|nginx|kube|dev|prod|test|tmp|json|hook|web|raw|sess|api|"
                           r"app|cli|env|url|uri|html|src|img|btn|msg|err|ctx|obj|str|buf|repo|git|npm|aws|gcp|ssh|"
@@ -892,7 +896,6 @@ def _keyboard_walk(v: str) -> bool:
 
 #: Runs of letters, maybe joined by a separator, with a digit or two among them (mwtab, xdlfjeh_znys, qaluj6tt).
 _LETTER_RUNS = lazy_re(r"(?=\D*(?:\d\D*){0,2}$)[A-Za-z][A-Za-z\d]*(?:[-_ .:][A-Za-z][A-Za-z\d]*)*")
-_CAMEL_PART = lazy_re(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 _THREE_IN_A_ROW = lazy_re(r"(.)\1\1")
 
 
@@ -907,7 +910,7 @@ def _typed_or_named(v: str) -> bool:
         return True
     parts = _CAMEL_PART.findall(v)
     if len(parts) > 1:
-        wordy = sum(len(p) for p in parts if len(p) >= 3 and letter_pair_score(p) > -3.1)
+        wordy = sum(len(p) for p in parts if len(p) >= 3 and letter_pair_score(p) > _WORD_SCORE)
         return wordy * 2 >= sum(len(p) for p in parts)
     return False
 
@@ -927,7 +930,6 @@ def random_letters(value: str) -> bool:
         and (len(letters) >= 16 or not _TECHNICAL_PART.search(v)) \
         and not any(_keyboard_walk(run) for run in re.findall(r"[A-Za-z]{4,}", v)) \
         and longest_ordered_run(v) < 4 and not _typed_or_named(v) and not is_placeholder(v) \
-        and not _STAND_IN_SHAPES.fullmatch(v) \
         and _base64_text(v) is None  # bXlwYXNz is "mypass", encoded
 
 
@@ -1168,7 +1170,7 @@ def generic_unquoted_secret(value: str) -> bool:
     v = value.strip()
     if v[-1:] in ".,;:" and not v.endswith("..."):
         v = v[:-1]  # the end of a sentence or a list, not part of the value
-    if len(v) >= 5 and random_letters(v):
+    if random_letters(v):
         return True  # POSTGRES_PASSWORD: wegwqnjr: letters drawn at random, as no word or name reads
     if _CALL_OR_INDEX.search(v) or _is_reference(v) or _code_type_or_assertion(v) or not _literal_like_secret(v):
         return False
@@ -1178,7 +1180,7 @@ def generic_unquoted_secret(value: str) -> bool:
         return False  # sed 's/^DB_PASSWORD=.*/DB_PASSWORD=app/': a pattern and its replacement
     if v.endswith((".+$", ".*$")) and not _REGEX_TAIL_RANDOM.search(v):
         return False  # "Authorization": "^.+Credential=123/.+$": a test's pattern for a header, not a credential
-    if _TERNARY.fullmatch(v) or _C_TERNARY.fullmatch(v):
+    if _TERNARY.fullmatch(v):
         return False  # s.auth=s.password?s.username+":"+s.password:s.username (a bundled swagger-ui): code
     if v[:2] in ("++", "--") and (_DOTTED_NAME.fullmatch(v[2:]) or _ID_PATH.fullmatch(v[2:])):
         return False  # const token = ++updateTokenRef.current
@@ -1236,10 +1238,10 @@ _MARKUP_TAIL = lazy_re(r"[A-Za-z_][\w.-]*>[\w.-]*")
 _DOTTED_THEN_JOIN = lazy_re(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+\+")
 #: A run of twelve letters and digits mixed: what a pattern's literal part has only if a secret is written into it.
 _REGEX_TAIL_RANDOM = lazy_re(r"(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z\d]{12,}")
-#: A conditional expression over dotted names, cut at the next quote (s.password?s.username+).
-_TERNARY = lazy_re(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+\?[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+[+:]?")
-#: C's conditional over members, cut at the line's end (conn->bits.user_passwd = data->set.userpwd?1:0;).
-_C_TERNARY = lazy_re(r"[A-Za-z_]\w*(?:(?:\.|->)[A-Za-z_]\w*)+\?[\w.]+:[\w.]+;?")
+#: A conditional expression over member paths, cut at the next quote (s.password?s.username+) or at the line's end
+#: (C's data->set.userpwd?1:0;).
+_TERNARY = lazy_re(r"[A-Za-z_$][\w$]*(?:(?:\.|->)[A-Za-z_$][\w$]*)+\?"
+                   r"(?:[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+[+:]?|[\w.]+:[\w.]+;?)")
 
 
 #: What code has and a generated password does not: a word of nine letters or more, a call, an arrow, a template.
