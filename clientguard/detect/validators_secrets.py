@@ -895,8 +895,17 @@ def _keyboard_walk(v: str) -> bool:
 
 
 #: Runs of letters, maybe joined by a separator, with a digit or two among them (mwtab, xdlfjeh_znys, qaluj6tt).
-_LETTER_RUNS = lazy_re(r"(?=\D*(?:\d\D*){0,2}$)[A-Za-z][A-Za-z\d]*(?:[-_ .:][A-Za-z][A-Za-z\d]*)*")
+_LETTER_RUNS = lazy_re(r"(?=\D*(?:\d\D*){0,3}$)[A-Za-z][A-Za-z\d]*(?:[-_ .:][A-Za-z][A-Za-z\d]*)*")
 _THREE_IN_A_ROW = lazy_re(r"(.)\1\1")
+#: A service's token prefix: a short vendor tag and a short kind (sm_aat_, sk_live_, pk_test_).
+_TOKEN_PREFIX = lazy_re(r"[A-Za-z]{2}_[A-Za-z]{2,4}_")
+#: yacc's and lex's names: yy and a word (yylex, yyparse, yy_flex_debug, YYCURSOR, yyminor).
+_YACC_NAME = lazy_re(r"yy_?([a-z]{2,})")
+
+
+def _yacc_name(low: str) -> bool:
+    m = _YACC_NAME.match(low)
+    return m is not None and letter_pair_score(m.group(1)) > _RANDOM_LETTERS_SCORE
 
 
 def _typed_or_named(v: str) -> bool:
@@ -904,9 +913,9 @@ def _typed_or_named(v: str) -> bool:
     yacc's yy names, or camelCase whose parts are mostly words (TlsxSource)."""
     low = v.lower()
     letters = {c for c in low if c.isalpha()}
-    if any(letters <= set(row) for row in _KEYBOARD_ROWS) or low.startswith("yy"):
+    if any(letters <= set(row) for row in _KEYBOARD_ROWS) or _yacc_name(low):
         return True
-    if v.isupper() and (len(letters) < 12 or "_" in v):
+    if v.isupper() and (len(v) <= 12 or "_" in v):
         return True
     parts = _CAMEL_PART.findall(v)
     if len(parts) > 1:
@@ -924,8 +933,9 @@ def random_letters(value: str) -> bool:
     letters = [c for c in v.lower() if c.isalpha()]
     if _THREE_IN_A_ROW.search(v) or len(set(letters)) < 0.6 * 26 * (1 - (25 / 26) ** len(letters)):
         return False  # ghp_xxxx, sdhjcbjsdhcbshjdcb: a mask, or a few keys struck again and again
-    if min(sum(c.isalpha() for c in part) for part in re.split(r"[-_ .:]", v)) < 3:
-        return False  # ghs_cp: a token's prefix and a stand-in
+    if (len(letters) < 9 and min(sum(c.isalpha() for c in part) for part in re.split(r"[-_ .:]", v)) < 3) \
+            or _TOKEN_PREFIX.match(v):
+        return False  # ghs_cp, sm_aat_owvdytnmal: a token's prefix and a stand-in (zq_fgagvioj: drawn at random)
     return len(letters) >= 5 and len(set(letters)) >= 4 and letter_pair_score(v) < _RANDOM_LETTERS_SCORE \
         and (len(letters) >= 16 or not _TECHNICAL_PART.search(v)) \
         and not any(_keyboard_walk(run) for run in re.findall(r"[A-Za-z]{4,}", v)) \
