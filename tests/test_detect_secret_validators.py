@@ -994,6 +994,22 @@ def test_words_abbreviations_and_typed_letters_are_not_letters_drawn_at_random(v
         assert not generic_password(value)
 
 
+def test_four_letters_drawn_at_random_are_a_password_but_words_acronyms_and_runs_are_not():
+    import random  # noqa: PLC0415
+
+    from clientguard.detect.validators_secrets import short_random_letters  # noqa: PLC0415
+
+    assert all(short_random_letters(v) for v in ("urqv", "ghqg", "yrpn", "sxyb", "pxny"))
+    stand_ins = ("pass", "root", "test", "yeah", "jinx", "asdf", "abcd", "wxyz", "html", "jdbc", "ahhh", "HSBC", "ab1c",
+                 "fmkdx", "kqn")
+    assert not any(short_random_letters(v) for v in stand_ins)
+    rng = random.Random(11)
+    drawn = ["".join(rng.sample("abcdefghijklmnopqrstuvwxyz", 4)) for _ in range(1000)]
+    assert 300 < sum(map(short_random_letters, drawn)) < 700  # about half: the rest read like a word
+    assert generic_password("ghqg") and url_password("ghqg") and generic_unquoted_secret("ghqg")
+    assert not generic_password("root") and not url_password("pass") and not generic_unquoted_secret("test")
+
+
 def test_an_unquoted_value_of_random_letters_is_a_secret_but_a_name_is_not():
     assert generic_unquoted_secret("wegwqnjr")
     assert not generic_unquoted_secret("fjdkslafjdk") and not generic_unquoted_secret("YYCURSOR")

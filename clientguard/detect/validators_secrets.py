@@ -277,8 +277,8 @@ def url_password(value: str) -> bool:
     v = value.strip().strip("'\"")
     if "%40" in v:
         v = v.replace("%40", "@")  # p%40ssword: the @ of p@ssword, percent-encoded for the URL
-    if len(v) < 5:
-        return False  # abc:xyz@, user:123@ - documentation, not a password anyone uses
+    if len(v) < 5 and not short_random_letters(v):
+        return False  # abc:xyz@, user:123@ - documentation, not a password anyone uses (nats://ngs:nyje@ is one)
     if v.endswith("]") and "[" not in v:
         v = v[:-1]  # user[:password]@host: a usage line's optional part, closed after the password
     if v.lower() in _DEFAULT_PASSWORDS or v.lower() in _URL_PASSWORD_WORDS or v.lower().replace("_", " ") in _PASSWORD_TRANSLATIONS:
@@ -882,7 +882,7 @@ _TECHNICAL_PART = lazy_re(r"(?i)(?<![a-z])(?:pw|db|mq)|(?:pw|db|mq)(?![a-z])|"
                           r"pwd|pass|sql|cfg|conf|http|xml|tcp|smtp|ldap|srv|svc|usr|adm|mgmt|ctl|"
                           r"tkn|tok|auth|jwt|key|secret|nginx|kube|dev|prod|test|tmp|json|hook|web|raw|sess|api|"
                           r"app|cli|env|url|uri|html|src|img|btn|msg|err|ctx|obj|str|buf|repo|git|npm|aws|gcp|ssh|"
-                          r"ssl|tls|rsa|sha|crypt|hash|oidc|saml|sso|csrf|xsrf|uuid|guid|utf|aes|gcm|cbc|md5|hmac|pbkdf")
+                          r"ssl|tls|rsa|sha|crypt|hash|oidc|saml|sso|csrf|xsrf|uuid|guid|utf|aes|gcm|cbc|md5|hmac|pbkdf|jdbc|odbc")
 _KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "qwertzuiop", "yxcvbnm", "azertyuiop", "wxcvbn")
 
 
@@ -943,12 +943,27 @@ def random_letters(value: str) -> bool:
         and _base64_text(v) is None  # bXlwYXNz is "mypass", encoded
 
 
+#: Below this four letters read like no word (0.5% of four-letter English words score lower, 45% of four
+#: letters drawn at random): a short password was typed at random (nyje, urqv), not a word (pass, root, test).
+_SHORT_RANDOM_SCORE = -4.3
+
+
+def short_random_letters(value: str) -> bool:
+    """Four letters, three of them different at least, that read like no word, abbreviation or run of keys: drawn
+    at random (postgres://user:urqv@localhost, password="ghqg"), where pass, root and 1234 are stand-ins."""
+    v = value.strip()
+    if len(v) != 4 or not v.isascii() or not v.isalpha() or len(set(v.lower())) < 3:
+        return False
+    return letter_pair_score(v) < _SHORT_RANDOM_SCORE and not _TECHNICAL_PART.search(v) \
+        and not _keyboard_walk(v) and longest_ordered_run(v) < 3 and not v.isupper()
+
+
 @validator("generic_password")
 def generic_password(value: str) -> bool:
     """A quoted password literal: like ``generic_assigned_secret``, but a plain lowercase word of eight
     letters or more counts too (rootpasswd, sunshine) unless it is a field or validation word."""
     v = value.strip().strip("'\"`")
-    if generic_assigned_secret(v):  # (letters drawn at random included: see random_letters)
+    if generic_assigned_secret(v) or short_random_letters(v):  # (letters drawn at random: see random_letters)
         return True
     m = _WORD_AND_SYMBOL.fullmatch(v)
     if m:  # Prestigitariu$, sunshine@#: a word with a symbol or two added, as password rules ask for
@@ -1180,7 +1195,7 @@ def generic_unquoted_secret(value: str) -> bool:
     v = value.strip()
     if v[-1:] in ".,;:" and not v.endswith("..."):
         v = v[:-1]  # the end of a sentence or a list, not part of the value
-    if random_letters(v):
+    if random_letters(v) or short_random_letters(v):
         return True  # POSTGRES_PASSWORD: wegwqnjr: letters drawn at random, as no word or name reads
     if _CALL_OR_INDEX.search(v) or _is_reference(v) or _code_type_or_assertion(v) or not _literal_like_secret(v):
         return False
