@@ -1014,3 +1014,14 @@ def test_an_unquoted_value_of_random_letters_is_a_secret_but_a_name_is_not():
     assert generic_unquoted_secret("wegwqnjr")
     assert not generic_unquoted_secret("fjdkslafjdk") and not generic_unquoted_secret("YYCURSOR")
     assert not generic_unquoted_secret("TlsxSource") and not generic_unquoted_secret("yyminor")
+
+
+@pytest.mark.parametrize("value", ["6412871", "297769", "047553", "92940", "390566594"])
+def test_digits_typed_at_random_under_a_password_name_are_a_password(value):
+    assert VALIDATORS["digit_password"](value)
+
+
+@pytest.mark.parametrize("value", ["123456", "12345678", "654321", "111111", "12354", "1212", "1122334455667",
+                                   "20240101x", "123456678"])
+def test_counted_repeated_short_or_long_digits_are_a_fixtures_stand_in(value):
+    assert not VALIDATORS["digit_password"](value)

@@ -958,6 +958,19 @@ def short_random_letters(value: str) -> bool:
         and not _keyboard_walk(v) and longest_ordered_run(v) < 3 and not v.isupper()
 
 
+@validator("digit_password")
+def digit_password(value: str) -> bool:
+    """A password of digits typed at random (password: 6412871): five to twelve, four different at least, no run of
+    four counting up or down (123456, 654321: the password fixtures borrow) and no digit three times in a row."""
+    v = value.strip().strip("'\"`")
+    if not (5 <= len(v) <= 12 and v.isascii() and v.isdigit()):
+        return False
+    digits = sorted(set(v))
+    if len(digits) == len(v) and int(digits[-1]) - int(digits[0]) == len(v) - 1:
+        return False  # 12354, 21435: the counting run typed out of order
+    return longest_ordered_run(v) < 4 and len(digits) >= 4 and not _THREE_IN_A_ROW.search(v)
+
+
 @validator("generic_password")
 def generic_password(value: str) -> bool:
     """A quoted password literal: like ``generic_assigned_secret``, but a plain lowercase word of eight
