@@ -565,7 +565,16 @@ def _names_itself(text: str) -> bool:
     return bool(text.lower() in _DEFAULT_PASSWORDS or _SELF_NAMED.fullmatch(text) or _WORDS_IN_VALUE.fullmatch(text)
                 or _WORD_THEN_SECRET_WORD.fullmatch(text)
                 or _ACCOUNT_WORD_AND_NUMBER.fullmatch(text) or _KEYBOARD_FILLER.fullmatch(text)
-                or _SENTENCE_NAMING_SECRET.fullmatch(text))
+                or _SENTENCE_NAMING_SECRET.fullmatch(text) or _sentence_run_together(text))
+
+
+#: Lower-case words run together, one of them the kind of secret: a sentence in the value's place.
+_RUN_TOGETHER = lazy_re(r"(?=.*(?:pass|secret|sercret|token|key))[a-z][a-z0-9@]{15,}")
+
+
+def _sentence_run_together(text: str) -> bool:
+    """apassphrasewhichneedstobe32bytes, changemetosomethingsecret: words that describe the value, not a value."""
+    return bool(_RUN_TOGETHER.fullmatch(text)) and letter_pair_score(re.sub(r"[^a-z]", "", text)) > _WORD_SCORE
 
 
 def _plain_stand_in(text: str) -> bool:
