@@ -1223,6 +1223,8 @@ def generic_unquoted_secret(value: str) -> bool:
         return False
     if _TYPED_NUMBER.fullmatch(v):
         return False  # pub const UNPAIRED_TOKEN:i32=451; (an ANTLR lexer in Rust): a type and a number
+    if ":" in v and (_ARTIFACT_COORDINATE.fullmatch(v) or _ALGORITHM_AND_NUMBER.fullmatch(v)):
+        return False  # io.jsonwebtoken:jjwt-jackson:0.11.0:deprecated (a Maven artifact), sha1:6 (a setting)
     if v.startswith((".*", ".+")):
         return False  # sed 's/^DB_PASSWORD=.*/DB_PASSWORD=app/': a pattern and its replacement
     if v.endswith((".+$", ".*$")) and not _REGEX_TAIL_RANDOM.search(v):
@@ -1265,6 +1267,10 @@ def generic_unquoted_secret(value: str) -> bool:
     return True
 
 
+#: An algorithm and a number (auth_verbose_passwords = sha1:6 in Dovecot: how many characters of a hash to log).
+_ALGORITHM_AND_NUMBER = lazy_re(r"[A-Za-z][A-Za-z0-9-]{1,15}:\d{1,4}")
+#: The rest of a Maven or Gradle coordinate after the group: artifact, version, perhaps a classifier.
+_ARTIFACT_COORDINATE = lazy_re(r"[A-Za-z][\w.-]*:v?\d+(?:\.\d+)+(?:[-.][\w]+)*(?::[A-Za-z][\w.-]*)?")
 #: Names joined by = (minified code: this.token_text=this.last_token=this.token_type=""); with a dot, since
 #: one name and its = is also the shape of base64 with padding.
 _CHAINED_ASSIGNMENT = lazy_re(r"(?:[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*=)+")
@@ -1330,6 +1336,8 @@ def bearer_token(value: str) -> bool:
         return False
     if re.fullmatch(r"[#.][A-Za-z][\w-]*", v):
         return False  # a CSS selector on the line after `.fields__api-key,`
+    if v.endswith(("...", "\u2026")) and len(v.rstrip(".\u2026")) < 24:
+        return False  # ?token=eyJhbGciOiJIUzI1NiI...: the start of one, cut short in the docs
     if v.endswith("=") and _SNAKE_OR_CAMEL_WORDS.fullmatch(v.rstrip("=")):
         return False  # Authorization: OAuth oauth_consumer_key="...": a parameter's name, its value after the =
     if _IDENTIFIER.fullmatch(v) and not any(c.isdigit() for c in v):
