@@ -278,7 +278,7 @@ def url_password(value: str) -> bool:
     if "%40" in v:
         v = v.replace("%40", "@")  # p%40ssword: the @ of p@ssword, percent-encoded for the URL
     if len(v) < 5 and not short_random_letters(v):
-        return False  # abc:xyz@, user:123@ - documentation, not a password anyone uses (nats://ngs:nyje@ is one)
+        return False  # abc:xyz@, user:123@ - documentation, not a password anyone uses (nats://ngs:urqv@ is one)
     if v.endswith("]") and "[" not in v:
         v = v[:-1]  # user[:password]@host: a usage line's optional part, closed after the password
     if v.lower() in _DEFAULT_PASSWORDS or v.lower() in _URL_PASSWORD_WORDS or v.lower().replace("_", " ") in _PASSWORD_TRANSLATIONS:
@@ -903,7 +903,7 @@ def _keyboard_walk(v: str) -> bool:
     return near >= 0.6 * len(pairs)
 
 
-#: Runs of letters, maybe joined by a separator, with a digit or two among them (mwtab, xdlfjeh_znys, qaluj6tt).
+#: Runs of letters, maybe joined by a separator, with up to three digits among them (mwtab, xdlfjeh_znys, qaluj6tt).
 _LETTER_RUNS = lazy_re(r"(?=\D*(?:\d\D*){0,3}$)[A-Za-z][A-Za-z\d]*(?:[-_ .:][A-Za-z][A-Za-z\d]*)*")
 _THREE_IN_A_ROW = lazy_re(r"(.)\1\1")
 #: A service's token prefix: a short vendor tag and a short kind (sm_aat_, sk_live_, pk_test_).
@@ -952,8 +952,8 @@ def random_letters(value: str) -> bool:
         and _base64_text(v) is None  # bXlwYXNz is "mypass", encoded
 
 
-#: Below this four letters read like no word (0.5% of four-letter English words score lower, 45% of four
-#: letters drawn at random): a short password was typed at random (nyje, urqv), not a word (pass, root, test).
+#: Below this four letters read like no word (0.6% of four-letter English words score lower, 46% of four
+#: letters drawn at random): a short password was typed at random (urqv, ghqg), not a word (pass, root, test).
 _SHORT_RANDOM_SCORE = -4.3
 
 
