@@ -79,7 +79,7 @@ _DEFAULT_PASSWORDS = frozenset({
     "postgres", "postgresql", "mysql", "mariadb", "mongo", "mongodb", "redis", "rabbitmq", "guest", "admin",
     "root", "pass", "password", "passwd", "pwd", "secret", "test", "user", "username", "changeme", "example",
     "sa", "dev", "demo", "local", "localhost", "default", "docker", "airflow", "superset", "keycloak",
-    "pw", "p", "x", "xxx", "foo", "bar", "baz", "foobared", "anonymous", "tiger", "scott", "mypassword", "yourpassword", "dbpass", "dbpassword",
+    "pw", "p", "x", "xxx", "foo", "bar", "baz", "foobared", "anonymous", "anonymous@", "tiger", "scott", "mypassword", "yourpassword", "dbpass", "dbpassword",
 })
 #: What code hosts take in a URL's password place when the token is the user (https://TOKEN:x-oauth-basic@github.com,
 #: https://{token}:x-access-token@host), and a password that says there is none (http://root:unused@localhost).
