@@ -985,7 +985,8 @@ def generic_password(value: str) -> bool:
     """A quoted password literal: like ``generic_assigned_secret``, but a plain lowercase word of eight
     letters or more counts too (rootpasswd, sunshine) unless it is a field or validation word."""
     v = value.strip().strip("'\"`")
-    if generic_assigned_secret(v) or short_random_letters(v):  # (letters drawn at random: see random_letters)
+    # Letters drawn at random count: five or more through random_letters inside generic_assigned_secret, four here.
+    if generic_assigned_secret(v) or short_random_letters(v):
         return True
     m = _WORD_AND_SYMBOL.fullmatch(v)
     if m:  # Prestigitariu$, sunshine@#: a word with a symbol or two added, as password rules ask for
