@@ -1025,3 +1025,15 @@ def test_digits_typed_at_random_under_a_password_name_are_a_password(value):
                                    "20240101x", "123456678"])
 def test_counted_repeated_short_or_long_digits_are_a_fixtures_stand_in(value):
     assert not VALIDATORS["digit_password"](value)
+
+
+@pytest.mark.parametrize("value", ["m{{h}o)p${e]nob(ody[finds>-_$#thisone}}", "e!@$%s^&*j)_x+m.", "Qz}7(kL]w{9"])
+def test_brackets_that_do_not_nest_are_drawn_at_random_not_a_template(value):
+    assert generic_password(value)
+
+
+@pytest.mark.parametrize("value", ["${DB_PASS", "[[username]:[password]]", "{{ vault_pw }}", "$1-key", "prefix_{hardcoded9}",
+                                   # a parser's tables (Lezer's tokenData in bundled JavaScript): too long for a password
+                                   "J^~R!^OX$}X^%u^p$}pq%uqr)Xrs.Rst/utu6duv$}vw7^wx7oxy9^yz9oz{9t{|:_|}?Q}!O?c!O!P@Q!P!Q@i"])
+def test_templates_whose_brackets_nest_or_are_cut_stay_templates(value):
+    assert not generic_password(value) and not generic_assigned_secret(value)

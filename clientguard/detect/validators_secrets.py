@@ -261,9 +261,38 @@ def _jwt_header_only(v: str) -> bool:
         return False
     return isinstance(header, dict) and bool(header) and set(header) <= {"alg", "typ", "kid", "cty"}
 
-#: Template fields anywhere in a value: {pw}, %(pw)s, %s, ${DB_PASS}, <password>, [password], {{ x }}.
+#: Template fields anywhere in a value: {pw}, %(pw)s, %s, ${DB_PASS}, <password>, [password], {{ x }}, and a regex
+#: substitution's group first ($1-key).
 #: ($VAR alone is a template too, but a "$" inside a password is common: is_placeholder judges the whole value.)
-_FORMAT_FIELD = lazy_re(r"\$\([^)]*\)|\{[^}]*\}|%\([A-Za-z_]\w*\)[sdr]|%[sd](?![A-Za-z0-9])|\$\{[^}]*\}?|<[^>]*>|&lt;.*?&gt;|\[[^\]]*\]|\{\{|\}\}")
+_FORMAT_FIELD = lazy_re(r"^\$\d(?![A-Za-z0-9$])|\$\([^)]*\)|\{[^}]*\}|%\([A-Za-z_]\w*\)[sdr]|%[sd](?![A-Za-z0-9])|\$\{[^}]*\}?|<[^>]*>|&lt;.*?&gt;|\[[^\]]*\]|\{\{|\}\}")
+_CLOSER_OF = {")": "(", "]": "[", "}": "{"}
+
+
+def _brackets_misnest(v: str) -> bool:
+    """Brackets drawn at random (m{{h}o)p${e]nob(..., e!@$%s^&*j)_x+m.): one closed by a bracket of another kind,
+    or a closing bracket before any opening one, in a value short enough to be a password. A template's
+    brackets nest, though one may be left open where a line or a quote cut it (${DB_PASS), or closed once too
+    often ([[user]:[password]]@); long text with brackets all over is encoded data (a parser's tables)."""
+    if len(v) > 64:
+        return False
+    stack: list[str] = []
+    opened = False
+    for c in v:
+        if c in "([{":
+            stack.append(c)
+            opened = True
+        elif c in _CLOSER_OF:
+            if stack:
+                if stack.pop() != _CLOSER_OF[c]:
+                    return True
+            elif not opened:
+                return True
+    return False
+
+
+def _template_field(v: str) -> bool:
+    """A template field in the value (_FORMAT_FIELD), unless its brackets cannot be a template's."""
+    return _FORMAT_FIELD.search(v) is not None and not _brackets_misnest(v)
 
 
 #: Code read as a connection string's password in minified JavaScript: a member of `this`, or a method
@@ -283,7 +312,7 @@ def url_password(value: str) -> bool:
         v = v[:-1]  # user[:password]@host: a usage line's optional part, closed after the password
     if v.lower() in _DEFAULT_PASSWORDS or v.lower() in _URL_PASSWORD_WORDS or v.lower().replace("_", " ") in _PASSWORD_TRANSLATIONS:
         return False  # https://TOKEN:x-oauth-basic@github.com; mysql://benutzer:passwort@host in a translated page
-    if _FORMAT_FIELD.search(v) or "<" in v or ">" in v:
+    if _template_field(v) or "<" in v or ">" in v:
         return False  # f"{pw}", %(pw)s, ${DB_PASS}, <password>, [password], the tail of <user:password>
     if set(v) <= set("*x.X#-_0•") or _MASKED.search(v):
         return False  # a mask: ****, xxxx, ...., ***PASSWORD***
@@ -517,7 +546,7 @@ def _stand_in(v: str) -> bool:
     (an instruction such as YourPwdShouldBeLongAndSecure! reads as varied text, and is still one)."""
     if YOUR_VALUE.match(v):
         return True
-    return is_placeholder(v) and not (_random_looking(v) and not _FORMAT_FIELD.search(v))
+    return is_placeholder(v) and not (_random_looking(v) and not _template_field(v))
 
 
 #: Not a value: a route's parameter or a Ruby symbol (secret: ':secret'), an environment variable named in a string ("$DB_PASSWORD", "%DB_PASSWORD%", Symfony's
@@ -751,7 +780,7 @@ def _code_shape(v: str) -> bool:
 
 def _literal_like_secret(v: str) -> bool:
     """Shared checks for a literal value assigned to a secret-named variable."""
-    if len(v) < 6 or _stand_in(v) or _FORMAT_FIELD.search(v) or _NOT_A_VALUE.fullmatch(v) or _MASKED.search(v):
+    if len(v) < 6 or _stand_in(v) or _template_field(v) or _NOT_A_VALUE.fullmatch(v) or _MASKED.search(v):
         return False
     if _code_shape(v):
         return False  # '{trackable='.$id, '.$this->auth.', 'br,input,link', !important, sk_test_1234567890, pi_3ABC_secret_xyz
@@ -1113,7 +1142,7 @@ def command_password(value: str) -> bool:
     v = value.strip().strip("'\"")
     if len(v) < 4 or v.lower() in _DEFAULT_PASSWORDS or _stand_in(v) or _SELF_NAMED.fullmatch(v):
         return False  # mysql -p randompassword: a value that names itself
-    return not (_FORMAT_FIELD.search(v) or _NOT_A_VALUE.fullmatch(v) or _MASKED.search(v))
+    return not (_template_field(v) or _NOT_A_VALUE.fullmatch(v) or _MASKED.search(v))
 
 
 #: What a sentence says a user's password is when it does not give it.
@@ -1333,7 +1362,7 @@ def basic_auth_credentials(value: str) -> bool:
 def bearer_token(value: str) -> bool:
     """A bearer token literal: long, varied, not a template or a placeholder."""
     v = value.strip()
-    if is_placeholder(v) or _FORMAT_FIELD.search(v) or _encoded_stand_in(v):
+    if is_placeholder(v) or _template_field(v) or _encoded_stand_in(v):
         return False
     if re.fullmatch(r"[#.][A-Za-z][\w-]*", v):
         return False  # a CSS selector on the line after `.fields__api-key,`
