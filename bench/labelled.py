@@ -36,6 +36,11 @@ Public sets, read from local checkouts (nothing is downloaded, nothing of theirs
   annotated ``ruleid:`` holds a secret, one annotated ``ok:`` does not; unannotated lines are not counted.
   Both these sets are scored like CredSweeper's: each file scanned as a file, a place found when a secret
   is reported on one of its lines.
+* Plazmaz/leaky-repo: a repository of the files developers leak (dotfiles, IDE and FTP client settings, cloud
+  CLI credentials, wp-config.php, a database dump), with the number of lines in each file that carry a risk
+  (``.leaky-meta/secrets.csv``). Its lines are not named, so a file's risk lines count as found up to the
+  number of lines the tool flags in it; many of its passwords are stand-ins (``password``, ``hunter22``,
+  ``admin``), which clientguard leaves out on purpose.
 * Presidio-research's labelled synthetic sentences (``data/synth_dataset_v2.json`` and
   ``tests/data/generated_*.json``: support messages, signatures, address blocks, each with the character
   spans of its personal data). For the types clientguard finds (e-mail, phone, card, IBAN, IP, US SSN), a
@@ -701,6 +706,59 @@ def creddata_places(root: Path) -> Iterator[tuple[str, bool, Place]]:
     yield from _labelled_places(positives, negatives)
 
 
+# -- leaky-repo -------------------------------------------------------------------------------------
+
+
+def leaky_repo_counts(root: Path) -> dict[str, tuple[int, int]]:
+    """Plazmaz/leaky-repo's labels (.leaky-meta/secrets.csv): for each file, how many of its lines carry a risk
+    (a credential) and how many only inform (a user or host name); comment lines start with #."""
+    counts: dict[str, tuple[int, int]] = {}
+    meta = root / ".leaky-meta" / "secrets.csv"
+    if not meta.is_file():
+        return counts
+    for raw in meta.read_text(encoding="utf-8").splitlines():
+        row = raw.strip()
+        if not row or row.startswith("#"):
+            continue
+        name, risk, informative = (part.strip() for part in row.split(","))
+        counts[name] = (int(risk), int(informative))
+    return counts
+
+
+def leaky_repo_table(console: Console, root: Path, counts: dict[str, tuple[int, int]], det: Detector,
+                     show_misses: int) -> None:
+    """Per file, the lines a tool reports a secret on against the file's count of risk lines: found is the
+    smaller of the two, summed; lines beyond the risk count are flagged (they may be the informative lines)."""
+    from clientguard.detect.scanner import SourceFile, scan_files  # noqa: PLC0415
+
+    names = sorted(name for name in counts if (root / name).is_file())
+    result = scan_files([SourceFile(root / name, name) for name in names], det, jobs=1)
+    # a finding counts on its first line (a private key block spans many, and is one risk line in the counts)
+    cg_lines = {(f.path, f.line) for f in result.findings if f.kind == "secret"}
+    ds_lines = detect_secrets_lines(root, names)
+    risk_total = sum(counts[name][0] for name in names)
+    table = Table(title=f"leaky-repo's labelled files ({len(names)} files, {risk_total} risk lines): a file's risk "
+                        "lines count as found up to the number of lines the tool flags in it")
+    for col in ("tool", "risk lines found", "recall", "files all found", "lines beyond the risk count"):
+        table.add_column(col, justify="right" if col != "tool" else "left")
+    short: list[tuple[str, int, int]] = []
+    for tool, lines in (("clientguard", cg_lines), ("detect-secrets 1.5.0", ds_lines)):
+        found = complete = beyond = 0
+        for name in names:
+            risk = counts[name][0]
+            got = sum(1 for path, _ in lines if path == name)
+            found += min(risk, got)
+            complete += got >= risk
+            beyond += max(0, got - risk)
+            if tool == "clientguard" and got < risk:
+                short.append((name, got, risk))
+        table.add_row(tool, f"{found} / {risk_total}", f"{found / max(1, risk_total):.3f}",
+                      f"{complete} / {len(names)}", str(beyond))
+    console.print(table)
+    for name, got, risk in short[:show_misses]:
+        console.print(f"  short {name}: {got} of {risk} risk lines", markup=False)
+
+
 # -- the tools --------------------------------------------------------------------------------------
 
 
@@ -787,14 +845,16 @@ def main() -> int:
     ap.add_argument("--creddata", type=Path,
                     help="a CredData checkout whose data/ folder its download_data.py has filled (its meta/*.csv "
                          "label lines of real repositories)")
+    ap.add_argument("--leaky-repo", type=Path, help="a Plazmaz/leaky-repo checkout (files with secrets and "
+                    "their per-file counts in .leaky-meta/secrets.csv)")
     ap.add_argument("--seed", type=int, default=7, help="seed for the generated gitleaks examples")
     ap.add_argument("--misses", type=int, default=0, help="also list this many examples clientguard missed")
     args = ap.parse_args()
     if not (args.gitleaks or args.presidio or args.noseyparker or args.trufflehog or args.credsweeper
             or args.kingfisher or args.presidio_research or args.secretlint or args.semgrep_rules
-            or args.creddata):
+            or args.creddata or args.leaky_repo):
         ap.error("give --gitleaks, --noseyparker, --trufflehog, --kingfisher, --credsweeper, --secretlint, "
-                 "--semgrep-rules, --creddata, --presidio-research and/or --presidio "
+                 "--semgrep-rules, --creddata, --leaky-repo, --presidio-research and/or --presidio "
                  "(local checkouts; this benchmark downloads nothing)")
     console = Console()
     det = Detector.create(fingerprint_key=b"labelled-bench" * 3)
@@ -872,6 +932,13 @@ def main() -> int:
                      args.creddata, places, det, args.misses,
                      {"F": "F lines flagged", "X": "X lines flagged", "off": "findings off the markup"},
                      "CredData categories", CREDDATA_IDENTIFIERS)
+
+    if args.leaky_repo:
+        counts = leaky_repo_counts(args.leaky_repo)
+        if not counts:
+            console.print(f"[red]no leaky-repo labels (.leaky-meta/secrets.csv) under {args.leaky_repo}[/red]")
+            return 2
+        leaky_repo_table(console, args.leaky_repo, counts, det, args.misses)
 
     if args.presidio_research:
         records = list(presidio_research_records(args.presidio_research))

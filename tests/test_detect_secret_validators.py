@@ -1037,3 +1037,13 @@ def test_brackets_that_do_not_nest_are_drawn_at_random_not_a_template(value):
                                    "J^~R!^OX$}X^%u^p$}pq%uqr)Xrs.Rst/utu6duv$}vw7^wx7oxy9^yz9oz{9t{|:_|}?Q}!O?c!O!P@Q!P!Q@i"])
 def test_templates_whose_brackets_nest_or_are_cut_stay_templates(value):
     assert not generic_password(value) and not generic_assigned_secret(value)
+
+
+def test_a_jetbrains_scrambled_password_is_unscrambled_and_judged():
+    def scramble(p: str) -> str:
+        return "".join("%04x" % (ord(c) ^ 0xDFAA) for c in p)
+    check = VALIDATORS["jetbrains_scrambled_password"]
+    assert check(scramble("Hka0000TEST9")) and check(scramble("SuperSeecretPassword!"))
+    assert not check(scramble("password")) and not check(scramble("${FTP_PASS}"))
+    assert not check("dfe2dfc1dfcb") or check(scramble("Hka"))  # three characters: too short for a password
+    assert not check("dfe2dfc1dfc")  # not four digits per character

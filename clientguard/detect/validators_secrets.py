@@ -1345,6 +1345,19 @@ def symbol_rich_secret(value: str) -> bool:
     return not (_CODE_IN_VALUE.search(v) or _STAND_IN_HINTS.search(v))
 
 
+@validator("jetbrains_scrambled_password")
+def jetbrains_scrambled_password(value: str) -> bool:
+    """A password a JetBrains IDE stored scrambled (.idea/WebServers.xml): four hex digits per character, each the
+    character's code XOR 0xDFAA. Unscrambled it must be printable and a password, not a stand-in."""
+    if len(value) % 4:
+        return False
+    try:
+        plain = "".join(chr(int(value[i:i + 4], 16) ^ 0xDFAA) for i in range(0, len(value), 4))
+    except ValueError:
+        return False
+    return plain.isprintable() and command_password(plain)
+
+
 @validator("basic_auth_credentials")
 def basic_auth_credentials(value: str) -> bool:
     """Base64 of ``user:password`` as sent in an HTTP Basic Authorization header."""
