@@ -503,28 +503,31 @@ def _leaky_checkout(root: Path) -> Path:
     The values are made up."""
     (root / ".leaky-meta").mkdir(parents=True)
     (root / ".leaky-meta" / "secrets.csv").write_text(
-        "# name,num_risk,num_informative\n.env,2,1\n\n# a stand-in the file counts as a risk\nsftp-config.json,1,2\n"
-        "notes.txt,0,1\n", encoding="utf-8")
+        "# name,num_risk,num_informative\n.env,2,1\n\n# a weak password, saved by an SFTP client\nsftp-config.json,1,2\n"
+        "# a stand-in in an ordinary file\nconfig,1,1\nnotes.txt,0,1\n", encoding="utf-8")
     (root / ".env").write_text('DB_HOST=db.internal\nDB_PASSWORD="Xk9mQ2vL7pR4TESTq8Wz"\n'
                                'API_TOKEN="Yq2wE4rT6yU8TESTz0xC9vB7"\n', encoding="utf-8")
     (root / "sftp-config.json").write_text('{"host": "example.com", "user": "root", "password": "password"}\n',
                                            encoding="utf-8")
     (root / "notes.txt").write_text("deploy host: example.com\n", encoding="utf-8")
+    (root / "config").write_text("IRC_HOST=irc.example.com\nIRC_PASS=irc_pass\n", encoding="utf-8")
     return root
 
 
 def test_leaky_repo_counts_come_from_its_csv(tmp_path, labelled):
     root = _leaky_checkout(tmp_path / "leaky-repo")
-    assert labelled.leaky_repo_counts(root) == {".env": (2, 1), "sftp-config.json": (1, 2), "notes.txt": (0, 1)}
+    assert labelled.leaky_repo_counts(root) == {".env": (2, 1), "sftp-config.json": (1, 2), "config": (1, 1),
+                                                "notes.txt": (0, 1)}
     assert labelled.leaky_repo_counts(tmp_path / "nowhere") == {}
 
 
 def test_the_benchmark_reads_a_leaky_repo_checkout(tmp_path):
     root = _leaky_checkout(tmp_path / "leaky-repo")
     out = _bench_output("--leaky-repo", str(root), "--misses", "5")
-    # both .env lines found; the stand-in password not; nothing flagged beyond a file's count
-    assert re.search(r"clientguard\W+2 / 3\W+0\.667\W+2 / 3\W+0\W", out), out
-    assert "short sftp-config.json: 0 of 1 risk lines" in out
+    # both .env lines and the saved password found (any value an SFTP client saved is a password); the stand-in
+    # in an ordinary file not; nothing flagged beyond a file's count
+    assert re.search(r"clientguard\W+3 / 4\W+0\.750\W+3 / 4\W+0\W", out), out
+    assert "short config: 0 of 1 risk lines" in out
     missing = subprocess.run([sys.executable, str(ROOT / "bench" / "labelled.py"), "--leaky-repo",
                               str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and "no leaky-repo labels" in missing.stdout

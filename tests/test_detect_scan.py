@@ -332,3 +332,26 @@ def test_es5_section_numbers_in_es5_shim_are_not_reported_as_ip_addresses(tmp_pa
     _, data = scan_json(str(tmp_path))
     ipv4 = {f["path"] for f in data["findings"] if f["rule_id"] == "ipv4-public"}
     assert ipv4 == {"lib/upstream.js"}
+
+
+def test_rules_for_named_files_apply_there_and_nowhere_else(tmp_path):
+    """A saved-credentials file makes any value in it a password (its own rules, `only_files`); the same line in
+    another file is only what the other rules make of it, and the detector's databases never hold those rules."""
+    from clientguard.detect import Detector
+
+    det = Detector.create(fingerprint_key=b"k" * 32)
+    assert det.file_rules and not any(r.only_files for r in det.rules)
+    pgpass = "db.internal:5432:*:app:hunter22\n"
+    (tmp_path / ".pgpass").write_text(pgpass)
+    (tmp_path / "notes.txt").write_text(pgpass)
+    (tmp_path / ".git-credentials").write_text("https://jane.doe@acme-corp.com:Gc0000TESTq7w@git.acme-corp.com\n")
+    (tmp_path / "config" / "credentials").mkdir(parents=True)
+    (tmp_path / "config" / "master.key").write_text("deadbeef0000feed1ab86b27a720842c")
+    (tmp_path / "config" / "other.key").write_text("deadbeef0000feed1ab86b27a720842c")
+    code, report = scan_json(str(tmp_path))
+    secrets_found = {(f["path"], f["rule_id"]) for f in report["findings"] if f["kind"] == "secret"}
+    assert code == 1 and secrets_found == {(".pgpass", "pgpass-entry"), (".git-credentials", "git-credentials-entry"),
+                                           ("config/master.key", "rails-master-key")}, secrets_found
+    # the e-mail address the URL's user part holds is still reported, beside the password
+    assert any(f["path"] == ".git-credentials" and f["kind"] == "pii" for f in report["findings"])
+    assert "hunter22" not in json.dumps(report) and "Gc0000TESTq7w" not in json.dumps(report)

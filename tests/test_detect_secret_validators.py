@@ -1047,3 +1047,12 @@ def test_a_jetbrains_scrambled_password_is_unscrambled_and_judged():
     assert not check(scramble("password")) and not check(scramble("${FTP_PASS}"))
     assert not check("dfe2dfc1dfcb") or check(scramble("Hka"))  # three characters: too short for a password
     assert not check("dfe2dfc1dfc")  # not four digits per character
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("hunter22", True), ("password", True), ("Ftp0000TESTq9", True), ("RnRwMDAwMFRFU1RxOQ==", True),
+    ("", False), ("null", False), ("false", False), ("********", False), ("${FTP_PASSWORD}", False),
+    ("$FTP_PASSWORD", False), ("<password>", False), ("ab", False),
+])
+def test_a_saved_credential_counts_whatever_it_looks_like_unless_it_is_no_value(value, expected):
+    assert VALIDATORS["saved_credential"](value) is expected

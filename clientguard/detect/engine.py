@@ -772,6 +772,11 @@ class Detector:
         self._compiled = [_compile(r) for r in self.rules]
         self._key = fingerprint_key
         self._honor_allow = honor_inline_allow
+        # Rules that apply only in the files they name (Rule.only_files), kept apart by `create`; each set
+        # of them a file name selects gets a small pure-Python detector of its own on first use.
+        self.file_rules: tuple[Rule, ...] = ()
+        self._file_globs: list[tuple[Rule, object]] = []
+        self._file_detectors: dict[tuple[str, ...], Detector] = {}
         # A long text's databases scanned at once on two cores (see _candidate_ends): for the gateway, whose
         # request waits on the scan; `clientguard scan` runs whole batches in threads instead.
         self._parallel = parallel_passes
@@ -826,8 +831,34 @@ class Detector:
         if ident is not None:
             chosen.append(ident)
         key = fingerprint_key if fingerprint_key is not None else load_or_create_key("default")
-        return cls(chosen, fingerprint_key=key, engine=engine, honor_inline_allow=honor_inline_allow,
-                   identifiers_apart=identifiers_apart, parallel_passes=parallel_passes)
+        detector = cls([r for r in chosen if not r.only_files], fingerprint_key=key, engine=engine,
+                       honor_inline_allow=honor_inline_allow, identifiers_apart=identifiers_apart,
+                       parallel_passes=parallel_passes)
+        detector._keep_file_rules([r for r in chosen if r.only_files])
+        return detector
+
+    def _keep_file_rules(self, rules: Sequence[Rule]) -> None:
+        from clientguard.paths import PathGlobs  # noqa: PLC0415 - only a detector with such rules needs globs
+
+        self.file_rules = tuple(rules)
+        self._file_globs = [(r, PathGlobs(r.only_files)) for r in rules]
+
+    def applies_in_file(self, relpath: str) -> bool:
+        """Whether some rule that applies only in named files (``file_rules``) applies in this one."""
+        return any(globs.matches(relpath) for _, globs in self._file_globs)
+
+    def scan_named_file(self, text: str, relpath: str) -> list[Finding]:
+        """Findings of the ``file_rules`` whose globs name ``relpath``, in that file's text (the other rules are
+        ``scan``'s). Those files are small and rare: a pure-Python detector scans them."""
+        rules = tuple(r for r, globs in self._file_globs if globs.matches(relpath))
+        if not rules:
+            return []
+        ids = tuple(r.id for r in rules)
+        detector = self._file_detectors.get(ids)
+        if detector is None:
+            detector = self._file_detectors[ids] = Detector(rules, fingerprint_key=self._key, engine="python",
+                                                            honor_inline_allow=self._honor_allow)
+        return detector.scan(text)
 
     # -- public API ---------------------------------------------------------------------------------
 

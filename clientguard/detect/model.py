@@ -51,6 +51,12 @@ class Rule:
     #: File globs (gitignore syntax) where `clientguard scan` does not report this rule: files whose
     #: format makes its matches something else (IP-shaped numbers in SVG path data are coordinates).
     skip_files: tuple[str, ...] = ()
+    #: File globs (gitignore syntax) outside which the rule does not apply: a format only those files have
+    #: (a .pgpass line, a Rails master.key), or values those files make credentials whatever they look like
+    #: (an FTP client's saved password). `Detector.create` keeps such rules out of its databases (they cost
+    #: nothing on other files) and `clientguard scan` runs them on the files they name; a text without a path
+    #: (the gateway's requests) never meets them.
+    only_files: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
     counter_examples: tuple[str, ...] = ()
 

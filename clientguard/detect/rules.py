@@ -61,6 +61,7 @@ def _spec() -> Any:
         max_length: int = Field(default=DEFAULT_MAX_LENGTH, ge=8, le=1_000_000)
         database: Literal["secret", "pii"] | None = None
         skip_files: tuple[str, ...] = ()
+        only_files: tuple[str, ...] = ()
         examples: tuple[str, ...] = Field(min_length=2)
         counter_examples: tuple[str, ...] = Field(min_length=1)
 
@@ -121,7 +122,7 @@ HS_EXPRESSIONS: dict[tuple[str, str | None], bytes] = {}
 #: the cache, since working them out parses the pattern twice more for every rule a scan touches.
 SHAPES: dict[tuple[str, bool, int], tuple[int, int]] = {}
 
-_TUPLE_FIELDS = ("keywords", "skip_files", "examples", "counter_examples")
+_TUPLE_FIELDS = ("keywords", "skip_files", "only_files", "examples", "counter_examples")
 
 
 def _cache_file(files: list[Path]) -> Path | None:

@@ -27,6 +27,7 @@ AGENT_READ_IGNORED = PathGlobs([
     "config/*.local.*", "*.local.json", "*.local.yml", "*.local.yaml", "*.local.toml", "*.local.ini",
     ".npmrc", ".pypirc", ".netrc", ".git-credentials", "credentials", "credentials.*", "secrets.*",
     "*.tfvars", "terraform.tfstate*", "docker-compose.override.yml", "application-*.properties",
+    ".pgpass", "sftp-config*.json", ".ftpconfig", ".remote-sync.json", ".vscode/sftp.json",
 ])
 
 _BOMS = [
@@ -274,6 +275,13 @@ def to_scan_findings(text: str, findings: list[Finding], relpath: str, ignored: 
     return out
 
 
+def with_named_file_findings(findings: list[Finding], named: list[Finding]) -> list[Finding]:
+    """A file's findings with those of the rules for its name added, where no finding of the same kind covers
+    them (the engine resolves overlaps within a kind the same way: the finding there first stays)."""
+    kept = [f for f in named if not any(f.start < o.end and o.start < f.end and f.kind == o.kind for o in findings)]
+    return sorted([*findings, *kept], key=lambda f: (f.start, f.end)) if kept else findings
+
+
 # -- the scan ---------------------------------------------------------------------------------------
 
 def collect_files(paths: Iterable[Path]) -> list[SourceFile]:
@@ -316,6 +324,7 @@ def scan_files(files: list[SourceFile], detector: Detector, *, max_file_size: in
     result = ScanResult()
     started = time.perf_counter()
     skip = {r.id: PathGlobs(r.skip_files) for r in detector.rules if r.skip_files}
+    named_files = bool(detector.file_rules)  # rules that apply only in the files they name (Rule.only_files)
     jobs = default_jobs() if jobs is None else max(1, jobs)
     if detector.engine != "hyperscan":
         jobs = 1  # the pure-Python engine holds the GIL throughout: threads would only add overhead
@@ -341,6 +350,9 @@ def scan_files(files: list[SourceFile], detector: Detector, *, max_file_size: in
 
     def finish(found: list[list], texts: list[tuple[SourceFile, str | bytes]]) -> None:
         for (sf, text), findings in zip(texts, found):
+            if named_files and detector.applies_in_file(sf.relpath):
+                text = text if isinstance(text, str) else text.decode("ascii")
+                findings = with_named_file_findings(findings, detector.scan_named_file(text, sf.relpath))
             if findings:  # ASCII bytes are decoded only for a file with findings
                 report(sf, text if isinstance(text, str) else text.decode("ascii"), findings)
 

@@ -1358,6 +1358,21 @@ def jetbrains_scrambled_password(value: str) -> bool:
     return plain.isprintable() and command_password(plain)
 
 
+#: What a saved-credentials file holds where no password was saved.
+_NO_SAVED_VALUE = frozenset({"null", "none", "nil", "true", "false", "undefined", "*", "-"})
+
+
+@validator("saved_credential")
+def saved_credential(value: str) -> bool:
+    """A password a tool saved for its user (an FTP client's site, a .pgpass line): the file says what it is, so
+    any value counts, weak or a dictionary word ("hunter22", "password"), but not an empty slot, a template,
+    a mask or an environment reference."""
+    v = value.strip().strip("'\"")
+    if len(v) < 3 or v.lower() in _NO_SAVED_VALUE or _MASKED.search(v) or set(v) <= set("*x.X#-_0•"):
+        return False
+    return not (_template_field(v) or _NOT_A_VALUE.fullmatch(v))
+
+
 @validator("basic_auth_credentials")
 def basic_auth_credentials(value: str) -> bool:
     """Base64 of ``user:password`` as sent in an HTTP Basic Authorization header."""
