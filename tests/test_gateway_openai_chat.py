@@ -112,3 +112,19 @@ def test_a_value_found_with_context_is_also_redacted_bare_in_the_same_request(st
             "name": "read_file", "arguments": json.dumps({"path": "x", "note": secret})}}]},
         {"role": "tool", "tool_call_id": "call_1", "content": f"AWS_SECRET_ACCESS_KEY={secret}"}])
     assert secret not in stack.upstream.requests[-1].text
+
+
+def test_a_password_the_repository_saves_is_redacted_wherever_a_request_carries_it(tmp_path: Path) -> None:
+    """sftp-config.json saves a weak password: bare in a message (no name before it, nothing a rule could judge)
+    it still never reaches the upstream, and the answer gives it back."""
+    weak = "hunter" + "".join(secrets.choice(string.digits) for _ in range(4))
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "sftp-config.json").write_text(json.dumps({"host": "ftp.example.com", "user": "deploy", "password": weak}))
+    (repo / "notes.txt").write_text(f"not a credentials file: {weak}x\n")
+    with running_stack(tmp_path) as s:
+        assert s.gateway.gateway.saved_credential_files == ["sftp-config.json"]
+        answer = _client(s).chat.completions.create(model="gpt-4.1", messages=[
+            {"role": "user", "content": f"Log in to the server with {weak} and check the disk."}])
+        assert not any(r.contains(weak) for r in s.upstream.requests)
+        assert weak in answer.choices[0].message.content

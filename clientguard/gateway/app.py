@@ -160,6 +160,7 @@ class Gateway:
         self.detector = Detector.create(self.policy.client.identifiers, engine=config.engine,  # type: ignore[arg-type]
                                         identifiers_apart=False, parallel_passes=True)
         self.scans = ScanCache(self.detector)
+        self.saved_credential_files = self._know_saved_credentials()
         self.protected = ProtectedIndex.build(self.policy.repo_root, self.policy.client.protected_paths)
         self._self_test()
         self.upstreams = {**DEFAULT_UPSTREAMS, **{k: v.rstrip("/") for k, v in config.upstreams.items()}}
@@ -249,6 +250,30 @@ class Gateway:
                     rule_id="client-repo-path", title="Client repository path", kind="identifier",
                     severity="medium", start=0, end=0, fingerprint=fingerprint(key, path), label="CLIENT_REPO",
                 ))
+
+    def _know_saved_credentials(self) -> list[str]:
+        """Passwords the client repository's credential files save (an SFTP client's settings, a .pgpass line,
+        git's credential store, a Rails master key: the detector's rules for named files) are found wherever a
+        request carries them, as values replaced before are: a request names no files, so those rules cannot
+        judge its text. Read at start; returns the files that gave values."""
+        if not self.detector.file_rules:
+            return []
+        from clientguard.detect.scanner import Skipped, decode, iter_source_files, read_bytes  # noqa: PLC0415
+
+        files = []
+        for sf in iter_source_files(self.policy.repo_root):
+            if not self.detector.applies_in_file(sf.relpath):
+                continue
+            data = read_bytes(sf, 1 << 20)
+            if isinstance(data, Skipped):
+                continue
+            text = decode(data)[0]
+            found = self.detector.scan_named_file(text, sf.relpath)
+            for f in found:
+                self.known.add(text[f.start:f.end], f)
+            if found:
+                files.append(sf.relpath)
+        return files
 
     @staticmethod
     def _otel(endpoint: str | None):

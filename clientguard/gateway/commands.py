@@ -82,6 +82,8 @@ def _banner(app_, config: GatewayConfig, port: int) -> None:
         table.add_row("proxy", app_.proxies.describe())
     table.add_row("ledger", str(app_.ledger_path))
     table.add_row("protected", f"{len(app_.protected.files)} file(s), {len(app_.protected)} line(s) indexed")
+    if app_.saved_credential_files:
+        table.add_row("saved credentials", f"redacted wherever sent: {', '.join(app_.saved_credential_files)}")
     err.print("[bold]clientguard gateway[/]")
     err.print(table)
     codex = (f"-c model_provider=cg -c 'model_providers.cg={{name=\"clientguard\",base_url=\"{url}/v1\","
