@@ -838,14 +838,28 @@ class Detector:
         return detector
 
     def _keep_file_rules(self, rules: Sequence[Rule]) -> None:
+        import fnmatch  # noqa: PLC0415
+
         from clientguard.paths import PathGlobs  # noqa: PLC0415 - only a detector with such rules needs globs
 
         self.file_rules = tuple(rules)
         self._file_globs = [(r, PathGlobs(r.only_files)) for r in rules]
+        # `scan` asks of every file whether one applies: the file name against the globs' last parts first (one
+        # regex), the globs themselves only for the few names that pass (gitignore matching of every path, glob
+        # set by glob set, cost as much as a sixth of a scan of source code).
+        globs = [g for r in rules for g in r.only_files]
+        lasts = {g.rstrip("/").rpartition("/")[2] for g in globs}
+        self._file_name = None if not lasts or any(not x or "**" in x for x in lasts) else \
+            re.compile("|".join(fnmatch.translate(x) for x in sorted(lasts)))
+        self._file_glob = PathGlobs(globs)
 
     def applies_in_file(self, relpath: str) -> bool:
         """Whether some rule that applies only in named files (``file_rules``) applies in this one."""
-        return any(globs.matches(relpath) for _, globs in self._file_globs)
+        if not self.file_rules:
+            return False
+        if self._file_name is not None and not self._file_name.match(relpath.rpartition("/")[2]):
+            return False
+        return self._file_glob.matches(relpath)
 
     def scan_named_file(self, text: str, relpath: str) -> list[Finding]:
         """Findings of the ``file_rules`` whose globs name ``relpath``, in that file's text (the other rules are
