@@ -143,6 +143,11 @@ def upstream_tls_context(env) -> ssl.SSLContext:
     return context
 
 
+#: Files of the client repository looked through for credential files at start, at most (a git checkout lists
+#: its files at once; a policy kept in a large directory that is not one would otherwise be walked whole).
+SAVED_CREDENTIALS_WALK_LIMIT = 500_000
+
+
 class Gateway:
     """The ASGI app. Build it from a GatewayConfig; it loads the policy, vault, detector and ledger."""
 
@@ -261,7 +266,11 @@ class Gateway:
         from clientguard.detect.scanner import Skipped, decode, iter_source_files, read_bytes  # noqa: PLC0415
 
         files = []
-        for sf in iter_source_files(self.policy.repo_root):
+        for n, sf in enumerate(iter_source_files(self.policy.repo_root)):
+            if n >= SAVED_CREDENTIALS_WALK_LIMIT:
+                log.warning("%s: more than %d files; credential files beyond them were not read (their saved "
+                            "passwords are still found where a rule finds them)", self.policy.repo_root, n)
+                break
             if not self.detector.applies_in_file(sf.relpath):
                 continue
             data = read_bytes(sf, 1 << 20)
