@@ -776,6 +776,8 @@ class Detector:
         # of them a file name selects gets a small pure-Python detector of its own on first use.
         self.file_rules: tuple[Rule, ...] = ()
         self._file_globs: list[tuple[Rule, object]] = []
+        self._file_name: re.Pattern[str] | None = None
+        self._file_glob = None
         self._file_detectors: dict[tuple[str, ...], Detector] = {}
         # A long text's databases scanned at once on two cores (see _candidate_ends): for the gateway, whose
         # request waits on the scan; `clientguard scan` runs whole batches in threads instead.
@@ -840,18 +842,23 @@ class Detector:
     def _keep_file_rules(self, rules: Sequence[Rule]) -> None:
         import fnmatch  # noqa: PLC0415
 
-        from clientguard.paths import PathGlobs  # noqa: PLC0415 - only a detector with such rules needs globs
-
         self.file_rules = tuple(rules)
-        self._file_globs = [(r, PathGlobs(r.only_files)) for r in rules]
         # `scan` asks of every file whether one applies: the file name against the globs' last parts first (one
-        # regex), the globs themselves only for the few names that pass (gitignore matching of every path, glob
-        # set by glob set, cost as much as a sixth of a scan of source code).
-        globs = [g for r in rules for g in r.only_files]
-        lasts = {g.rstrip("/").rpartition("/")[2] for g in globs}
+        # regex), the globs themselves (built on first need: most scans never meet such a file) only for the
+        # few names that pass. Gitignore matching of every path, glob set by glob set, cost as much as a sixth
+        # of a scan of source code.
+        lasts = {g.rstrip("/").rpartition("/")[2] for r in rules for g in r.only_files}
         self._file_name = None if not lasts or any(not x or "**" in x for x in lasts) else \
             re.compile("|".join(fnmatch.translate(x) for x in sorted(lasts)))
-        self._file_glob = PathGlobs(globs)
+        self._file_glob = None
+
+    def _globs(self):
+        if self._file_glob is None:
+            from clientguard.paths import PathGlobs  # noqa: PLC0415
+
+            self._file_globs = [(r, PathGlobs(r.only_files)) for r in self.file_rules]
+            self._file_glob = PathGlobs([g for r in self.file_rules for g in r.only_files])
+        return self._file_glob
 
     def applies_in_file(self, relpath: str) -> bool:
         """Whether some rule that applies only in named files (``file_rules``) applies in this one."""
@@ -859,11 +866,14 @@ class Detector:
             return False
         if self._file_name is not None and not self._file_name.match(relpath.rpartition("/")[2]):
             return False
-        return self._file_glob.matches(relpath)
+        return self._globs().matches(relpath)
 
     def scan_named_file(self, text: str, relpath: str) -> list[Finding]:
         """Findings of the ``file_rules`` whose globs name ``relpath``, in that file's text (the other rules are
         ``scan``'s). Those files are small and rare: a pure-Python detector scans them."""
+        if not self.file_rules:
+            return []
+        self._globs()
         rules = tuple(r for r, globs in self._file_globs if globs.matches(relpath))
         if not rules:
             return []
