@@ -27,7 +27,10 @@ AGENT_READ_IGNORED = PathGlobs([
     "config/*.local.*", "*.local.json", "*.local.yml", "*.local.yaml", "*.local.toml", "*.local.ini",
     ".npmrc", ".pypirc", ".netrc", ".git-credentials", "credentials", "credentials.*", "secrets.*",
     "*.tfvars", "terraform.tfstate*", "docker-compose.override.yml", "application-*.properties",
-    ".pgpass", "sftp-config*.json", ".ftpconfig", ".remote-sync.json", ".vscode/sftp.json",
+    # files that save their user's passwords (the rules for named files read them)
+    ".pgpass", "sftp-config*.json", ".ftpconfig", ".remote-sync.json", ".vscode/sftp.json", "deployment-config.json",
+    ".my.cnf", ".esmtprc", ".msmtprc", ".fetchmailrc", "sitemanager.xml", "recentservers.xml", "*data-sources*.xml",
+    ".idea/WebServers.xml", "logins.json",
 ])
 
 _BOMS = [
