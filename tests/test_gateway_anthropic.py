@@ -92,3 +92,22 @@ def test_claude_code_style_path_with_beta_query_and_prefix_is_routed(stack: Stac
     credentials = recorded.headers.get("x-api-key") or recorded.headers.get("authorization", "")
     assert credentials.endswith(FAKE_ANTHROPIC_KEY)
     assert stack.leaked(c) == []
+
+
+def test_a_credentials_file_an_agent_read_is_judged_by_its_own_rules(stack: Stack) -> None:
+    """Claude Code read ~/.pgpass (outside the repository, so not known at start): the tool call names the file,
+    and its rules find the weak password in the tool result, which a rule for code would leave as a stand-in."""
+    import secrets
+    import string
+
+    weak = "hunter" + "".join(secrets.choice(string.digits) for _ in range(4))
+    messages = [
+        {"role": "user", "content": [{"type": "text", "text": "Why does psql ask for a password?"}]},
+        {"role": "assistant", "content": [
+            {"type": "tool_use", "id": "toolu_01", "name": "Read", "input": {"file_path": "/home/dev/.pgpass"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01",
+                                      "content": f"     1\u2192db.internal:5432:*:app:{weak}\n"}]},
+    ]
+    _client(stack).messages.create(model="claude-opus-4-8", max_tokens=256, messages=messages)
+    assert not any(r.contains(weak) for r in stack.upstream.requests)
+    assert stack.upstream.requests[-1].json["messages"][1]["content"][0]["input"]["file_path"] == "/home/dev/.pgpass"

@@ -12,6 +12,7 @@ provider-shaped 5xx naming the cause.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import json
@@ -166,6 +167,9 @@ class Gateway:
                                         identifiers_apart=False, parallel_passes=True)
         self.scans = ScanCache(self.detector)
         self.saved_credential_files = self._know_saved_credentials()
+        # Whether a file a tool call names saves credentials: asked of every file name of every request (agents
+        # resend the same names turn after turn), so the answers are remembered.
+        self._credential_file = functools.lru_cache(maxsize=4096)(self.detector.applies_in_file)
         self.protected = ProtectedIndex.build(self.policy.repo_root, self.policy.client.protected_paths)
         self._self_test()
         self.upstreams = {**DEFAULT_UPSTREAMS, **{k: v.rstrip("/") for k, v in config.upstreams.items()}}
@@ -283,6 +287,23 @@ class Gateway:
             if found:
                 files.append(sf.relpath)
         return files
+
+    def _with_named_file_findings(self, texts: list[str], findings: list[list], files: list[str]) -> list[list]:
+        """When a tool call in the request names a file that saves credentials (an agent read ~/.pgpass or
+        sftp-config.json: Claude Code's Read tool, any tool's file_path or path argument), that file's rules
+        judge every text of the request, since its content is somewhere among them (a tool result)."""
+        named = [f for f in dict.fromkeys(files) if self._credential_file(f)]
+        if not named:
+            return findings
+        from clientguard.detect.scanner import with_named_file_findings  # noqa: PLC0415
+
+        out = list(findings)
+        for name in named:
+            for i, text in enumerate(texts):
+                extra = self.detector.scan_named_file(text, name)
+                if extra:
+                    out[i] = with_named_file_findings(list(out[i]), extra)
+        return out
 
     @staticmethod
     def _otel(endpoint: str | None):
@@ -453,6 +474,8 @@ class Gateway:
                 header_slots.append((i, value))
         texts = segs.texts + [v for _i, v in header_slots]
         findings = self.scans.scan_many(texts) if texts else []
+        if segs.files and self.detector.file_rules:
+            findings = self._with_named_file_findings(texts, findings, segs.files)
         for text, fs in zip(texts, findings):
             for f in fs:
                 # Learn this request's values first: one found with its context (KEY=... in a tool's
