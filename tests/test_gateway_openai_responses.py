@@ -130,3 +130,25 @@ def test_the_client_repository_path_is_pseudonymized_and_restored(stack: Stack) 
     assert repo not in recorded.text
     assert "CG_CLIENT_REPO_" in recorded.text
     assert repo in response.output_text
+
+
+def test_a_credentials_file_a_shell_command_printed_is_judged_by_its_own_rules(stack: Stack) -> None:
+    """Codex ran `cat ~/.pgpass` (exec_command's cmd) and `cat ~/.my.cnf` (the older shell tool's command list):
+    the files' own rules find the weak passwords in the outputs, where rules for code see no secret."""
+    import secrets
+    import string
+
+    weak = ["hunter" + "".join(secrets.choice(string.digits) for _ in range(4)) for _ in range(2)]
+    items = [
+        {"type": "message", "role": "user", "content": "Why can't the app reach the database?"},
+        {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "exec_command",
+         "arguments": json.dumps({"cmd": "cat ~/.pgpass"})},
+        {"type": "function_call_output", "call_id": "call_1", "output": f"db.internal:5432:*:app:{weak[0]}\n"},
+        {"type": "function_call", "id": "fc_2", "call_id": "call_2", "name": "shell",
+         "arguments": json.dumps({"command": ["bash", "-lc", "cat /home/dev/.my.cnf"]})},
+        {"type": "function_call_output", "call_id": "call_2", "output": f"[client]\nuser=app\npassword={weak[1]}\n"},
+    ]
+    _client(stack).responses.create(model="gpt-5.1", input=items, tools=TOOLS)
+    assert not any(r.contains(w) for r in stack.upstream.requests for w in weak)
+    sent = stack.upstream.requests[-1].json["input"]
+    assert json.loads(sent[1]["arguments"]) == {"cmd": "cat ~/.pgpass"} and "CG_" in sent[2]["output"]

@@ -290,8 +290,9 @@ class Gateway:
 
     def _with_named_file_findings(self, texts: list[str], findings: list[list], files: list[str]) -> list[list]:
         """When a tool call in the request names a file that saves credentials (an agent read ~/.pgpass or
-        sftp-config.json: Claude Code's Read tool, any tool's file_path or path argument), that file's rules
-        judge every text of the request, since its content is somewhere among them (a tool result)."""
+        sftp-config.json: Claude Code's Read tool, any tool's file_path or path argument, a word of a shell
+        command), that file's rules judge every text of the request, since its content is somewhere among them
+        (a tool result)."""
         named = [f for f in dict.fromkeys(files) if self._credential_file(f)]
         if not named:
             return findings
@@ -474,8 +475,8 @@ class Gateway:
                 header_slots.append((i, value))
         texts = segs.texts + [v for _i, v in header_slots]
         findings = self.scans.scan_many(texts) if texts else []
-        if segs.files and self.detector.file_rules:
-            findings = self._with_named_file_findings(texts, findings, segs.files)
+        if (segs.files or segs.command_words) and self.detector.file_rules:
+            findings = self._with_named_file_findings(texts, findings, segs.files + segs.command_words)
         for text, fs in zip(texts, findings):
             for f in fs:
                 # Learn this request's values first: one found with its context (KEY=... in a tool's

@@ -11,6 +11,7 @@ segments of their own; the document is re-encoded only if something in it was re
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
@@ -30,6 +31,10 @@ JSON_STRING_KEYS = frozenset({"arguments"})
 #: Keys whose values name files an agent read or wrote (recorded in the ledger, never redacted for that).
 FILE_KEYS = frozenset({"file_path", "path", "filename", "notebook_path"})
 _MAX_FILES = 200
+#: Keys whose values are shell commands (Claude Code's Bash `command`, Codex's shell `command` list): the words
+#: of a command may name a file whose content the request carries (`cat ~/.pgpass`).
+COMMAND_KEYS = frozenset({"command", "cmd"})
+_WORD = re.compile(r"[^\s'\"`|;&<>()]+")
 
 
 @dataclass
@@ -49,6 +54,8 @@ class Segments:
     texts: list[str] = field(default_factory=list)
     docs: list[_JsonDoc] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    #: Words of shell commands in tool calls (paths among them), for the rules of files that save credentials.
+    command_words: list[str] = field(default_factory=list)
 
     def add(self, container: Any, key: Any, text: str) -> None:
         self.slots.append((container, key))
@@ -74,6 +81,8 @@ def _walk(node: Any, segs: Segments) -> None:
                     continue
                 if key in FILE_KEYS and len(segs.files) < _MAX_FILES and len(value) <= 1024:
                     segs.files.append(value)
+                if key in COMMAND_KEYS and len(segs.command_words) < _MAX_FILES:
+                    segs.command_words.extend(_WORD.findall(value[:4096])[:_MAX_FILES])
                 if key in JSON_STRING_KEYS and value[:1] in ("{", "["):
                     try:
                         parsed = json.loads(value)
@@ -89,6 +98,9 @@ def _walk(node: Any, segs: Segments) -> None:
                         continue
                 segs.add(node, key, value)
             elif isinstance(value, (dict, list)):
+                if key in COMMAND_KEYS and isinstance(value, list) and len(segs.command_words) < _MAX_FILES:
+                    segs.command_words.extend(w for part in value[:64] if isinstance(part, str)
+                                              for w in _WORD.findall(part[:4096])[:_MAX_FILES])
                 _walk(value, segs)
     elif isinstance(node, list):
         for i, value in enumerate(node):
