@@ -744,9 +744,9 @@ def leaky_repo_table(console: Console, root: Path, counts: dict[str, tuple[int, 
     short: list[tuple[str, int, int]] = []
     for tool, lines in (("clientguard", cg_lines), ("detect-secrets 1.5.0", ds_lines)):
         found = complete = beyond = 0
+        per_file = Counter(path for path, _ in lines)
         for name in names:
-            risk = counts[name][0]
-            got = sum(1 for path, _ in lines if path == name)
+            risk, got = counts[name][0], per_file[name]
             found += min(risk, got)
             complete += got >= risk
             beyond += max(0, got - risk)

@@ -850,7 +850,6 @@ class Detector:
         lasts = {g.rstrip("/").rpartition("/")[2] for r in rules for g in r.only_files}
         self._file_name = None if not lasts or any(not x or "**" in x for x in lasts) else \
             re.compile("|".join(fnmatch.translate(x) for x in sorted(lasts)))
-        self._file_glob = None
 
     def _globs(self):
         if self._file_glob is None:

@@ -353,11 +353,14 @@ def scan_files(files: list[SourceFile], detector: Detector, *, max_file_size: in
 
     def finish(found: list[list], texts: list[tuple[SourceFile, str | bytes]]) -> None:
         for (sf, text), findings in zip(texts, found):
-            if named_files and detector.applies_in_file(sf.relpath):
-                text = text if isinstance(text, str) else text.decode("ascii")
+            named = named_files and detector.applies_in_file(sf.relpath)
+            if not (findings or named):
+                continue
+            text = text if isinstance(text, str) else text.decode("ascii")  # only for a file with findings
+            if named:
                 findings = with_named_file_findings(findings, detector.scan_named_file(text, sf.relpath))
-            if findings:  # ASCII bytes are decoded only for a file with findings
-                report(sf, text if isinstance(text, str) else text.decode("ascii"), findings)
+            if findings:
+                report(sf, text, findings)
 
     def drain(keep: int) -> None:
         """Report the oldest batches handed to the pool until at most ``keep`` are still pending."""

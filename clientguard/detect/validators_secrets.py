@@ -295,6 +295,15 @@ def _template_field(v: str) -> bool:
     return _FORMAT_FIELD.search(v) is not None and not _brackets_misnest(v)
 
 
+_MASK_CHARS = frozenset("*x.X#-_0•")
+
+
+def _masked(v: str) -> bool:
+    """A value masked in place of a password: only mask characters (****, xxxx, ....), or a run of them or a
+    masking word inside (***PASSWORD***, ####)."""
+    return set(v) <= _MASK_CHARS or _MASKED.search(v) is not None
+
+
 #: Code read as a connection string's password in minified JavaScript: a member of `this`, or a method
 #: declared right after the value (t}prepareRequest(e){if(...)).
 _MINIFIED_CODE = lazy_re(r"^this\.[A-Za-z_$]|[\w$]\([\w$,]*\)\{")
@@ -314,7 +323,7 @@ def url_password(value: str) -> bool:
         return False  # https://TOKEN:x-oauth-basic@github.com; mysql://benutzer:passwort@host in a translated page
     if _template_field(v) or "<" in v or ">" in v:
         return False  # f"{pw}", %(pw)s, ${DB_PASS}, <password>, [password], the tail of <user:password>
-    if set(v) <= set("*x.X#-_0•") or _MASKED.search(v):
+    if _masked(v):
         return False  # a mask: ****, xxxx, ...., ***PASSWORD***
     if v.startswith("\\"):
         return False  # file://C:\backup: a Windows drive's letter and path, not user and password
@@ -1368,7 +1377,7 @@ def saved_credential(value: str) -> bool:
     any value counts, weak or a dictionary word ("hunter22", "password"), but not an empty slot, a template,
     a mask or an environment reference."""
     v = value.strip().strip("'\"")
-    if len(v) < 3 or v.lower() in _NO_SAVED_VALUE or _MASKED.search(v) or set(v) <= set("*x.X#-_0•"):
+    if len(v) < 3 or v.lower() in _NO_SAVED_VALUE or _masked(v):
         return False
     return not (_template_field(v) or _NOT_A_VALUE.fullmatch(v))
 
