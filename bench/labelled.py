@@ -41,6 +41,15 @@ Public sets, read from local checkouts (nothing is downloaded, nothing of theirs
   (``.leaky-meta/secrets.csv``). Its lines are not named, so a file's risk lines count as found up to the
   number of lines the tool flags in it; many of its passwords are stand-ins (``password``, ``hunter22``,
   ``admin``), which clientguard leaves out on purpose.
+* sirwart/ripsecrets' test files (``test/``): each line of ``one_per_line/*`` holds one secret, each file of
+  ``one_per_file/*`` one (a key block, a JSON response), and no line of ``none`` holds one (a value its
+  author allowlisted with detect-secrets' ``pragma: allowlist secret``, look-alikes in code). Scored like
+  CredSweeper's: a place found when a secret is reported on one of its lines.
+* Skyscanner/whispers' fixtures (``tests/fixtures/``) with the number of secrets its tests expect in each
+  (``test_detection_by_value`` in ``tests/unit/test_secrets.py``), counted like leaky-repo's: a file's secrets
+  as found up to the number of lines flagged in it. Its values are stand-ins on purpose (``hardcoded1``, the
+  same made-up API key under ten names), which clientguard leaves out as it does such values elsewhere; the
+  payment cards it expects are counted from clientguard's card findings.
 * Presidio-research's labelled synthetic sentences (``data/synth_dataset_v2.json`` and
   ``tests/data/generated_*.json``: support messages, signatures, address blocks, each with the character
   spans of its personal data). For the types clientguard finds (e-mail, phone, card, IBAN, IP, US SSN), a
@@ -727,36 +736,91 @@ def leaky_repo_counts(root: Path) -> dict[str, tuple[int, int]]:
 
 def leaky_repo_table(console: Console, root: Path, counts: dict[str, tuple[int, int]], det: Detector,
                      show_misses: int) -> None:
-    """Per file, the lines a tool reports a secret on against the file's count of risk lines: found is the
-    smaller of the two, summed; lines beyond the risk count are flagged (they may be the informative lines)."""
+    """leaky-repo's files against their counts of risk lines (see file_counts_table)."""
+    file_counts_table(console, "leaky-repo's labelled files ({files} files, {total} risk lines): a file's risk lines "
+                               "count as found up to the number of lines the tool flags in it",
+                      root, {name: risk for name, (risk, _informative) in counts.items()}, det, show_misses,
+                      "risk lines")
+
+
+def file_counts_table(console: Console, title: str, root: Path, counts: dict[str, int], det: Detector,
+                      show_misses: int, what: str, also_rules: frozenset[str] = frozenset()) -> None:
+    """Per file, the lines a tool reports a secret on against the file's labelled count: found is the smaller
+    of the two, summed; lines beyond the count are flagged (a stand-in, or a line the labels call informative).
+    Findings of ``also_rules`` count too (a set that labels payment cards among its secrets)."""
     from clientguard.detect.scanner import SourceFile, scan_files  # noqa: PLC0415
 
     names = sorted(name for name in counts if (root / name).is_file())
     result = scan_files([SourceFile(root / name, name) for name in names], det, jobs=1)
     # a finding counts on its first line (a private key block spans many, and is one risk line in the counts)
-    cg_lines = {(f.path, f.line) for f in result.findings if f.kind == "secret"}
+    cg_lines = {(f.path, f.line) for f in result.findings if f.kind == "secret" or f.rule_id in also_rules}
     ds_lines = detect_secrets_lines(root, names)
-    risk_total = sum(counts[name][0] for name in names)
-    table = Table(title=f"leaky-repo's labelled files ({len(names)} files, {risk_total} risk lines): a file's risk "
-                        "lines count as found up to the number of lines the tool flags in it")
-    for col in ("tool", "risk lines found", "recall", "files all found", "lines beyond the risk count"):
+    total = sum(counts[name] for name in names)
+    table = Table(title=title.format(files=len(names), total=total))
+    for col in ("tool", f"{what} found", "recall", "files all found", f"lines beyond the count"):
         table.add_column(col, justify="right" if col != "tool" else "left")
     short: list[tuple[str, int, int]] = []
     for tool, lines in (("clientguard", cg_lines), ("detect-secrets 1.5.0", ds_lines)):
         found = complete = beyond = 0
         per_file = Counter(path for path, _ in lines)
         for name in names:
-            risk, got = counts[name][0], per_file[name]
-            found += min(risk, got)
-            complete += got >= risk
-            beyond += max(0, got - risk)
-            if tool == "clientguard" and got < risk:
-                short.append((name, got, risk))
-        table.add_row(tool, f"{found} / {risk_total}", f"{found / max(1, risk_total):.3f}",
+            want, got = counts[name], per_file[name]
+            found += min(want, got)
+            complete += got >= want
+            beyond += max(0, got - want)
+            if tool == "clientguard" and got < want:
+                short.append((name, got, want))
+        table.add_row(tool, f"{found} / {total}", f"{found / max(1, total):.3f}",
                       f"{complete} / {len(names)}", str(beyond))
     console.print(table)
-    for name, got, risk in short[:show_misses]:
-        console.print(f"  short {name}: {got} of {risk} risk lines", markup=False)
+    for name, got, want in short[:show_misses]:
+        console.print(f"  short {name}: {got} of {want} {what}", markup=False)
+
+
+# -- ripsecrets and whispers ------------------------------------------------------------------------
+
+
+def ripsecrets_places(test_dir: Path) -> Iterator[tuple[str, bool, Place]]:
+    """ripsecrets' labels (its ``test/`` folder): every non-blank line of ``one_per_line/NAME`` a positive of
+    NAME, every file ``one_per_file/NAME`` one positive spanning its lines, every non-blank line of ``none`` a
+    negative (group "none")."""
+    def lines_of(path: Path) -> list[str]:
+        return path.read_text(encoding="utf-8", errors="replace").splitlines()
+
+    for sub, whole in (("one_per_line", False), ("one_per_file", True)):
+        folder = test_dir / sub
+        for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+            if not path.is_file():
+                continue
+            numbered = [n for n, line in enumerate(lines_of(path), 1) if line.strip()]
+            name = f"{sub}/{path.name}"
+            if whole and numbered:
+                yield path.name, True, Place(name, tuple(range(numbered[0], numbered[-1] + 1)))
+            elif not whole:
+                yield from ((path.name, True, Place(name, (n,))) for n in numbered)
+    none = test_dir / "none"
+    if none.is_file():
+        yield from (("none", False, Place("none", (n,), "none"))
+                    for n, line in enumerate(lines_of(none), 1) if line.strip())
+
+
+def whispers_counts(root: Path) -> dict[str, int]:
+    """whispers' labels: the (fixture, count) pairs its ``test_detection_by_value`` is parametrized with
+    (``tests/unit/test_secrets.py``), read from the test's source without running it."""
+    test = root / "tests" / "unit" / "test_secrets.py"
+    if not test.is_file():
+        return {}
+    counts: dict[str, int] = {}
+    for node in ast.walk(ast.parse(test.read_text(encoding="utf-8"))):
+        if not (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "parametrize" and len(node.args) == 2):
+            continue
+        try:
+            names, rows = ast.literal_eval(node.args[0]), ast.literal_eval(node.args[1])
+        except (ValueError, SyntaxError):
+            continue
+        if tuple(names) == ("src", "count"):
+            counts.update({str(src): int(n) for src, n in rows})
+    return counts
 
 
 # -- the tools --------------------------------------------------------------------------------------
@@ -847,14 +911,19 @@ def main() -> int:
                          "label lines of real repositories)")
     ap.add_argument("--leaky-repo", type=Path, help="a Plazmaz/leaky-repo checkout (files with secrets and "
                     "their per-file counts in .leaky-meta/secrets.csv)")
+    ap.add_argument("--ripsecrets", type=Path, help="a sirwart/ripsecrets checkout (or its test folder): lines "
+                    "with one secret each, files with one, and a file with none")
+    ap.add_argument("--whispers", type=Path, help="a Skyscanner/whispers checkout: its fixtures and the count of "
+                    "secrets its tests expect in each")
     ap.add_argument("--seed", type=int, default=7, help="seed for the generated gitleaks examples")
     ap.add_argument("--misses", type=int, default=0, help="also list this many examples clientguard missed")
     args = ap.parse_args()
     if not (args.gitleaks or args.presidio or args.noseyparker or args.trufflehog or args.credsweeper
             or args.kingfisher or args.presidio_research or args.secretlint or args.semgrep_rules
-            or args.creddata or args.leaky_repo):
+            or args.creddata or args.leaky_repo or args.ripsecrets or args.whispers):
         ap.error("give --gitleaks, --noseyparker, --trufflehog, --kingfisher, --credsweeper, --secretlint, "
-                 "--semgrep-rules, --creddata, --leaky-repo, --presidio-research and/or --presidio "
+                 "--semgrep-rules, --creddata, --leaky-repo, --ripsecrets, --whispers, --presidio-research "
+                 "and/or --presidio "
                  "(local checkouts; this benchmark downloads nothing)")
     console = Console()
     det = Detector.create(fingerprint_key=b"labelled-bench" * 3)
@@ -897,6 +966,10 @@ def main() -> int:
          places_report("semgrep-rules' secret rule tests ({files} files; {skipped} skipped, with {skipped_positives} "
                        "of its labelled lines): lines annotated ruleid (positives) and ok (negatives)",
                        {"ok": "ok lines flagged"}, "semgrep rules")),
+        (args.ripsecrets, ("test",), ripsecrets_places, "no ripsecrets test files under {}",
+         places_report("ripsecrets' test files ({files} files): each line of one_per_line/* and each file of "
+                       "one_per_file/* holds a secret, no line of none does", {"none": "lines of none flagged"},
+                       "ripsecrets files")),
     ]
     for root, parts, load, missing, report in sets:
         if not root:
@@ -939,6 +1012,17 @@ def main() -> int:
             console.print(f"[red]no leaky-repo labels (.leaky-meta/secrets.csv) under {args.leaky_repo}[/red]")
             return 2
         leaky_repo_table(console, args.leaky_repo, counts, det, args.misses)
+
+    if args.whispers:
+        fixtures = args.whispers / "tests" / "fixtures"
+        counts = whispers_counts(args.whispers)
+        if not counts or not fixtures.is_dir():
+            console.print(f"[red]no whispers fixtures with expected counts (tests/fixtures, "
+                          f"tests/unit/test_secrets.py) under {args.whispers}[/red]")
+            return 2
+        file_counts_table(console, "whispers' fixtures ({files} files, {total} secrets its tests expect): a file's "
+                                   "secrets count as found up to the number of lines the tool flags in it",
+                          fixtures, counts, det, args.misses, "secrets", frozenset({"payment-card-number"}))
 
     if args.presidio_research:
         records = list(presidio_research_records(args.presidio_research))

@@ -531,3 +531,89 @@ def test_the_benchmark_reads_a_leaky_repo_checkout(tmp_path):
     missing = subprocess.run([sys.executable, str(ROOT / "bench" / "labelled.py"), "--leaky-repo",
                               str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and "no leaky-repo labels" in missing.stdout
+
+
+def _ripsecrets_checkout(root: Path) -> Path:
+    """ripsecrets' test folder in miniature: lines with one secret each, a file with one key block, and lines
+    with none (one of them allowlisted for detect-secrets). The values are made up at test time."""
+    test = root / "test"
+    (test / "one_per_line").mkdir(parents=True)
+    (test / "one_per_file").mkdir()
+    rng = random.Random(5)
+    token = "ghp_" + "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789") for _ in range(36))
+    (test / "one_per_line" / "github").write_text(f"{token}\n\nGITHUB_TOKEN={token}\n", encoding="utf-8")
+    (test / "one_per_line" / "twilio").write_text("ACxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n", encoding="utf-8")
+    # a PKCS#8 key's DER opening, then filler: the shape the key rules check, no key
+    body = "\n".join(("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQFAKE" + f"{n:010d}")[:64] for n in range(8))
+    (test / "one_per_file" / "pem_key").write_text(f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n",
+                                                   encoding="utf-8")
+    (test / "none").write_text("CLIENT_SECRET = settings.GITHUB_API_SECRET\n\nreturn keyJob.start()\n",
+                               encoding="utf-8")
+    return root
+
+
+def test_ripsecrets_places_are_its_lines_and_files(tmp_path, labelled):
+    places = list(labelled.ripsecrets_places(_ripsecrets_checkout(tmp_path / "ripsecrets") / "test"))
+    assert [(rule, positive, place.path, place.lines, place.rejected_by) for rule, positive, place in places] == [
+        ("github", True, "one_per_line/github", (1,), ""), ("github", True, "one_per_line/github", (3,), ""),
+        ("twilio", True, "one_per_line/twilio", (1,), ""),
+        ("pem_key", True, "one_per_file/pem_key", tuple(range(1, 11)), ""),
+        ("none", False, "none", (1,), "none"), ("none", False, "none", (3,), "none")]
+    assert list(labelled.ripsecrets_places(tmp_path / "nowhere")) == []
+
+
+def test_the_benchmark_reads_a_ripsecrets_checkout(tmp_path):
+    root = _ripsecrets_checkout(tmp_path / "ripsecrets")
+    out = _bench_output("--ripsecrets", str(root), "--misses", "5")
+    # both token lines and the key found, the all-x stand-in not; no line of none flagged
+    assert re.search(r"clientguard\W+3 / 4\W+0\.750\W+0 / 2\W", out), out
+    assert "missed twilio: one_per_line/twilio:1" in out
+
+
+WHISPERS_TEST = '''
+import pytest
+
+@pytest.mark.parametrize(("src", "expected"), [("aws.yml", ["aws_id"])])
+def test_detection_by_key(src, expected):
+    pass
+
+@pytest.mark.parametrize(
+    ("src", "count"),
+    [
+        ("passwords.yml", 2),
+        ("cards.yml", 1),
+        ("placeholders.yml", 0),
+    ],
+)
+def test_detection_by_value(src, count):
+    pass
+'''
+
+
+def _whispers_checkout(root: Path) -> Path:
+    """whispers in miniature: its test module's (fixture, count) table and three fixtures. Values made up."""
+    (root / "tests" / "unit").mkdir(parents=True)
+    (root / "tests" / "unit" / "test_secrets.py").write_text(WHISPERS_TEST, encoding="utf-8")
+    fixtures = root / "tests" / "fixtures"
+    fixtures.mkdir()
+    (fixtures / "passwords.yml").write_text('db_password: "Xk9mQ2vL7pR4TESTq8Wz"\nenv:\n  - name: API_TOKEN\n'
+                                            '    value: Yq2wE4rT6yU8TESTz0xC9vB7\n', encoding="utf-8")
+    (fixtures / "cards.yml").write_text("cc1: 4111111111111111\n", encoding="utf-8")
+    (fixtures / "placeholders.yml").write_text('password: "{{ password }}"\n', encoding="utf-8")
+    return root
+
+
+def test_whispers_counts_come_from_its_test_table(tmp_path, labelled):
+    root = _whispers_checkout(tmp_path / "whispers")
+    assert labelled.whispers_counts(root) == {"passwords.yml": 2, "cards.yml": 1, "placeholders.yml": 0}
+    assert labelled.whispers_counts(tmp_path / "nowhere") == {}
+
+
+def test_the_benchmark_reads_a_whispers_checkout(tmp_path):
+    root = _whispers_checkout(tmp_path / "whispers")
+    out = _bench_output("--whispers", str(root))
+    # the quoted password, the Kubernetes-style name/value pair and the card (counted from the card rule)
+    assert re.search(r"clientguard\W+3 / 3\W+1\.000\W+3 / 3\W+0\W", out), out
+    missing = subprocess.run([sys.executable, str(ROOT / "bench" / "labelled.py"), "--whispers",
+                              str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and "no whispers fixtures" in missing.stdout
