@@ -65,6 +65,40 @@ def test_inline_allow_comment_silences_its_line(det):
     assert found == ["john@acme-corp.com"]
 
 
+@pytest.mark.parametrize("engine", ["hyperscan", "python"])
+@pytest.mark.parametrize("comment", [
+    "# pragma: allowlist secret", "// pragma:allowlist secret", "# pragma: whitelist secret",
+    "# pragma: allowlist-secret", "# gitleaks:allow", "// trufflehog:ignore", "# clientguard:allow"])
+def test_other_scanners_allow_comments_silence_their_line(engine, comment):
+    """A client's repository may already mark the lines it reviewed for detect-secrets, gitleaks or TruffleHog;
+    those lines are not reported again, in bytes (a scan) or text (a request), and the next line still is."""
+    if engine == "hyperscan":
+        pytest.importorskip("hyperscan")
+    det = Detector.create(fingerprint_key=b"k" * 32, engine=engine)
+    text = (f'ok_email = "jane.doe@acme-corp.com"  {comment}\n'
+            'other = "john@acme-corp.com"  # allowlist of the secret senders\n')
+    for scan in (det.scan, lambda t: det.scan_many([t])[0]):
+        assert [text[f.start:f.end] for f in scan(text) if f.kind == "pii"] == ["john@acme-corp.com"]
+
+
+@pytest.mark.parametrize("engine", ["hyperscan", "python"])
+def test_detect_secrets_nextline_pragma_silences_the_line_after_it(engine):
+    if engine == "hyperscan":
+        pytest.importorskip("hyperscan")
+    det = Detector.create(fingerprint_key=b"k" * 32, engine=engine)
+    text = ('# pragma: allowlist nextline secret\nemail = "jane.doe@acme-corp.com"\n'
+            'other = "john@acme-corp.com"\n')
+    assert [text[f.start:f.end] for f in det.scan(text) if f.kind == "pii"] == ["john@acme-corp.com"]
+    first = 'email = "jane.doe@acme-corp.com"\n# pragma: allowlist nextline secret\n'
+    assert [first[f.start:f.end] for f in det.scan(first) if f.kind == "pii"] == ["jane.doe@acme-corp.com"]
+
+
+def test_allow_comments_are_not_honoured_when_the_detector_is_told_not_to():
+    det = Detector.create(fingerprint_key=b"k" * 32, honor_inline_allow=False)
+    text = 'email = "jane.doe@acme-corp.com"  # gitleaks:allow'
+    assert [text[f.start:f.end] for f in det.scan(text)] == ["jane.doe@acme-corp.com"]
+
+
 def test_scan_many_gives_offsets_per_segment(det):
     segs = ["nothing here", "write to jane.doe@acme-corp.com", "and john@acme-corp.com"]
     result = det.scan_many(segs)

@@ -38,7 +38,18 @@ except ImportError:  # pragma: no cover - exercised by the python-engine tests
 
 EngineName = Literal["auto", "hyperscan", "python"]
 INLINE_ALLOW = "clientguard:allow"
-_INLINE_ALLOW_BYTES = INLINE_ALLOW.encode()
+#: The comments that silence the line they are on: clientguard's own, and those of the scanners a client's
+#: repository may already use for the lines it has reviewed (detect-secrets' and ripsecrets' pragma in its
+#: spellings, gitleaks', TruffleHog's). detect-secrets' "nextline" pragma silences the line after it.
+_ALLOW_MARK = r"clientguard:allow|gitleaks:allow|trufflehog:ignore|pragma: ?(?:allow|white)list[ -]secret"
+_ALLOW_NEXT = r"pragma: ?(?:allow|white)list[ -]nextline[ -]secret"
+_ALLOW_RES = {str: (re.compile(_ALLOW_MARK), re.compile(_ALLOW_NEXT)),
+              bytes: (re.compile(_ALLOW_MARK.encode()), re.compile(_ALLOW_NEXT.encode()))}
+#: Cheap literals one of which every marker holds: a text without any is not searched line by line.
+_ALLOW_HINTS = {str: ("clientguard:allow", "gitleaks:allow", "trufflehog:ignore", "list secret", "list-secret",
+                      "nextline"),
+                bytes: (b"clientguard:allow", b"gitleaks:allow", b"trufflehog:ignore", b"list secret", b"list-secret",
+                        b"nextline")}
 #: Joins segments in scan_many; no rule matches across it (NUL is never part of a match we report).
 SEGMENT_SEPARATOR = "\n\x00\n"
 _SEPARATOR_BYTES = SEGMENT_SEPARATOR.encode()
@@ -1112,13 +1123,13 @@ class Detector:
         return ends
 
     def _allow_possible(self, text: str | bytes) -> bool:
-        """Whether `clientguard:allow` occurs in the text at all, asked once per text: finding each
-        match's line on a multi-megabyte single line (minified code, one-line JSON) would otherwise cost
+        """Whether an allow comment (``_ALLOW_MARK``) can occur in the text at all, asked once per text: finding
+        each match's line on a multi-megabyte single line (minified code, one-line JSON) would otherwise cost
         a scan of the line per finding. The last answer is kept with its text (compared by identity)."""
         memo = self._allow_memo
         if memo[0] is text:
             return memo[1]
-        found = (_INLINE_ALLOW_BYTES if isinstance(text, bytes) else INLINE_ALLOW) in text
+        found = any(hint in text for hint in _ALLOW_HINTS[type(text)])  # type: ignore[operator]
         self._allow_memo = (text, found)
         return found
 
@@ -1158,10 +1169,13 @@ class Detector:
             if not ok:
                 return False
         if self._honor_allow and self._allow_possible(text):
-            newline, marker = (b"\n", _INLINE_ALLOW_BYTES) if is_bytes else ("\n", INLINE_ALLOW)
+            newline = b"\n" if is_bytes else "\n"
+            mark, next_line = _ALLOW_RES[type(text)]
             ls = text.rfind(newline, 0, s) + 1  # type: ignore[arg-type]
             le = text.find(newline, e)  # type: ignore[arg-type]
-            if text.find(marker, ls, le if le >= 0 else len(text)) >= 0:  # type: ignore[arg-type]
+            if mark.search(text, ls, le if le >= 0 else len(text)):  # type: ignore[arg-type]
+                return False
+            if ls and next_line.search(text, text.rfind(newline, 0, ls - 1) + 1, ls - 1):  # type: ignore[arg-type]
                 return False
         return True
 
