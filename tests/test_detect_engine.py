@@ -93,6 +93,22 @@ def test_detect_secrets_nextline_pragma_silences_the_line_after_it(engine):
     assert [first[f.start:f.end] for f in det.scan(first) if f.kind == "pii"] == ["jane.doe@acme-corp.com"]
 
 
+@pytest.mark.parametrize("engine", ["hyperscan", "python"])
+def test_an_allow_comment_far_along_a_long_line_still_silences_it(engine):
+    """Lines longer than LONG_LINE are searched whole only when the text holds a marker at all."""
+    if engine == "hyperscan":
+        pytest.importorskip("hyperscan")
+    from clientguard.detect.engine import LONG_LINE
+    det = Detector.create(fingerprint_key=b"k" * 32, engine=engine)
+    filler = "x = 1; " * (LONG_LINE // 3)
+    allowed = f'{filler}email = "jane.doe@acme-corp.com"; {filler} // gitleaks:allow\nnext = "john@acme-corp.com"\n'
+    assert [allowed[f.start:f.end] for f in det.scan(allowed) if f.kind == "pii"] == ["john@acme-corp.com"]
+    plain = f'{filler}email = "jane.doe@acme-corp.com"; {filler}\n'
+    assert [plain[f.start:f.end] for f in det.scan(plain) if f.kind == "pii"] == ["jane.doe@acme-corp.com"]
+    pragma = f'{filler} # pragma: allowlist nextline secret\nemail = "jane.doe@acme-corp.com"\n'
+    assert [pragma[f.start:f.end] for f in det.scan(pragma) if f.kind == "pii"] == []
+
+
 def test_allow_comments_are_not_honoured_when_the_detector_is_told_not_to():
     det = Detector.create(fingerprint_key=b"k" * 32, honor_inline_allow=False)
     text = 'email = "jane.doe@acme-corp.com"  # gitleaks:allow'

@@ -1168,16 +1168,37 @@ class Detector:
                 self._verdicts[key] = ok
             if not ok:
                 return False
-        if self._honor_allow and self._allow_possible(text):
-            newline = b"\n" if is_bytes else "\n"
-            mark, next_line = _ALLOW_RES[type(text)]
+        return not (self._honor_allow and self._allowed_line(text, s, e))
+
+    def _allowed_line(self, text: str | bytes, s: int, e: int) -> bool:
+        """Whether an allow comment silences the line of ``text[s:e]`` (or detect-secrets' nextline pragma the
+        line before it). A line of ordinary length is searched directly, at a cost of its own length; a line
+        longer than LONG_LINE (minified code, one-line JSON) only when the text holds a marker at all, which
+        is asked once per text, so a multi-megabyte line with many findings is not searched once per finding."""
+        newline = b"\n" if isinstance(text, bytes) else "\n"
+        lo = max(0, s - LONG_LINE)
+        ls = text.rfind(newline, lo, s) + 1  # type: ignore[arg-type]
+        if not ls and lo:
+            if not self._allow_possible(text):
+                return False
             ls = text.rfind(newline, 0, s) + 1  # type: ignore[arg-type]
-            le = text.find(newline, e)  # type: ignore[arg-type]
-            if mark.search(text, ls, le if le >= 0 else len(text)):  # type: ignore[arg-type]
-                return False
-            if ls and next_line.search(text, text.rfind(newline, 0, ls - 1) + 1, ls - 1):  # type: ignore[arg-type]
-                return False
-        return True
+        hi = e + LONG_LINE
+        le = text.find(newline, e, hi)  # type: ignore[arg-type]
+        if le < 0:
+            if hi < len(text):
+                if not self._allow_possible(text):
+                    return False
+                le = text.find(newline, e)  # type: ignore[arg-type]
+            if le < 0:
+                le = len(text)
+        mark, next_line = _ALLOW_RES[type(text)]
+        if mark.search(text, ls, le):  # type: ignore[arg-type]
+            return True
+        if ls:  # the line before (of a long one, its last LONG_LINE characters)
+            lo = max(0, ls - 1 - LONG_LINE)
+            ps = text.rfind(newline, lo, ls - 1) + 1 or lo  # type: ignore[arg-type]
+            return bool(next_line.search(text, ps, ls - 1))  # type: ignore[arg-type]
+        return False
 
 
 def _char_offsets(data: bytes, ends: list[int]) -> dict[int, int]:
