@@ -103,6 +103,21 @@ def test_a_value_found_once_is_redacted_again_without_its_context(stack: Stack) 
     assert secret not in stack.upstream.requests[-1].text
 
 
+def test_a_line_the_client_marked_for_another_scanner_goes_out_as_it_is(stack: Stack) -> None:
+    # A pasted test fixture whose line the client's repository allowlists for gitleaks keeps its value; the line
+    # without a marker is still redacted, and the Kubernetes env pair below it too.
+    allowed = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
+    other = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
+    paired = "Pq" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(18)) + "7x"
+    code = (f'AWS_SECRET_ACCESS_KEY = "{allowed}"  # gitleaks:allow (a test key of the fake S3)\n'
+            f'AWS_SECRET_ACCESS_KEY_PROD = "{other}"\n'
+            f"env:\n  - name: DB_PASSWORD\n    value: {paired}\n")
+    _client(stack).chat.completions.create(model="gpt-4.1", messages=[{"role": "user", "content": code}])
+    sent = stack.upstream.requests[-1].text
+    assert allowed in sent
+    assert other not in sent and paired not in sent
+
+
 def test_a_value_found_with_context_is_also_redacted_bare_in_the_same_request(stack: Stack) -> None:
     # After a restart the gateway has forgotten earlier values; the replayed history still holds the
     # tool output that identifies the secret, and that is enough to catch it in the replayed tool call.
