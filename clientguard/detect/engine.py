@@ -41,14 +41,14 @@ INLINE_ALLOW = "clientguard:allow"
 #: The comments that silence the line they are on: clientguard's own, and those of the scanners a client's
 #: repository may already use for the lines it has reviewed (detect-secrets' and ripsecrets' pragma in its
 #: spellings, gitleaks', TruffleHog's). detect-secrets' "nextline" pragma silences the line after it.
-_ALLOW_MARK = r"clientguard:allow|gitleaks:allow|trufflehog:ignore|pragma: ?(?:allow|white)list[ -]secret"
+_ALLOW_MARK = re.escape(INLINE_ALLOW) + r"|gitleaks:allow|trufflehog:ignore|pragma: ?(?:allow|white)list[ -]secret"
 _ALLOW_NEXT = r"pragma: ?(?:allow|white)list[ -]nextline[ -]secret"
 _ALLOW_RES = {str: (re.compile(_ALLOW_MARK), re.compile(_ALLOW_NEXT)),
               bytes: (re.compile(_ALLOW_MARK.encode()), re.compile(_ALLOW_NEXT.encode()))}
 #: Cheap literals one of which every marker holds: a text without any is not searched line by line.
-_ALLOW_HINTS = {str: ("clientguard:allow", "gitleaks:allow", "trufflehog:ignore", "list secret", "list-secret",
+_ALLOW_HINTS = {str: (INLINE_ALLOW, "gitleaks:allow", "trufflehog:ignore", "list secret", "list-secret",
                       "nextline"),
-                bytes: (b"clientguard:allow", b"gitleaks:allow", b"trufflehog:ignore", b"list secret", b"list-secret",
+                bytes: (INLINE_ALLOW.encode(), b"gitleaks:allow", b"trufflehog:ignore", b"list secret", b"list-secret",
                         b"nextline")}
 #: Joins segments in scan_many; no rule matches across it (NUL is never part of a match we report).
 SEGMENT_SEPARATOR = "\n\x00\n"
