@@ -133,6 +133,56 @@ def test_a_malformed_baseline_is_a_clear_error(repo, tmp_path):
     assert proc.returncode == 2 and "baseline is not valid JSON" in proc.stderr
 
 
+def _token() -> str:
+    """A token detect-secrets always lists: 40 hex digits drawn at random are far above its hex entropy limit
+    (3.0 bits per character), where 32 letters and digits sometimes fall below its base64 one (4.5)."""
+    return secrets.token_hex(20)
+
+
+def test_a_detect_secrets_baseline_silences_what_it_accepted(tmp_path):
+    """A repository that keeps detect-secrets' .secrets.baseline: the real detect-secrets writes it, and the
+    secrets it lists stay quiet; a secret added after it, and one its audit marked real, are still reported.
+    The baseline's own SHA-1 hashes are no findings."""
+    pytest.importorskip("detect_secrets")
+    r = tmp_path / "client"
+    r.mkdir()
+    accepted = _token()
+    (r / "config.py").write_text(f'API_TOKEN = "{accepted}"\nAWS_KEY = "{FAKE_AWS}"\nOWNER = "{EMAIL}"\n')
+    git(r, "init", "-q")
+    git(r, "add", "config.py")
+    made = subprocess.run([sys.executable, "-m", "detect_secrets", "scan"], cwd=r, capture_output=True, text=True,
+                          timeout=300, check=True)
+    (r / ".secrets.baseline").write_text(made.stdout)
+    listed = json.loads(made.stdout)["results"]["config.py"]
+    assert len(listed) >= 2 and accepted not in made.stdout
+
+    rc, data = scan_json("--baseline", ".secrets.baseline", ".", cwd=r)
+    assert [(f["rule_id"], f["path"]) for f in data["findings"]] == [("email-address", "config.py")]
+    assert data["stats"]["suppressed_by_baseline"] == 2
+
+    added = _token()
+    (r / "deploy.py").write_text(f'DEPLOY_TOKEN = "{added}"\n')
+    rc, data = scan_json("--baseline", str(r / ".secrets.baseline"), str(r))
+    assert rc == 1 and {(f["rule_id"], f["path"]) for f in data["findings"] if f["kind"] == "secret"} == {
+        ("generic-secret-assignment", "deploy.py")}
+
+    # an entry its audit marked a real secret is reported all the same
+    baseline = json.loads(made.stdout)
+    for entry in baseline["results"]["config.py"]:
+        entry["is_secret"] = entry["type"] == "AWS Access Key"
+    (r / ".secrets.baseline").write_text(json.dumps(baseline))
+    rc, data = scan_json("--baseline", ".secrets.baseline", ".", cwd=r)
+    assert "aws-access-key-id" in {f["rule_id"] for f in data["findings"]}
+    assert "generic-secret-assignment" not in {f["rule_id"] for f in data["findings"] if f["path"] == "config.py"}
+
+
+def test_a_malformed_detect_secrets_baseline_is_a_clear_error(repo, tmp_path):
+    bad = tmp_path / ".secrets.baseline"
+    bad.write_text(json.dumps({"version": "1.5.0", "results": {"src/config.py": [{"type": "AWS Access Key"}]}}))
+    proc = run_scan("--baseline", str(bad), str(repo))
+    assert proc.returncode == 2 and "no 40-digit hashed_secret" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_inline_allow_comment_is_honoured(tmp_path):
     (tmp_path / "a.py").write_text(f'OWNER = "{EMAIL}"  # clientguard:allow\n')
     assert run_scan(str(tmp_path)).returncode == 0

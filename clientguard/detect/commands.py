@@ -51,7 +51,7 @@ def scan_command(
     fmt: ScanFormat = typer.Option(ScanFormat.table, "--format", "-f", help="Output format."),
     identifier: list[str] = typer.Option([], "--identifier", "-i", help="A client identifier to find (repeatable)."),
     policy: Optional[Path] = typer.Option(None, "--policy", help="clientguard.toml to read identifiers and allowlisted paths from."),
-    baseline: Optional[Path] = typer.Option(None, "--baseline", help="Suppress findings accepted in this baseline file."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="Suppress findings accepted in this baseline file (clientguard's, or detect-secrets' .secrets.baseline)."),
     write_baseline_to: Optional[Path] = typer.Option(None, "--write-baseline", help="Write every finding to this baseline file."),
     max_file_size: int = typer.Option(DEFAULT_MAX_FILE_SIZE, "--max-file-size", help="Skip files larger than this (bytes)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),

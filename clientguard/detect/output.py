@@ -12,7 +12,7 @@ from rich.table import Table
 
 from clientguard import __version__
 from clientguard.detect.model import Rule
-from clientguard.detect.scanner import ScanResult
+from clientguard.detect.scanner import Baseline, ScanResult
 from clientguard.errors import InputError
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -138,14 +138,38 @@ def write_baseline(path: Path, result: ScanResult) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
-def read_baseline(path: Path) -> set[str]:
+def read_baseline(path: Path) -> Baseline:
+    """A baseline file: clientguard's own (``--write-baseline``), or detect-secrets' ``.secrets.baseline``, whose
+    ``results`` list each accepted secret by file (relative to the baseline's folder) and SHA-1."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"{path}: baseline file not found", hint="create one with --write-baseline FILE") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: baseline is not valid JSON: {exc}") from None
+    if isinstance(data, dict) and isinstance(data.get("results"), dict) and "findings" not in data:
+        return _detect_secrets_baseline(path, data["results"])
     items = data.get("findings") if isinstance(data, dict) else None
     if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("fingerprint"), str) for i in items):
-        raise InputError(f"{path}: baseline must be an object with a 'findings' list of {{'fingerprint': ...}} entries")
-    return {i["fingerprint"] for i in items}
+        raise InputError(f"{path}: baseline must be an object with a 'findings' list of {{'fingerprint': ...}} entries "
+                         "(clientguard's) or a 'results' object of files (detect-secrets')")
+    return Baseline(fingerprints=frozenset(i["fingerprint"] for i in items))
+
+
+def _detect_secrets_baseline(path: Path, results: dict) -> Baseline:
+    """detect-secrets' results: {file: [{"hashed_secret": SHA-1 hex, "type", "line_number", ...}]}. Every listed
+    secret counts as accepted, as detect-secrets itself treats its baseline, except those an audit marked as
+    real (``"is_secret": true``): those stay reported."""
+    root = path.resolve().parent
+    hashed: set[tuple[str, str]] = set()
+    for name, entries in results.items():
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise InputError(f"{path}: detect-secrets baseline: the results for {name!r} must be a list of objects")
+        where = str((root / name).resolve())
+        for entry in entries:
+            digest = entry.get("hashed_secret")
+            if not (isinstance(digest, str) and len(digest) == 40):
+                raise InputError(f"{path}: detect-secrets baseline: an entry for {name!r} has no 40-digit hashed_secret")
+            if entry.get("is_secret") is not True:
+                hashed.add((where, digest.lower()))
+    return Baseline(hashed=frozenset(hashed))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import hashlib
 import os
 import stat
 import subprocess
@@ -77,6 +78,19 @@ class ScanFinding:
             "end_column": self.end_column, "fingerprint": self.fingerprint, "preview": self.preview,
             "git_ignored": self.ignored_file,
         }
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Findings a scan accepts and does not show: clientguard's own baseline lists them by keyed fingerprint;
+    detect-secrets' ``.secrets.baseline`` by file and SHA-1 of the secret (``hashed``: the file's resolved
+    path and that hash), so a repository that already keeps one need not be reviewed again."""
+
+    fingerprints: frozenset[str] = frozenset()
+    hashed: frozenset[tuple[str, str]] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.fingerprints or self.hashed)
 
 
 @dataclass
@@ -318,9 +332,10 @@ def default_jobs() -> int:
 
 
 def scan_files(files: list[SourceFile], detector: Detector, *, max_file_size: int = DEFAULT_MAX_FILE_SIZE,
-               allow: PathGlobs | None = None, baseline: set[str] | None = None,
+               allow: PathGlobs | None = None, baseline: Baseline | set[str] | None = None,
                on_progress: Callable[[int], None] | None = None, jobs: int | None = None) -> ScanResult:
-    """Scan the given files; ``allow`` globs are skipped, ``baseline`` fingerprints are suppressed.
+    """Scan the given files; ``allow`` globs are skipped, findings a ``baseline`` accepts (a Baseline, or a set of
+    fingerprints) are suppressed.
 
     Files are read in this thread and scanned in batches by ``jobs`` threads (default: ``default_jobs()``;
     1 scans here, without threads). The findings are the same whatever the number of threads."""
@@ -343,10 +358,19 @@ def scan_files(files: list[SourceFile], detector: Detector, *, max_file_size: in
     # findings against. At most 2 * jobs wait at a time: memory stays bounded whatever the repository.
     pending: deque[tuple[Future, list[tuple[SourceFile, str | bytes]]]] = deque()
 
+    accepted = Baseline(frozenset(baseline)) if isinstance(baseline, (set, frozenset)) else baseline
+
     def report(sf: SourceFile, text: str, findings: list) -> None:
+        if accepted and accepted.hashed:
+            where = str(Path(sf.path).resolve())
+            kept_raw = [f for f in findings if (where, hashlib.sha1(text[f.start:f.end].encode("utf-8"),
+                                                                     usedforsecurity=False).hexdigest())
+                        not in accepted.hashed]
+            result.suppressed += len(findings) - len(kept_raw)
+            findings = kept_raw
         found = to_scan_findings(text, findings, sf.relpath, sf.ignored, skip)
-        if baseline:
-            kept = [f for f in found if f.fingerprint not in baseline]
+        if accepted and accepted.fingerprints:
+            kept = [f for f in found if f.fingerprint not in accepted.fingerprints]
             result.suppressed += len(found) - len(kept)
             found = kept
         result.findings.extend(found)
