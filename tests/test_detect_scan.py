@@ -183,6 +183,29 @@ def test_a_malformed_detect_secrets_baseline_is_a_clear_error(repo, tmp_path):
     assert proc.returncode == 2 and "no 40-digit hashed_secret" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("args, says", [
+    (["--output", "{dir}"], "cannot write the report: is a directory"),
+    (["--format", "json", "--output", "{file}/report.json"], "cannot write the report:"),
+    (["--write-baseline", "{file}/baseline.json"], "cannot write the baseline:"),
+    (["--baseline", "{dir}"], "cannot read the baseline: Is a directory"),
+])
+def test_an_output_or_baseline_it_cannot_use_is_a_clear_error(repo, tmp_path, args, says):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder\n")
+    proc = run_scan(*[a.format(dir=tmp_path, file=a_file) for a in args], str(repo))
+    assert proc.returncode == 2 and says in proc.stderr, proc.stderr
+    assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_outputs_in_a_folder_not_made_yet_are_written_there(repo, tmp_path):
+    out = tmp_path / "reports" / "2026-11"
+    proc = run_scan("--format", "json", "--output", str(out / "scan.json"), "--write-baseline",
+                    str(out / "baseline.json"), str(repo))
+    assert proc.returncode == 1, proc.stderr
+    assert json.loads((out / "scan.json").read_text())["findings"]
+    assert json.loads((out / "baseline.json").read_text())["findings"]
+
+
 def test_inline_allow_comment_is_honoured(tmp_path):
     (tmp_path / "a.py").write_text(f'OWNER = "{EMAIL}"  # clientguard:allow\n')
     assert run_scan(str(tmp_path)).returncode == 0

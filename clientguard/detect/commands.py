@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from enum import Enum
@@ -72,6 +73,16 @@ def scan_command(
     except RuntimeError as exc:
         raise InputError(str(exc)) from None
     accepted = read_baseline(baseline) if baseline else None
+    for target, what in ((output, "report"), (write_baseline_to, "baseline")):
+        if target is None:
+            continue
+        # said before the scan, not after it; a missing folder is made, as `clientguard report` does
+        if target.is_dir():
+            raise InputError(f"{target}: cannot write the {what}: is a directory")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"{target}: cannot write the {what}: {exc.strerror or exc}") from None
     files = collect_files(targets)
     if policy_file is not None:
         # The policy lists the client's identifiers by design: reporting them there is noise.
@@ -92,17 +103,19 @@ def scan_command(
     if write_baseline_to is not None:
         write_baseline(write_baseline_to, result)
         err.print(f"wrote {len(result.findings)} finding(s) to baseline {write_baseline_to}")
-    if fmt is ScanFormat.table:
-        console = Console(file=open(output, "w", encoding="utf-8") if output else sys.stdout,
-                          width=160 if output else None)
-        print_table(console, result)
-    else:
-        data = to_json(result) if fmt is ScanFormat.json else to_sarif(result, detector.rules)
-        text = json.dumps(data, indent=2, ensure_ascii=False)
-        if output:
-            output.write_text(text + "\n", encoding="utf-8")
+    try:
+        if fmt is ScanFormat.table:
+            with open(output, "w", encoding="utf-8") if output else contextlib.nullcontext(sys.stdout) as out:
+                print_table(Console(file=out, width=160 if output else None), result)
         else:
-            sys.stdout.write(text + "\n")
+            data = to_json(result) if fmt is ScanFormat.json else to_sarif(result, detector.rules)
+            text = json.dumps(data, indent=2, ensure_ascii=False)
+            if output:
+                output.write_text(text + "\n", encoding="utf-8")
+            else:
+                sys.stdout.write(text + "\n")
+    except OSError as exc:  # --output names a directory, a missing folder, a file that may not be written
+        raise InputError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
     raise typer.Exit(1 if result.findings else 0)
 
 

@@ -135,7 +135,10 @@ def write_baseline(path: Path, result: ScanResult) -> None:
             key=lambda d: (d["path"], d["rule_id"], d["fingerprint"]),
         ),
     }
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    try:
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:  # a directory, no permission, a missing folder
+        raise InputError(f"{path}: cannot write the baseline: {exc.strerror or exc}") from None
 
 
 def read_baseline(path: Path) -> Baseline:
@@ -147,6 +150,8 @@ def read_baseline(path: Path) -> Baseline:
         raise InputError(f"{path}: baseline file not found", hint="create one with --write-baseline FILE") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: baseline is not valid JSON: {exc}") from None
+    except OSError as exc:  # a directory, no permission
+        raise InputError(f"{path}: cannot read the baseline: {exc.strerror or exc}") from None
     if isinstance(data, dict) and isinstance(data.get("results"), dict) and "findings" not in data:
         return _detect_secrets_baseline(path, data["results"])
     items = data.get("findings") if isinstance(data, dict) else None
