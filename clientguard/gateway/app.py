@@ -303,7 +303,7 @@ class Gateway:
             for i, text in enumerate(texts):
                 extra = self.detector.scan_named_file(text, name)
                 if extra:
-                    out[i] = with_named_file_findings(list(out[i]), extra)
+                    out[i] = with_named_file_findings(out[i], extra)  # (it makes a new list)
         return out
 
     @staticmethod
