@@ -1395,6 +1395,35 @@ def basic_auth_credentials(value: str) -> bool:
     return url_password(password)
 
 
+@validator("docker_config_base64")
+def docker_config_base64(value: str) -> bool:
+    """Base64 of a Docker config (a Kubernetes pull secret's ``.dockerconfigjson`` or ``.dockercfg``): a JSON
+    object whose registries carry credentials, as an ``auth`` of user:password, a ``password`` or a token."""
+    compact = re.sub(r"\s+", "", value)
+    try:
+        config = json.loads(base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return False
+    if not isinstance(config, dict):
+        return False
+    registries = config.get("auths", config)
+    if not isinstance(registries, dict):
+        return False
+    for entry in registries.values():
+        if not isinstance(entry, dict):
+            continue
+        auth, password = entry.get("auth"), entry.get("password")
+        if isinstance(auth, str) and basic_auth_credentials(auth):
+            return True
+        if isinstance(password, str) and url_password(password):
+            return True
+        for name in ("identitytoken", "registrytoken"):
+            token = entry.get(name)
+            if isinstance(token, str) and len(token) >= 16 and not is_placeholder(token):
+                return True
+    return False
+
+
 @validator("bearer_token")
 def bearer_token(value: str) -> bool:
     """A bearer token literal: long, varied, not a template or a placeholder."""
