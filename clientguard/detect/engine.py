@@ -28,7 +28,10 @@ from pathlib import Path
 from clientguard.datadir import data_dir, prune, touch, write_cache_file
 from clientguard.detect.fingerprint import fingerprint, load_or_create_key
 from clientguard.detect.model import SEVERITY_RANK, Finding, Rule
-from clientguard.detect.rules import HS_EXPRESSIONS, PY_FLAGS, SHAPES, builtin_rules, rule_flags
+from clientguard.detect.programs import compile_pattern
+from clientguard.detect.rules import (
+    ENDS_EXACTLY, HS_EXPRESSIONS, MATCHING, PY_FLAGS, SHAPES, builtin_rules, rule_flags,
+)
 from clientguard.detect.validators import VALIDATORS, shannon_entropy
 
 try:
@@ -97,12 +100,12 @@ class _Compiled:
         # Known from the rules cache for the built-in rules; worked out on first use for any other.
         self._width, self._newlines = SHAPES.get((rule.pattern, rule.ignore_case, rule.max_length), (-1, -1))
         self._literals: tuple[tuple[str, bool], ...] | None | object = _UNCOMPILED
-        self._ends_exactly: bool | None = None
+        self._ends_exactly: bool | None = ENDS_EXACTLY.get((rule.pattern, rule.prefilter))
 
     @property
     def regex(self) -> re.Pattern[str]:
         if self._regex is None:
-            self._regex = re.compile(_matching_pattern(self.rule), rule_flags(self.rule))
+            self._regex = compile_pattern(_matching_pattern(self.rule), rule_flags(self.rule))
         return self._regex
 
     @property
@@ -234,6 +237,9 @@ def _matching_pattern(rule: Rule) -> str:
     and lookbehinds at every position where no match can start (on bench/scan.py's windows the generic
     unquoted-secret rule took 12.0 ms and takes 7.0, the rules that find a service by its name 5.6 -> 1.6 ms
     for `mite`, a word inside "limited")."""
+    known = MATCHING.get((rule.pattern, rule.ignore_case))
+    if known is not None:
+        return known
     try:
         parsed = sre_parse.parse(rule.pattern, rule_flags(rule))
     except Exception:  # pragma: no cover - the pattern compiled already; keep it as it is
@@ -362,16 +368,36 @@ def _bytes_regex(rule: Rule) -> re.Pattern[bytes] | None:
     either. Patterns the bytes compiler refuses (\\u escapes, say) keep only their str regex. Built from
     the rule alone: the str regex (0.3 ms a rule to compile) is never needed on an ASCII batch.
     """
-    if not PY_FLAGS & re.ASCII or re.search(r"\\[^\x00-\x7f]", rule.pattern):
-        return None  # (an escaped non-ASCII character would turn into an escaped backslash)
-    source = _NON_ASCII.sub(lambda _m: "\\x80", _matching_pattern(rule))
+    source = _bytes_source(rule)
+    if source is None:
+        return None
     try:
-        bregex = re.compile(source.encode("ascii"), rule_flags(rule))
-    except (re.error, UnicodeEncodeError, ValueError):
+        bregex = compile_pattern(source, rule_flags(rule))
+    except (re.error, ValueError):
         return None
     if set(bregex.groupindex) != set(_GROUP_NAME.findall(rule.pattern)):
         return None  # cannot happen for a faithful translation; never trust one that differs
     return bregex
+
+
+def _bytes_source(rule: Rule) -> bytes | None:
+    """The source of the rule's bytes regex (see _bytes_regex), or None when it has none."""
+    if not PY_FLAGS & re.ASCII or re.search(r"\\[^\x00-\x7f]", rule.pattern):
+        return None  # (an escaped non-ASCII character would turn into an escaped backslash)
+    try:
+        return _NON_ASCII.sub(lambda _m: "\\x80", _matching_pattern(rule)).encode("ascii")
+    except UnicodeEncodeError:
+        return None
+
+
+def rule_sources(rule: Rule) -> list[tuple[str | bytes, int]]:
+    """The patterns the engine compiles for a rule, with their flags (what programs.dump keeps)."""
+    flags = rule_flags(rule)
+    found: list[tuple[str | bytes, int]] = [(_matching_pattern(rule), flags)]
+    source = _bytes_source(rule)
+    if source is not None:
+        found.append((source, flags))
+    return found
 
 
 def _compile(rule: Rule) -> _Compiled:

@@ -15,7 +15,9 @@ from typing import Any
 from clientguard import __version__
 from clientguard.datadir import data_dir, prune, touch, write_cache_file
 from clientguard.detect.model import Rule
-from clientguard.detect.validators import VALIDATORS
+from clientguard.detect.programs import Programs, dump
+from clientguard.detect.programs import use as use_programs
+from clientguard.detect.validators import LAZY_SOURCES, VALIDATORS
 from clientguard.errors import RuleError
 
 BUILTIN_RULES_DIR = Path(__file__).parent / "rules"
@@ -121,6 +123,11 @@ HS_EXPRESSIONS: dict[tuple[str, str | None], bytes] = {}
 #: Longest match and most line breaks of a rule's pattern, by (pattern, ignore_case, max_length): also from
 #: the cache, since working them out parses the pattern twice more for every rule a scan touches.
 SHAPES: dict[tuple[str, bool, int], tuple[int, int]] = {}
+#: The pattern as the engine runs it (see engine._matching_pattern), by (pattern, ignore_case): from the cache
+#: too, since working it out parses the pattern.
+MATCHING: dict[tuple[str, bool], str] = {}
+#: Whether each match ends where the hyperscan expression ends (engine._ends_exactly), by (pattern, prefilter).
+ENDS_EXACTLY: dict[tuple[str, str | None], bool] = {}
 
 _TUPLE_FIELDS = ("keywords", "skip_files", "only_files", "examples", "counter_examples")
 
@@ -129,16 +136,23 @@ def _cache_file(files: list[Path]) -> Path | None:
     """The cache of these exact rule files as validated rules (None: no cache directory).
 
     Keyed by the files' bytes, the Python and clientguard versions, the validators that exist and the
-    source of the rule model and the engine (which derives the hyperscan expressions).
+    source of the rule model and the engine (which derives the hyperscan expressions), and of the modules
+    whose patterns the compiled programs beside it hold (programs.py).
     """
     try:
         digest = hashlib.sha256(repr((sys.version, __version__, sorted(VALIDATORS))).encode())
         here = Path(__file__).parent
-        for f in [here / "model.py", here / "engine.py", *files]:
+        for f in [here / "model.py", here / "engine.py", here / "programs.py", *sorted(here.glob("validators*.py")),
+                  *files]:
             digest.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
         return data_dir() / "cache" / f"rules-{digest.hexdigest()[:32]}.json"
     except OSError:
         return None
+
+
+def _programs_file(cache: Path) -> Path:
+    """The compiled patterns of the cached rules (see programs.py), beside the rules."""
+    return cache.with_suffix(".sre")
 
 
 def _read_cache(cache: Path) -> list[Rule] | None:
@@ -148,19 +162,26 @@ def _read_cache(cache: Path) -> list[Rule] | None:
         for entry in entries:
             hs = entry.pop("hs")
             shape = entry.pop("shape")
+            matching = entry.pop("matching")
+            ends_exactly = entry.pop("ends_exactly")
             for name in _TUPLE_FIELDS:
                 entry[name] = tuple(entry[name])
             rule = Rule(**entry)  # validated when the cache was written
             HS_EXPRESSIONS[(rule.pattern, rule.prefilter)] = hs.encode("utf-8")
             SHAPES[(rule.pattern, rule.ignore_case, rule.max_length)] = (int(shape[0]), int(shape[1]))
+            MATCHING[(rule.pattern, rule.ignore_case)] = str(matching)
+            ENDS_EXACTLY[(rule.pattern, rule.prefilter)] = bool(ends_exactly)
             rules.append(rule)
-        return rules
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # no cache yet, or a damaged one: parse the files
+    programs = _programs_file(cache)
+    touch(programs)
+    use_programs(Programs(path=programs))  # read on the first compile
+    return rules
 
 
 def _write_cache(cache: Path, rules: list[Rule]) -> None:
-    from clientguard.detect.engine import _Compiled, _hs_expression  # the engine imports this module
+    from clientguard.detect.engine import _Compiled, _hs_expression, _matching_pattern, rule_sources  # noqa: PLC0415
 
     entries = []
     for rule in rules:
@@ -168,10 +189,20 @@ def _write_cache(cache: Path, rules: list[Rule]) -> None:
         entry["hs"] = _hs_expression(rule).decode("utf-8")
         compiled = _Compiled(rule)
         entry["shape"] = [compiled.width, compiled.newlines]
+        entry["matching"] = _matching_pattern(rule)
+        entry["ends_exactly"] = compiled.ends_exactly
         entries.append(entry)
+    # Every rule's compiled patterns, worked out once here (about a second for the built-in rules) instead of
+    # in every scan that needs them.
+    programs = dump([*(source for rule in rules for source in rule_sources(rule)), *LAZY_SOURCES])
+    if programs is not None:
+        use_programs(Programs(data=programs))
     try:
         write_cache_file(cache, json.dumps({"rules": entries}).encode("utf-8"))
+        if programs is not None:
+            write_cache_file(_programs_file(cache), programs)
         prune(cache.parent, "rules-*.json", 4)  # earlier versions' rules
+        prune(cache.parent, "rules-*.sre", 4)
         prune(cache.parent, "rules-*.checked", 0)  # markers of releases before this cache
     except OSError:
         pass  # a read-only data directory only costs the parse next time

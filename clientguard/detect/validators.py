@@ -15,12 +15,17 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable
 
+from clientguard.detect.programs import compile_pattern
 
 Validator = Callable[[str], bool]
 VALIDATORS: dict[str, Validator] = {}
 
 #: What the validators call on their patterns.
 _PATTERN_API = ("search", "match", "fullmatch", "finditer", "findall", "sub", "subn", "split", "pattern", "flags")
+
+
+#: Every validator pattern with its flags, whose compiled programs the rules cache keeps (see programs.py).
+LAZY_SOURCES: list[tuple[str, int]] = []
 
 
 class LazyPattern:
@@ -31,12 +36,13 @@ class LazyPattern:
     __slots__ = ("_source", *_PATTERN_API)
 
     def __init__(self, pattern: str, flags: int = 0):
-        self._source = (pattern, flags)
+        self._source = (pattern, int(flags))
+        LAZY_SOURCES.append(self._source)
 
     def __getattr__(self, name: str):  # only while a slot is unset, that is before the first use
         if name not in _PATTERN_API:
             raise AttributeError(name)
-        compiled = re.compile(*self._source)
+        compiled = compile_pattern(*self._source)
         for attr in _PATTERN_API:
             object.__setattr__(self, attr, getattr(compiled, attr))
         return getattr(compiled, name)
@@ -88,13 +94,20 @@ def letter_pair_score(word: str) -> float:
     return total / pairs if pairs else 0.0
 
 
-def _ordered_runs(length: int) -> "re.Pattern[str]":
-    """Every run of `length` consecutive letters or digits, ascending or descending, as one regex."""
+def _ordered_runs_source(length: int) -> str:
     runs = []
     for alphabet in ("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789"):
         for seq in (alphabet, alphabet[::-1]):
             runs.extend(seq[i:i + length] for i in range(len(seq) - length + 1))
-    return re.compile("|".join(runs))
+    return "|".join(runs)
+
+
+LAZY_SOURCES.extend((_ordered_runs_source(n), 0) for n in (6, 7, 8))  # the lengths the validators ask for
+
+
+def _ordered_runs(length: int) -> "re.Pattern[str]":
+    """Every run of `length` consecutive letters or digits, ascending or descending, as one regex."""
+    return compile_pattern(_ordered_runs_source(length), 0)
 
 
 _ORDERED_RUNS: dict[int, "re.Pattern[str]"] = {}
