@@ -38,7 +38,7 @@ EXPECTED = {
 def _scan(engine: str) -> set[tuple[str, int, str]]:
     policy = load_policy(DEMO / "clientguard.toml")
     det = Detector.create(policy.client.identifiers, fingerprint_key=b"d" * 32, engine=engine)
-    files = [f for f in collect_files([DEMO]) if f.path.name != "clientguard.toml"]
+    files = [f for f in collect_files([DEMO]) if Path(f.path).name != "clientguard.toml"]
     result = scan_files(files, det, allow=PathGlobs(policy.scan.allow_paths))
     return {(f.path, f.line, f.rule_id) for f in result.findings if f.kind != "identifier"}
 

@@ -88,6 +88,15 @@ def test_scans_tracked_untracked_and_agent_read_ignored_files_only(repo):
     assert paths == {"src/config.py": False, "notes.txt": False, ".env": True}
 
 
+def test_a_folder_of_a_repository_is_scanned_with_paths_under_it(repo):
+    (repo / "src" / ".env.local").write_text("OWNER_MAIL=dave@acme-corp.com\n")  # ignored, read by agents
+    (repo / ".gitignore").write_text(".env*\nbuild/\n")
+    _, data = scan_json("src", cwd=repo)
+    assert {f["path"]: f["git_ignored"] for f in data["findings"]} == {"config.py": False, ".env.local": True}
+    _, data = scan_json(str(repo / "src"))  # an absolute path: the same paths
+    assert {f["path"] for f in data["findings"]} == {"config.py", ".env.local"}
+
+
 def test_exit_code_is_zero_when_nothing_is_found(tmp_path):
     (tmp_path / "a.py").write_text("print('hello')\n")
     assert run_scan(str(tmp_path)).returncode == 0
