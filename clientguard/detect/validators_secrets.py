@@ -1368,7 +1368,8 @@ def jetbrains_scrambled_password(value: str) -> bool:
 
 
 #: What a saved-credentials file holds where no password was saved.
-_NO_SAVED_VALUE = frozenset({"null", "none", "nil", "true", "false", "undefined", "*", "-"})
+_NO_SAVED_VALUE = frozenset({"null", "none", "nil", "true", "false", "undefined", "*", "-",
+                             "password_here"})  # the value wp-config-sample.php ships with
 
 
 @validator("saved_credential")
