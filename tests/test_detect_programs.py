@@ -44,6 +44,10 @@ def _behaviour(pattern: re.Pattern, texts: list[str]) -> list:
     return out
 
 
+def test_this_python_builds_the_patterns_re_compile_builds():
+    assert programs_module._agrees()
+
+
 def test_kept_programs_give_the_patterns_re_compile_gives(monkeypatch):
     sources = _sources()
     kept = Programs(data=dump(sources))
@@ -59,7 +63,8 @@ def test_kept_programs_give_the_patterns_re_compile_gives(monkeypatch):
         assert _behaviour(got, texts) == _behaviour(want, texts), key
 
 
-@pytest.mark.parametrize("damage", ["flipped byte", "truncated", "other python", "not a program file", "empty"])
+@pytest.mark.parametrize("damage", ["flipped byte", "truncated", "other python", "not a program file", "empty",
+                                    "a matcher that builds other patterns"])
 def test_a_damaged_or_foreign_file_is_never_used(damage, monkeypatch, tmp_path):
     key = (r"(?P<user>[a-z]+):(?P<password>[^@\s:/]{4,})@", re.ASCII)
     data = dump([key])
@@ -72,8 +77,10 @@ def test_a_damaged_or_foreign_file_is_never_used(damage, monkeypatch, tmp_path):
         monkeypatch.setattr(programs_module.sys, "version", "3.11.0 (another build)")
     elif damage == "not a program file":
         data = b"\x00" * 64 + data
-    else:
+    elif damage == "empty":
         data = b""
+    else:
+        monkeypatch.setattr(programs_module, "_agrees", lambda: False)
     path = tmp_path / "rules-x.sre"
     path.write_bytes(data)
     kept = Programs(path=path)

@@ -78,6 +78,31 @@ def dump(sources: Iterable[tuple[Source, int]]) -> bytes | None:
     return _MAGIC + struct.pack("<II", zlib.crc32(body), len(stamp)) + body
 
 
+_CHECK = (r"(?i)(?P<name>ab+c)[ \t]*=[ \t]*(?P<value>\w{2,4})", b"x(?P<n>[0-9]{2})y")
+
+
+def _agrees() -> bool:
+    """Whether a program handed to `_sre.compile` as done here gives what `re.compile` gives, on this Python
+    (asked once, before the first file is used: the call is CPython's own, not a public interface)."""
+    try:
+        for source in _CHECK:
+            final, code, groups, groupindex = program(source, 0)
+            indexgroup: list[str | None] = [None] * (groups + 1)
+            for name, index in groupindex.items():
+                indexgroup[index] = name
+            made = _sre.compile(source, final, array("I", code).tolist(), groups, dict(groupindex), tuple(indexgroup))
+            want = re.compile(source)
+            subject = "ABBC = xy12 abc=q" if isinstance(source, str) else b"x12y x3y x45y"
+            if (made.pattern, made.flags, made.groups, dict(made.groupindex)) != \
+                    (want.pattern, want.flags, want.groups, dict(want.groupindex)) or \
+                    [(m.span(), m.groups()) for m in made.finditer(subject)] != \
+                    [(m.span(), m.groups()) for m in want.finditer(subject)]:
+                return False
+        return True
+    except Exception:  # noqa: BLE001 - any surprise: do without
+        return False
+
+
 class Programs:
     """The programs of one file (read on first use), and `compile` that uses them."""
 
@@ -97,7 +122,7 @@ class Programs:
                 try:
                     raw = self._data if self._data is not None else (
                         self._path.read_bytes() if self._path is not None else None)
-                    if raw is not None and _USABLE and raw[:len(_MAGIC)] == _MAGIC:
+                    if raw is not None and _USABLE and raw[:len(_MAGIC)] == _MAGIC and _agrees():
                         # The matcher does not check a program fully: a damaged one could crash it, so the
                         # programs are only taken whole and intact.
                         crc, stamp_size = struct.unpack_from("<II", raw, len(_MAGIC))
