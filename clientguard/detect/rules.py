@@ -192,20 +192,23 @@ def _write_cache(cache: Path, rules: list[Rule]) -> None:
         entry["matching"] = _matching_pattern(rule)
         entry["ends_exactly"] = compiled.ends_exactly
         entries.append(entry)
-    # Every rule's compiled patterns, worked out once here (about a second for the built-in rules) instead of
-    # in every scan that needs them.
-    programs = dump([*(source for rule in rules for source in rule_sources(rule)), *LAZY_SOURCES])
-    if programs is not None:
-        use_programs(Programs(data=programs))
     try:
         write_cache_file(cache, json.dumps({"rules": entries}).encode("utf-8"))
-        if programs is not None:
-            write_cache_file(_programs_file(cache), programs)
         prune(cache.parent, "rules-*.json", 4)  # earlier versions' rules
-        prune(cache.parent, "rules-*.sre", 4)
         prune(cache.parent, "rules-*.checked", 0)  # markers of releases before this cache
     except OSError:
-        pass  # a read-only data directory only costs the parse next time
+        return  # a read-only data directory only costs the parse next time
+    # Every rule's compiled patterns, worked out once here (about a second for the built-in rules) instead of
+    # in every scan that needs them; only where they can be kept, or each run would pay it.
+    programs = dump([*(source for rule in rules for source in rule_sources(rule)), *LAZY_SOURCES])
+    if programs is None:
+        return
+    use_programs(Programs(data=programs))
+    try:
+        write_cache_file(_programs_file(cache), programs)
+        prune(cache.parent, "rules-*.sre", 4)
+    except OSError:
+        pass
 
 
 def load_rules(paths: list[Path] | None = None) -> list[Rule]:
