@@ -82,6 +82,25 @@ def test_other_scanners_allow_comments_silence_their_line(engine, comment):
 
 
 @pytest.mark.parametrize("engine", ["hyperscan", "python"])
+def test_json_nested_a_thousand_deep_inside_a_token_does_not_stop_the_scan(engine):
+    """Validators decode base64 JSON (a JWT's header, a pull secret's Docker config); nested objects a thousand
+    deep made json raise RecursionError out of the scan, and `clientguard scan` stopped on that file."""
+    if engine == "hyperscan":
+        pytest.importorskip("hyperscan")
+    det = Detector.create(fingerprint_key=b"k" * 32, engine=engine)
+    nested = b'{"a":' * 1500
+
+    def b64url(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    text = (f'token = "{b64url(nested)}.{b64url(b"{}")}.c2lnbmF0dXJlc2lnbmF0dXJl"\n'
+            f"Authorization: Bearer {b64url(nested)}\n"
+            f"  .dockerconfigjson: {base64.b64encode(nested).decode()}\n"
+            'email = "jane.doe@acme-corp.com"\n')
+    assert "jane.doe@acme-corp.com" in [text[f.start:f.end] for f in det.scan(text)]
+
+
+@pytest.mark.parametrize("engine", ["hyperscan", "python"])
 def test_detect_secrets_nextline_pragma_silences_the_line_after_it(engine):
     if engine == "hyperscan":
         pytest.importorskip("hyperscan")

@@ -516,7 +516,7 @@ def _b64url_json(part: str) -> dict | None:
     try:
         raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # (objects nested a thousand deep: no token's)
         return None
     return data if isinstance(data, dict) else None
 

@@ -257,7 +257,7 @@ def _jwt_header_only(v: str) -> bool:
         return False
     try:
         header = json.loads(base64.urlsafe_b64decode(v + "=" * (-len(v) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         return False
     return isinstance(header, dict) and bool(header) and set(header) <= {"alg", "typ", "kid", "cty"}
 
@@ -638,7 +638,7 @@ def _json_of_stand_ins(text: str) -> bool:
     token a local development server takes)."""
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     if not isinstance(data, dict):
         return False
@@ -1403,8 +1403,8 @@ def docker_config_base64(value: str) -> bool:
     compact = re.sub(r"\s+", "", value)
     try:
         config = json.loads(base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        return False
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
+        return False  # (RecursionError: brackets nested thousands deep, which no Docker config is)
     if not isinstance(config, dict):
         return False
     registries = config.get("auths", config)
@@ -1473,7 +1473,7 @@ def _b64url_json_object(part: str) -> bool:
     try:
         raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
         return isinstance(json.loads(raw), dict)
-    except (ValueError, UnicodeDecodeError, binascii.Error):
+    except (ValueError, UnicodeDecodeError, binascii.Error, RecursionError):
         return False
 
 
