@@ -437,3 +437,31 @@ def test_rules_for_named_files_apply_there_and_nowhere_else(tmp_path):
     # the e-mail address the URL's user part holds is still reported, beside the password
     assert any(f["path"] == ".git-credentials" and f["kind"] == "pii" for f in report["findings"])
     assert "hunter22" not in json.dumps(report) and "Gc0000TESTq7w" not in json.dumps(report)
+
+
+def test_a_sites_git_ignored_configuration_with_its_database_password_is_read(tmp_path):
+    """CMS templates git-ignore the file the installer writes the live database password into (wp-config.php,
+    Magento's app/etc/env.php, a Drupal site's settings.php); agents open it all the same, so scan reads it."""
+    repo = tmp_path / "site"
+    (repo / "web" / "sites" / "default").mkdir(parents=True)
+    (repo / "app" / "etc").mkdir(parents=True)
+    (repo / ".gitignore").write_text("wp-config.php\nweb/sites/*/settings.php\napp/etc/env.php\nbuild/\n")
+    (repo / "wp-config.php").write_text("<?php\ndefine( 'DB_PASSWORD', 'hunter22' );\n")
+    (repo / "web" / "sites" / "default" / "settings.php").write_text(
+        "<?php\n$databases['default']['default'] = [\n  'password' => 'drupal8',\n];\n")
+    (repo / "app" / "etc" / "env.php").write_text("<?php\nreturn ['db' => ['connection' => ['default' => [\n"
+                                                  "  'password' => 'Mg0000TESTk4',\n]]]];\n")
+    (repo / "build").mkdir()
+    (repo / "build" / "notes.php").write_text("<?php\ndefine( 'DB_PASSWORD', 'hunter22' );\n")
+    (repo / "index.php").write_text("<?php\n// the site\n")
+    git(repo, "init", "-q")
+    git(repo, "add", ".gitignore", "index.php")
+    git(repo, "commit", "-qm", "init")
+    code, report = scan_json(str(repo))
+    found = {(f["path"], f["git_ignored"]) for f in report["findings"] if f["kind"] == "secret"}
+    assert code == 1 and found == {
+        ("wp-config.php", True), ("web/sites/default/settings.php", True), ("app/etc/env.php", True),
+    }, found  # (build/notes.php is ignored and no file agents open for its settings: not read)
+    # A weak password counts in the file that holds the site's live one, and in no other file.
+    assert [f["rule_id"] for f in report["findings"] if f["path"] == "wp-config.php"] == ["php-app-config-db-password"]
+    assert "hunter22" not in json.dumps(report)

@@ -31,7 +31,11 @@ AGENT_READ_IGNORED = PathGlobs([
     # files that save their user's passwords (the rules for named files read them)
     ".pgpass", "sftp-config*.json", ".ftpconfig", ".remote-sync.json", ".vscode/sftp.json", "deployment-config.json",
     ".my.cnf", ".esmtprc", ".msmtprc", ".fetchmailrc", "sitemanager.xml", "recentservers.xml", "*data-sources*.xml",
-    ".idea/WebServers.xml", "logins.json",
+    ".idea/WebServers.xml", "logins.json", ".ftppass", "settings.xml", "settings-security.xml", "tomcat-users.xml",
+    # a site's own configuration with its database password, git-ignored by every CMS's template (not a bare
+    # config.php: an ignored vendor/ tree holds many that are no site's)
+    "wp-config.php", "configuration.php", "LocalSettings.php", "settings.inc.php",
+    "**/sites/*/settings.php", "**/sites/*/settings.local.php", "**/app/etc/env.php", "**/app/config/parameters.php",
 ])
 
 _BOMS = [
