@@ -54,10 +54,15 @@ def repo(tmp_path: Path) -> Path:
     (r / "build").mkdir()
     (r / "build" / "out.txt").write_text("built by bob@acme-corp.com\n")
     (r / "notes.txt").write_text("untracked note for carol@acme-corp.com\n")
-    git(r, "init", "-q")
-    git(r, "add", "src/config.py", ".gitignore")
-    git(r, "commit", "-qm", "init")
+    commit_repo(r, "src/config.py", ".gitignore")
     return r
+
+
+def commit_repo(repo: Path, *tracked: str) -> None:
+    """Make `repo` a git work tree whose first commit holds `tracked` (every other file stays untracked)."""
+    git(repo, "init", "-q")
+    git(repo, "add", *tracked)
+    git(repo, "commit", "-qm", "init")
 
 
 def test_json_report_has_positions_fingerprints_and_masked_previews(repo):
@@ -454,9 +459,7 @@ def test_a_sites_git_ignored_configuration_with_its_database_password_is_read(tm
     (repo / "build").mkdir()
     (repo / "build" / "notes.php").write_text("<?php\ndefine( 'DB_PASSWORD', 'hunter22' );\n")
     (repo / "index.php").write_text("<?php\n// the site\n")
-    git(repo, "init", "-q")
-    git(repo, "add", ".gitignore", "index.php")
-    git(repo, "commit", "-qm", "init")
+    commit_repo(repo, ".gitignore", "index.php")
     code, report = scan_json(str(repo))
     found = {(f["path"], f["git_ignored"]) for f in report["findings"] if f["kind"] == "secret"}
     assert code == 1 and found == {
