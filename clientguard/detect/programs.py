@@ -59,6 +59,15 @@ def program(source: Source, flags: int) -> Program:
             dict(parsed.state.groupdict))
 
 
+def _pattern(source: Source, kept: Program) -> re.Pattern:
+    """The pattern object of a kept program, made as `re.compile` makes it (errors as `_sre` raises them)."""
+    final, code, groups, groupindex = kept
+    indexgroup: list[str | None] = [None] * (groups + 1)
+    for name, index in groupindex.items():
+        indexgroup[index] = name
+    return _sre.compile(source, final, array("I", code).tolist(), groups, dict(groupindex), tuple(indexgroup))
+
+
 def dump(sources: Iterable[tuple[Source, int]]) -> bytes | None:
     """The file for these patterns (None when this Python cannot use one); a pattern that does not compile is
     left out (it is reported where it is compiled)."""
@@ -86,12 +95,7 @@ def _agrees() -> bool:
     (asked once, before the first file is used: the call is CPython's own, not a public interface)."""
     try:
         for source in _CHECK:
-            final, code, groups, groupindex = program(source, 0)
-            indexgroup: list[str | None] = [None] * (groups + 1)
-            for name, index in groupindex.items():
-                indexgroup[index] = name
-            made = _sre.compile(source, final, array("I", code).tolist(), groups, dict(groupindex), tuple(indexgroup))
-            want = re.compile(source)
+            made, want = _pattern(source, program(source, 0)), re.compile(source)
             subject = "ABBC = xy12 abc=q" if isinstance(source, str) else b"x12y x3y x45y"
             if (made.pattern, made.flags, made.groups, dict(made.groupindex)) != \
                     (want.pattern, want.flags, want.groups, dict(want.groupindex)) or \
@@ -144,12 +148,7 @@ class Programs:
         entry = self._load().get((source, int(flags)))
         if entry is not None:
             try:
-                final, code, groups, groupindex = entry
-                indexgroup: list[str | None] = [None] * (groups + 1)
-                for name, index in groupindex.items():
-                    indexgroup[index] = name
-                return _sre.compile(source, final, array("I", code).tolist(), groups, dict(groupindex),
-                                    tuple(indexgroup))
+                return _pattern(source, entry)
             except (TypeError, ValueError, RuntimeError, OverflowError, IndexError):
                 pass  # a program this matcher refuses: compile it
         return re.compile(source, flags)

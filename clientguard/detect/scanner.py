@@ -161,14 +161,12 @@ def iter_source_files(root: Path) -> Iterator[SourceFile]:
         prefix = rel_root.as_posix() + "/" if rel_root else ""
         base = str(top) + os.sep
         seen: set[str] = set()
-        for rel in _git_ls(top, ["--cached", "--others", "--exclude-standard", "--", *scope]):
-            if rel not in seen:
+        for listing, ignored in ((["--cached", "--others"], False), (["--others", "--ignored"], True)):
+            for rel in _git_ls(top, [*listing, "--exclude-standard", "--", *scope]):
+                if rel in seen or (ignored and not AGENT_READ_IGNORED.matches(rel)):
+                    continue
                 seen.add(rel)
-                yield SourceFile(base + rel, rel[len(prefix):] if rel.startswith(prefix) else rel)
-        for rel in _git_ls(top, ["--others", "--ignored", "--exclude-standard", "--", *scope]):
-            if rel not in seen and AGENT_READ_IGNORED.matches(rel):
-                seen.add(rel)
-                yield SourceFile(base + rel, rel[len(prefix):] if rel.startswith(prefix) else rel, ignored=True)
+                yield SourceFile(base + rel, rel[len(prefix):] if rel.startswith(prefix) else rel, ignored)
         return
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if d != ".git")

@@ -512,13 +512,23 @@ def ipv6_private(value: str) -> bool:
 
 # --- tokens --------------------------------------------------------------------------------------
 
-def _b64url_json(part: str) -> dict | None:
+def json_object(raw: str | bytes) -> dict | None:
+    """The JSON object a candidate decodes to, or None: not JSON, not an object, or nested so deep (a thousand
+    levels) that json gives up, which no token or configuration is. The one way validators read JSON."""
     try:
-        raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # (objects nested a thousand deep: no token's)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def b64url_json(part: str) -> dict | None:
+    """The JSON object of one base64url part of a token (padding optional), or None."""
+    try:
+        raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    except ValueError:
+        return None
+    return json_object(raw)
 
 
 @validator("jwt")
@@ -526,8 +536,8 @@ def jwt(value: str) -> bool:
     parts = value.split(".")
     if len(parts) != 3:
         return False
-    header = _b64url_json(parts[0])
-    return bool(header and "alg" in header) and _b64url_json(parts[1]) is not None
+    header = b64url_json(parts[0])
+    return bool(header and "alg" in header) and b64url_json(parts[1]) is not None
 
 
 # Values that stand for a secret without being one.

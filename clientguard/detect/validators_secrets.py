@@ -10,13 +10,12 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import json
 import math
 import re
 
 from clientguard.detect.validators import (
-    YOUR_VALUE, generic_secret, has_ordered_run, is_placeholder, lazy_re, letter_pair_score, longest_ordered_run,
-    shannon_entropy, validator,
+    YOUR_VALUE, b64url_json, generic_secret, has_ordered_run, is_placeholder, json_object, lazy_re, letter_pair_score,
+    longest_ordered_run, shannon_entropy, validator,
 )
 
 # --- private key blocks --------------------------------------------------------------------------
@@ -248,18 +247,15 @@ def _jwt_header_only(v: str) -> bool:
     """The first part of a JWT alone (eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9 is {"alg":"HS256","typ":"JWT"}), or
     its first two parts with nothing after them: documentation's and tests' stand-in for a token."""
     if v.startswith("eyJ") and v.count(".") == 1 and v.endswith(".") and len(v) > 1:
-        return _b64url_json_object(v[:-1])  # a header and its dot, nothing after: no claims, no signature
+        return b64url_json(v[:-1]) is not None  # a header and its dot, nothing after: no claims, no signature
     if v.startswith("eyJ") and v.count(".") == 1 and not v.endswith("."):
         # header.payload cut before the signature: a token's shape in a test. An unsecured JWT (alg "none")
         # ends in its last dot and is still a credential to a server that takes it.
-        return _b64url_json_object(v.split(".")[0])
+        return b64url_json(v.split(".")[0]) is not None
     if not v.startswith("eyJ") or "." in v:
         return False
-    try:
-        header = json.loads(base64.urlsafe_b64decode(v + "=" * (-len(v) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
-        return False
-    return isinstance(header, dict) and bool(header) and set(header) <= {"alg", "typ", "kid", "cty"}
+    header = b64url_json(v)
+    return bool(header) and set(header) <= {"alg", "typ", "kid", "cty"}  # type: ignore[arg-type]
 
 #: Template fields anywhere in a value: {pw}, %(pw)s, %s, ${DB_PASS}, <password>, [password], {{ x }}, and a regex
 #: substitution's group first ($1-key).
@@ -636,11 +632,8 @@ _SECRET_FIELD = lazy_re(r"(?i)pass|secret|token|key")
 def _json_of_stand_ins(text: str) -> bool:
     """A JSON object whose secret fields all hold stand-ins ({"UserID":"defaultUser","Password":"defaultPassword"}, the
     token a local development server takes)."""
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        return False
-    if not isinstance(data, dict):
+    data = json_object(text)
+    if data is None:
         return False
     secrets = [val for key, val in data.items() if _SECRET_FIELD.search(str(key))]
     return bool(secrets) and all(isinstance(val, str) and _plain_stand_in(val) for val in secrets)
@@ -1402,10 +1395,10 @@ def docker_config_base64(value: str) -> bool:
     object whose registries carry credentials, as an ``auth`` of user:password, a ``password`` or a token."""
     compact = re.sub(r"\s+", "", value)
     try:
-        config = json.loads(base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True))
-    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
-        return False  # (RecursionError: brackets nested thousands deep, which no Docker config is)
-    if not isinstance(config, dict):
+        config = json_object(base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True))
+    except ValueError:  # (binascii.Error: not base64)
+        return False
+    if config is None:
         return False
     registries = config.get("auths", config)
     if not isinstance(registries, dict):
@@ -1469,14 +1462,6 @@ def token_body(value: str) -> bool:
 
 # --- signed tokens -------------------------------------------------------------------------------
 
-def _b64url_json_object(part: str) -> bool:
-    try:
-        raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-        return isinstance(json.loads(raw), dict)
-    except (ValueError, UnicodeDecodeError, binascii.Error, RecursionError):
-        return False
-
-
 @validator("jwt_token")
 def jwt_token(value: str) -> bool:
     """Three base64url parts of which the header or the payload is a JSON object.
@@ -1489,7 +1474,7 @@ def jwt_token(value: str) -> bool:
         return False
     if _placeholder_signature(parts[2]):
         return False
-    return _b64url_json_object(parts[0]) or _b64url_json_object(parts[1])
+    return b64url_json(parts[0]) is not None or b64url_json(parts[1]) is not None
 
 
 def _placeholder_signature(sig: str) -> bool:
