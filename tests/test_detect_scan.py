@@ -113,6 +113,13 @@ def test_a_missing_path_is_an_error_with_exit_2(tmp_path):
     assert "no such file or directory" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_a_broken_symlink_named_on_the_command_line_is_an_error_with_exit_2(tmp_path):
+    (tmp_path / "gone").symlink_to(tmp_path / "target")
+    proc = run_scan(str(tmp_path / "gone"))
+    assert proc.returncode == 2
+    assert "symbolic link" in proc.stderr and "does not exist" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_identifier_flags_find_the_clients_names(tmp_path):
     (tmp_path / "a.md").write_text("Deploy for ACME Corp to db.acme-corp.com\n")
     _, data = scan_json("-i", "ACME Corp", "-i", "acme-corp.com", str(tmp_path))

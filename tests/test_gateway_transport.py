@@ -101,6 +101,16 @@ def test_body_that_is_not_utf8_gets_400_saying_where(stack: Stack) -> None:
     assert len(stack.upstream.requests) == before
 
 
+def test_a_number_too_long_to_read_gets_400_saying_so(stack: Stack) -> None:
+    before = len(stack.upstream.requests)
+    body = b'{"model": "gpt-4.1", "n": 1' + b"0" * 5000 + b', "messages": []}'
+    response = _post(stack, "/v1/chat/completions", body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_json" and "a number of more than 4300 digits" in error["message"]
+    assert len(stack.upstream.requests) == before
+
+
 @pytest.mark.parametrize("depth", [2_000, 20_000])
 def test_json_nested_too_deeply_gets_400_not_an_internal_error(stack: Stack, depth: int) -> None:
     before = len(stack.upstream.requests)

@@ -313,6 +313,8 @@ def collect_files(paths: Iterable[Path]) -> list[SourceFile]:
     for p in paths:
         if not os.path.lexists(p):
             raise InputError(f"{p}: no such file or directory")
+        if not os.path.exists(p):  # named on the command line, so say so instead of counting it skipped
+            raise InputError(f"{p}: a symbolic link to {os.readlink(p)}, which does not exist")
         if p.is_dir():
             files.extend(iter_source_files(p))
         else:

@@ -20,6 +20,7 @@ import logging
 import os
 import secrets
 import ssl
+import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -114,6 +115,9 @@ def _json_error(exc: ValueError) -> str:
         return f"not UTF-8: byte 0x{exc.object[exc.start]:02x} at offset {exc.start}"
     if isinstance(exc, json.JSONDecodeError):
         return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    if "integer string conversion" in str(exc):
+        # Python refuses to read integers of more than sys.get_int_max_str_digits() digits (4300).
+        return f"a number of more than {sys.get_int_max_str_digits()} digits"
     return type(exc).__name__
 
 
