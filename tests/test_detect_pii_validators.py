@@ -258,3 +258,19 @@ def test_a_public_network_block_is_left_out_and_a_host_with_its_prefix_is_not(en
                 block = last == 0 and n < 32
             found = [f for f in det.scan(f'ranges: ["{address}/{n}", "x"]') if f.rule_id == "ipv4-public"]
             assert (not found) == block, f"{address}/{n}"
+
+
+@pytest.mark.parametrize("engine", ["hyperscan", "python"])
+@pytest.mark.parametrize("address", ["jürgen.müller@acme-health.de", "josé.garcía@correo.es", "föo@ory.sh",
+                                     "ёжик.иванов@mail.ru", "café@acme.fr"])
+def test_an_address_with_letters_beyond_ascii_is_found_whole(engine, address):
+    # Cut to its ASCII tail (ller@…, a@…), a redacted address would still show the start of the name.
+    det = Detector.create(fingerprint_key=b"k" * 32, engine=engine)
+    text = f'customers: [{{"name": "x", "email": "{address}"}}]'
+    found = [text[f.start:f.end] for f in det.scan(text) if f.rule_id == "email-address"]
+    assert found == [address]
+
+
+def test_a_domain_running_on_into_a_letter_beyond_ascii_is_no_address():
+    det = Detector.create(fingerprint_key=b"k" * 32)
+    assert det.scan('Kullanıcı "kullanıcıadı@alan.adı" yazmak zorunda değil') == []
