@@ -240,6 +240,20 @@ def test_invalid_utf8_latin1_and_utf16_files_are_read(tmp_path):
     assert sorted(f["path"] for f in data["findings"]) == ["bad.txt", "latin1.txt", "utf16.txt"]
 
 
+def test_utf16_files_without_a_byte_order_mark_are_read_and_binary_ones_still_skipped(tmp_path):
+    text = "[HKEY_CURRENT_USER\\Software\\Acme]\r\n\"Owner\"=\"ops@acme-corp.com\"\r\n" * 40
+    (tmp_path / "export-le.reg").write_bytes(text.encode("utf-16-le"))
+    (tmp_path / "export-be.txt").write_bytes(text.encode("utf-16-be"))
+    # Little-endian 16-bit samples below 256 have the same zeros, but do not read as text.
+    (tmp_path / "samples.raw").write_bytes(bytes(b for i in range(4096) for b in (i % 7, 0)) + EMAIL.encode())
+    (tmp_path / "table.bin").write_bytes(b"\x00\x01\x02\x00" * 2000 + EMAIL.encode())
+    _, data = scan_json(str(tmp_path))
+    found = {f["path"]: f["preview"] for f in data["findings"]}
+    assert set(found) == {"export-le.reg", "export-be.txt"}
+    assert {s["path"]: s["reason"] for s in data["skipped"]} == {"samples.raw": "binary", "table.bin": "binary"}
+    assert all(f["line"] == 2 and f["column"] == 10 for f in data["findings"] if f["line"] < 3)
+
+
 def test_binary_large_and_special_files_are_skipped_and_reported(tmp_path):
     (tmp_path / "blob.bin").write_bytes(b"\x00\x01" + EMAIL.encode())
     with open(tmp_path / "huge.log", "wb") as fh:  # a sparse 1 GB file: skipped without being read

@@ -184,6 +184,31 @@ def _display(path: Path, root: Path) -> str:
 
 # -- reading one file -------------------------------------------------------------------------------
 
+def utf16_without_bom(data: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" when ``data`` (no BOM, NUL bytes in its first 8 KiB) reads as text in it.
+
+    Windows tools write UTF-16 without a byte order mark too (some .reg exports, .NET resource dumps, logs
+    redirected by PowerShell with -Encoding Unicode on older versions). Text that is mostly ASCII has a zero
+    in every other byte there, on the odd offsets (little-endian) or the even ones; binary data rarely keeps
+    that up for 8 KiB, and the sample must then read as printable text as well.
+    """
+    sample = data[:8192]
+    sample = sample[: len(sample) & ~1]
+    half = len(sample) // 2
+    if half < 8:
+        return None
+    odd, even = sample[1::2].count(0), sample[0::2].count(0)
+    if odd >= 0.9 * half and even <= 0.02 * half:
+        codec = "utf-16-le"
+    elif even >= 0.9 * half and odd <= 0.02 * half:
+        codec = "utf-16-be"
+    else:
+        return None
+    text = sample.decode(codec, errors="replace")
+    printable = sum(ch.isprintable() or ch in "\t\n\r\f" for ch in text)
+    return codec if printable >= 0.95 * len(text) else None
+
+
 def decode(data: bytes) -> tuple[str, bytes | None]:
     """Text of a file in whatever encoding it has; also its UTF-8 bytes when they are the input itself."""
     try:
@@ -228,11 +253,15 @@ def read_bytes(sf: SourceFile, max_size: int) -> bytes | Skipped:
         if expected > max_size:
             return Skipped(sf.relpath, f"larger than {max_size} bytes ({expected})")
         head = os.read(fd, FIRST_READ)
+        utf16 = None
         if head.find(b"\0", 0, 8192) >= 0 and not head.startswith(_BOM_PREFIXES):
-            return Skipped(sf.relpath, "binary")  # decided from the first 8 KiB: the rest is never read
+            utf16 = utf16_without_bom(head)
+            if utf16 is None:
+                return Skipped(sf.relpath, "binary")  # decided from the first 8 KiB: the rest is never read
         size = len(head)
         if size == expected and size < FIRST_READ:
-            return head  # the whole file came in the first read: no second system call for its end
+            # the whole file came in the first read: no second system call for its end
+            return head if utf16 is None else head.decode(utf16, errors="replace").encode("utf-8")
         chunks = [head]
         while head:
             head = os.read(fd, max(expected + 1 - size, FIRST_READ))
@@ -241,7 +270,9 @@ def read_bytes(sf: SourceFile, max_size: int) -> bytes | Skipped:
                 size += len(head)
             if size > max_size:
                 return Skipped(sf.relpath, f"larger than {max_size} bytes")
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        # UTF-16 without a byte order mark is handed on as UTF-8, the one form the rest reads without asking.
+        return data if utf16 is None else data.decode(utf16, errors="replace").encode("utf-8")
     except OSError as exc:
         return Skipped(sf.relpath, f"unreadable: {exc.strerror or exc}")
     finally:
