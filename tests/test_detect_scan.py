@@ -391,6 +391,14 @@ def test_the_jobs_flag_is_checked_and_does_not_change_the_findings(tmp_path):
     assert proc.returncode == 2 and "--jobs" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("size", ["0", "-1"])
+def test_a_max_file_size_that_would_skip_every_file_is_refused(tmp_path, size):
+    # Otherwise a typo in CI skips everything and exits 0: nothing checked, nothing failed.
+    (tmp_path / "a.py").write_text(f'KEY = "{FAKE_AWS}"\n')
+    proc = run_scan(str(tmp_path), "--max-file-size", size)
+    assert proc.returncode == 2 and "--max-file-size" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_numbers_in_svg_path_data_are_not_reported_as_ip_addresses(tmp_path):
     key = "k9" + secrets.token_hex(14)  # generated here: a random value under a secret-looking name
     (tmp_path / "logo.svg").write_text(
