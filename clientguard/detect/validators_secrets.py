@@ -362,8 +362,12 @@ _SNAKE_OR_CAMEL_WORDS = lazy_re(r"_*[a-z]+(?:_+[a-z0-9]+)+_*|[a-z]+(?:[A-Z]{1,6}
 #: camelCase or PascalCase words after a numeronym (k8sNodesDatatable, K8sResourcePoolDetailsW: Portainer's
 #: storage keys and permission names), perhaps with a one-letter suffix.
 _NUMERONYM_NAME = lazy_re(r"[A-Za-z]\d{1,2}[a-z]{1,2}(?:[A-Z][a-z]{2,})+[A-Z]?")
+# A name ending in a file's extension: key material and configuration, code, and the images, fonts, documents
+# and archives apps name their assets with (App Store Connect's "iconAssetToken": "Newsstand3/…/Icon-76@2x.png").
 _FILE_REF = lazy_re(r"(?i)^[\w.~/\\-]*[/\\][\w.~/\\-]*$|\.(?:pem|key|crt|cer|der|p12|pfx|jks|json|ya?ml|txt|env|"
-                    r"pub|gpg|asc|ini|cfg|conf|toml|xml|properties|html?|js|py|rb|php|go|java|sh)$")
+                    r"pub|gpg|asc|ini|cfg|conf|toml|xml|properties|html?|js|py|rb|php|go|java|sh|"
+                    r"png|jpe?g|gif|svg|webp|ico|bmp|tiff?|heic|mp[34]|wav|ogg|webm|woff2?|ttf|otf|eot|pdf|css|scss|"
+                    r"csv|zip|tgz|jar|dll|exe|lock|log)$")
 _URL = lazy_re(r"(?i)^[a-z][a-z0-9+.-]*://")
 _CALL_OR_INDEX = lazy_re(r"[()\[\]{}]")
 _VERSION_OR_NUMBER = lazy_re(r"^(?:[~^]|[<>]=?|==?)?[vV]?\d+(?:[.\-_]\d+)+(?:[.-]?[A-Za-z]{1,6}\d*)?$|^[vV]?\d+[A-Za-z]{0,5}$"
