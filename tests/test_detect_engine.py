@@ -54,6 +54,17 @@ def test_identifiers_do_not_match_inside_longer_words(det):
     assert not [f for f in det.scan("acmehealthcare and notacmehealth") if f.kind == "identifier"]
 
 
+@pytest.mark.parametrize("engine", ["hyperscan", "python"])
+def test_identifiers_with_letters_beyond_ascii_match_in_any_case(engine):
+    # Rules are compiled with re.ASCII, whose IGNORECASE folds ASCII letters only: MÜLLER and ørsted were missed.
+    d = Detector.create(["Müller Bäckerei", "Société Générale", "Ørsted", "Hauptstraße"], fingerprint_key=KEY,
+                        engine=engine)
+    text = ("Kunde: MÜLLER BÄCKEREI GmbH; société générale; SOCIÉTÉ GÉNÉRALE SA; ørsted A/S; HAUPTSTRASSE 5; "
+            "Bäckermüller Bäckerei; Müller Bäckereien")
+    spans = [text[f.start:f.end] for f in d.scan(text) if f.kind == "identifier"]
+    assert spans == ["MÜLLER BÄCKEREI", "société générale", "SOCIÉTÉ GÉNÉRALE", "ørsted", "HAUPTSTRASSE"]
+
+
 def test_identifier_with_space_matches_across_a_line_break(det):
     text = "Acme\n    Health GmbH"
     assert [text[f.start:f.end] for f in det.scan(text) if f.kind == "identifier"] == ["Acme\n    Health"]

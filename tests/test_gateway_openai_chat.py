@@ -143,3 +143,16 @@ def test_a_password_the_repository_saves_is_redacted_wherever_a_request_carries_
             {"role": "user", "content": f"Log in to the server with {weak} and check the disk."}])
         assert not any(r.contains(weak) for r in s.upstream.requests)
         assert weak in answer.choices[0].message.content
+
+
+def test_a_client_name_with_umlauts_is_redacted_in_any_case(tmp_path: Path) -> None:
+    # re.ASCII's IGNORECASE folds ASCII letters only: MÜLLER BÄCKEREI once went out as it was written.
+    with running_stack(tmp_path, client="Müller Bäckerei") as stack:
+        prompt = "Angebot für MÜLLER BÄCKEREI GmbH, intern müller bäckerei, Rechnung an Müller Bäckerei."
+        answer = _client(stack).chat.completions.create(
+            model="gpt-4.1", messages=[{"role": "user", "content": prompt}])
+        sent = " ".join(r.text for r in stack.upstream.requests).lower()
+        assert stack.upstream.requests and "bäckerei" not in sent and "b\\u00e4ckerei" not in sent
+        assert "ckerei" not in sent  # no spelling of the name got through, escaped or not
+        text = answer.choices[0].message.content
+        assert "CG_" not in text and "Müller Bäckerei" in text

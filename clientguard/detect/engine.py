@@ -64,6 +64,26 @@ def hyperscan_available() -> bool:
     return hyperscan is not None
 
 
+#: What an identifier may not touch on either side: ASCII letters and digits, and the Latin, Greek and
+#: Cyrillic letters beyond ASCII (Müller is no identifier inside Bäckermüller or Müllerß).
+_LETTERS = "A-Za-z0-9À-ÖØ-öø-ɏͰ-ӿ"
+
+
+def _any_case(word: str) -> str:
+    """``word`` as a regex that matches it in any case. Rules are compiled with re.ASCII, whose IGNORECASE
+    folds ASCII letters only, so each other letter gets its case forms spelled out (Müller: MÜLLER,
+    müller; Straße: STRASSE). As alternations of whole characters, not classes: hyperscan reads the
+    pattern as bytes, where a class of two-byte letters would stand for single bytes."""
+    out = []
+    for ch in word:
+        if ch.isascii():
+            out.append(re.escape(ch))
+            continue
+        forms = sorted({ch, ch.lower(), ch.upper(), ch.casefold(), ch.title()}, key=lambda f: (-len(f), f))
+        out.append(re.escape(ch) if len(forms) == 1 else "(?:" + "|".join(re.escape(f) for f in forms) + ")")
+    return "".join(out)
+
+
 def identifier_rule(identifiers: Iterable[str]) -> Rule | None:
     """Build the rule matching the client's identifiers: case-insensitive, at word boundaries.
 
@@ -73,8 +93,8 @@ def identifier_rule(identifiers: Iterable[str]) -> Rule | None:
     words = sorted({w.strip() for w in identifiers if w and w.strip()}, key=lambda w: (-len(w), w.lower()))
     if not words:
         return None
-    alts = "|".join(r"\s+".join(re.escape(part) for part in w.split()) for w in words)
-    pattern = rf"(?<![A-Za-z0-9])(?:{alts})(?![A-Za-z0-9])"
+    alts = "|".join(r"\s+".join(_any_case(part) for part in w.split()) for w in words)
+    pattern = rf"(?<![{_LETTERS}])(?:{alts})(?![{_LETTERS}])"
     return Rule(
         id=IDENTIFIER_RULE_ID, title="Client identifier", kind="identifier", severity="medium", pattern=pattern,
         keywords=(), entropy=None, validator=None, ignore_case=True, priority=0, label="CLIENT",
