@@ -15,6 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clientguard.detect import Detector, builtin_rules, fingerprint, hyperscan_available, select_non_overlapping
+from clientguard.detect.engine import KIND_RANK
+from clientguard.detect.model import Finding
 from _detect_support import HYPERSCAN_EXPECTED, needs_hyperscan
 
 KEY = b"t" * 32
@@ -162,6 +164,27 @@ def test_select_non_overlapping_prefers_the_longer_span(det):
     text = "contact anna@acme-health.de today"
     chosen = select_non_overlapping(det.scan(text))
     assert [text[f.start:f.end] for f in chosen] == ["anna@acme-health.de"]
+
+
+def _kept_ranking_all_at_once(findings):
+    """The plain form of select_non_overlapping (rank every finding, keep each that overlaps none kept)."""
+    kept = []
+    for f in sorted(findings, key=lambda f: (-(f.end - f.start), -KIND_RANK[f.kind], -f.priority, f.start)):
+        if not any(f.start < k.end and k.start < f.end for k in kept):
+            kept.append(f)
+    return sorted(kept, key=lambda f: f.start)
+
+
+_SPAN = st.tuples(st.integers(0, 60), st.integers(1, 12), st.sampled_from(["secret", "pii", "identifier"]),
+                  st.integers(-10, 10))
+
+
+@given(st.lists(_SPAN, max_size=30))
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+def test_select_non_overlapping_by_clusters_keeps_what_ranking_all_at_once_keeps(spans):
+    findings = [Finding(f"r{i}", "t", kind, "low", start, start + length, f"fp{i}", "X", prio)
+                for i, (start, length, kind, prio) in enumerate(spans)]
+    assert select_non_overlapping(findings) == _kept_ranking_all_at_once(findings)
 
 
 @needs_hyperscan

@@ -1027,19 +1027,29 @@ class Detector:
         if len(candidates) == 1:
             idx, s, e = candidates[0]
             return candidates if self._passes(compiled[idx], text, s, e) else []
-        ranked = sorted(candidates, key=lambda t: (
-            -compiled[t[0]].rule.priority, t[1] - t[2], compiled[t[0]].rank, t[1]))
-        taken: dict[str, _Intervals] = {}
         kept = []
-        for idx, s, e in ranked:
-            c = compiled[idx]
-            spans = taken.get(c.rule.kind)
-            if spans is None:
-                spans = taken[c.rule.kind] = _Intervals()
-            if spans.overlaps(s, e) or not self._passes(c, text, s, e):
+        # Only candidates that overlap, directly or through others, compete: each such cluster is ranked
+        # on its own, and a candidate alone is only checked. The same result as ranking all at once, without
+        # the cost of keeping every kept span in one sorted list (quadratic: a one-line export of 60,000
+        # customer records has 240,000 findings).
+        for cluster in _clusters(candidates):
+            if len(cluster) == 1:
+                idx, s, e = cluster[0]
+                if self._passes(compiled[idx], text, s, e):
+                    kept.append(cluster[0])
                 continue
-            spans.add(s, e)
-            kept.append((idx, s, e))
+            ranked = sorted(cluster, key=lambda t: (
+                -compiled[t[0]].rule.priority, t[1] - t[2], compiled[t[0]].rank, t[1]))
+            taken: dict[str, _Intervals] = {}
+            for idx, s, e in ranked:
+                c = compiled[idx]
+                spans = taken.get(c.rule.kind)
+                if spans is None:
+                    spans = taken[c.rule.kind] = _Intervals()
+                if spans.overlaps(s, e) or not self._passes(c, text, s, e):
+                    continue
+                spans.add(s, e)
+                kept.append((idx, s, e))
         return kept
 
     # -- engines ------------------------------------------------------------------------------------
@@ -1429,14 +1439,38 @@ class _Intervals:
         self._ends.insert(i, end)
 
 
+def _clusters(spans: list[tuple[int, int, int]]) -> list[list[tuple[int, int, int]]]:
+    """``(index, start, end)`` spans grouped so that spans in different groups never overlap: sorted by start,
+    a span joins the group before it when it starts before that group's end."""
+    ordered = sorted(spans, key=lambda t: t[1])
+    groups: list[list[tuple[int, int, int]]] = []
+    end = -1
+    for t in ordered:
+        if t[1] < end:
+            groups[-1].append(t)
+            if t[2] > end:
+                end = t[2]
+        else:
+            groups.append([t])
+            end = t[2]
+    return groups
+
+
 def select_non_overlapping(findings: Iterable[Finding]) -> list[Finding]:
     """A non-overlapping subset for redaction: the longest span wins, then secrets over PII over identifiers."""
-    ranked = sorted(findings, key=lambda f: (-(f.end - f.start), -KIND_RANK.get(f.kind, 0), -f.priority, f.start))
-    spans = _Intervals()
+    listed = list(findings)
     kept: list[Finding] = []
-    for f in ranked:
-        if spans.overlaps(f.start, f.end):
+    # As in Detector._kept: only overlapping findings compete, cluster by cluster.
+    for cluster in _clusters([(i, f.start, f.end) for i, f in enumerate(listed)]):
+        if len(cluster) == 1:
+            kept.append(listed[cluster[0][0]])
             continue
-        spans.add(f.start, f.end)
-        kept.append(f)
+        ranked = sorted((listed[i] for i, _s, _e in cluster),
+                        key=lambda f: (-(f.end - f.start), -KIND_RANK.get(f.kind, 0), -f.priority, f.start))
+        spans = _Intervals()
+        for f in ranked:
+            if spans.overlaps(f.start, f.end):
+                continue
+            spans.add(f.start, f.end)
+            kept.append(f)
     return sorted(kept, key=lambda f: f.start)
