@@ -259,9 +259,8 @@ def read_bytes(sf: SourceFile, max_size: int) -> bytes | Skipped:
             if utf16 is None:
                 return Skipped(sf.relpath, "binary")  # decided from the first 8 KiB: the rest is never read
         size = len(head)
-        if size == expected and size < FIRST_READ:
-            # the whole file came in the first read: no second system call for its end
-            return head if utf16 is None else head.decode(utf16, errors="replace").encode("utf-8")
+        if size == expected and size < FIRST_READ and utf16 is None:
+            return head  # the whole file came in the first read: no second system call for its end
         chunks = [head]
         while head:
             head = os.read(fd, max(expected + 1 - size, FIRST_READ))
