@@ -52,7 +52,8 @@ def test_templates_masks_defaults_and_short_url_passwords_are_not(password):
 
 
 @pytest.mark.parametrize("value", ["Xk9#mQ2$vL7pR4", "a8f5f167f44f4964e6c998dee8270000", "s7ndb0x", "s3cr3t-p4ss",
-                                   "django-insecure-0000test8s9d7f6g5h4j3k2l1z", "NTxqRBrHWajcyAkhGUfpggblWognbHQD"])
+                                   "django-insecure-0000test8s9d7f6g5h4j3k2l1z", "NTxqRBrHWajcyAkhGUfpggblWognbHQD",
+                                   "kDfGhJkLmNbVcXzAsQwErT"])
 def test_a_literal_credential_is_a_generic_secret(value):
     assert generic_assigned_secret(value)
 
@@ -61,7 +62,7 @@ def test_a_literal_credential_is_a_generic_secret(value):
     "refreshToken", "SecretStr", "_EllipticCurvePrivateKey", "REPLACE_ME", "prod-db-credentials", "auth.password.label",
     "application/json", "/etc/ssl/private/server.key", "https://acme.io/token", "1.2.3", "2024-01-31",
     "#d8dee9", "required|min:8", "test_password_123", "jjwt-jackson-0.11.2", "username:", "(?:key|pwd|token)",
-    "${APP_SECRET}", "changeme", "xxxxxxxxxxxx",
+    "${APP_SECRET}", "changeme", "xxxxxxxxxxxx", "hasPermissionToCreateApiKey", "isUpToDateOrNotChecked",
 ])
 def test_names_words_paths_and_placeholders_are_not_generic_secrets(value):
     assert not generic_assigned_secret(value)

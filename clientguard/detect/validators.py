@@ -273,6 +273,8 @@ _DECIMALS_ONLY = lazy_re(r"\d+\.\d+(?:[ -]+\d+\.\d+)+")
 
 #: A decimal with one digit after the point (17.7), as SVG path data writes coordinates.
 _ONE_DECIMAL = lazy_re(r"\.\d(?!\d)")
+#: A number with one point in it (2.84), standing alone between other characters than digits and points.
+_DECIMAL = lazy_re(r"(?<![\d.])\d+\.\d+(?![\d.])")
 
 
 @validator("phone")
@@ -286,10 +288,11 @@ def phone(value: str) -> bool:
     """
     if _DECIMALS_ONLY.fullmatch(value.strip()):
         return False  # 004.405 5.776 25.823: decimals of SVG path data inlined in JSX, not a number's groups
-    if value.strip().startswith("00") and (all(sep in value for sep in ".- ")
-                                           or (" " in value and _ONE_DECIMAL.search(value))):
-        # SVG path data, not a number written: 004.54-4 3.12 3.12 in HTML (a minus, decimals, spaces), or
-        # an arc's decimals with one digit after the point (a18 18 0 0017.7 18.5 18 18 0)
+    if value.strip().startswith("00") and " " in value and (
+            all(sep in value for sep in ".-") or _ONE_DECIMAL.search(value) or len(_DECIMAL.findall(value)) >= 2):
+        # SVG path data, not a number written: an arc's two flags run into the next coordinate, then
+        # decimals (a1 1 0 001.53.12 2.84 2.84, 004.54-4 3.12 3.12, a18 18 0 0017.7 18.5 18 18 0). A number
+        # may still have dotted groups after a space (0033 1.23.45.67.89), not decimals.
         return False
     text = value.strip().replace("(0)", "")  # +44(0)115...: the trunk zero is not dialled from abroad
     if text.startswith("(+") or text.startswith("(00"):

@@ -356,9 +356,13 @@ _HEX_NUMBER = lazy_re(r"0[xX][0-9a-fA-F]{1,16}")
 #: One word and the separator it is joined to something else by ('Secret-' . ucfirst($key)).
 _WORD_PREFIX = lazy_re(r"[A-Za-z]+(?:[-_.:][A-Za-z]+)*[-_./:]")
 #: snake_case, camelCase (an upper-case run, an acronym, must be followed by two lower-case letters or end
-#: the name: getX, toJSON, parseHTTPResponse), PascalCase. Random mixed case (lRDXNfPxOMFQ) is none of them.
-_SNAKE_OR_CAMEL_WORDS = lazy_re(r"_*[a-z]+(?:_+[a-z0-9]+)+_*|[a-z]+(?:[A-Z]{1,6}[a-z]{2,})+[A-Z]{0,6}|[a-z]+[A-Z]{1,6}"
-                                r"|(?:[A-Z][a-z]+){2,}")
+#: the name: getX, toJSON, parseHTTPResponse; or be one of the two-letter words names are made of, before the
+#: next word: hasPermissionToCreateApiKey, canBeDeleted), PascalCase. Random mixed case (lRDXNfPxOMFQ) is none
+#: of them.
+_SNAKE_OR_CAMEL_WORDS = lazy_re(r"_*[a-z]+(?:_+[a-z0-9]+)+_*"
+                                r"|[a-z]+(?:[A-Z]{1,6}[a-z]{2,}|(?:To|Is|Of|At|By|In|On|Up|As|Or|An|If|Do|Be|My|No|Go|So"
+                                r"|Id|Me|We|It)(?=[A-Z]))+[A-Z]{0,6}"
+                                r"|[a-z]+[A-Z]{1,6}|(?:[A-Z][a-z]+){2,}")
 #: camelCase or PascalCase words after a numeronym (k8sNodesDatatable, K8sResourcePoolDetailsW: Portainer's
 #: storage keys and permission names), perhaps with a one-letter suffix.
 _NUMERONYM_NAME = lazy_re(r"[A-Za-z]\d{1,2}[a-z]{1,2}(?:[A-Z][a-z]{2,})+[A-Z]?")
