@@ -273,6 +273,8 @@ _DECIMALS_ONLY = lazy_re(r"\d+\.\d+(?:[ -]+\d+\.\d+)+")
 
 #: A decimal with one digit after the point (17.7), as SVG path data writes coordinates.
 _ONE_DECIMAL = lazy_re(r"\.\d(?!\d)")
+#: A signed decimal with four digits or more after its one point (+18.479728): a coordinate.
+_SIGNED_DECIMAL = lazy_re(r"[+-]\d{1,3}\.\d{4,}")
 #: A number with one point in it (2.84), standing alone between other characters than digits and points.
 _DECIMAL = lazy_re(r"(?<![\d.])\d+\.\d+(?![\d.])")
 
@@ -294,6 +296,8 @@ def phone(value: str) -> bool:
         # decimals (a1 1 0 001.53.12 2.84 2.84, 004.54-4 3.12 3.12, a18 18 0 0017.7 18.5 18 18 0). A number
         # may still have dotted groups after a space (0033 1.23.45.67.89), not decimals.
         return False
+    if _SIGNED_DECIMAL.fullmatch(value.strip()):
+        return False  # +73.896339: a latitude or longitude with its sign, not a number dialled from abroad
     text = value.strip().replace("(0)", "")  # +44(0)115...: the trunk zero is not dialled from abroad
     if text.startswith("(+") or text.startswith("(00"):
         text = text[1:].replace(")", "", 1)  # (+30) 2491 186252: the country code in brackets
