@@ -63,7 +63,7 @@ def test_a_literal_credential_is_a_generic_secret(value):
     "application/json", "/etc/ssl/private/server.key", "https://acme.io/token", "1.2.3", "2024-01-31",
     "#d8dee9", "required|min:8", "test_password_123", "jjwt-jackson-0.11.2", "username:", "(?:key|pwd|token)",
     "${APP_SECRET}", "changeme", "xxxxxxxxxxxx", "hasPermissionToCreateApiKey", "isUpToDateOrNotChecked",
-    "1/m/ip,1/m/key", "100/hour",
+    "1/m/ip,1/m/key", "100/hour", "br,input,link,meta,!doctype,?xml,embed,?php,?,?=",
 ])
 def test_names_words_paths_and_placeholders_are_not_generic_secrets(value):
     assert not generic_assigned_secret(value)

@@ -698,9 +698,10 @@ _TEMPLATE_OPENING = lazy_re(r"[{\[<(][A-Za-z_][A-Za-z_.-]*[=:\[(]?")
 #: keys['...']): a joining dot or plus, then a variable, a member or an index being opened.
 _JOINED_REFERENCE = lazy_re(r"[.+][ \t]*(?:\$[A-Za-z_][\w$]*(?:(?:->|::|\.)[A-Za-z_][\w$]*)*[ \t]*[.+(\[]?|"
                             r"[A-Za-z_][\w$]*(?:(?:->|::|\.)[A-Za-z_][\w$]*)*[ \t]*[.+\[])")
-#: A list of words joined by commas (an HTML sanitizer's tag list: 'br,input,link,meta,!doctype'), or words joined
-#: by URL escapes (Somewhere%26Else).
-_WORD_LIST = lazy_re(r"[!?]?[a-z][a-z0-9-]*(?:, ?[!?]?[a-z][a-z0-9-]*){2,}|[A-Za-z]+(?:%[0-9A-Fa-f]{2}[A-Za-z]+)+")
+#: A list of words joined by commas (an HTML sanitizer's or beautifier's tag list: 'br,input,link,meta,!doctype',
+#: '...,?xml,embed,?php,?,?='), or words joined by URL escapes (Somewhere%26Else).
+_WORD_LIST = lazy_re(r"[!?]?[a-z][a-z0-9-]*(?:, ?(?:[!?]?[a-z][a-z0-9-]*|\?=?)){2,}"
+                     r"|[A-Za-z]+(?:%[0-9A-Fa-f]{2}[A-Za-z]+)+")
 #: A property name's dotted suffix (".tls.mutualAuth", joined to a prefix), an editor grammar's token name with a
 #: group substituted into it (keyword.tag-$1).
 _PATH_OR_TOKEN_NAME = lazy_re(r"(?:\.[a-z][A-Za-z0-9]*){2,}|[a-z]+(?:\.[a-z]+)*(?:-[a-z]+)*-?\$\d")
@@ -1202,8 +1203,9 @@ _PRIVATE_FIELD = lazy_re(r"_+[a-z][a-z0-9]*(?:[A-Z][a-z]{2,}[0-9]*)+")
 #: key=value pairs naming a secret to mount (docker build --secret id=...,src=...|env=...).
 _MOUNT_KEY = r"(?:id|src|source|env|type|target|required|mode|uid|gid)="
 _MOUNT_SPEC = lazy_re(rf"{_MOUNT_KEY}[^,\s]*(?:,{_MOUNT_KEY}[^,\s]*)+")
-#: Keys published by design: PostHog project keys (phc_), Stripe publishable keys (pk_live_, pk_test_).
-_PUBLIC_CLIENT_KEY = lazy_re(r"phc_|pk_(?:live|test)_")
+#: Keys published by design: PostHog project keys (phc_), Stripe publishable keys (pk_live_, pk_test_), Svix's
+#: public keys that verify webhooks (whpk_).
+_PUBLIC_CLIENT_KEY = lazy_re(r"phc_|pk_(?:live|test)_|whpk_")
 #: Where a package.json dependency comes from, instead of a version: workspace:*, npm:pkg@1, file:../x.
 _DEPENDENCY_SPEC = lazy_re(r"(?:workspace|npm|file|link|catalog|portal|patch):\S*")
 #: The rest of a URL after its user name: password@host:port/path, taken for `user: password@...`. The host
