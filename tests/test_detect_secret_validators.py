@@ -63,7 +63,9 @@ def test_a_literal_credential_is_a_generic_secret(value):
     "application/json", "/etc/ssl/private/server.key", "https://acme.io/token", "1.2.3", "2024-01-31",
     "#d8dee9", "required|min:8", "test_password_123", "jjwt-jackson-0.11.2", "username:", "(?:key|pwd|token)",
     "${APP_SECRET}", "changeme", "xxxxxxxxxxxx", "hasPermissionToCreateApiKey", "isUpToDateOrNotChecked",
-    "1/m/ip,1/m/key", "100/hour", "br,input,link,meta,!doctype,?xml,embed,?php,?,?=",
+    "1/m/ip,1/m/key", "100/hour", "br,input,link,meta,!doctype,?xml,embed,?php,?,?=", "pbrtDoc", "-0x3f879678",
+    "SECRETBASE32", "SECRET2FASEED", "base64:testing123testing123testing123testing123=",
+    "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11",
 ])
 def test_names_words_paths_and_placeholders_are_not_generic_secrets(value):
     assert not generic_assigned_secret(value)

@@ -573,6 +573,12 @@ _CODE_REFERENCE = lazy_re(
 YOUR_VALUE = lazy_re(r"[Yy]our[A-Z_\- $]")
 
 
+#: Values providers print in their documentation as the example of a credential (Telegram's Bot API: a bot token).
+DOCUMENTED_EXAMPLES = frozenset({"123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"})
+#: One chunk of two to sixteen characters, three times or more: typed or pasted again, not drawn.
+_REPEATED_CHUNK = lazy_re(r"(.{2,16}?)\1{2,}")
+
+
 def is_placeholder(value: str) -> bool:
     """True when a value is a template, an environment lookup, a mask or a well-known stand-in."""
     v = value.strip().strip("'\"`")
@@ -582,6 +588,8 @@ def is_placeholder(value: str) -> bool:
         return True
     if len(set(v.lower())) <= 2:  # xxxxxxxx, ********, aaaa1111
         return True
+    if v in DOCUMENTED_EXAMPLES or _REPEATED_CHUNK.fullmatch(v.removeprefix("base64:").rstrip("=")):
+        return True  # a provider's documented example; testing123testing123testing123: a chunk typed again
     low = v.lower()
     if any(w in low for w in ("example", "changeme", "placeholder", "your_", "your-", "<your", "dummy", "xxxxx",
                                "redacted", "*****", "fake", "bogus", "sample", "notreal", "not_real", "not-real", "not-a-secret", "not_a_secret",

@@ -14,8 +14,8 @@ import math
 import re
 
 from clientguard.detect.validators import (
-    YOUR_VALUE, b64url_json, generic_secret, has_ordered_run, is_placeholder, json_object, lazy_re, letter_pair_score,
-    longest_ordered_run, shannon_entropy, validator,
+    DOCUMENTED_EXAMPLES, YOUR_VALUE, b64url_json, generic_secret, has_ordered_run, is_placeholder, json_object, lazy_re,
+    letter_pair_score, longest_ordered_run, shannon_entropy, validator,
 )
 
 # --- private key blocks --------------------------------------------------------------------------
@@ -101,7 +101,9 @@ _SELF_NAMED = lazy_re(
 _WORDS_IN_VALUE = lazy_re(r"[A-Z]+(?:_[A-Z]+)+|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z][a-z]+|[A-Z]{2,4}\d{1,3})*(?:Pass(?:word|phrase)|Secret|Token)"
                           r"\d{0,6}[!.#]?"
                           # userOne-token, adminUser_secret: camelCase words, then the kind of secret
-                          r"|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z][a-z]+)+[-_](?:pass(?:word|phrase)?|secret|token|key)\d{0,6}")
+                          r"|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z][a-z]+)+[-_](?:pass(?:word|phrase)?|secret|token|key)\d{0,6}"
+                          # SECRETBASE32, SECRET2FASEED: a constant-like stand-in that opens with the kind of secret
+                          r"|(?:SECRET|TOKEN|PASSWORD|PASSWD|APIKEY)[A-Z0-9]{0,16}")
 #: In a URL (http://user2:password2@...), only the word itself numbered, or a constant's name, is a stand-in:
 #: labelled sets count testpassword and pass456 there as passwords.
 _NUMBERED_PASSWORD = lazy_re(r"(?i)password[_:-]?\d{1,3}|(?:random|custom|secure|simple|sample|dummy)[_-]?password\d{0,3}")
@@ -352,7 +354,7 @@ _HEADER_NAME = lazy_re(r"[A-Z][A-Za-z]*(?:-[A-Z][A-Za-z]*)+")
 #: A vendor's header whose last words carry a number (X-Amz-Content-Sha256): _HEADER_NAME takes no digits.
 _X_HEADER = lazy_re(r"X-[A-Za-z]+(?:-[A-Za-z]+\d{0,4})+")
 #: An integer written in hex, 64 bits at most (0x88c7, 0xc0506617); a key written so is longer.
-_HEX_NUMBER = lazy_re(r"0[xX][0-9a-fA-F]{1,16}")
+_HEX_NUMBER = lazy_re(r"-?0[xX][0-9a-fA-F]{1,16}")
 #: One word and the separator it is joined to something else by ('Secret-' . ucfirst($key)).
 _WORD_PREFIX = lazy_re(r"[A-Za-z]+(?:[-_.:][A-Za-z]+)*[-_./:]")
 #: snake_case, camelCase (an upper-case run, an acronym, must be followed by two lower-case letters or end
@@ -561,7 +563,7 @@ def _random_with_slashes(v: str) -> bool:
 def _stand_in(v: str) -> bool:
     """A placeholder, unless the value is long random text that merely starts like a stand-in word
     (an instruction such as YourPwdShouldBeLongAndSecure! reads as varied text, and is still one)."""
-    if YOUR_VALUE.match(v):
+    if YOUR_VALUE.match(v) or v in DOCUMENTED_EXAMPLES:
         return True
     return is_placeholder(v) and not (_random_looking(v) and not _template_field(v))
 
@@ -977,12 +979,22 @@ def _typed_or_named(v: str) -> bool:
     return False
 
 
+#: lowerCamelCase after an abbreviation: consonants only (pbrt, cfg, ctx), then capitalised parts of three letters
+#: or more. Letters drawn at random and given a capital (swGniclnew, hwgLfl, vqemxShhe) are told apart by their
+#: parts, which read as no word (below _CAMEL_WORD_SCORE, or without a vowel).
+_CAMEL_ABBREVIATION = lazy_re(r"[b-df-hj-np-tv-xz]{2,}(?:[A-Z][a-z]{2,})+")
+_CAMEL_WORD_SCORE = -3.4
+
+
 def random_letters(value: str) -> bool:
     """Letters drawn at random for a password (vpmlrq, djabprxYdjpbbac, xdlfjeh_znys): five or more, too
     irregular for words, names or their abbreviations, and not typed along the keyboard."""
     v = value.strip()
     if not 5 <= len(v) <= 64 or not v.isascii() or not _LETTER_RUNS.fullmatch(v) or v.startswith("eyJ"):
         return False  # (a JWT's header, then a stand-in for the rest: eyJhbGciOiJSUzI1NiJ9.oidcpayload)
+    if _CAMEL_ABBREVIATION.fullmatch(v) and all(_VOWEL.search(p.lower()) and letter_pair_score(p) > _CAMEL_WORD_SCORE
+                                                for p in _CAMEL_PART.findall(v)[1:]):
+        return False  # pbrtDoc, cfgFileName: an abbreviation, then words, in camelCase: a variable's name
     letters = [c for c in v.lower() if c.isalpha()]
     if _THREE_IN_A_ROW.search(v) or len(set(letters)) < 0.6 * 26 * (1 - (25 / 26) ** len(letters)):
         return False  # ghp_xxxx, sdhjcbjsdhcbshjdcb: a mask, or a few keys struck again and again
