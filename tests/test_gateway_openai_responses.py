@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -152,3 +153,23 @@ def test_a_credentials_file_a_shell_command_printed_is_judged_by_its_own_rules(s
     assert not any(r.contains(w) for r in stack.upstream.requests for w in weak)
     sent = stack.upstream.requests[-1].json["input"]
     assert json.loads(sent[1]["arguments"]) == {"cmd": "cat ~/.pgpass"} and "CG_" in sent[2]["output"]
+
+
+def test_a_text_file_attached_as_base64_is_inspected_and_a_pdf_passes_untouched(stack: Stack) -> None:
+    c = Canaries.generate()
+    notes = f"# deploy notes\nAWS_ACCESS_KEY_ID={c.aws_key_id}\nowner: {c.email}\n"
+    text_file = "data:text/plain;base64," + base64.b64encode(notes.encode()).decode()
+    pdf = "data:application/pdf;base64," + base64.b64encode(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n").decode()
+    items = _input(c) + [{"type": "message", "role": "user", "content": [
+        {"type": "input_file", "filename": "notes.txt", "file_data": text_file},
+        {"type": "input_file", "filename": "scan.pdf", "file_data": pdf},
+    ]}]
+    _client(stack).responses.create(model="gpt-5.1", input=items)
+    sent = stack.upstream.requests[-1].json["input"][-1]["content"]
+    head, payload = sent[0]["file_data"].split(",", 1)
+    decoded = base64.b64decode(payload, validate=True).decode()
+    assert head == "data:text/plain;base64" and sent[0]["filename"] == "notes.txt"
+    assert c.aws_key_id not in decoded and c.email not in decoded
+    assert decoded.startswith("# deploy notes\nAWS_ACCESS_KEY_ID=CG_AWS_") and "\nowner: CG_EMAIL_" in decoded
+    assert sent[1]["file_data"] == pdf  # not text: passes byte-identical (see docs/gateway.md, Limitations)
+    assert stack.leaked(c) == []

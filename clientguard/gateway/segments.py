@@ -2,7 +2,9 @@
 
 A request body is walked as JSON; every string value is a segment, except values that are not text
 for the model (ids, model names, tool names, types, roles) and opaque data that must pass through
-byte-identical (encrypted reasoning, thinking blocks and their signatures, base64 images and files).
+byte-identical (encrypted reasoning, thinking blocks and their signatures, base64 images, PDFs and other
+files that are not text). A file of a text media type attached as base64 is decoded and inspected like
+any string, and encoded again if something in it was replaced.
 Unknown item and block types are walked like any other, so their strings are inspected too.
 Strings that hold a JSON document (tool-call ``arguments``) are parsed and their strings become
 segments of their own; the document is re-encoded only if something in it was replaced.
@@ -10,6 +12,8 @@ segments of their own; the document is re-encoded only if something in it was re
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections import Counter
@@ -35,6 +39,62 @@ _MAX_FILES = 200
 #: of a command may name a file whose content the request carries (`cat ~/.pgpass`).
 COMMAND_KEYS = frozenset({"command", "cmd"})
 _WORD = re.compile(r"[^\s'\"`|;&<>()]+")
+#: Media types of files attached as base64 whose content is text: decoded, inspected like any segment and
+#: encoded again when something in them was replaced. Other files (PDFs, images, archives) stay opaque.
+_TEXT_MEDIA = re.compile(r"text/[\w.+-]+|application/(?:json|xml|x-yaml|yaml|toml|sql|csv|javascript|x-sh|"
+                         r"x-python|x-ndjson|ld\+json|[\w.-]+\+(?:json|xml))", re.IGNORECASE)
+#: Larger attachments than this are left opaque rather than decoded (the request's own size limit applies).
+_MAX_ATTACHED_TEXT = 8 << 20
+
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
+def _attached_text(media_type: object, data: str) -> tuple[str, Callable[[str], bytes]] | None:
+    """The text of a base64 attachment of a text media type and how to encode it back to its own encoding
+    (a byte order mark, UTF-16, a Windows code page as Excel writes CSV exports), or None: not text, not
+    base64, or no encoding that gives the same bytes back."""
+    if not isinstance(media_type, str) or not _TEXT_MEDIA.fullmatch(media_type.strip()) \
+            or len(data) > _MAX_ATTACHED_TEXT:
+        return None
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    bom, codec = next(((b, c) for b, c in _BOMS if raw.startswith(b)), (b"", "utf-8"))
+    body = raw[len(bom):]
+    try:
+        text = body.decode(codec)
+    except UnicodeDecodeError:
+        if bom:
+            return None
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(body).best()
+        if best is None:
+            return None
+        codec = best.encoding
+        try:
+            text = body.decode(codec)
+            if text.encode(codec) != body:
+                return None
+        except (UnicodeError, LookupError):
+            return None
+    return text, lambda new: bom + new.encode(codec, errors="strict")
+
+
+def _base64_of(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _data_url_parts(value: str) -> tuple[str, str] | None:
+    """``data:MEDIA;base64,`` and the payload of a data URL, or None for any other string."""
+    if not value.startswith("data:"):
+        return None
+    head, comma, payload = value.partition(",")
+    if not comma or len(head) > 200 or not head.endswith(";base64"):
+        return None
+    return head + ",", payload
 
 
 @dataclass
@@ -57,9 +117,29 @@ class Segments:
     #: Words of shell commands in tool calls (paths among them), for the rules of files that save credentials.
     command_words: list[str] = field(default_factory=list)
 
+    #: Segments whose redacted text is written back encoded (a base64 attachment): slot index -> encoder.
+    encoders: dict[int, Callable[[str], str]] = field(default_factory=dict)
+
     def add(self, container: Any, key: Any, text: str) -> None:
         self.slots.append((container, key))
         self.texts.append(text)
+
+    def add_attachment(self, container: Any, key: Any, value: str, media_type: object = None) -> bool:
+        """A base64 attachment (``data`` next to ``media_type``, or a ``data:`` URL): its text becomes a segment
+        when it is text; False (left opaque) otherwise."""
+        parts = _data_url_parts(value) if media_type is None else ("", value)
+        if parts is None:
+            return False
+        prefix, payload = parts
+        if media_type is None:
+            media_type = prefix[5:].split(";", 1)[0]
+        attached = _attached_text(media_type, payload)
+        if attached is None:
+            return False
+        text, encode = attached
+        self.encoders[len(self.slots)] = lambda new: prefix + _base64_of(encode(new))
+        self.add(container, key, text)
+        return True
 
 
 def _walk(node: Any, segs: Segments) -> None:
@@ -76,8 +156,10 @@ def _walk(node: Any, segs: Segments) -> None:
                 if not value or key in SKIP_KEYS or (key == "name" and not has_role):
                     continue
                 if is_base64 and key == "data":
+                    segs.add_attachment(node, key, value, node.get("media_type") or "")
                     continue
                 if value.startswith("data:") and ";base64," in value[:200]:
+                    segs.add_attachment(node, key, value)
                     continue
                 if key in FILE_KEYS and len(segs.files) < _MAX_FILES and len(value) <= 1024:
                     segs.files.append(value)
@@ -105,7 +187,9 @@ def _walk(node: Any, segs: Segments) -> None:
     elif isinstance(node, list):
         for i, value in enumerate(node):
             if isinstance(value, str):
-                if value and not (value.startswith("data:") and ";base64," in value[:200]):
+                if value.startswith("data:") and ";base64," in value[:200]:
+                    segs.add_attachment(node, i, value)
+                elif value:
                     segs.add(node, i, value)
             elif isinstance(value, (dict, list)):
                 _walk(value, segs)
@@ -184,7 +268,8 @@ def apply(segs: Segments, findings: Sequence[Sequence[Any]], vault: Vault, selec
         new = redact_text(segs.texts[i], fs, vault, select, summary, remember)
         if new != segs.texts[i]:
             container, key = segs.slots[i]
-            container[key] = new
+            encode = segs.encoders.get(i)
+            container[key] = new if encode is None else encode(new)
             changed_slots.add(i)
     if not changed_slots:
         return False
