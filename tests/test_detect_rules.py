@@ -106,6 +106,19 @@ def test_a_rule_naming_an_unknown_validator_is_rejected(tmp_path):
         load_rules([path])
 
 
+def test_a_named_file_set_is_expanded_and_an_unknown_one_is_rejected(tmp_path):
+    sets = '[file_sets]\ntranslations = ["*.po", "**/i18n/**/*.json"]\n'
+    path = _write(tmp_path, sets + VALID.replace('severity = "high"', 'severity = "high"\nskip_files = ["*.lock", "@translations"]'))
+    assert load_rules([path])[0].skip_files == ("*.lock", "*.po", "**/i18n/**/*.json")
+    path = _write(tmp_path, sets + VALID.replace('severity = "high"', 'severity = "high"\nskip_files = ["@locales"]'))
+    with pytest.raises(RuleError, match=r"demo-token.*skip_files names @locales, which the file's \[file_sets\] table "
+                                        r"does not define \(it defines @translations\)"):
+        load_rules([path])
+    path = _write(tmp_path, '[file_sets]\ntranslations = "*.po"\n' + VALID)
+    with pytest.raises(RuleError, match=r"\[file_sets\] must map each name to a non-empty list of file globs"):
+        load_rules([path])
+
+
 def test_a_rule_naming_an_unknown_database_is_rejected(tmp_path):
     path = _write(tmp_path, VALID.replace('severity = "high"', 'severity = "high"\ndatabase = "fast"'))
     with pytest.raises(RuleError, match=r"demo-token.*database: Input should be 'secret' or 'pii'"):

@@ -399,6 +399,26 @@ def test_a_max_file_size_that_would_skip_every_file_is_refused(tmp_path, size):
     assert proc.returncode == 2 and "--max-file-size" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_translation_catalogues_are_not_searched_for_generic_secrets(tmp_path):
+    # wekan's i18n data: "password" in Breton and Swedish read as letters drawn at random.
+    strings = '{"password": "Ger-tremen", "s3-access-key": "S3-åtkomstnyckel", "contact": "jana.novak@posteo.de"}\n'
+    for rel in ("imports/i18n/data/br.i18n.json", "app/config/locales/sv.json"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(strings, encoding="utf-8")
+    (tmp_path / "locale/fr/LC_MESSAGES").mkdir(parents=True)
+    (tmp_path / "locale/fr/LC_MESSAGES/django.po").write_text('msgid "password"\nmsgstr "MotDePasse"\n'
+                                                             'password = "Ger-tremen"\n', encoding="utf-8")
+    (tmp_path / "settings.json").write_text(strings, encoding="utf-8")
+    aws = "AKIA" + "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
+    (tmp_path / "imports/i18n/data/en.i18n.json").write_text(f'{{"key": "{aws}"}}\n', encoding="utf-8")
+    _, data = scan_json(str(tmp_path))
+    found = {(f["path"], f["rule_id"]) for f in data["findings"]}
+    assert ("settings.json", "generic-password-assignment") in found  # the same strings elsewhere are reported
+    assert not any(r.startswith("generic-") for p, r in found if p != "settings.json")
+    assert ("imports/i18n/data/en.i18n.json", "aws-access-key-id") in found  # a token of a format still is
+    assert ("imports/i18n/data/br.i18n.json", "email-address") in found  # and so is personal data
+
+
 def test_numbers_in_svg_path_data_are_not_reported_as_ip_addresses(tmp_path):
     key = "k9" + secrets.token_hex(14)  # generated here: a random value under a secret-looking name
     (tmp_path / "logo.svg").write_text(

@@ -80,6 +80,28 @@ def _where(path: Path, index: int, raw: dict) -> str:
     return f"{path}: rule #{index + 1}" + (f" ({rid})" if rid else "")
 
 
+def _file_sets(path: Path, table: object) -> dict[str, list[str]]:
+    """A rules file's ``[file_sets]``: named lists of file globs its rules' skip_files and only_files can name
+    as ``@name`` (the files of translations, say, which several rules leave alone)."""
+    if not isinstance(table, dict) or not all(
+            isinstance(v, list) and v and all(isinstance(g, str) and g for g in v) for v in table.values()):
+        raise RuleError(f"{path}: [file_sets] must map each name to a non-empty list of file globs")
+    return table
+
+
+def _expand_globs(where: str, key: str, globs: list, file_sets: dict[str, list[str]]) -> list:
+    out: list = []
+    for glob in globs:
+        if isinstance(glob, str) and glob.startswith("@"):
+            if glob[1:] not in file_sets:
+                raise RuleError(f"{where}: {key} names {glob}, which the file's [file_sets] table does not define"
+                                + (f" (it defines {', '.join('@' + n for n in sorted(file_sets))})" if file_sets else ""))
+            out.extend(file_sets[glob[1:]])
+        else:
+            out.append(glob)
+    return out
+
+
 def parse_rule_file(path: Path) -> list[Rule]:
     """Parse one rules file (a TOML document with [[rule]] tables) into validated rules."""
     try:
@@ -91,15 +113,20 @@ def parse_rule_file(path: Path) -> list[Rule]:
     entries = data.get("rule")
     if not isinstance(entries, list) or not entries:
         raise RuleError(f"{path}: no [[rule]] tables found", hint="each rule is a [[rule]] table")
-    extra = set(data) - {"rule"}
+    extra = set(data) - {"rule", "file_sets"}
     if extra:
-        raise RuleError(f"{path}: unexpected top-level keys {sorted(extra)}; only [[rule]] tables are allowed")
+        raise RuleError(f"{path}: unexpected top-level keys {sorted(extra)}; only [[rule]] tables and a "
+                        "[file_sets] table are allowed")
+    file_sets = _file_sets(path, data.get("file_sets", {}))
     from pydantic import ValidationError  # loaded with the spec; commands reading the cache never need it
 
     spec = _spec()
     rules = []
     for i, raw in enumerate(entries):
         where = _where(path, i, raw)
+        if isinstance(raw, dict):
+            raw = {**raw, **{key: _expand_globs(where, key, raw[key], file_sets)
+                             for key in ("skip_files", "only_files") if isinstance(raw.get(key), list)}}
         try:
             rule = Rule(**spec.model_validate(raw).model_dump())
         except ValidationError as exc:

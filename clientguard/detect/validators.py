@@ -573,8 +573,9 @@ _CODE_REFERENCE = lazy_re(
 YOUR_VALUE = lazy_re(r"[Yy]our[A-Z_\- $]")
 
 
-#: Values providers print in their documentation as the example of a credential (Telegram's Bot API: a bot token).
-DOCUMENTED_EXAMPLES = frozenset({"123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"})
+#: Values providers and standards print as the example of a credential: the Telegram Bot API's bot token, the
+#: bearer token of RFC 6750 (OAuth 2.0 bearer tokens).
+DOCUMENTED_EXAMPLES = frozenset({"123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11", "mF_9.B5f-4.1JqM"})
 #: One chunk of two to sixteen characters, three times or more: typed or pasted again, not drawn.
 _REPEATED_CHUNK = lazy_re(r"(.{2,16}?)\1{2,}")
 

@@ -354,7 +354,7 @@ _HEADER_NAME = lazy_re(r"[A-Z][A-Za-z]*(?:-[A-Z][A-Za-z]*)+")
 #: A vendor's header whose last words carry a number (X-Amz-Content-Sha256): _HEADER_NAME takes no digits.
 _X_HEADER = lazy_re(r"X-[A-Za-z]+(?:-[A-Za-z]+\d{0,4})+")
 #: An integer written in hex, 64 bits at most (0x88c7, 0xc0506617); a key written so is longer.
-_HEX_NUMBER = lazy_re(r"-?0[xX][0-9a-fA-F]{1,16}")
+_HEX_NUMBER = lazy_re(r"-?0[xX][0-9a-fA-F]{1,16}(?:[uU]?[lL]{0,2}|[lL]{1,2}[uU])")
 #: One word and the separator it is joined to something else by ('Secret-' . ucfirst($key)).
 _WORD_PREFIX = lazy_re(r"[A-Za-z]+(?:[-_.:][A-Za-z]+)*[-_./:]")
 #: snake_case, camelCase (an upper-case run, an acronym, must be followed by two lower-case letters or end
@@ -427,12 +427,16 @@ _KNOWN_WORDS = lazy_re(
 _RETRONYM = lazy_re(r"[a-z]{1,2}\d{1,2}[a-z]{1,2}")
 
 
+#: A lowerCamelCase word (sortBy, lastSeen), as a storage key's last part is written (wekan-cards-sortBy).
+_LOWER_CAMEL = lazy_re(r"[a-z]+(?:[A-Z][a-z]+)+")
+
+
 def _kebab_name(v: str) -> bool:
     """Lower-case words joined by hyphens, numbers of up to six digits among them, an optional "2." in
     front: a key or flag name, not a secret (at least two words of three letters or more)."""
     parts = re.sub(r"^\d+\.", "", v).split("-")
-    if len(parts) < 3 or not all((p.isdigit() and len(p) <= 6) or (p.isalpha() and p.islower()) or _RETRONYM.fullmatch(p)
-                                 for p in parts):
+    if len(parts) < 3 or not all((p.isdigit() and len(p) <= 6) or (p.isalpha() and p.islower())
+                                 or _RETRONYM.fullmatch(p) or _LOWER_CAMEL.fullmatch(p) for p in parts):
         return False
     return sum(p.isalpha() and len(p) >= 3 for p in parts) >= 2
 
@@ -572,7 +576,7 @@ def _stand_in(v: str) -> bool:
 #: parameters "%kernel.secret%" and "%env(resolve:APP_SECRET)%", a setting taken
 #: from one: "Credentials:key_file=$GOOGLE_APPLICATION_CREDENTIALS"), a command-line
 #: flag ("--password"), a value elided in documentation ("492f...", "sk_live_…"), grammar notation.
-_NOT_A_VALUE = lazy_re(r":[a-z_]+|(?:[\w.-]+=)?\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][\w.]*%|%env\([\w:.-]+\)%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
+_NOT_A_VALUE = lazy_re(r":[a-z_]+|(?:[\w.-]+=|/)?\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][\w.]*%|%env\([\w:.-]+\)%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
                        r"|\d*\*[A-Za-z][\w-]*")  # the last: grammar notation such as `token = 1*tchar` (ABNF)
 #: Part of the value masked out (####, ****, ••••, XXXX): a redacted copy, not the secret.
 _MASKED = lazy_re(r"#{4,}|\*{3,}|•{3,}|X{4,}|^\*+(?i:masked|redacted|hidden|removed|filtered|sensitive)\*+$")
@@ -695,7 +699,7 @@ def _sealed_secret(v: str) -> bool:
 
 #: The opening of a template token, cut where the string is joined to code ('{trackable='.$id.'}',
 #: '{CODEMODEBLOCK'+index+'}') or an XML section's opening ("[CDATA["): a bracket, a name, one sign.
-_TEMPLATE_OPENING = lazy_re(r"[{\[<(][A-Za-z_][A-Za-z_.-]*[=:\[(]?")
+_TEMPLATE_OPENING = lazy_re(r"[{\[<(]\.?[A-Za-z_][A-Za-z_.-]*[=:\[(]?")
 #: Code between two string literals taken for a value ('?access_key='.$this->auth.'&...', 'API-Password: '.$this->
 #: keys['...']): a joining dot or plus, then a variable, a member or an index being opened.
 _JOINED_REFERENCE = lazy_re(r"[.+][ \t]*(?:\$[A-Za-z_][\w$]*(?:(?:->|::|\.)[A-Za-z_][\w$]*)*[ \t]*[.+(\[]?|"
@@ -900,6 +904,8 @@ def generic_assigned_secret(value: str) -> bool:
     (MIME types, algorithms), bare identifiers without digits, and values with too little variety.
     """
     v = value.strip().strip("'\"`")
+    if _PUBLIC_CLIENT_KEY.match(v):
+        return False  # pk_live_..., appl_...: made to be shipped in front ends and apps
     if random_letters(v):
         return True  # secret: 'adlccmofpzg': letters drawn at random, as no word, name or abbreviation reads
     if _REGEX_SYNTAX.search(v):
@@ -1216,8 +1222,8 @@ _PRIVATE_FIELD = lazy_re(r"_+[a-z][a-z0-9]*(?:[A-Z][a-z]{2,}[0-9]*)+")
 _MOUNT_KEY = r"(?:id|src|source|env|type|target|required|mode|uid|gid)="
 _MOUNT_SPEC = lazy_re(rf"{_MOUNT_KEY}[^,\s]*(?:,{_MOUNT_KEY}[^,\s]*)+")
 #: Keys published by design: PostHog project keys (phc_), Stripe publishable keys (pk_live_, pk_test_), Svix's
-#: public keys that verify webhooks (whpk_).
-_PUBLIC_CLIENT_KEY = lazy_re(r"phc_|pk_(?:live|test)_|whpk_")
+#: public keys that verify webhooks (whpk_), RevenueCat's public app keys that apps ship with (appl_, goog_, amzn_).
+_PUBLIC_CLIENT_KEY = lazy_re(r"phc_|pk_(?:live|test)_|whpk_|(?:appl|goog|amzn)_[A-Za-z]{20,40}$")
 #: Where a package.json dependency comes from, instead of a version: workspace:*, npm:pkg@1, file:../x.
 _DEPENDENCY_SPEC = lazy_re(r"(?:workspace|npm|file|link|catalog|portal|patch):\S*")
 #: The rest of a URL after its user name: password@host:port/path, taken for `user: password@...`. The host
