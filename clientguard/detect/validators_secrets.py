@@ -89,7 +89,7 @@ _URL_PASSWORD_WORDS = frozenset({"x-oauth-basic", "x-access-token", "unused", "n
 _SELF_NAMED = lazy_re(
     r"(?i)\d{0,6}(?:(?:new|old|wrong|bad|some|any|first|second|third|my|test|testing|dummy|default|temp|tmp|valid|invalid|"
     r"correct|incorrect|other|another|strong|weak|good|current|updated|reset|random|custom|secure|simple|sample|super|top|"
-    r"very|plain|plaintext|mock|fake)[_!-]?){0,2}"
+    r"very|plain|plaintext|mock|fake|hashed|encrypted)[_!-]?){0,2}"
     r"(?:(?:api|auth|client|private|public)[_-]?)?(?:(?:pass(?:word|wd|w|phrase)?|pwd|secret|s3cr3t|token|key|refresh|access|session|hash)[_-]?){1,3}"
     r"(?:[_-]?(?:one|two|three|changed|updated|again|confirm(?:ed|ation)?))?"  # passwordtwo, passwordchanged
     r"\d{0,6}(?:x{2,4})?(?:[_-]?value\d{0,6})?[!.#]?"
@@ -576,7 +576,7 @@ def _stand_in(v: str) -> bool:
 #: parameters "%kernel.secret%" and "%env(resolve:APP_SECRET)%", a setting taken
 #: from one: "Credentials:key_file=$GOOGLE_APPLICATION_CREDENTIALS"), a command-line
 #: flag ("--password"), a value elided in documentation ("492f...", "sk_live_…"), grammar notation.
-_NOT_A_VALUE = lazy_re(r":[a-z_]+|(?:[\w.-]+=|/)?\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][\w.]*%|%env\([\w:.-]+\)%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
+_NOT_A_VALUE = lazy_re(r":[a-z_]+|(?:[\w.-]+=|/)?\$[A-Za-z_][A-Za-z0-9_]*|env\([A-Za-z_][A-Za-z0-9_]*\)|%[A-Za-z_][\w.]*%|%env\([\w:.-]+\)%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
                        r"|\d*\*[A-Za-z][\w-]*")  # the last: grammar notation such as `token = 1*tchar` (ABNF)
 #: Part of the value masked out (####, ****, ••••, XXXX): a redacted copy, not the secret.
 _MASKED = lazy_re(r"#{4,}|\*{3,}|•{3,}|X{4,}|^\*+(?i:masked|redacted|hidden|removed|filtered|sensitive)\*+$")
