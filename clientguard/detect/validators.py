@@ -574,8 +574,10 @@ YOUR_VALUE = lazy_re(r"[Yy]our[A-Z_\- $]")
 
 
 #: Values providers and standards print as the example of a credential: the Telegram Bot API's bot token, the
-#: bearer token of RFC 6750 (OAuth 2.0 bearer tokens).
-DOCUMENTED_EXAMPLES = frozenset({"123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11", "mF_9.B5f-4.1JqM"})
+#: bearer token of RFC 6750 (OAuth 2.0 bearer tokens), the TOTP seed of Google Authenticator's key-URI format page.
+#: Only the generic rules (a secret-looking name, no format) pass them by; a rule for the service's own format
+#: still reports its documented examples, as it cannot tell one from a key someone reused.
+DOCUMENTED_EXAMPLES = frozenset({"123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11", "mF_9.B5f-4.1JqM", "JBSWY3DPEHPK3PXP"})
 #: One chunk of two to sixteen characters, three times or more: typed or pasted again, not drawn.
 _REPEATED_CHUNK = lazy_re(r"(.{2,16}?)\1{2,}")
 

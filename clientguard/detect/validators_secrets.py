@@ -407,6 +407,8 @@ def _snake_sentence(v: str) -> bool:
 
 
 _WORDS_AND_NUMBER = lazy_re(r"[a-z]+(?:[_-][a-z]+)+(?:[_-]?\d{1,4})?|[A-Z]+(?:_[A-Z]+)+(?:_?\d{1,4})?")
+#: Lower-case words that open with "not" and say what the value is not (not!hex, not-valid-hex!, not_base64).
+_NEGATED_WORDS = lazy_re(r"not(?:[-_!. ][a-z]{2,12}){1,3}!?|not-[a-z]{2,12}!")
 #: A rate limit, or several (django-allauth's "reset_password": "1/m/ip,1/m/key", a throttle's 100/hour): the
 #: setting of a password or login form's endpoint, not a password.
 _RATE_LIMIT = lazy_re(r"\d+/\d*(?:s|m|h|d|sec|second|min|minute|hour|day)(?:/[a-z]+)?"
@@ -852,6 +854,8 @@ def _literal_like_secret(v: str) -> bool:
         return False  # jjwt-jackson-0.11.2, libfoo_1.2.3: a package and its version
     if _WORDS_AND_NUMBER.fullmatch(v):
         return False  # test_password_123, my-api-key-2: words and a counter, a name rather than a secret
+    if _NEGATED_WORDS.fullmatch(v):
+        return False  # not!hex, not-valid-hex!: what a test's wrong value says of itself
     if _RULE_LIST.fullmatch(v) or _RATE_LIMIT.fullmatch(v):
         return False  # a validation rule list such as required|min:8; a rate limit such as 1/m/ip,5/5m/key
     if _plain_query(v):
