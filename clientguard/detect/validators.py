@@ -297,7 +297,7 @@ def phone(value: str) -> bool:
         # may still have dotted groups after a space (0033 1.23.45.67.89), not decimals.
         return False
     if _SIGNED_DECIMAL.fullmatch(value.strip()):
-        return False  # +73.896339: a latitude or longitude with its sign, not a number dialled from abroad
+        return False  # +73.854321: a latitude or longitude with its sign, not a number dialled from abroad
     text = value.strip().replace("(0)", "")  # +44(0)115...: the trunk zero is not dialled from abroad
     if text.startswith("(+") or text.startswith("(00"):
         text = text[1:].replace(")", "", 1)  # (+30) 2491 186252: the country code in brackets
