@@ -94,8 +94,9 @@ def _expand_globs(where: str, key: str, globs: list, file_sets: dict[str, list[s
     for glob in globs:
         if isinstance(glob, str) and glob.startswith("@"):
             if glob[1:] not in file_sets:
+                known = ", ".join("@" + name for name in sorted(file_sets))
                 raise RuleError(f"{where}: {key} names {glob}, which the file's [file_sets] table does not define"
-                                + (f" (it defines {', '.join('@' + n for n in sorted(file_sets))})" if file_sets else ""))
+                                + (f" (it defines {known})" if known else ""))
             out.extend(file_sets[glob[1:]])
         else:
             out.append(glob)

@@ -362,8 +362,9 @@ _WORD_PREFIX = lazy_re(r"[A-Za-z]+(?:[-_.:][A-Za-z]+)*[-_./:]")
 #: next word: hasPermissionToCreateApiKey, canBeDeleted), PascalCase. Random mixed case (lRDXNfPxOMFQ) is none
 #: of them.
 _SNAKE_OR_CAMEL_WORDS = lazy_re(r"_*[a-z]+(?:_+[a-z0-9]+)+_*"
-                                r"|[a-z]+(?:[A-Z]{1,6}[a-z]{2,}|(?:To|Is|Of|At|By|In|On|Up|As|Or|An|If|Do|Be|My|No|Go|So"
-                                r"|Id|Me|We|It)(?=[A-Z]))+[A-Z]{0,6}"
+                                r"|[a-z]+(?:[A-Z]{1,6}[a-z]{2,}"
+                                r"|(?:To|Is|Of|At|By|In|On|Up|As|Or|An|If|Do|Be|My|No|Go|So|Id|Me|We|It)(?=[A-Z]))+"
+                                r"[A-Z]{0,6}"
                                 r"|[a-z]+[A-Z]{1,6}|(?:[A-Z][a-z]+){2,}")
 #: camelCase or PascalCase words after a numeronym (k8sNodesDatatable, K8sResourcePoolDetailsW: Portainer's
 #: storage keys and permission names), perhaps with a one-letter suffix.
@@ -578,7 +579,8 @@ def _stand_in(v: str) -> bool:
 #: parameters "%kernel.secret%" and "%env(resolve:APP_SECRET)%", a setting taken
 #: from one: "Credentials:key_file=$GOOGLE_APPLICATION_CREDENTIALS"), a command-line
 #: flag ("--password"), a value elided in documentation ("492f...", "sk_live_…"), grammar notation.
-_NOT_A_VALUE = lazy_re(r":[a-z_]+|(?:[\w.-]+=|/)?\$[A-Za-z_][A-Za-z0-9_]*|env\([A-Za-z_][A-Za-z0-9_]*\)|%[A-Za-z_][\w.]*%|%env\([\w:.-]+\)%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
+_NOT_A_VALUE = lazy_re(r":[a-z_]+|(?:[\w.-]+=|/)?\$[A-Za-z_][A-Za-z0-9_]*|env\([A-Za-z_][A-Za-z0-9_]*\)|"
+                       r"%[A-Za-z_][\w.]*%|%env\([\w:.-]+\)%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
                        r"|\d*\*[A-Za-z][\w-]*")  # the last: grammar notation such as `token = 1*tchar` (ABNF)
 #: Part of the value masked out (####, ****, ••••, XXXX): a redacted copy, not the secret.
 _MASKED = lazy_re(r"#{4,}|\*{3,}|•{3,}|X{4,}|^\*+(?i:masked|redacted|hidden|removed|filtered|sensitive)\*+$")

@@ -45,8 +45,7 @@ _TEXT_MEDIA = re.compile(r"text/[\w.+-]+|application/(?:json|xml|x-yaml|yaml|tom
                          r"x-python|x-ndjson|ld\+json|[\w.-]+\+(?:json|xml))", re.IGNORECASE)
 #: Larger attachments than this are left opaque rather than decoded (the request's own size limit applies).
 _MAX_ATTACHED_TEXT = 8 << 20
-
-
+#: Byte order marks an attached text file may open with, and the encoding each one names.
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 
 
