@@ -67,7 +67,7 @@ def test_a_literal_credential_is_a_generic_secret(value):
     "SECRETBASE32", "SECRET2FASEED", "base64:testing123testing123testing123testing123=",
     "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11", "mF_9.B5f-4.1JqM", "wekan-cards-sortBy", "{.data[", "/$file_pwd",
     "0x0102030405060708ULL", "appl_TESTfakeRevenueCatKeyAbCdEf", "env(SUPABASE_AUTH_SMS_TWILIO_AUTH_TOKEN)",
-    "hashedpassword", "not!hex", "not!valid!hex", "JBSWY3DPEHPK3PXP",
+    "hashedpassword", "not!hex", "not!valid!hex", "JBSWY3DPEHPK3PXP", "API-KEY-MOCK1023893INAPP",
 ])
 def test_names_words_paths_and_placeholders_are_not_generic_secrets(value):
     assert not generic_assigned_secret(value)

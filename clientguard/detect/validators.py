@@ -594,7 +594,7 @@ def is_placeholder(value: str) -> bool:
     if v in DOCUMENTED_EXAMPLES or _REPEATED_CHUNK.fullmatch(v.removeprefix("base64:").rstrip("=")):
         return True  # a provider's documented example; testing123testing123testing123: a chunk typed again
     low = v.lower()
-    if any(w in low for w in ("example", "changeme", "placeholder", "your_", "your-", "<your", "dummy", "xxxxx",
+    if any(w in low for w in ("example", "changeme", "placeholder", "your_", "your-", "<your", "dummy", "mock", "xxxxx",
                                "redacted", "*****", "fake", "bogus", "sample", "notreal", "not_real", "not-real", "not-a-secret", "not_a_secret",
                                "insert_", "replace", "randomstring", "random_string", "random-string",
                                "_here", "-here", "here_", "here-")):  # SET_A_PASSWORD_HERE_123, token-here

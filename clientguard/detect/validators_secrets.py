@@ -464,7 +464,7 @@ def _entropy_floor(n: int) -> float:
 
 #: Words that mark a value as a stand-in wherever they appear in it.
 _STAND_IN_HINTS = lazy_re(
-    r"(?i)example|changeme|change_me|placeholder|your[_-]|<your|dummy|xxxxx|redacted|\*{4}|fake|bogus|sample|notreal|"
+    r"(?i)example|changeme|change_me|placeholder|your[_-]|<your|dummy|mock|xxxxx|redacted|\*{4}|fake|bogus|sample|notreal|"
     r"not[_-](?:real|a[_-]secret)|insert[_-]|replace|todo|fixme|random[_-]?string"
 )
 
