@@ -14,6 +14,8 @@ from pathlib import Path
 
 import openai
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from _gateway_support import FAKE_OPENAI_KEY, Canaries, running_stack
 from clientguard.detect import Detector
@@ -108,3 +110,36 @@ def test_a_text_attachment_keeps_its_own_encoding(codec: str, bom: bytes) -> Non
     decoded = raw[len(bom):].decode(codec)
     assert EMAIL not in decoded and "rene@acme-health.de" not in decoded
     assert decoded.startswith("Name;E-Mail;Ort\nJürgen Müller;CG_EMAIL_") and "Köln\nRené Lévêque;CG_" in decoded
+
+
+
+_DETECTOR = Detector.create(["Acme Health"], fingerprint_key=b"k" * 32)
+_VAULT = Vault("attachments-property-test", b"k" * 32)
+# Latin-1's letters, spaces, punctuation and format characters (digits, "@" and "." left out, so that nothing else
+# in the text is found; control characters left out, as text files hardly hold them).
+_PROSE = st.text(alphabet=st.characters(codec="latin-1", exclude_categories=("Cc", "Cs"),
+                                        exclude_characters="0123456789@."), max_size=60)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(before=_PROSE, after=_PROSE, codec=st.sampled_from(["utf-8", "utf-16-le", "utf-16-be", "cp1252", "latin-1"]),
+       bom=st.booleans())
+def test_any_text_attachment_comes_back_whole_but_for_the_placeholder(before: str, after: str, codec: str,
+                                                                      bom: bool) -> None:
+    # Whatever surrounds the address, in whatever encoding, with or without a byte order mark: the address
+    # becomes its placeholder in that same encoding, and every other byte of the file is left as it was.
+    text = f"{before}\n{EMAIL}\n{after}"
+    try:
+        data = text.encode(codec)
+    except UnicodeEncodeError:
+        return  # cp1252 lacks a few of Latin-1's characters
+    marks = {"utf-8": b"\xef\xbb\xbf", "utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}
+    mark = marks.get(codec, b"") if bom else b""
+    doc = {"input": [{"type": "input_file", "file_data": "data:text/plain;base64," + _b64(mark + data)}]}
+    segs = seg.collect(doc)
+    assert segs.texts, "a text attachment must be inspected, not passed on unread"
+    seg.apply(segs, _DETECTOR.scan_many(segs.texts), _VAULT, select_non_overlapping, seg.Redaction())
+    raw = base64.b64decode(doc["input"][0]["file_data"].split(",", 1)[1], validate=True)
+    placeholder = _VAULT.placeholder("EMAIL", EMAIL)
+    assert EMAIL.encode(codec) not in raw and placeholder.encode(codec) in raw
+    assert raw.replace(placeholder.encode(codec), EMAIL.encode(codec)) == mark + data

@@ -49,10 +49,29 @@ _MAX_ATTACHED_TEXT = 8 << 20
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 
 
+def _utf16_by_nuls(body: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" when every other byte is a NUL (text mostly of Latin letters), else None."""
+    sample = body[:8192]
+    sample = sample[: len(sample) & ~1]
+    half = len(sample) // 2
+    if half < 4:
+        return None
+    odd, even = sample[1::2].count(0), sample[0::2].count(0)
+    if odd >= 0.9 * half and even <= 0.1 * half:
+        return "utf-16-le"
+    if even >= 0.9 * half and odd <= 0.1 * half:
+        return "utf-16-be"
+    return None
+
+
 def _attached_text(media_type: object, data: str) -> tuple[str, Callable[[str], bytes]] | None:
-    """The text of a base64 attachment of a text media type and how to encode it back to its own encoding
-    (a byte order mark, UTF-16, a Windows code page as Excel writes CSV exports), or None: not text, not
-    base64, or no encoding that gives the same bytes back."""
+    """The text of a base64 attachment of a text media type and how to encode it back to its own encoding, or
+    None (not a text media type, not base64, or bytes that do not read back the same).
+
+    UTF-8, or what a byte order mark names; UTF-16 without one (every other byte a NUL, which is valid UTF-8
+    too, where no address or key would be found); else the code page charset-normalizer finds (Excel writes
+    CSV exports in Windows-1252); else Latin-1, which reads any bytes back unchanged, so a file the detector
+    cannot place is still searched for what is ASCII in it (addresses, keys, most names)."""
     if not isinstance(media_type, str) or not _TEXT_MEDIA.fullmatch(media_type.strip()) \
             or len(data) > _MAX_ATTACHED_TEXT:
         return None
@@ -62,6 +81,8 @@ def _attached_text(media_type: object, data: str) -> tuple[str, Callable[[str], 
         return None
     bom, codec = next(((b, c) for b, c in _BOMS if raw.startswith(b)), (b"", "utf-8"))
     body = raw[len(bom):]
+    if not bom and b"\x00" in body[:8192]:
+        codec = _utf16_by_nuls(body) or codec
     try:
         text = body.decode(codec)
     except UnicodeDecodeError:
@@ -70,15 +91,14 @@ def _attached_text(media_type: object, data: str) -> tuple[str, Callable[[str], 
         from charset_normalizer import from_bytes
 
         best = from_bytes(body).best()
-        if best is None:
-            return None
-        codec = best.encoding
+        codec = best.encoding if best is not None else "latin-1"
         try:
             text = body.decode(codec)
             if text.encode(codec) != body:
-                return None
-        except (UnicodeError, LookupError):
-            return None
+                raise ValueError
+        except (UnicodeError, LookupError, ValueError):
+            codec = "latin-1"
+            text = body.decode(codec)
     return text, lambda new: bom + new.encode(codec, errors="strict")
 
 
