@@ -184,14 +184,9 @@ def _display(path: Path, root: Path) -> str:
 
 # -- reading one file -------------------------------------------------------------------------------
 
-def utf16_without_bom(data: bytes) -> str | None:
-    """"utf-16-le" or "utf-16-be" when ``data`` (no BOM, NUL bytes in its first 8 KiB) reads as text in it.
-
-    Windows tools write UTF-16 without a byte order mark too (some .reg exports, .NET resource dumps, logs
-    redirected by PowerShell with -Encoding Unicode on older versions). Text that is mostly ASCII has a zero
-    in every other byte there, on the odd offsets (little-endian) or the even ones; binary data rarely keeps
-    that up for 8 KiB, and the sample must then read as printable text as well.
-    """
+def utf16_by_nuls(data: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" when every other byte of ``data``'s first 8 KiB is a NUL, on the odd offsets
+    (little-endian) or the even ones, as in UTF-16 text that is mostly of Latin letters; else None."""
     sample = data[:8192]
     sample = sample[: len(sample) & ~1]
     half = len(sample) // 2
@@ -199,11 +194,24 @@ def utf16_without_bom(data: bytes) -> str | None:
         return None
     odd, even = sample[1::2].count(0), sample[0::2].count(0)
     if odd >= 0.9 * half and even <= 0.02 * half:
-        codec = "utf-16-le"
-    elif even >= 0.9 * half and odd <= 0.02 * half:
-        codec = "utf-16-be"
-    else:
+        return "utf-16-le"
+    if even >= 0.9 * half and odd <= 0.02 * half:
+        return "utf-16-be"
+    return None
+
+
+def utf16_without_bom(data: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" when ``data`` (no BOM, NUL bytes in its first 8 KiB) reads as text in it.
+
+    Windows tools write UTF-16 without a byte order mark too (some .reg exports, .NET resource dumps, logs
+    redirected by PowerShell with -Encoding Unicode on older versions). Text that is mostly ASCII has a zero
+    in every other byte there (utf16_by_nuls); binary data rarely keeps that up for 8 KiB, and the sample must
+    then read as printable text as well.
+    """
+    codec = utf16_by_nuls(data)
+    if codec is None:
         return None
+    sample = data[: min(len(data), 8192) & ~1]
     text = sample.decode(codec, errors="replace")
     printable = sum(ch.isprintable() or ch in "\t\n\r\f" for ch in text)
     return codec if printable >= 0.95 * len(text) else None

@@ -49,21 +49,6 @@ _MAX_ATTACHED_TEXT = 8 << 20
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 
 
-def _utf16_by_nuls(body: bytes) -> str | None:
-    """"utf-16-le" or "utf-16-be" when every other byte is a NUL (text mostly of Latin letters), else None."""
-    sample = body[:8192]
-    sample = sample[: len(sample) & ~1]
-    half = len(sample) // 2
-    if half < 4:
-        return None
-    odd, even = sample[1::2].count(0), sample[0::2].count(0)
-    if odd >= 0.9 * half and even <= 0.1 * half:
-        return "utf-16-le"
-    if even >= 0.9 * half and odd <= 0.1 * half:
-        return "utf-16-be"
-    return None
-
-
 def _attached_text(media_type: object, data: str) -> tuple[str, Callable[[str], bytes]] | None:
     """The text of a base64 attachment of a text media type and how to encode it back to its own encoding, or
     None (not a text media type, not base64, or bytes that do not read back the same).
@@ -82,7 +67,9 @@ def _attached_text(media_type: object, data: str) -> tuple[str, Callable[[str], 
     bom, codec = next(((b, c) for b, c in _BOMS if raw.startswith(b)), (b"", "utf-8"))
     body = raw[len(bom):]
     if not bom and b"\x00" in body[:8192]:
-        codec = _utf16_by_nuls(body) or codec
+        from clientguard.detect.scanner import utf16_by_nuls
+
+        codec = utf16_by_nuls(body) or codec
     try:
         text = body.decode(codec)
     except UnicodeDecodeError:
