@@ -49,16 +49,15 @@ _MAX_ATTACHED_TEXT = 8 << 20
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 
 
-def _attached_text(media_type: object, data: str) -> tuple[str, Callable[[str], bytes]] | None:
-    """The text of a base64 attachment of a text media type and how to encode it back to its own encoding, or
-    None (not a text media type, not base64, or bytes that do not read back the same).
+def _attached_text(data: str) -> tuple[str, Callable[[str], bytes]] | None:
+    """The text of a base64 attachment (of a text media type) and how to encode it back to its own encoding,
+    or None (not base64, or too large).
 
     UTF-8, or what a byte order mark names; UTF-16 without one (every other byte a NUL, which is valid UTF-8
     too, where no address or key would be found); else the code page charset-normalizer finds (Excel writes
     CSV exports in Windows-1252); else Latin-1, which reads any bytes back unchanged, so a file the detector
     cannot place is still searched for what is ASCII in it (addresses, keys, most names)."""
-    if not isinstance(media_type, str) or not _TEXT_MEDIA.fullmatch(media_type.strip()) \
-            or len(data) > _MAX_ATTACHED_TEXT:
+    if len(data) > _MAX_ATTACHED_TEXT:
         return None
     try:
         raw = base64.b64decode(data, validate=True)
@@ -93,16 +92,6 @@ def _base64_of(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _data_url_parts(value: str) -> tuple[str, str] | None:
-    """``data:MEDIA;base64,`` and the payload of a data URL, or None for any other string."""
-    if not value.startswith("data:"):
-        return None
-    head, comma, payload = value.partition(",")
-    if not comma or len(head) > 200 or not head.endswith(";base64"):
-        return None
-    return head + ",", payload
-
-
 @dataclass
 class _JsonDoc:
     container: Any
@@ -133,13 +122,16 @@ class Segments:
     def add_attachment(self, container: Any, key: Any, value: str, media_type: object = None) -> bool:
         """A base64 attachment (``data`` next to ``media_type``, or a ``data:`` URL): its text becomes a segment
         when it is text; False (left opaque) otherwise."""
-        parts = _data_url_parts(value) if media_type is None else ("", value)
-        if parts is None:
+        prefix = ""
+        if media_type is None:  # data:MEDIA;base64,PAYLOAD
+            comma = value.find(",", 0, 201)
+            if comma < 0 or not value.startswith("data:") or not value.endswith(";base64", 0, comma):
+                return False
+            prefix, media_type = value[:comma + 1], value[5:comma].split(";", 1)[0]
+        # The media type first: an image's megabytes are not even copied.
+        if not isinstance(media_type, str) or not _TEXT_MEDIA.fullmatch(media_type.strip()):
             return False
-        prefix, payload = parts
-        if media_type is None:
-            media_type = prefix[5:].split(";", 1)[0]
-        attached = _attached_text(media_type, payload)
+        attached = _attached_text(value[len(prefix):] if prefix else value)
         if attached is None:
             return False
         text, encode = attached
