@@ -692,6 +692,31 @@ def test_a_long_alphanumeric_line_with_service_names_in_it_gives_no_rule_a_flood
     assert len(worst[1]) < 10_000, [det._compiled[i].rule.id for i in worst[0]]
 
 
+@needs_hyperscan
+def test_url_safe_base64_with_names_and_key_words_in_it_stays_linear() -> None:
+    """pydantic-ai's VCR cassettes hold videos as URL-safe base64 on one 2.2-2.8 MB line, where random
+    bytes spell "box", "mux" or "key" now and then: a scan took 20-29 s per file, 258 s for the repository.
+    The service rules' names ran on unbounded (`[\\w.-]*?`), so hyperscan ended them at every `-` after a
+    name (42,000 ends per rule in one file) and each regex search from a name ran to the line's end. The
+    names now run at most 32 characters, in hyperscan too, and the candidates stay near the names."""
+    rng = random.Random(13)
+    line = base64.urlsafe_b64encode(bytes(rng.randrange(256) for _ in range(150_000))).decode()
+    for word in sorted({r.id.split("-")[0] for r in builtin_rules()}) * 2 + ["key", "token", "secret"] * 60:
+        at = rng.randrange(len(line))
+        line = line[:at] + word + line[at:]
+    det = Detector.create(fingerprint_key=KEY, engine="hyperscan")
+    ends = det._candidate_ends(line.encode())
+    worst = max(ends.items(), key=lambda kv: len(kv[1]), default=((), []))
+    assert len(worst[1]) < 300, [det._compiled[i].rule.id for i in worst[0]]  # ~3,000 before
+    # The names' bound leaves room for long setting names, and both engines agree on them.
+    value = "TESTFAKE0000q8Zr2Lm4Xv7Nc1Bw5Hy9"
+    text = f"{line[:5000]}\nBOX_ENTERPRISE_APP_DEVELOPER_TOKEN={value}\n{line[5000:9000]}"
+    python = Detector.create(fingerprint_key=KEY, engine="python")
+    found = [(f.rule_id, text[f.start:f.end]) for f in det.scan(text) if f.kind == "secret"]
+    assert found == [(f.rule_id, text[f.start:f.end]) for f in python.scan(text) if f.kind == "secret"]
+    assert ("box-developer-token", value) in found
+
+
 def test_a_finding_moved_to_another_span_keeps_everything_else(det):
     import dataclasses
     f = det.scan("a note from Acme Health today")[0]
