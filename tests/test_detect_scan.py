@@ -493,6 +493,19 @@ def test_rules_for_named_files_apply_there_and_nowhere_else(tmp_path):
     assert "hunter22" not in json.dumps(report) and "Gc0000TESTq7w" not in json.dumps(report)
 
 
+def test_a_tokenizer_vocabulary_is_no_settings_file(tmp_path):
+    """A model's tokenizer maps text pieces to numbers ("ĠPassword": 12642): ollama's llama3.2 encoder.json gave 36
+    digit passwords. The generic rules skip such files (`@vocabularies`); the same line in a settings file counts."""
+    line = '{"model": {"vocab": {"ĠPassword": 12642, "_pass": 15829}}}\n'
+    (tmp_path / "models" / "llama").mkdir(parents=True)
+    (tmp_path / "models" / "llama" / "tokenizer.json").write_text(line, encoding="utf-8")
+    (tmp_path / "models" / "encoder.json").write_text(line, encoding="utf-8")
+    (tmp_path / "settings.json").write_text('{"db": {"password": 6412871}}\n', encoding="utf-8")
+    _, report = scan_json(str(tmp_path))
+    assert {(f["path"], f["rule_id"]) for f in report["findings"] if f["kind"] == "secret"} == {
+        ("settings.json", "generic-password-digits")}
+
+
 def test_a_sites_git_ignored_configuration_with_its_database_password_is_read(tmp_path):
     """CMS templates git-ignore the file the installer writes the live database password into (wp-config.php,
     Magento's app/etc/env.php, a Drupal site's settings.php); agents open it all the same, so scan reads it."""

@@ -230,6 +230,27 @@ def test_masked_counted_and_env_reference_values_are_not_secrets(value: str) -> 
     assert VALIDATORS["generic_assigned_secret"](value) is False
 
 
+@pytest.mark.parametrize("value", [
+    "|CURSOR|",                          # a marker a template replaces
+    "traceSystemPrompt:collapsed",       # a browser storage key's name
+    "DirectoryV2Configuration",          # a type's name, as `private DirectoryV2Configuration directoryV2;` has it
+    "DynamicE164ExperimentEnrollmentConfiguration",
+])
+def test_markers_storage_key_names_and_type_names_are_not_secrets(value: str) -> None:
+    assert VALIDATORS["generic_assigned_secret"](value) is False
+    assert VALIDATORS["random_key_value"](value) is False
+
+
+@pytest.mark.parametrize("value", [
+    "Kx9Lm2Qp7Rt4Vw8Yz3Ab6Cd0000",       # capitals, small letters and digits drawn at random
+    "QmVhcmVyIFRva2VuIDEy0000TEST",      # base64 with capitals between digits
+    "Ab3De5Gh7Jk9Mn2Pq4St6Vw8",           # capital, small letters, a digit, again and again
+])
+def test_random_values_near_those_shapes_are_still_secrets(value: str) -> None:
+    assert VALIDATORS["generic_assigned_secret"](value) is True
+    assert VALIDATORS["random_key_value"](value) is True
+
+
 def test_a_real_looking_password_that_contains_a_counted_run_is_still_a_secret() -> None:
     assert VALIDATORS["generic_assigned_secret"]("Gx7!password12345678") is True
 

@@ -214,8 +214,8 @@ def _counted_chunks(v: str) -> bool:
 
 
 #: i18next's namespaced keys (fields:showPassword, errors:invalidToken), Pulumi's project:key config names
-#: (pulumi config set --secret my-project:githubSecret).
-_NAMESPACED_KEY = lazy_re(r"[a-z]+(?:-[a-z]+)*(?::[a-z]+(?:[A-Z][a-z]+)*)+")
+#: (pulumi config set --secret my-project:githubSecret), a browser storage key's name (traceSystemPrompt:collapsed).
+_NAMESPACED_KEY = lazy_re(r"[a-z]+(?:[A-Z][a-z]+)*(?:-[a-z]+)*(?::[a-z]+(?:[A-Z][a-z]+)*)+")
 #: What stands where a value would be: C's printed null pointer, a JWT's first letters and a word (eyJrefresh), a
 #: file to read it from (@/dev/stdin), Kotlin's nullable type and its null (FirebaseAuth?=null).
 _STAND_IN_SHAPES = lazy_re(r"\(null\)|<null>|eyJ[a-z]+|@\.{0,2}/[\w./-]+|[A-Z][A-Za-z0-9]*\?=null")
@@ -228,11 +228,25 @@ _LOWER_CAMEL_WITH_DIGITS = lazy_re(r"(?=.*\d[A-Za-z])[a-z]+\d*(?:[A-Z][a-z]+\d*)
 
 
 def _camel_words_with_digits(v: str) -> bool:
-    """lowerCamelCase words with a number among them (base64EncodedKey, sha256HashValue): a name."""
-    if not _LOWER_CAMEL_WITH_DIGITS.fullmatch(v):
+    """lowerCamelCase words with a number among them (base64EncodedKey, sha256HashValue), or PascalCase words
+    with a version or a number between them (DirectoryV2Configuration, DynamicE164ExperimentConfiguration): a
+    name, such as a type's in a declaration (private DirectoryV2Configuration directoryV2;)."""
+    if _LOWER_CAMEL_WITH_DIGITS.fullmatch(v):
+        parts = [p for p in _CAMEL_PART.findall(v) if len(p) >= 3]
+        return bool(parts) and all(letter_pair_score(p) > _WORD_SCORE for p in parts)
+    if not _PASCAL_WITH_DIGITS.fullmatch(v):
         return False
-    parts = [p for p in _CAMEL_PART.findall(v) if len(p) >= 3]
-    return bool(parts) and all(letter_pair_score(p) > _WORD_SCORE for p in parts)
+    words = _PASCAL_WORD.findall(v)
+    letters = sum(c.isalpha() for c in v)
+    if len(words) < 2 or sum(map(len, words)) < 0.7 * letters:
+        return False
+    scores = [letter_pair_score(w) for w in words]  # Dynamic reads -3.3: a word may fall short, none far
+    return min(scores) > _RANDOM_LETTERS_SCORE and sum(scores) / len(scores) > _WORD_SCORE
+
+
+#: PascalCase words, and between them a version or a number with at most three capitals (V2, E164, 3D).
+_PASCAL_WITH_DIGITS = lazy_re(r"(?=.*\d)(?:[A-Z][a-z]{2,}|[A-Z]{0,3}\d{1,4}(?!\d))+")
+_PASCAL_WORD = lazy_re(r"[A-Z][a-z]{2,}")
 
 
 #: An IAM action (chime:RegenerateSecurityToken, iam:DeleteAccessKey, waf-regional:GetChangeToken): a permission's name.
