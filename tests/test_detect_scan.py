@@ -506,6 +506,15 @@ def test_a_tokenizer_vocabulary_is_no_settings_file(tmp_path):
         ("settings.json", "generic-password-digits")}
 
 
+def test_an_svg_drawings_path_is_no_card_number(tmp_path):
+    """Four coordinates of four digits in an SVG path pass Luhn one time in ten (aider's charts: 99 "cards")."""
+    (tmp_path / "chart.svg").write_text('<svg><path d="M 2413 1119 Q 2681 1166 2681 2222 Z"/></svg>\n')
+    (tmp_path / "notes.txt").write_text("card on file: 2681 1166 2681 2222\n")
+    _, report = scan_json(str(tmp_path))
+    cards = {f["path"] for f in report["findings"] if f["rule_id"] == "payment-card-number"}
+    assert cards == {"notes.txt"}
+
+
 def test_a_sites_git_ignored_configuration_with_its_database_password_is_read(tmp_path):
     """CMS templates git-ignore the file the installer writes the live database password into (wp-config.php,
     Magento's app/etc/env.php, a Drupal site's settings.php); agents open it all the same, so scan reads it."""
