@@ -251,6 +251,18 @@ def test_random_values_near_those_shapes_are_still_secrets(value: str) -> None:
     assert VALIDATORS["random_key_value"](value) is True
 
 
+@pytest.mark.parametrize("value", ["test-api-key-123", "secret-token-456", "dev_bearer_token_1"])
+def test_a_header_value_of_words_naming_a_secret_is_a_stand_in(value: str) -> None:
+    assert VALIDATORS["bearer_token"](value) is False
+
+
+def test_constants_offered_as_alternatives_and_elided_values_are_not_secrets() -> None:
+    assert VALIDATORS["generic_assigned_secret"]("API_KEY/ZENAPI_KEY/USERNAME:PASSWORD") is False
+    assert VALIDATORS["generic_unquoted_secret"]("API_KEY/ZENAPI_KEY/USERNAME:PASSWORD") is False
+    assert VALIDATORS["generic_unquoted_secret"]("AstraCS:..") is False  # the docs cut the token short
+    assert VALIDATORS["generic_unquoted_secret"]("AstraCS:0000TESTkQpZrWvXnYbMcLdFgHj:8e5b1f27c9a4d6") is True
+
+
 def test_a_real_looking_password_that_contains_a_counted_run_is_still_a_secret() -> None:
     assert VALIDATORS["generic_assigned_secret"]("Gx7!password12345678") is True
 

@@ -753,6 +753,9 @@ _SETTING_OR_CONSTANT = lazy_re(r"[A-Z][A-Z0-9]*_[A-Z0-9_]*=[^=\s]\S*|[A-Z][A-Z0-
 #: Crowdin's in-context placeholders (crwdns12312:0crwdne12312:0, a pseudo-language's every string); a Laravel
 #: route's controller action (SettingsController@password).
 _TOOL_PLACEHOLDER = lazy_re(r"crwdns\d+:\d+crwdne\d+:\d+|(?:[A-Z][A-Za-z0-9]*\\)*[A-Z][A-Za-z0-9]*Controller@[a-z_]\w*")
+#: Constants' names, one or another (API_KEY/ZENAPI_KEY, USERNAME:PASSWORD): which settings go there, not a value.
+_CONSTANT_ALTERNATIVES = lazy_re(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*(?:[/:|][A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)+")
+_SECRET_NAME_WORDS = frozenset({"KEY", "TOKEN", "SECRET", "PASSWORD", "PASS", "USERNAME", "USER", "APIKEY"})
 #: Operators minified code has and a password seldom does; two different ones make a value code.
 _CODE_OPERATORS = ("&&", "||", "==", "!=", ")}", "){", "((", "))", "=>")
 #: Words a stand-in value is built from around its filler: pi_3ABC_secret_xyz, seti_ABC123_secret_xyz.
@@ -792,8 +795,13 @@ def _code_shape(v: str) -> bool:
         return True
     if (first == "." or "$" in v) and _PATH_OR_TOKEN_NAME.fullmatch(v):
         return True  # ".tls.certPrivateKeyPassword" (a property's suffix), keyword.tag-$1 (an editor's token name)
-    if "..." in v or "\u2026" in v or v.endswith("/*") or v.startswith("--"):
-        return True  # elided; a resource pattern (arn:...:secret:team/app/*); the next flag, read as this one's value
+    if "..." in v or "\u2026" in v or v.endswith(("/*", ":..", "_..", "-..")) or v.startswith("--"):
+        # elided (a prefix, then two dots: AstraCS:..); a resource pattern (arn:...:secret:team/app/*); the next
+        # flag, read as this one's value
+        return True
+    if v.isupper() and ("/" in v or ":" in v or "|" in v) and _CONSTANT_ALTERNATIVES.fullmatch(v) \
+            and any("_" in p or p in _SECRET_NAME_WORDS for p in re.split(r"[/:|]", v)):
+        return True  # API_KEY/ZENAPI_KEY/USERNAME:PASSWORD: the settings a docs page says may go there
     dashed = "-" in v or "_" in v
     if (dashed or "+" in v) and _WORDS_NAMING_A_SECRET.fullmatch(v):
         return True
@@ -1299,7 +1307,7 @@ def generic_unquoted_secret(value: str) -> bool:
     or one digit in a mix of upper and lower case, and not snake_case or camelCase words).
     """
     v = value.strip()
-    if v[-1:] in ".,;:" and not v.endswith("..."):
+    if v[-1:] in ".,;:" and not v.endswith(".."):
         v = v[:-1]  # the end of a sentence or a list, not part of the value
     if random_letters(v) or short_random_letters(v):
         return True  # POSTGRES_PASSWORD: wegwqnjr: letters drawn at random, as no word or name reads
@@ -1490,6 +1498,8 @@ def bearer_token(value: str) -> bool:
         return False  # X-Amz-Security-Token, method.request.header.X-Tenant, ABAP's ls_auth-authorization, K8sPoolW
     if _TEST_TOKEN.fullmatch(v) or _PREFIXED_CAMEL_STAND_IN.fullmatch(v) or _counted_filler(v):
         return False  # eyJhbGciOiJFZERTQSJ9.payload.signature, fbk_validBearerKey123: a test's stand-ins
+    if ("-" in v or "_" in v) and _WORDS_NAMING_A_SECRET.fullmatch(v):
+        return False  # Bearer test-api-key-123, x-api-key: secret-token-456: words that say what they stand for
     return shannon_entropy(v) >= 3.0 and _char_classes(v) >= 2
 
 
