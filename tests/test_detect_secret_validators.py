@@ -232,6 +232,10 @@ def test_masked_counted_and_env_reference_values_are_not_secrets(value: str) -> 
 
 @pytest.mark.parametrize("value", [
     "|CURSOR|",                          # a marker a template replaces
+    "!UNDERSCORE!",
+    "?$feed_credential",                 # a shell variable, after the ? that joins it to a URL
+    "secret-A",                          # a test's labels for one value and the next
+    "slot-B",
     "traceSystemPrompt:collapsed",       # a browser storage key's name
     "DirectoryV2Configuration",          # a type's name, as `private DirectoryV2Configuration directoryV2;` has it
     "DynamicE164ExperimentEnrollmentConfiguration",

@@ -558,7 +558,7 @@ _PLACEHOLDER_WORDS = lazy_re(
 )
 _TEMPLATE = lazy_re(
     r"^(?:\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*\}\}|\{\%.*\%\}|%\([^)]*\)s|%s|<[^>]*>|\[[^\]]*\]|"
-    r"#\{[^}]*\}|@[A-Za-z_]+@|__[A-Z0-9_]+__|#{2,}[A-Za-z_][A-Za-z0-9_]*#{2,}|\|[A-Z][A-Z0-9_]*\||"
+    r"#\{[^}]*\}|@[A-Za-z_]+@|__[A-Z0-9_]+__|#{2,}[A-Za-z_][A-Za-z0-9_]*#{2,}|\|[A-Z][A-Z0-9_]*\||![A-Z][A-Z0-9_]*!|"
     # a variable negated, indexed or dereferenced (!$canEdit, $provider['secret'] cut at its quote, $user->token)
     r"!\$[A-Za-z_][A-Za-z0-9_]*|\$[A-Za-z_][A-Za-z0-9_]*(?:\[['\"]?[\w-]*['\"]?\]?|->[A-Za-z_]\w*)+)$"
 )

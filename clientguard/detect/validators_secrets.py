@@ -593,7 +593,7 @@ def _stand_in(v: str) -> bool:
 #: parameters "%kernel.secret%" and "%env(resolve:APP_SECRET)%", a setting taken
 #: from one: "Credentials:key_file=$GOOGLE_APPLICATION_CREDENTIALS"), a command-line
 #: flag ("--password"), a value elided in documentation ("492f...", "sk_live_…"), grammar notation.
-_NOT_A_VALUE = lazy_re(r":[a-z_]+|(?:[\w.-]+=|/)?\$[A-Za-z_][A-Za-z0-9_]*|env\([A-Za-z_][A-Za-z0-9_]*\)|"
+_NOT_A_VALUE = lazy_re(r":[a-z_]+|(?:[\w.-]+=|/|[?&#])?\$[A-Za-z_][A-Za-z0-9_]*|env\([A-Za-z_][A-Za-z0-9_]*\)|"
                        r"%[A-Za-z_][\w.]*%|%env\([\w:.-]+\)%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
                        r"|\d*\*[A-Za-z][\w-]*")  # the last: grammar notation such as `token = 1*tchar` (ABNF)
 #: Part of the value masked out (####, ****, ••••, XXXX): a redacted copy, not the secret.
@@ -753,6 +753,8 @@ _SETTING_OR_CONSTANT = lazy_re(r"[A-Z][A-Z0-9]*_[A-Z0-9_]*=[^=\s]\S*|[A-Z][A-Z0-
 #: Crowdin's in-context placeholders (crwdns12312:0crwdne12312:0, a pseudo-language's every string); a Laravel
 #: route's controller action (SettingsController@password).
 _TOOL_PLACEHOLDER = lazy_re(r"crwdns\d+:\d+crwdne\d+:\d+|(?:[A-Z][A-Za-z0-9]*\\)*[A-Z][A-Za-z0-9]*Controller@[a-z_]\w*")
+#: A word and one letter or digit after it: how tests name their values apart (secret-A, secret-B).
+_WORD_AND_LETTER = lazy_re(r"[a-z]{2,12}[-_][A-Za-z0-9]")
 #: Constants' names, one or another (API_KEY/ZENAPI_KEY, USERNAME:PASSWORD): which settings go there, not a value.
 _CONSTANT_ALTERNATIVES = lazy_re(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*(?:[/:|][A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)+")
 _SECRET_NAME_WORDS = frozenset({"KEY", "TOKEN", "SECRET", "PASSWORD", "PASS", "USERNAME", "USER", "APIKEY"})
@@ -888,6 +890,8 @@ def _literal_like_secret(v: str) -> bool:
         return False  # authKey: "registry-1.docker.io": the host a credential is for, not the credential
     if re.fullmatch(r"[a-z]+[:=;,.]?", v):
         return False  # one lowercase word (a label such as "username:"), not a credential
+    if _WORD_AND_LETTER.fullmatch(v):
+        return False  # secret-A, slot-B, key_1: a test's labels for one value and the next
     if v[0] in ",;)]}<" or v.endswith((":", ",")):
         return False  # code around a quote taken for a value (passwordLabel:"Password:",rememberMeLabel:")
     if _HEADER_NAME.fullmatch(v) or _WORD_PREFIX.fullmatch(v) or _X_HEADER.fullmatch(v):
