@@ -248,7 +248,7 @@ def test_markers_storage_key_names_and_type_names_are_not_secrets(value: str) ->
 @pytest.mark.parametrize("value", [
     "Kx9Lm2Qp7Rt4Vw8Yz3Ab6Cd0000",       # capitals, small letters and digits drawn at random
     "QmVhcmVyIFRva2VuIDEy0000TEST",      # base64 with capitals between digits
-    "Ab3De5Gh7Jk9Mn2Pq4St6Vw8",           # capital, small letters, a digit, again and again
+    "Ab3De5Gh7Jk9Mn2Pq4St6Vw8TEST0000",  # capital, small letters, a digit, again and again
 ])
 def test_random_values_near_those_shapes_are_still_secrets(value: str) -> None:
     assert VALIDATORS["generic_assigned_secret"](value) is True
