@@ -506,13 +506,15 @@ def test_a_tokenizer_vocabulary_is_no_settings_file(tmp_path):
         ("settings.json", "generic-password-digits")}
 
 
-def test_an_svg_drawings_path_is_no_card_number(tmp_path):
-    """Four coordinates of four digits in an SVG path pass Luhn one time in ten (aider's charts: 99 "cards")."""
+def test_a_drawing_holds_no_card_number_or_ssn(tmp_path):
+    """Four coordinates of four digits in an SVG path pass Luhn one time in ten (aider's charts: 99 "cards"); a
+    Wavefront OBJ face has an SSN's groups (gradio's Bunny.obj: 11). Drawings are `@drawings` in pii.toml."""
     (tmp_path / "chart.svg").write_text('<svg><path d="M 2413 1119 Q 2681 1166 2681 2222 Z"/></svg>\n')
-    (tmp_path / "notes.txt").write_text("card on file: 2681 1166 2681 2222\n")
+    (tmp_path / "bunny.obj").write_text("v 0.1 0.2 0.3\nf 815 21 1183\n")
+    (tmp_path / "notes.txt").write_text("card on file: 2681 1166 2681 2222, SSN 815 21 1183\n")
     _, report = scan_json(str(tmp_path))
-    cards = {f["path"] for f in report["findings"] if f["rule_id"] == "payment-card-number"}
-    assert cards == {"notes.txt"}
+    found = {(f["path"], f["rule_id"]) for f in report["findings"] if f["kind"] == "pii"}
+    assert found == {("notes.txt", "payment-card-number"), ("notes.txt", "us-ssn")}
 
 
 def test_a_sites_git_ignored_configuration_with_its_database_password_is_read(tmp_path):
