@@ -79,6 +79,34 @@ def test_tool_results_and_earlier_tool_arguments_in_history_are_redacted(stack: 
     assert c.aws_key_id in answer.choices[0].message.content
 
 
+def test_a_tool_result_of_url_safe_base64_is_inspected_and_forwarded_intact(stack: Stack) -> None:
+    """An agent reads back a file of URL-safe base64 (a screenshot, a recorded cassette) as one 1.5 MB line.
+    Random bytes spell service names and key words there now and then; before the service rules' names were
+    bounded, inspecting this very text took 190 s (0.02 s now). The key planted after it is redacted, the
+    base64 reaches the model unchanged, and the answer holds the key again."""
+    import base64
+    import random
+
+    c = Canaries.generate()
+    rng = random.Random(29)
+    blob = base64.urlsafe_b64encode(bytes(rng.randrange(256) for _ in range(1_100_000))).decode()
+    for word in ["box", "mux", "ngc", "sumo", "key", "token", "secret"] * 40:
+        at = rng.randrange(len(blob))
+        blob = blob[:at] + word + blob[at:]
+    history = _messages(c) + [
+        {"role": "assistant", "content": None, "tool_calls": [{
+            "id": "call_1", "type": "function",
+            "function": {"name": "read_file", "arguments": json.dumps({"path": "capture.b64"})},
+        }]},
+        {"role": "tool", "tool_call_id": "call_1", "content": f"{blob}\nAWS_ACCESS_KEY_ID={c.aws_key_id}\n"},
+    ]
+    answer = _client(stack).chat.completions.create(model="gpt-4.1", messages=history, tools=TOOLS)
+    sent = stack.upstream.requests[-1].json
+    assert stack.leaked(c) == []
+    assert sent["messages"][3]["content"].startswith(blob + "\nAWS_ACCESS_KEY_ID=")
+    assert c.aws_key_id in answer.choices[0].message.content
+
+
 def test_same_value_gets_the_same_placeholder_on_every_request(stack: Stack) -> None:
     c = Canaries.generate()
     client = _client(stack)
