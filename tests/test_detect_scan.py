@@ -494,7 +494,7 @@ def test_rules_for_named_files_apply_there_and_nowhere_else(tmp_path):
 
 
 def test_a_tokenizer_vocabulary_is_no_settings_file(tmp_path):
-    """A model's tokenizer maps text pieces to numbers ("ĠPassword": 12642): ollama's llama3.2 encoder.json gave 36
+    """A model's tokenizer maps text pieces to numbers ("ĠPassword": 12642): ollama's llama3.2 encoder.json gave 34
     digit passwords. The generic rules skip such files (`@vocabularies`); the same line in a settings file counts."""
     line = '{"model": {"vocab": {"ĠPassword": 12642, "_pass": 15829}}}\n'
     (tmp_path / "models" / "llama").mkdir(parents=True)
