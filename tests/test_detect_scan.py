@@ -541,3 +541,48 @@ def test_a_sites_git_ignored_configuration_with_its_database_password_is_read(tm
     # A weak password counts in the file that holds the site's live one, and in no other file.
     assert [f["rule_id"] for f in report["findings"] if f["path"] == "wp-config.php"] == ["php-app-config-db-password"]
     assert "hunter22" not in json.dumps(report)
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "table"])
+def test_a_file_name_that_is_not_utf8_is_reported_with_its_bytes_escaped(tmp_path, fmt):
+    # A Latin-1 name (café.txt written as one byte é): Python keeps the byte as a lone surrogate, which no
+    # UTF-8 writer takes; the report said "internal error" when written to a file or to a strict UTF-8 stdout.
+    folder = tmp_path / "client"
+    folder.mkdir()
+    with open(os.path.join(os.fsencode(folder), b"caf\xe9.txt"), "wb") as fh:
+        fh.write(f"owner: {EMAIL}\n".encode())
+    out = tmp_path / f"report.{fmt}"
+    env = {**os.environ, "CLIENTGUARD_HOME": str(KEY_HOME), "PYTHONIOENCODING": "utf-8"}
+    for args in (["-o", str(out)], []):
+        proc = subprocess.run([sys.executable, "-m", "clientguard.cli", "scan", "--no-progress", "--format", fmt,
+                               *args, str(folder)], capture_output=True, env=env, timeout=300)
+        assert proc.returncode == 1, proc.stderr.decode()
+        assert b"internal error" not in proc.stderr
+        report = out.read_bytes() if args else proc.stdout
+        text = report.decode("utf-8")  # valid UTF-8, whatever the file names
+        if fmt == "json":
+            assert [f["path"] for f in json.loads(text)["findings"]] == ["caf\\xe9.txt"]
+        elif fmt == "sarif":
+            result, = json.loads(text)["runs"][0]["results"]
+            assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "caf\\xe9.txt"
+        else:
+            assert "caf\\xe9.txt:1:8" in text
+
+
+def test_many_findings_are_listed_one_a_line_under_their_file_with_a_count_per_rule(tmp_path):
+    # Past TABLE_ROWS findings the table gives way to lines (rich took two minutes for 88,000 rows).
+    from clientguard.detect.output import TABLE_ROWS
+
+    n = TABLE_ROWS + 200
+    (tmp_path / "contacts.csv").write_text("".join(f"user{i}@acme-corp.com\n" for i in range(n)))
+    (tmp_path / "keys.py").write_text(f'AWS_KEY = "{FAKE_AWS}"\n')
+    proc = run_scan(str(tmp_path))
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert any("email-address" in line and f"{n}" in line for line in lines[:12])  # the count per rule
+    rows = [line for line in lines if line.startswith("  ") and "email-address" in line]
+    assert len(rows) == n and rows[0].startswith("  1:1  medium  pii  email-address  ")
+    assert rows[-1].startswith(f"  {n}:1  ")
+    assert lines.index("contacts.csv") < lines.index(rows[0]) and "keys.py" in lines
+    assert f"Found {n} pii, 1 secret in 2 files" in proc.stdout
+    assert FAKE_AWS not in proc.stdout and "user7@acme-corp.com" not in proc.stdout

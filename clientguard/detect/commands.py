@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 from enum import Enum
@@ -15,7 +14,7 @@ from rich.console import Console
 
 from clientguard.detect.engine import Detector
 from clientguard.detect.fingerprint import load_or_create_key
-from clientguard.detect.output import print_table, read_baseline, to_json, to_sarif, write_baseline
+from clientguard.detect.output import dumps, print_table, read_baseline, to_json, to_sarif, write_baseline
 from clientguard.detect.scanner import DEFAULT_MAX_FILE_SIZE, collect_files, scan_files
 from clientguard.errors import InputError
 from clientguard.paths import PathGlobs
@@ -113,11 +112,13 @@ def scan_command(
                 print_table(Console(file=out, width=160 if output else None), result)
         else:
             data = to_json(result) if fmt is ScanFormat.json else to_sarif(result, detector.rules)
-            text = json.dumps(data, indent=2, ensure_ascii=False)
+            text = dumps(data)
             if output:
-                output.write_text(text + "\n", encoding="utf-8")
+                output.write_bytes(text)
             else:
-                sys.stdout.write(text + "\n")
+                sys.stdout.flush()
+                sys.stdout.buffer.write(text)
+                sys.stdout.buffer.flush()
     except OSError as exc:  # --output names a directory, a missing folder, a file that may not be written
         raise InputError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
     raise typer.Exit(1 if result.findings else 0)

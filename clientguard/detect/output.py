@@ -7,23 +7,50 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
+import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from clientguard import __version__
 from clientguard.detect.model import Rule
-from clientguard.detect.scanner import Baseline, ScanResult
+from clientguard.detect.scanner import Baseline, ScanFinding, ScanResult
 from clientguard.errors import InputError
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
+# Above this many findings the table gives way to one line per finding, grouped by file: rich lays a table out
+# at ~1.3 ms a row, so 88,000 phone numbers in one data file took two minutes to print (0.3 s as lines).
+TABLE_ROWS = 1000
+
+
+def shown(text: str) -> str:
+    """``text`` as a report can carry it. A file name that is not UTF-8 reaches Python with its bytes kept as
+    lone surrogates, which no UTF-8 writer accepts (the report failed with an internal error); such bytes are
+    written as ``\\xe9`` instead, as git quotes them."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that is no escaped byte (read from a UTF-16 file)
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def dumps(data: dict) -> bytes:
+    """JSON and SARIF reports, indented by two as before (orjson: 88,000 findings in 0.1 s instead of 7 s)."""
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
 
 
 def to_json(result: ScanResult) -> dict:
     return {
         "version": __version__,
-        "findings": [f.as_dict() for f in result.findings],
+        "findings": [_finding_dict(f) for f in result.findings],
         "stats": {
             "files": result.files,
             "bytes": result.bytes,
@@ -31,8 +58,15 @@ def to_json(result: ScanResult) -> dict:
             "skipped": len(result.skipped),
             "suppressed_by_baseline": result.suppressed,
         },
-        "skipped": [{"path": s.path, "reason": s.reason} for s in result.skipped],
+        "skipped": [{"path": shown(s.path), "reason": shown(s.reason)} for s in result.skipped],
     }
+
+
+def _finding_dict(f: ScanFinding) -> dict:
+    d = f.as_dict()
+    d["path"] = shown(f.path)
+    d["preview"] = shown(f.preview)
+    return d
 
 
 def to_sarif(result: ScanResult, rules: Sequence[Rule]) -> dict:
@@ -58,10 +92,10 @@ def to_sarif(result: ScanResult, rules: Sequence[Rule]) -> dict:
             "ruleId": f.rule_id,
             "ruleIndex": index[f.rule_id],
             "level": _SARIF_LEVEL[f.severity],
-            "message": {"text": f"{f.title} ({f.kind}): {f.preview}"},
+            "message": {"text": f"{f.title} ({f.kind}): {shown(f.preview)}"},
             "locations": [{
                 "physicalLocation": {
-                    "artifactLocation": {"uri": f.path, "uriBaseId": "SRCROOT"},
+                    "artifactLocation": {"uri": shown(f.path), "uriBaseId": "SRCROOT"},
                     "region": {"startLine": f.line, "startColumn": f.column,
                                "endLine": f.end_line, "endColumn": f.end_column},
                 }
@@ -84,7 +118,7 @@ def to_sarif(result: ScanResult, rules: Sequence[Rule]) -> dict:
             "invocations": [{
                 "executionSuccessful": True,
                 "toolExecutionNotifications": [
-                    {"level": "note", "message": {"text": f"skipped {s.path}: {s.reason}"}}
+                    {"level": "note", "message": {"text": shown(f"skipped {s.path}: {s.reason}")}}
                     for s in result.skipped if s.reason != "allowlisted path"
                 ][:1000],
             }],
@@ -93,7 +127,9 @@ def to_sarif(result: ScanResult, rules: Sequence[Rule]) -> dict:
 
 
 def print_table(console: Console, result: ScanResult) -> None:
-    if result.findings:
+    if len(result.findings) > TABLE_ROWS:
+        _print_lines(console, result)
+    elif result.findings:
         table = Table(title="clientguard scan", show_lines=False, header_style="bold")
         table.add_column("severity", no_wrap=True)
         table.add_column("kind", no_wrap=True)
@@ -101,15 +137,17 @@ def print_table(console: Console, result: ScanResult) -> None:
         table.add_column("location", overflow="fold", min_width=18)
         table.add_column("preview", overflow="fold")
         for f in result.findings:
-            where = f"{f.path}:{f.line}:{f.column}" + (" (git-ignored)" if f.ignored_file else "")
-            table.add_row(f"[{_STYLE[f.severity]}]{f.severity}[/]", f.kind, f.rule_id, where, f.preview)
+            where = f"{shown(f.path)}:{f.line}:{f.column}" + (" (git-ignored)" if f.ignored_file else "")
+            table.add_row(f"[{_STYLE[f.severity]}]{f.severity}[/]", f.kind, f.rule_id, escape(where),
+                          escape(shown(f.preview)))
         console.print(table)
     kinds: dict[str, int] = {}
     for f in result.findings:
         kinds[f.kind] = kinds.get(f.kind, 0) + 1
     summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "nothing"
     mb = result.bytes / 1e6
-    speed = f" ({mb / result.seconds:.0f} MB/s)" if result.seconds > 0 and mb > 1 else ""
+    rate = mb / result.seconds if result.seconds > 0 else 0.0
+    speed = f" ({rate:.0f} MB/s)" if rate >= 10 else f" ({rate:.2g} MB/s)" if mb > 1 and rate > 0 else ""
     size = f"{mb:.1f} MB" if mb >= 1 else f"{result.bytes / 1e3:.1f} kB"
     console.print(f"Found {summary} in {result.files} files, {size}, {result.seconds:.2f}s{speed}.")
     if result.suppressed:
@@ -122,6 +160,31 @@ def print_table(console: Console, result: ScanResult) -> None:
         console.print("Skipped " + ", ".join(f"{n} {r}" for r, n in sorted(reasons.items())) + ".")
 
 
+def _print_lines(console: Console, result: ScanResult) -> None:
+    """Many findings: how many each rule gave (a small table), then every finding on a line of its own under its
+    file. Nothing is left out; the lines are written as they are, without rich's layout."""
+    per_rule: dict[str, list] = {}
+    for f in result.findings:
+        entry = per_rule.setdefault(f.rule_id, [f.severity, f.kind, 0, set()])
+        entry[2] += 1
+        entry[3].add(f.path)
+    table = Table(title=f"clientguard scan: {len(result.findings)} findings by rule", header_style="bold")
+    for name in ("severity", "kind", "rule", "findings", "files"):
+        table.add_column(name, no_wrap=name != "rule", justify="right" if name in ("findings", "files") else "left")
+    for rule_id, (severity, kind, n, paths) in sorted(per_rule.items(), key=lambda kv: (-kv[1][2], kv[0])):
+        table.add_row(f"[{_STYLE[severity]}]{severity}[/]", kind, rule_id, str(n), str(len(paths)))
+    console.print(table)
+    lines: list[str] = []
+    path = None
+    for f in result.findings:
+        if f.path != path:
+            path = f.path
+            lines.append(shown(path) + (" (git-ignored)" if f.ignored_file else ""))
+        lines.append(f"  {f.line}:{f.column}  {f.severity}  {f.kind}  {f.rule_id}  {shown(f.preview)}")
+    console.file.write("\n".join(lines) + "\n")
+    console.file.flush()
+
+
 # -- baselines --------------------------------------------------------------------------------------
 
 def write_baseline(path: Path, result: ScanResult) -> None:
@@ -131,7 +194,7 @@ def write_baseline(path: Path, result: ScanResult) -> None:
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "note": "Accepted findings, by keyed fingerprint (never the value). Fingerprints use this machine's key.",
         "findings": sorted(
-            ({"fingerprint": f.fingerprint, "rule_id": f.rule_id, "path": f.path} for f in result.findings),
+            ({"fingerprint": f.fingerprint, "rule_id": f.rule_id, "path": shown(f.path)} for f in result.findings),
             key=lambda d: (d["path"], d["rule_id"], d["fingerprint"]),
         ),
     }
