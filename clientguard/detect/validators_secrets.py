@@ -357,10 +357,15 @@ _IDENTIFIER = lazy_re(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _NAME = lazy_re(r"[A-Za-z_$][A-Za-z0-9_]*(?:\$\d*)?")
 #: Dotted, dashed or slashed words (i18n keys, resource names, MIME types, controller#action routes);
 #: leetspeak (s3cr3t-p4ss) is not. A last dotted number is a level (the scope markup.heading.1 of an editor's
-#: highlighting rules).
-_WORDS = lazy_re(r"(?:[a-z]{1,2}\d{1,2}[a-z]{1,2}|[a-z]+\d*)(?:[-_.:/#](?:[a-z]{1,2}\d{1,2}[a-z]{1,2}|[a-z]+\d*))+"
+#: highlighting rules). x86_64 is one word, as platform names write it (a CI cache's key:
+#: test-x86_64-unknown-linux-gnu).
+_WORDS = lazy_re(r"(?:x86_64|[a-z]{1,2}\d{1,2}[a-z]{1,2}|[a-z]+\d*)"
+                 r"(?:[-_.:/#](?:x86_64|[a-z]{1,2}\d{1,2}[a-z]{1,2}|[a-z]+\d*))+"
                  r"(?:\.\d{1,2})?"  # e2e, k8s, i18n: words too
-                 r"|[A-Z]+\d*(?:[-_.:][A-Z]+\d*)+")
+                 r"|[A-Z]+\d*(?:[-_.:=][A-Z]+\d*)+"  # AUTH=PLAIN: an IMAP capability
+                 # words of either case joined by hyphens (custom-CA, RELEASENAME-elasticsearch-coordinating-crt):
+                 # a Kubernetes secret's or a bundle's name
+                 r"|(?:[a-z]+|[A-Z]+s?|[A-Z][a-z]+)(?:-(?:[a-z]+|[A-Z]+s?|[A-Z][a-z]+))+")
 #: A reference in code (AuthorizationService.instance, this.props.authHeader): letters only, dotted.
 _DOTTED_NAME = lazy_re(r"[A-Za-z_$]+(?:\.[A-Za-z_$]+)+")
 #: An HTTP header's name: capitalised words (or acronyms) joined by hyphens, no digits (X-CSRF-Token).
@@ -827,12 +832,25 @@ def _code_shape(v: str) -> bool:
     return _filler_parts(v)
 
 
+#: A setting's name in capitals with an underscore in it, then '=' and its value (maybe none).
+_SETTING_ASSIGNED = lazy_re(r"(?=[A-Z0-9]*_)_?[A-Z][A-Z0-9_]*=(.*)")
+#: A unit of one to three characters repeated to the end (1A1A1A1A1A1A).
+_PERIODIC = lazy_re(r"(.{1,3})\1+")
+
+
 def _literal_like_secret(v: str) -> bool:
     """Shared checks for a literal value assigned to a secret-named variable."""
     if len(v) < 6 or _stand_in(v) or _template_field(v) or _NOT_A_VALUE.fullmatch(v) or _MASKED.search(v):
         return False
     if _code_shape(v):
         return False  # '{trackable='.$id, '.$this->auth.', 'br,input,link', !important, sk_test_1234567890, pi_3ABC_secret_xyz
+    setting = _SETTING_ASSIGNED.fullmatch(v)
+    if setting:
+        # _TESTPATH=tests/integrations/langchain (tox), '_APP_TRACKING_SECRET=' . $value: a setting written
+        # out, whose own value decides
+        return _literal_like_secret(setting.group(1))
+    if _UUID.fullmatch(v) and _PERIODIC.fullmatch(v[24:]):
+        return False  # 48E92789-57A3-466A-9959-1A1A1A1A1A1A: a UUID typed as a stand-in
     if has_ordered_run(v.lower()) and len(v) - longest_ordered_run(v.lower()) <= 6:
         return False  # xoxp-1234567890, key_abcdefghij: a filler around a counted run
     if v.lower() == _EXAMPLE_UUID or _METASYNTACTIC.fullmatch(v):
