@@ -586,3 +586,19 @@ def test_many_findings_are_listed_one_a_line_under_their_file_with_a_count_per_r
     assert lines.index("contacts.csv") < lines.index(rows[0]) and "keys.py" in lines
     assert f"Found {n} pii, 1 secret in 2 files" in proc.stdout
     assert FAKE_AWS not in proc.stdout and "user7@acme-corp.com" not in proc.stdout
+
+
+def test_yarns_committed_release_is_the_tools_code_not_the_projects(tmp_path):
+    """Yarn Berry commits its own minified release (.yarn/releases/yarn-4.6.0.cjs); the generic rules skip it (it
+    holds npm's public Algolia search key), and the same assignment in the project's code still counts. A token of
+    a service's own format is reported wherever it is."""
+    key = "6fe4476e" + secrets.token_hex(12)
+    line = f'var O6={{appId:"OFCNCOG2CU",apiKey:"{key}",indexName:"npm-search"}};\n'
+    (tmp_path / "web" / ".yarn" / "releases").mkdir(parents=True)
+    aws = "AKIA" + "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
+    (tmp_path / "web" / ".yarn" / "releases" / "yarn-4.6.0.cjs").write_text(line + f'k="{aws}";\n')
+    (tmp_path / "web" / "search.js").write_text(line)
+    _, report = scan_json(str(tmp_path))
+    found = {(f["path"], f["rule_id"]) for f in report["findings"] if f["kind"] == "secret"}
+    assert ("web/search.js", "generic-secret-assignment") in found
+    assert {r for p, r in found if p.endswith(".cjs")} == {"aws-access-key-id"}

@@ -410,6 +410,8 @@ _REGEX_SYNTAX = lazy_re(r"\(\?[:=!<P]|\\[dwsbDWSB]|\[\^?[^\]]+\][*+?{]|\)[*+?]|\
 #: (Underscores only between the name's parts: with \w inside them too, a long snake_case value could be split in
 #: exponentially many ways, 0.4-0.9 s for each of the TypeScript compiler's 100-character message keys.)
 _ARTIFACT = lazy_re(r"[A-Za-z][A-Za-z0-9.]*(?:[-_][A-Za-z][A-Za-z0-9]*)*[-_:@]v?\d+(?:\.\d+)+(?:[-.+][A-Za-z0-9.]+)?")
+#: A version and what it is of, as go.sum writes one (v2.0.2+incompatible/go.mod, v0.0.0-20210101-abcdef).
+_VERSION_THEN_NAME = lazy_re(r"v\d+\.\d+\.\d+(?:[-+][\w.]+)*(?:/[\w.]+)*")
 #: A sentence in snake_case, three words or more, numbers allowed among them (a compiler's message keys:
 #: Identifier_expected_1003, Type_0_is_not_assignable_to_type_1_2322, _0_modifier_already_seen_1030): a name,
 #: whatever it is assigned to.
@@ -894,7 +896,7 @@ def _literal_like_secret(v: str) -> bool:
         return False  # a path; base64 with a slash in it (xapp-0834...-ShAYwge/87H4lC3j7lZ48pAL) is not one
     if _WORDS.fullmatch(v) or _URL.match(v) or _VERSION_OR_NUMBER.fullmatch(v):
         return False
-    if _ARTIFACT.fullmatch(v) or ("_" in v and _snake_sentence(v)):
+    if _ARTIFACT.fullmatch(v) or _VERSION_THEN_NAME.fullmatch(v) or ("_" in v and _snake_sentence(v)):
         return False  # jjwt-jackson-0.11.2, libfoo_1.2.3: a package and its version
     if _WORDS_AND_NUMBER.fullmatch(v):
         return False  # test_password_123, my-api-key-2: words and a counter, a name rather than a secret
