@@ -602,3 +602,14 @@ def test_yarns_committed_release_is_the_tools_code_not_the_projects(tmp_path):
     found = {(f["path"], f["rule_id"]) for f in report["findings"] if f["kind"] == "secret"}
     assert ("web/search.js", "generic-secret-assignment") in found
     assert {r for p, r in found if p.endswith(".cjs")} == {"aws-access-key-id"}
+
+
+def test_package_authors_in_a_lock_file_are_not_the_clients_personal_data(tmp_path):
+    """composer.lock lists each package's authors with their e-mail addresses (hundreds in a PHP project); the
+    e-mail rule skips lock files, and the same address in the project's own files is still reported."""
+    author = '{"name": "Taylor Otwell", "email": "taylor@laravel.com"}'
+    (tmp_path / "composer.lock").write_text('{"packages": [{"name": "laravel/framework", "authors": [%s]}]}\n' % author)
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Mail.php").write_text(f"<?php // {EMAIL}\n")
+    _, report = scan_json(str(tmp_path))
+    assert {(f["path"], f["rule_id"]) for f in report["findings"]} == {("app/Mail.php", "email-address")}
