@@ -363,9 +363,9 @@ _WORDS = lazy_re(r"(?:x86_64|[a-z]{1,2}\d{1,2}[a-z]{1,2}|[a-z]+\d*)"
                  r"(?:[-_.:/#](?:x86_64|[a-z]{1,2}\d{1,2}[a-z]{1,2}|[a-z]+\d*))+"
                  r"(?:\.\d{1,2})?"  # e2e, k8s, i18n: words too
                  r"|[A-Z]+\d*(?:[-_.:=][A-Z]+\d*)+"  # AUTH=PLAIN: an IMAP capability
-                 # words of either case joined by hyphens (custom-CA, RELEASENAME-elasticsearch-coordinating-crt):
-                 # a Kubernetes secret's or a bundle's name
-                 r"|(?:[a-z]+|[A-Z]+s?|[A-Z][a-z]+)(?:-(?:[a-z]+|[A-Z]+s?|[A-Z][a-z]+))+")
+                 # lower-case words and acronyms joined by hyphens (custom-CA, RELEASENAME-elasticsearch-coordinating-crt):
+                 # a Kubernetes secret's or a bundle's name; a capitalised word (Ger-tremen) may be a passphrase's
+                 r"|(?:[a-z]+|[A-Z]{2,}s?)(?:-(?:[a-z]+|[A-Z]{2,}s?))+")
 #: A reference in code (AuthorizationService.instance, this.props.authHeader): letters only, dotted.
 _DOTTED_NAME = lazy_re(r"[A-Za-z_$]+(?:\.[A-Za-z_$]+)+")
 #: An HTTP header's name: capitalised words (or acronyms) joined by hyphens, no digits (X-CSRF-Token).
