@@ -942,6 +942,10 @@ class Detector:
         detector._keep_file_rules([r for r in chosen if r.only_files])
         return detector
 
+    def fingerprint_of(self, value: str) -> str:
+        """The keyed fingerprint this detector gives a value (as its findings carry)."""
+        return fingerprint(self._key, value)
+
     def _keep_file_rules(self, rules: Sequence[Rule]) -> None:
         import fnmatch  # noqa: PLC0415
 

@@ -73,11 +73,13 @@ def to_sarif(result: ScanResult, rules: Sequence[Rule]) -> dict:
     used = sorted({f.rule_id for f in result.findings})
     by_id = {r.id: r for r in rules}
     sarif_rules = []
+    first = {}
+    for f in result.findings:
+        first.setdefault(f.rule_id, f)
     for rid in used:
-        r = by_id.get(rid)
-        title = r.title if r else "Client identifier"
-        kind = r.kind if r else "identifier"
-        severity = r.severity if r else "medium"
+        r = by_id.get(rid)  # not a rule: the client's identifiers, a key store (keystores.toml)
+        title, kind, severity = (r.title, r.kind, r.severity) if r else (first[rid].title, first[rid].kind,
+                                                                          first[rid].severity)
         sarif_rules.append({
             "id": rid,
             "name": "".join(w.capitalize() for w in rid.split("-")),

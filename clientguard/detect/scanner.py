@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from clientguard.detect.engine import Detector
+from clientguard.detect.keystores import HEAD_BYTES, key_store_kind, may_be_key_store
 from clientguard.detect.model import Finding
 from clientguard.errors import InputError
 from clientguard.paths import PathGlobs
@@ -344,6 +345,25 @@ def with_named_file_findings(findings: list[Finding], named: list[Finding]) -> l
     return sorted([*findings, *kept], key=lambda f: (f.start, f.end)) if kept else findings
 
 
+def key_store_finding(sf: SourceFile, detector: Detector, data: bytes | None = None) -> tuple[ScanFinding, int] | None:
+    """A file that is a key store (keystores.toml) as a finding of the whole file, with its size; ``data``: its
+    bytes when they were read already."""
+    if data is None:
+        try:
+            with open(sf.path, "rb") as fh:
+                data = fh.read()  # the size limit was checked before the file was found binary
+        except OSError:
+            return None
+    kind = key_store_kind(sf.relpath, data[:HEAD_BYTES])
+    if kind is None:
+        return None
+    # Keyed like any finding's value, from the file's digest: the same file keeps its fingerprint, for baselines.
+    fp = detector.fingerprint_of("key-store:" + hashlib.sha256(data).hexdigest())
+    what = kind.title.split(" (")[0]
+    return ScanFinding(kind.id, kind.title, "secret", kind.severity, sf.relpath, 1, 1, 1, 1, fp,
+                       f"<{what}, {len(data):,} bytes>", sf.ignored), len(data)
+
+
 # -- the scan ---------------------------------------------------------------------------------------
 
 def collect_files(paths: Iterable[Path]) -> list[SourceFile]:
@@ -422,6 +442,14 @@ def scan_files(files: list[SourceFile], detector: Detector, *, max_file_size: in
             found = kept
         result.findings.extend(found)
 
+    def add_key_store(store: tuple[ScanFinding, int]) -> None:
+        result.files += 1
+        result.bytes += store[1]
+        if accepted and store[0].fingerprint in accepted.fingerprints:
+            result.suppressed += 1
+        else:
+            result.findings.append(store[0])
+
     def finish(found: list[list], texts: list[tuple[SourceFile, str | bytes]]) -> None:
         for (sf, text), findings in zip(texts, found):
             named = named_files and detector.applies_in_file(sf.relpath)
@@ -469,7 +497,14 @@ def scan_files(files: list[SourceFile], detector: Detector, *, max_file_size: in
             else:
                 data = read_bytes(sf, max_file_size)
                 if isinstance(data, Skipped):
-                    result.skipped.append(data)
+                    store = key_store_finding(sf, detector) if data.reason == "binary" and may_be_key_store(
+                        sf.relpath) else None
+                    if store is None:
+                        result.skipped.append(data)
+                    else:
+                        add_key_store(store)
+                elif may_be_key_store(sf.relpath) and (store := key_store_finding(sf, detector, data)):
+                    add_key_store(store)  # one without a NUL in its first 8 KiB reads as text
                 elif data.isascii():
                     size = len(data)
                     result.files += 1

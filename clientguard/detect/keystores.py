@@ -1,0 +1,84 @@
+"""Key stores: binary files that hold private keys or passwords (keystores.toml), told by name and first bytes.
+
+`clientguard scan` skips binary files; a PKCS#12 or Java key store, a KeePass database or a GnuPG secret key ring
+committed to a repository is still a secret that must not leave the machine, so those are reported instead.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from clientguard.errors import InputError
+
+KEYSTORES_FILE = Path(__file__).with_name("keystores.toml")
+#: The most of a file's start any kind's magic needs.
+HEAD_BYTES = 16
+
+
+class KeyStoreKind(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str = Field(min_length=1)
+    severity: str = Field(pattern=r"^(low|medium|high|critical)$")
+    names: tuple[str, ...] = Field(min_length=1)
+    magic: tuple[str, ...] = Field(min_length=1)
+    source: str = Field(min_length=1)
+    examples: tuple[str, ...] = Field(min_length=2)
+    counter_examples: tuple[str, ...] = Field(min_length=1)
+
+    @field_validator("magic", "examples", "counter_examples")
+    @classmethod
+    def _hex(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for v in values:
+            if not re.fullmatch(r"(?:[0-9a-f]{2})+", v):
+                raise ValueError(f"{v!r} is not lower-case hex of whole bytes")
+        return values
+
+    def matches_head(self, head: bytes) -> bool:
+        return any(head.startswith(bytes.fromhex(m)) for m in self.magic)
+
+
+@lru_cache(maxsize=1)
+def kinds() -> tuple[KeyStoreKind, ...]:
+    try:
+        data = tomllib.loads(KEYSTORES_FILE.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"{KEYSTORES_FILE}: {exc}") from None
+    found = []
+    for n, entry in enumerate(data.get("store", []), 1):
+        try:
+            found.append(KeyStoreKind(**entry))
+        except (ValidationError, TypeError) as exc:
+            what = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()) \
+                if isinstance(exc, ValidationError) else str(exc)
+            raise InputError(f"{KEYSTORES_FILE}: store {n} ({entry.get('id', '?')}): {what}") from None
+    ids = [k.id for k in found]
+    if len(set(ids)) != len(ids):
+        raise InputError(f"{KEYSTORES_FILE}: a key store id is defined twice")
+    return tuple(found)
+
+
+@lru_cache(maxsize=1)
+def _names() -> re.Pattern[str]:
+    return re.compile("|".join(fnmatch.translate(n) for k in kinds() for n in k.names))
+
+
+def may_be_key_store(relpath: str) -> bool:
+    """Whether the file's name is one a key store kind names (cheap; asked of every binary file)."""
+    return _names().match(relpath.rpartition("/")[2].lower()) is not None
+
+
+def key_store_kind(relpath: str, head: bytes) -> KeyStoreKind | None:
+    """The kind of key store the file is, by its name and its first bytes, if any."""
+    name = relpath.rpartition("/")[2].lower()
+    for kind in kinds():
+        if any(fnmatch.fnmatchcase(name, n) for n in kind.names) and kind.matches_head(head):
+            return kind
+    return None
