@@ -787,8 +787,8 @@ def _cache_path(exprs: tuple[bytes, ...], flags: list[int]) -> Path:
 def _hs_database(exprs: tuple[bytes, ...], caseless: tuple[bool, ...], persist: bool = True):
     """One all-matches database of every rule, compiled once per rule set and, with ``persist``, cached on
     disk (compiling the secrets database takes about 6.5 s with the built-in rules, loading it a few
-    milliseconds). Each rule's expression is cheap enough that the candidate ends it reports stay few (rules can name a `prefilter`
-    where their pattern is not).
+    milliseconds). Each rule's expression is cheap enough that the candidate ends it reports stay few (rules
+    can name a `prefilter` where their pattern is not).
 
     A database holding a client's identifiers is compiled in memory only (about 0.1 s): a compiled
     database keeps its literals readable, and the client's names have no business in a cache file.
@@ -843,7 +843,7 @@ def _database_plan(rules: Sequence[Rule], identifiers_apart: bool):
 def prepare_databases(rules: Sequence[Rule]) -> None:
     """Start compiling the databases a scan with ``rules`` will want, each on a thread of its own, when they are
     not in the cache yet. Hyperscan lets go of the GIL while it compiles, so on a first run the secrets' database
-    (~6 s), the PII one and the rest of the rules' first preparation (~4 s of Python) overlap; `_database` waits
+    (~6.5 s), the PII one and the rest of the rules' first preparation (~4 s of Python) overlap; `_database` waits
     for them. A database with a client's identifiers is never started here."""
     if hyperscan is None:
         return

