@@ -613,3 +613,38 @@ def test_package_authors_in_a_lock_file_are_not_the_clients_personal_data(tmp_pa
     (tmp_path / "app" / "Mail.php").write_text(f"<?php // {EMAIL}\n")
     _, report = scan_json(str(tmp_path))
     assert {(f["path"], f["rule_id"]) for f in report["findings"]} == {("app/Mail.php", "email-address")}
+
+
+def test_a_first_run_at_a_terminal_says_why_it_takes_seconds(tmp_path):
+    """With no cache yet (a new machine), preparing the rules takes ~9 s: a terminal is told so, once; a pipe or a
+    file (CI, the JSON a program reads) gets nothing it did not ask for."""
+    import pty
+
+    (tmp_path / "a.txt").write_text("nothing to see\n")
+    env = {**os.environ, "CLIENTGUARD_HOME": str(tmp_path / "home")}
+    said = "Preparing the detection rules for this machine"
+    piped = subprocess.run([sys.executable, "-m", "clientguard.cli", "scan", "--no-progress", str(tmp_path / "a.txt")],
+                           capture_output=True, text=True, env={**env, "CLIENTGUARD_HOME": str(tmp_path / "home2")},
+                           timeout=300)
+    assert piped.returncode == 0 and said not in piped.stderr + piped.stdout
+
+    def at_terminal() -> str:
+        leader, follower = pty.openpty()
+        proc = subprocess.Popen([sys.executable, "-m", "clientguard.cli", "scan", "--no-progress",
+                                 str(tmp_path / "a.txt")], stdout=subprocess.DEVNULL, stderr=follower, env=env)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed: the process is done with it
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert proc.wait(timeout=300) == 0
+        os.close(leader)
+        return b"".join(chunks).decode("utf-8", "replace")
+
+    assert said in at_terminal()
+    assert said not in at_terminal()  # prepared once for all later runs

@@ -65,6 +65,12 @@ def scan_command(
     targets = [Path(p) for p in (paths or [Path(".")])]
     start = targets[0] if targets[0].is_dir() else targets[0].parent
     client, pol_identifiers, allow_globs, policy_file = _policy_settings(policy, start)
+    err = Console(stderr=True)
+    if err.is_terminal:  # a first run is silent for seconds otherwise
+        from clientguard.detect.rules import builtin_rules_prepared
+
+        if not builtin_rules_prepared():
+            err.print("[dim]Preparing the detection rules for this machine: once, about 10 s.[/]")
     try:
         detector = Detector.create(
             [*pol_identifiers, *identifier],
@@ -90,7 +96,6 @@ def scan_command(
         # (Its name first: resolving every path of a large repository costs a stat of each of its parts.)
         files = [f for f in files if not (os.path.basename(f.path) == policy_file.name
                                           and _same_file(Path(f.path), policy_file))]
-    err = Console(stderr=True)
     show_progress = not no_progress and err.is_terminal and len(files) > 200
     if show_progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
