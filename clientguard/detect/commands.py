@@ -66,11 +66,7 @@ def scan_command(
     start = targets[0] if targets[0].is_dir() else targets[0].parent
     client, pol_identifiers, allow_globs, policy_file = _policy_settings(policy, start)
     err = Console(stderr=True)
-    if err.is_terminal:  # a first run is silent for seconds otherwise
-        from clientguard.detect.rules import builtin_rules_prepared
-
-        if not builtin_rules_prepared():
-            err.print("[dim]Preparing the detection rules for this machine: once, about 10 s.[/]")
+    first_run_notice(err)
     try:
         detector = Detector.create(
             [*pol_identifiers, *identifier],
@@ -127,6 +123,16 @@ def scan_command(
     except OSError as exc:  # --output names a directory, a missing folder, a file that may not be written
         raise InputError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
     raise typer.Exit(1 if result.findings else 0)
+
+
+def first_run_notice(err: Console) -> None:
+    """Tell a terminal that the rules are being prepared, on a machine's first run: it is silent for ~9 s
+    otherwise. A pipe or a file gets nothing it did not ask for."""
+    if err.is_terminal:
+        from clientguard.detect.rules import builtin_rules_prepared
+
+        if not builtin_rules_prepared():
+            err.print("[dim]Preparing the detection rules for this machine: once, about 10 s.[/]")
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -49,7 +49,10 @@ def register(app: typer.Typer) -> None:
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Log one line per request (never headers or bodies)."),
     ) -> None:
         """Run the local gateway between coding agents and model providers: pseudonymize, forward, restore."""
+        from clientguard.detect.commands import first_run_notice
         from clientguard.gateway.server import bind_socket, build_gateway, serve_forever
+
+        first_run_notice(Console(stderr=True))
 
         logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
