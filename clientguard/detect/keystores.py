@@ -70,14 +70,18 @@ def _names() -> re.Pattern[str]:
     return re.compile("|".join(fnmatch.translate(n) for k in kinds() for n in k.names))
 
 
+def _file_name(relpath: str) -> str:
+    return relpath.rpartition("/")[2].lower()
+
+
 def may_be_key_store(relpath: str) -> bool:
-    """Whether the file's name is one a key store kind names (cheap; asked of every binary file)."""
-    return _names().match(relpath.rpartition("/")[2].lower()) is not None
+    """Whether the file's name is one a key store kind names (one regex: asked of every file a scan reads)."""
+    return _names().match(_file_name(relpath)) is not None
 
 
 def key_store_kind(relpath: str, head: bytes) -> KeyStoreKind | None:
     """The kind of key store the file is, by its name and its first bytes, if any."""
-    name = relpath.rpartition("/")[2].lower()
+    name = _file_name(relpath)
     for kind in kinds():
         if any(fnmatch.fnmatchcase(name, n) for n in kind.names) and kind.matches_head(head):
             return kind

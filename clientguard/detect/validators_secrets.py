@@ -753,10 +753,11 @@ _COORDINATE_OR_SETTING = lazy_re(r"[a-z][\w.-]*:[a-z][\w.-]*:\d[\w.-]*|[a-z][A-Z
 #: a token's shape with a word signature (aaa.!!!notbase64!!!.sig), value1, wrong1.
 _TEST_TOKEN = lazy_re(r"eyJ[A-Za-z0-9_-]+(?:\.[a-z]+){1,2}|[^.\s]+\.[^.\s]+\.(?:sig|signature)"
                       r"|(?i:value|val|string|text|wrong|invalid|bad)\d{0,3}")
-#: An environment variable set to something (NETDATA_CLAIM_ROOMS=room-1: another setting than the secret; its name has
-#: an underscore, which base32 with padding, JBSWY3DPEHPK3PXP====, has not);
+#: An environment variable set to something or to nothing (NETDATA_CLAIM_ROOMS=room-1: another setting than the
+#: secret; tox's _TESTPATH=tests/integrations/langchain; '_APP_TRACKING_SECRET=' . $value, a setting written out;
+#: its name has an underscore, which base32 with padding, JBSWY3DPEHPK3PXP====, has not);
 #: a constant's name of three parts or more (NGINX_PROXY_PROTOCOL_TLV_0X01).
-_SETTING_OR_CONSTANT = lazy_re(r"[A-Z][A-Z0-9]*_[A-Z0-9_]*=[^=\s]\S*|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+){2,}")
+_SETTING_OR_CONSTANT = lazy_re(r"(?=[A-Z0-9]*_)_?[A-Z][A-Z0-9_]*=(?:[^=\s]\S*)?|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+){2,}")
 #: Crowdin's in-context placeholders (crwdns12312:0crwdne12312:0, a pseudo-language's every string); a Laravel
 #: route's controller action (SettingsController@password).
 _TOOL_PLACEHOLDER = lazy_re(r"crwdns\d+:\d+crwdne\d+:\d+|(?:[A-Z][A-Za-z0-9]*\\)*[A-Z][A-Za-z0-9]*Controller@[a-z_]\w*")
@@ -834,8 +835,6 @@ def _code_shape(v: str) -> bool:
     return _filler_parts(v)
 
 
-#: A setting's name in capitals with an underscore in it, then '=' and its value (maybe none).
-_SETTING_ASSIGNED = lazy_re(r"(?=[A-Z0-9]*_)_?[A-Z][A-Z0-9_]*=(.*)")
 #: A unit of one to three characters repeated to the end (1A1A1A1A1A1A).
 _PERIODIC = lazy_re(r"(.{1,3})\1+")
 
@@ -846,11 +845,6 @@ def _literal_like_secret(v: str) -> bool:
         return False
     if _code_shape(v):
         return False  # '{trackable='.$id, '.$this->auth.', 'br,input,link', !important, sk_test_1234567890, pi_3ABC_secret_xyz
-    setting = _SETTING_ASSIGNED.fullmatch(v)
-    if setting:
-        # _TESTPATH=tests/integrations/langchain (tox), '_APP_TRACKING_SECRET=' . $value: a setting written
-        # out, whose own value decides
-        return _literal_like_secret(setting.group(1))
     if _UUID.fullmatch(v) and _PERIODIC.fullmatch(v[24:]):
         return False  # 48E92789-57A3-466A-9959-1A1A1A1A1A1A: a UUID typed as a stand-in
     if has_ordered_run(v.lower()) and len(v) - longest_ordered_run(v.lower()) <= 6:
