@@ -46,7 +46,7 @@ def test_a_url_password_is_a_secret(password):
 
 @pytest.mark.parametrize("password", ["${DB_PASSWORD}", "{password}", "%(pw)s", "<password>", "****", "postgres",
                                       "guest", "password", "xyz", "password>", "mysecret", "my_password", "AuthToken",
-                                      "url.password", "your_password1"])
+                                      "url.password", "your_password1", "LoremIpsum86"])
 def test_templates_masks_defaults_and_short_url_passwords_are_not(password):
     assert not url_password(password)
 
@@ -55,6 +55,11 @@ def test_templates_masks_defaults_and_short_url_passwords_are_not(password):
                                    "django-insecure-0000test8s9d7f6g5h4j3k2l1z", "NTxqRBrHWajcyAkhGUfpggblWognbHQD",
                                    "kDfGhJkLmNbVcXzAsQwErT"])
 def test_a_literal_credential_is_a_generic_secret(value):
+    assert generic_assigned_secret(value)
+
+
+@pytest.mark.parametrize("value", ["@dm1n.2024!Kq", ".Kq8v.Tz2m!Wn"])
+def test_an_at_sign_or_leading_dot_alone_does_not_make_a_value_code(value):
     assert generic_assigned_secret(value)
 
 
@@ -68,6 +73,11 @@ def test_a_literal_credential_is_a_generic_secret(value):
     "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11", "mF_9.B5f-4.1JqM", "wekan-cards-sortBy", "{.data[", "/$file_pwd",
     "0x0102030405060708ULL", "appl_TESTfakeRevenueCatKeyAbCdEf", "env(SUPABASE_AUTH_SMS_TWILIO_AUTH_TOKEN)",
     "hashedpassword", "not!hex", "not!valid!hex", "JBSWY3DPEHPK3PXP", "API-KEY-MOCK1023893INAPP",
+    # a Razor view's calls after their @, and cookie or session key names with a leading dot
+    "@Html.GetAntiforgeryToken()", "@string.Join(", ".Smart.CheckoutState", ".AspNetCore.Session",
+    "somerandomvalue123489",  # a value that says what it is, in a plist example
+    # Azurite's published account key, in a connection string a generic rule reads
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
 ])
 def test_names_words_paths_and_placeholders_are_not_generic_secrets(value):
     assert not generic_assigned_secret(value)

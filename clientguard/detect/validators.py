@@ -574,10 +574,19 @@ YOUR_VALUE = lazy_re(r"[Yy]our[A-Z_\- $]")
 
 
 #: Values providers and standards print as the example of a credential: the Telegram Bot API's bot token, the
-#: bearer token of RFC 6750 (OAuth 2.0 bearer tokens), the TOTP seed of Google Authenticator's key-URI format page.
+#: bearer token of RFC 6750 (OAuth 2.0 bearer tokens), the TOTP seed of Google Authenticator's key-URI format page,
+#: the Azure emulators' account keys.
 #: Only the generic rules (a secret-looking name, no format) pass them by; a rule for the service's own format
 #: still reports its documented examples, as it cannot tell one from a key someone reused.
-DOCUMENTED_EXAMPLES = frozenset({"123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11", "mF_9.B5f-4.1JqM", "JBSWY3DPEHPK3PXP"})
+#: The account keys of the Azurite / Azure Storage Emulator account "devstoreaccount1" and of the Azure
+#: Cosmos DB emulator: published by Microsoft for local development, the same on every machine, so they
+#: protect nothing, wherever they are written (a connection string's AccountKey=, a setting of their own).
+AZURE_EMULATOR_KEYS = frozenset({
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+    "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==",
+})
+DOCUMENTED_EXAMPLES = frozenset({"123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11", "mF_9.B5f-4.1JqM", "JBSWY3DPEHPK3PXP"}) \
+    | AZURE_EMULATOR_KEYS
 #: One chunk of two to sixteen characters, three times or more: typed or pasted again, not drawn.
 _REPEATED_CHUNK = lazy_re(r"(.{2,16}?)\1{2,}")
 
@@ -596,7 +605,7 @@ def is_placeholder(value: str) -> bool:
     low = v.lower()
     if any(w in low for w in ("example", "changeme", "placeholder", "your_", "your-", "<your", "dummy", "mock", "xxxxx",
                                "redacted", "*****", "fake", "bogus", "sample", "notreal", "not_real", "not-real", "not-a-secret", "not_a_secret",
-                               "insert_", "replace", "randomstring", "random_string", "random-string",
+                               "insert_", "replace", "randomstring", "random_string", "random-string", "lorem", "ipsum",
                                "_here", "-here", "here_", "here-")):  # SET_A_PASSWORD_HERE_123, token-here
         return True
     return False

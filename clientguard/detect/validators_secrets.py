@@ -84,13 +84,13 @@ _DEFAULT_PASSWORDS = frozenset({
 #: https://{token}:x-access-token@host), and a password that says there is none (http://root:unused@localhost).
 _URL_PASSWORD_WORDS = frozenset({"x-oauth-basic", "x-access-token", "unused", "nopass", "nopassword", "no-password"})
 #: A value that only says what it stands for: an optional word about it, the kind of secret, a number
-#: (password123, newpassword456, wrongpassword, secret123, token1, test_password_1, secret1value). Tests are
-#: full of them.
+#: (password123, newpassword456, wrongpassword, secret123, token1, test_password_1, secret1value,
+#: somerandomvalue123489). Tests are full of them.
 _SELF_NAMED = lazy_re(
     r"(?i)\d{0,6}(?:(?:new|old|wrong|bad|some|any|first|second|third|my|test|testing|dummy|default|temp|tmp|valid|invalid|"
     r"correct|incorrect|other|another|strong|weak|good|current|updated|reset|random|custom|secure|simple|sample|super|top|"
     r"very|plain|plaintext|mock|fake|hashed|encrypted)[_!-]?){0,2}"
-    r"(?:(?:api|auth|client|private|public)[_-]?)?(?:(?:pass(?:word|wd|w|phrase)?|pwd|secret|s3cr3t|token|key|refresh|access|session|hash)[_-]?){1,3}"
+    r"(?:(?:api|auth|client|private|public)[_-]?)?(?:(?:pass(?:word|wd|w|phrase)?|pwd|secret|s3cr3t|token|key|refresh|access|session|hash|value)[_-]?){1,3}"
     r"(?:[_-]?(?:one|two|three|changed|updated|again|confirm(?:ed|ation)?))?"  # passwordtwo, passwordchanged
     r"\d{0,6}(?:x{2,4})?(?:[_-]?value\d{0,6})?[!.#]?"
 )
@@ -1262,6 +1262,9 @@ def mixed_case_random(value: str) -> bool:
 
 
 _ID_PATH = lazy_re(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+#: A call in a Razor view after its @ (Html.GetAntiforgeryToken(), string.Join(...), Model.Key()): its
+#: arguments may be cut where the value's quote ends.
+_RAZOR_CALL = lazy_re(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\(")
 #: A private field's name: underscores, a lower-case start, then capitalised words (digits may follow).
 _PRIVATE_FIELD = lazy_re(r"_+[a-z][a-z0-9]*(?:[A-Z][a-z]{2,}[0-9]*)+")
 #: key=value pairs naming a secret to mount (docker build --secret id=...,src=...|env=...).
@@ -1287,14 +1290,19 @@ _TYPED_NUMBER = lazy_re(r"(?:[iu](?:8|16|32|64|128|size)|f32|f64)=-?\d+")
 
 def _is_reference(v: str) -> bool:
     """A variable or constant written where a value could be: @token, @@config.secret, $this->key,
-    Rack::RACK_SESSION, ActionController::Base.request_forgery_protection_token."""
+    Rack::RACK_SESSION, ActionController::Base.request_forgery_protection_token, a Razor call (@Html.X()), a
+    dotted name with a leading dot (.AspNetCore.Session)."""
     if "?." in v or "!." in v:  # invoice?.ConfirmationSecret?.ClientSecret (C#, TypeScript, Kotlin)
         v = v.replace("?.", ".").replace("!.", ".")
         if _ID_PATH.fullmatch(v):
             return True
     if v[:1] in "@$":
         rest = v.lstrip("@$")
+        if v[0] == "@" and _RAZOR_CALL.match(rest):
+            return True  # value="@Html.GetAntiforgeryToken()", data-token="@string.Join(...)": a Razor view's code
         return bool(_ID_PATH.fullmatch(rest.replace("->", ".").replace("::", ".")))
+    if v[:1] == "." and "." in v[1:] and _ID_PATH.fullmatch(v[1:]):
+        return True  # ".AspNetCore.Session", ".Smart.CheckoutState": the name of a cookie or a session's key
     if "::" in v or "->" in v:
         return bool(_ID_PATH.fullmatch(v.replace("->", ".").replace("::", ".")))
     return False

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import re
 
-from clientguard.detect.validators import has_ordered_run, lazy_re, shannon_entropy, validator  # noqa: F401
+from clientguard.detect.validators import AZURE_EMULATOR_KEYS, has_ordered_run, lazy_re, shannon_entropy, validator  # noqa: F401
 
 # A masked value (xxxx, ****, ####, ....) or a long run of one character: nobody's real random token.
 # Slashes excepted: AWS's FwoG/FQoG session tokens carry "//////////" (0xFF bytes, base64-encoded) at a
@@ -109,19 +109,10 @@ def dropbox_long_lived(value: str) -> bool:
     return len(value) == 64 and value[11:21] == "A" * 10 and token_digits(value[:11] + value[21:])
 
 
-# The account keys of the Azurite / Azure Storage Emulator account "devstoreaccount1" and of the Azure
-# Cosmos DB emulator: published by Microsoft for local development, the same on every machine, so they
-# protect nothing.
-_AZURE_EMULATOR_KEYS = frozenset({
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
-    "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==",
-})
-
-
 @validator("azure_storage_key")
 def azure_storage_key(value: str) -> bool:
     """An Azure storage or Cosmos DB account key that is not an emulator's well-known public key."""
-    return value not in _AZURE_EMULATOR_KEYS and token(value)
+    return value not in AZURE_EMULATOR_KEYS and token(value)
 
 
 def _b64_decode_text(part: str) -> str | None:
