@@ -46,7 +46,7 @@ def test_a_url_password_is_a_secret(password):
 
 @pytest.mark.parametrize("password", ["${DB_PASSWORD}", "{password}", "%(pw)s", "<password>", "****", "postgres",
                                       "guest", "password", "xyz", "password>", "mysecret", "my_password", "AuthToken",
-                                      "url.password", "your_password1", "LoremIpsum86"])
+                                      "url.password", "your_password1", "LoremIpsum86", "wordpress"])
 def test_templates_masks_defaults_and_short_url_passwords_are_not(password):
     assert not url_password(password)
 
@@ -76,6 +76,9 @@ def test_an_at_sign_or_leading_dot_alone_does_not_make_a_value_code(value):
     # a Razor view's calls after their @, and cookie or session key names with a leading dot
     "@Html.GetAntiforgeryToken()", "@string.Join(", ".Smart.CheckoutState", ".AspNetCore.Session",
     "somerandomvalue123489",  # a value that says what it is, in a plist example
+    "passcode",  # LOCK_PASSCODE = "passcode": a preference's key, named as it is
+    "00112233445566778899AABBCCDDEEFF112233445566",  # each byte a hex digit twice: an example key
+    "_sf2_attributes", "_sf2_meta", "oauth2TokenSql",  # names with a digit in them: a storage key, a variable
     # Azurite's published account key, in a connection string a generic rule reads
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
 ])

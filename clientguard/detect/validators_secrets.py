@@ -14,7 +14,7 @@ import math
 import re
 
 from clientguard.detect.validators import (
-    DOCUMENTED_EXAMPLES, YOUR_VALUE, b64url_json, generic_secret, has_ordered_run, is_placeholder, json_object, lazy_re,
+    DOCUMENTED_EXAMPLES, DOUBLED_NIBBLES, YOUR_VALUE, b64url_json, generic_secret, has_ordered_run, is_placeholder, json_object, lazy_re,
     letter_pair_score, longest_ordered_run, shannon_entropy, validator,
 )
 
@@ -77,7 +77,7 @@ def jwt_base64(value: str) -> bool:
 _DEFAULT_PASSWORDS = frozenset({
     "postgres", "postgresql", "mysql", "mariadb", "mongo", "mongodb", "redis", "rabbitmq", "guest", "admin",
     "root", "pass", "password", "passwd", "pwd", "secret", "test", "user", "username", "changeme", "example",
-    "sa", "dev", "demo", "local", "localhost", "default", "docker", "airflow", "superset", "keycloak",
+    "sa", "dev", "demo", "local", "localhost", "default", "docker", "airflow", "superset", "keycloak", "wordpress",
     "pw", "p", "x", "xxx", "foo", "bar", "baz", "foobared", "anonymous", "anonymous@", "tiger", "scott", "mypassword", "yourpassword", "dbpass", "dbpassword",
 })
 #: What code hosts take in a URL's password place when the token is the user (https://TOKEN:x-oauth-basic@github.com,
@@ -90,7 +90,7 @@ _SELF_NAMED = lazy_re(
     r"(?i)\d{0,6}(?:(?:new|old|wrong|bad|some|any|first|second|third|my|test|testing|dummy|default|temp|tmp|valid|invalid|"
     r"correct|incorrect|other|another|strong|weak|good|current|updated|reset|random|custom|secure|simple|sample|super|top|"
     r"very|plain|plaintext|mock|fake|hashed|encrypted)[_!-]?){0,2}"
-    r"(?:(?:api|auth|client|private|public)[_-]?)?(?:(?:pass(?:word|wd|w|phrase)?|pwd|secret|s3cr3t|token|key|refresh|access|session|hash|value)[_-]?){1,3}"
+    r"(?:(?:api|auth|client|private|public)[_-]?)?(?:(?:pass(?:word|wd|w|phrase|code)?|pwd|secret|s3cr3t|token|key|refresh|access|session|hash|value)[_-]?){1,3}"
     r"(?:[_-]?(?:one|two|three|changed|updated|again|confirm(?:ed|ation)?))?"  # passwordtwo, passwordchanged
     r"\d{0,6}(?:x{2,4})?(?:[_-]?value\d{0,6})?[!.#]?"
 )
@@ -227,13 +227,23 @@ _WORD_SCORE = -3.1
 _LOWER_CAMEL_WITH_DIGITS = lazy_re(r"(?=.*\d[A-Za-z])[a-z]+\d*(?:[A-Z][a-z]+\d*){1,5}")
 
 
+#: snake_case with a digit in a part (_sf2_attributes, s3_bucket_name): see _camel_words_with_digits.
+_SNAKE_WITH_DIGITS = lazy_re(r"(?=.*\d)_*[a-z]+\d{0,3}(?:_[a-z]+\d{0,3})+_*")
+
+
 def _camel_words_with_digits(v: str) -> bool:
-    """lowerCamelCase words with a number among them (base64EncodedKey, sha256HashValue), or PascalCase words
+    """lowerCamelCase words with a number among them (base64EncodedKey, sha256HashValue), snake_case ones
+    (_sf2_attributes), or PascalCase words
     with a version or a number between them (DirectoryV2Configuration, DynamicE164ExperimentConfiguration): a
     name, such as a type's in a declaration (private DirectoryV2Configuration directoryV2;)."""
     if _LOWER_CAMEL_WITH_DIGITS.fullmatch(v):
         parts = [p for p in _CAMEL_PART.findall(v) if len(p) >= 3]
-        return bool(parts) and all(letter_pair_score(p) > _WORD_SCORE for p in parts)
+        # oauth2TokenSql: the parts programs are named with (oauth, sql) are words here
+        return bool(parts) and all(letter_pair_score(p) > _WORD_SCORE or _TECHNICAL_PART.fullmatch(p) for p in parts)
+    if _SNAKE_WITH_DIGITS.fullmatch(v):
+        # _sf2_attributes, _sf2_meta: Symfony's session storage keys; a digit or two in a snake_case name
+        parts = [p for p in re.findall(r"[a-z]{4,}", v)]
+        return bool(parts) and sum(c.isdigit() for c in v) <= 3 and all(letter_pair_score(p) > _WORD_SCORE for p in parts)
     if not _PASCAL_WITH_DIGITS.fullmatch(v):
         return False
     words = _PASCAL_WORD.findall(v)
@@ -591,8 +601,8 @@ def _random_with_slashes(v: str) -> bool:
 def _stand_in(v: str) -> bool:
     """A placeholder, unless the value is long random text that merely starts like a stand-in word
     (an instruction such as YourPwdShouldBeLongAndSecure! reads as varied text, and is still one)."""
-    if YOUR_VALUE.match(v) or v in DOCUMENTED_EXAMPLES:
-        return True
+    if YOUR_VALUE.match(v) or v in DOCUMENTED_EXAMPLES or DOUBLED_NIBBLES.fullmatch(v):
+        return True  # (00112233...EEFF varies enough to read as random: it is typed in order)
     return is_placeholder(v) and not (_random_looking(v) and not _template_field(v))
 
 
@@ -986,7 +996,7 @@ _RANDOM_LETTERS_SCORE = -3.6
 #: Parts of the names programs and settings are made of: abbreviations read as random letters (dbpwd, pgsql,
 #: xmlhttp, rabbitmq) but name a thing.
 _TECHNICAL_PART = lazy_re(r"(?i)(?<![a-z])(?:pw|db|mq)|(?:pw|db|mq)(?![a-z])|"
-                          r"pwd|pass|sql|cfg|conf|http|xml|tcp|smtp|ldap|srv|svc|usr|adm|mgmt|ctl|"
+                          r"pwd|pass|sql|oauth|cfg|conf|http|xml|tcp|smtp|ldap|srv|svc|usr|adm|mgmt|ctl|"
                           r"tkn|tok|auth|jwt|key|secret|nginx|kube|dev|prod|test|tmp|json|hook|web|raw|sess|api|"
                           r"app|cli|env|url|uri|html|src|img|btn|msg|err|ctx|obj|str|buf|repo|git|npm|aws|gcp|ssh|"
                           r"ssl|tls|rsa|sha|crypt|hash|oidc|saml|sso|csrf|xsrf|uuid|guid|utf|aes|gcm|cbc|md5|hmac|pbkdf|jdbc|odbc")
