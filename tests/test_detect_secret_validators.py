@@ -134,6 +134,7 @@ def test_a_quoted_password_may_be_a_plain_word_but_not_a_field_word():
     assert generic_password("rootpasswd")
     assert not generic_password("required")
     assert not generic_password("password")
+    assert not generic_password("function")  # pw:"function"==typeof n, in minified code
 
 
 def test_basic_auth_credentials_decode_to_user_and_real_password():

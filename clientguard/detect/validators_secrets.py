@@ -977,6 +977,8 @@ _FIELD_WORDS = frozenset({
     "disabled", "enabled", "readonly", "sometimes", "present", "filled", "undefined", "unknown", "redacted",
     "secret", "masked", "encrypted", "plaintext", "current", "newpassword", "oldpassword", "confirmation",
     "credentials", "credential", "passwords",
+    # what JavaScript's typeof answers (e=null==n?pw:"function"==typeof n in a minified d3)
+    "function", "boolean", "object", "number", "symbol", "bigint",
 })
 
 
