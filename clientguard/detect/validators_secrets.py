@@ -14,8 +14,8 @@ import math
 import re
 
 from clientguard.detect.validators import (
-    DOCUMENTED_EXAMPLES, DOUBLED_NIBBLES, YOUR_VALUE, b64url_json, generic_secret, has_ordered_run, is_placeholder, json_object, lazy_re,
-    letter_pair_score, longest_ordered_run, shannon_entropy, validator,
+    DOCUMENTED_EXAMPLES, DOUBLED_NIBBLES, YOUR_VALUE, b64url_json, generic_secret, has_ordered_run, is_placeholder,
+    json_object, lazy_re, letter_pair_score, longest_ordered_run, shannon_entropy, validator,
 )
 
 # --- private key blocks --------------------------------------------------------------------------
@@ -233,17 +233,18 @@ _SNAKE_WITH_DIGITS = lazy_re(r"(?=.*\d)_*[a-z]+\d{0,3}(?:_[a-z]+\d{0,3})+_*")
 
 def _camel_words_with_digits(v: str) -> bool:
     """lowerCamelCase words with a number among them (base64EncodedKey, sha256HashValue), snake_case ones
-    (_sf2_attributes), or PascalCase words
-    with a version or a number between them (DirectoryV2Configuration, DynamicE164ExperimentConfiguration): a
-    name, such as a type's in a declaration (private DirectoryV2Configuration directoryV2;)."""
+    (_sf2_attributes), or PascalCase words with a version or a number between them (DirectoryV2Configuration,
+    DynamicE164ExperimentConfiguration): a name, such as a type's in a declaration (private
+    DirectoryV2Configuration directoryV2;)."""
     if _LOWER_CAMEL_WITH_DIGITS.fullmatch(v):
         parts = [p for p in _CAMEL_PART.findall(v) if len(p) >= 3]
         # oauth2TokenSql: the parts programs are named with (oauth, sql) are words here
         return bool(parts) and all(letter_pair_score(p) > _WORD_SCORE or _TECHNICAL_PART.fullmatch(p) for p in parts)
     if _SNAKE_WITH_DIGITS.fullmatch(v):
         # _sf2_attributes, _sf2_meta: Symfony's session storage keys; a digit or two in a snake_case name
-        parts = [p for p in re.findall(r"[a-z]{4,}", v)]
-        return bool(parts) and sum(c.isdigit() for c in v) <= 3 and all(letter_pair_score(p) > _WORD_SCORE for p in parts)
+        words = re.findall(r"[a-z]{4,}", v)
+        return bool(words) and sum(c.isdigit() for c in v) <= 3 \
+            and all(letter_pair_score(w) > _WORD_SCORE for w in words)
     if not _PASCAL_WITH_DIGITS.fullmatch(v):
         return False
     words = _PASCAL_WORD.findall(v)
