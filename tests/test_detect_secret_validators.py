@@ -77,6 +77,7 @@ def test_an_at_sign_or_leading_dot_alone_does_not_make_a_value_code(value):
     "@Html.GetAntiforgeryToken()", "@string.Join(", ".Smart.CheckoutState", ".AspNetCore.Session",
     "somerandomvalue123489",  # a value that says what it is, in a plist example
     "passcode",  # LOCK_PASSCODE = "passcode": a preference's key, named as it is
+    "wJalrXUtnFEMI",  # AWS's documented example secret key, cut short
     "00112233445566778899AABBCCDDEEFF112233445566",  # each byte a hex digit twice: an example key
     "_sf2_attributes", "_sf2_meta", "oauth2TokenSql",  # names with a digit in them: a storage key, a variable
     # Azurite's published account key, in a connection string a generic rule reads
@@ -135,6 +136,8 @@ def test_a_quoted_password_may_be_a_plain_word_but_not_a_field_word():
     assert not generic_password("required")
     assert not generic_password("password")
     assert not generic_password("function")  # pw:"function"==typeof n, in minified code
+    assert not generic_password("superlongpasswordthatnoonewillknow")  # a sentence naming itself
+    assert generic_password("correcthorsebatterystaple")  # plain words that do not
 
 
 def test_basic_auth_credentials_decode_to_user_and_real_password():

@@ -587,6 +587,9 @@ AZURE_EMULATOR_KEYS = frozenset({
 })
 DOCUMENTED_EXAMPLES = frozenset({"123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11", "mF_9.B5f-4.1JqM", "JBSWY3DPEHPK3PXP"}) \
     | AZURE_EMULATOR_KEYS
+#: How the secret access key of AWS's documentation opens (wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY): a guide that
+#: cuts it short loses the EXAMPLE that marks the rest.
+_AWS_EXAMPLE_SECRET_START = "wJalrXUtnFEMI"
 #: Eight bytes or more written in hex, each a digit twice (00 11 22 ... FF): a key typed as an example.
 DOUBLED_NIBBLES = lazy_re(r"(?:([0-9A-Fa-f])\1){8,}")
 #: One chunk of two to sixteen characters, three times or more: typed or pasted again, not drawn.
@@ -604,6 +607,8 @@ def is_placeholder(value: str) -> bool:
         return True
     if DOUBLED_NIBBLES.fullmatch(v):
         return True  # 00112233445566778899AABBCCDDEEFF: every byte a hex digit twice, typed in order, not drawn
+    if v.startswith(_AWS_EXAMPLE_SECRET_START):
+        return True  # AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI: the start of AWS's documented example key, cut short
     if v in DOCUMENTED_EXAMPLES or _REPEATED_CHUNK.fullmatch(v.removeprefix("base64:").rstrip("=")):
         return True  # a provider's documented example; testing123testing123testing123: a chunk typed again
     low = v.lower()

@@ -1114,9 +1114,15 @@ def generic_password(value: str) -> bool:
         v = m.group(1).lower()
     if not re.fullmatch(r"[a-z]{8,64}", v) or v in _FIELD_WORDS or v in _FILLER_WORDS or v in _DEFAULT_PASSWORDS \
             or _SELF_NAMED.fullmatch(v) \
-            or v in _PASSWORD_TRANSLATIONS:
+            or v in _PASSWORD_TRANSLATIONS or _SAYS_WHAT_IT_IS.fullmatch(v):
         return False
     return not _stand_in(v) and shannon_entropy(v) >= 2.5
+
+
+#: Twenty-four letters or more that name what they are among other words (superlongpasswordthatnoonewillknow):
+#: a sentence run together in a test. Shorter ones (thisismypassword) are counted as passwords by the labelled
+#: sets of Nosey Parker, Kingfisher and leaky-repo, and stay reported.
+_SAYS_WHAT_IT_IS = lazy_re(r"(?=[a-z]{24,}$)[a-z]*(?:password|passwd|passphrase|secret)[a-z]*")
 
 
 _UUID = lazy_re(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
