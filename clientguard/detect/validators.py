@@ -305,6 +305,29 @@ def phone(value: str) -> bool:
     if text.startswith("00"):
         text = "+" + text[2:]
     region = None if text.startswith("+") else ("JP" if text.startswith("0") else "US")
+    if region == "US" and _NANP_WRITTEN.fullmatch(text):
+        # (212) 555-0187, 697-555-0142: what phonenumbers would answer, without its 0.1 ms a number (a data
+        # file of customers holds tens of thousands; tests/test_detect_pii_validators.py compares the two)
+        return _nanp_national_ok(_NOT_DIGIT.sub("", text))
+    return _phone_by_library(text, region, plus)
+
+
+#: Ten digits of the North American plan written with separators only, the area code not opening with 0 or 1
+#: (which phonenumbers would read as a trunk prefix): the national number is those ten digits.
+_NANP_WRITTEN = lazy_re(r"\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]?\d{4}")
+_NOT_DIGIT = lazy_re(r"\D")
+
+
+def _nanp_national_ok(national: str) -> bool:
+    """North American plan: ten digits. Numbers outside today's plan (area code or exchange starting with 0 or 1,
+    the fictional 555-01xx) are still kept: fixtures and generated test data use them, and written in a phone
+    format they are phone numbers to whoever reads them. Fillers (000 000 0000) and counting runs
+    (123-456-7890) are placeholders."""
+    return len(national) == 10 and len(set(national)) > 2 and not has_ordered_run(national, 7)
+
+
+def _phone_by_library(text: str, region: str | None, plus: bool) -> bool:
+    """Whether phonenumbers reads ``text`` (in ``region`` when it has no +) as a number worth reporting."""
     phonenumbers = _phonenumbers()
     try:
         number = phonenumbers.parse(text, region)
@@ -314,11 +337,7 @@ def phone(value: str) -> bool:
     if len(set(national)) <= 2:
         return False  # 000 000 0000, 1111111: fillers
     if number.country_code == 1:
-        # North American plan: ten digits. Numbers outside today's plan (area code or exchange starting
-        # with 0 or 1, the fictional 555-01xx) are still kept: fixtures and generated test data use
-        # them, and written in a phone format they are phone numbers to whoever reads them. Counting
-        # runs (123-456-7890) are placeholders.
-        return len(national) == 10 and not has_ordered_run(national, 7)
+        return _nanp_national_ok(national)
     if phonenumbers.is_valid_number(number):
         return True
     return plus and phonenumbers.is_possible_number(number) and len(national) >= 7
