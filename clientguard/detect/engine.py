@@ -778,6 +778,10 @@ def _pass_pool() -> ThreadPoolExecutor:
 HS_CACHE_KEEP = 16
 
 
+def _flags(caseless: tuple[bool, ...]) -> list[int]:
+    return [hyperscan.HS_FLAG_CASELESS if ci else 0 for ci in caseless]
+
+
 def _cache_path(exprs: tuple[bytes, ...], flags: list[int]) -> Path:
     digest = hashlib.sha256(repr((hyperscan.__version__, exprs, flags)).encode()).hexdigest()[:32]
     return data_dir() / "cache" / f"hyperscan-{digest}.db"
@@ -793,7 +797,7 @@ def _hs_database(exprs: tuple[bytes, ...], caseless: tuple[bool, ...], persist: 
     A database holding a client's identifiers is compiled in memory only (about 0.1 s): a compiled
     database keeps its literals readable, and the client's names have no business in a cache file.
     """
-    flags = [hyperscan.HS_FLAG_CASELESS if ci else 0 for ci in caseless]
+    flags = _flags(caseless)
     cache = _cache_path(exprs, flags) if persist else None
     if cache is not None:
         try:
@@ -850,7 +854,7 @@ def prepare_databases(rules: Sequence[Rule]) -> None:
     # the rules of a detector from `create` (rules for named files only get detectors of their own)
     for _, exprs, caseless, private in _database_plan([r for r in rules if not r.only_files], True):
         key = (exprs, caseless, True)
-        if private or _cache_path(exprs, [hyperscan.HS_FLAG_CASELESS if ci else 0 for ci in caseless]).exists():
+        if private or _cache_path(exprs, _flags(caseless)).exists():
             continue
         with _IN_FLIGHT_LOCK:
             if key in _IN_FLIGHT:

@@ -602,9 +602,10 @@ def _random_with_slashes(v: str) -> bool:
 def _stand_in(v: str) -> bool:
     """A placeholder, unless the value is long random text that merely starts like a stand-in word
     (an instruction such as YourPwdShouldBeLongAndSecure! reads as varied text, and is still one)."""
-    if YOUR_VALUE.match(v) or v in DOCUMENTED_EXAMPLES or DOUBLED_NIBBLES.fullmatch(v):
-        return True  # (00112233...EEFF varies enough to read as random: it is typed in order)
-    return is_placeholder(v) and not (_random_looking(v) and not _template_field(v))
+    if YOUR_VALUE.match(v) or v in DOCUMENTED_EXAMPLES:
+        return True
+    # (00112233...EEFF, a placeholder, varies enough to read as random text: it is typed in order)
+    return is_placeholder(v) and (not (_random_looking(v) and not _template_field(v)) or bool(DOUBLED_NIBBLES.fullmatch(v)))
 
 
 #: Not a value: a route's parameter or a Ruby symbol (secret: ':secret'), an environment variable named in a string ("$DB_PASSWORD", "%DB_PASSWORD%", Symfony's
