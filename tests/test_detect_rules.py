@@ -182,3 +182,11 @@ def test_built_in_rules_are_validated_once_per_exact_file_content(tmp_path, monk
     changed = copies / files[0].name
     changed.write_text(changed.read_text() + "\n# edited\n")
     assert _cache_file(sorted(copies.glob("*.toml"))) != cache
+
+
+def test_every_rules_file_may_name_the_shared_file_sets_but_not_define_them_again(tmp_path):
+    path = _write(tmp_path, VALID.replace('severity = "high"', 'severity = "high"\nskip_files = ["@lockfiles"]'))
+    assert "package-lock.json" in load_rules([path])[0].skip_files
+    path = _write(tmp_path, '[file_sets]\nlockfiles = ["*.lock"]\n' + VALID)
+    with pytest.raises(RuleError, match=r"\[file_sets\] defines @lockfiles, which file_sets\.toml defines"):
+        load_rules([path])

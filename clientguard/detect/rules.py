@@ -89,15 +89,34 @@ def _file_sets(path: Path, table: object) -> dict[str, list[str]]:
     return table
 
 
+#: File sets every rules file can name (the lock files, which generic and personal-data rules both skip).
+SHARED_FILE_SETS_FILE = Path(__file__).with_name("file_sets.toml")
+
+
+@lru_cache(maxsize=1)
+def _shared_file_sets() -> dict[str, list[str]]:
+    try:
+        data = tomllib.loads(SHARED_FILE_SETS_FILE.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise RuleError(f"{SHARED_FILE_SETS_FILE}: {exc}") from None
+    if set(data) != {"file_sets"}:
+        raise RuleError(f"{SHARED_FILE_SETS_FILE}: only a [file_sets] table is allowed")
+    return _file_sets(SHARED_FILE_SETS_FILE, data["file_sets"])
+
+
 def _expand_globs(where: str, key: str, globs: list, file_sets: dict[str, list[str]]) -> list:
+    shared = _shared_file_sets()
     out: list = []
     for glob in globs:
         if isinstance(glob, str) and glob.startswith("@"):
-            if glob[1:] not in file_sets:
-                known = ", ".join("@" + name for name in sorted(file_sets))
+            name = glob[1:]
+            if name not in file_sets and name not in shared:
+                known = ", ".join("@" + n for n in sorted(file_sets))
                 raise RuleError(f"{where}: {key} names {glob}, which the file's [file_sets] table does not define"
-                                + (f" (it defines {known})" if known else ""))
-            out.extend(file_sets[glob[1:]])
+                                + (f" (it defines {known})" if known else "")
+                                + f"; every rules file may also name {', '.join('@' + n for n in sorted(shared))}"
+                                  f" ({SHARED_FILE_SETS_FILE.name})")
+            out.extend(file_sets[name] if name in file_sets else shared[name])
         else:
             out.append(glob)
     return out
@@ -119,6 +138,9 @@ def parse_rule_file(path: Path) -> list[Rule]:
         raise RuleError(f"{path}: unexpected top-level keys {sorted(extra)}; only [[rule]] tables and a "
                         "[file_sets] table are allowed")
     file_sets = _file_sets(path, data.get("file_sets", {}))
+    if clash := sorted(set(file_sets) & set(_shared_file_sets())):
+        raise RuleError(f"{path}: [file_sets] defines {', '.join('@' + n for n in clash)}, which "
+                        f"{SHARED_FILE_SETS_FILE.name} defines for every rules file")
     from pydantic import ValidationError  # loaded with the spec; commands reading the cache never need it
 
     spec = _spec()
@@ -180,7 +202,7 @@ def _rules_digest(files: tuple[Path, ...]) -> str:
     digest = hashlib.sha256(repr((sys.version, __version__, sorted(VALIDATORS))).encode())
     here = Path(__file__).parent
     for f in [here / "model.py", here / "engine.py", here / "programs.py", *sorted(here.glob("validators*.py")),
-              *files]:
+              SHARED_FILE_SETS_FILE, *files]:
         digest.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
     return digest.hexdigest()[:32]
 
