@@ -19,6 +19,7 @@ credit_card = VALIDATORS["credit_card"]
     "+1 415 555 0132",
     "(123) 556-7843",  # an area code outside today's plan, as generated test data has
     "019-827-4623",
+    "212.555.0187",  # dotted, as many write them, in today's plan
 ])
 def test_north_american_numbers_in_phone_formats_are_phone_numbers(value):
     assert phone(value)
@@ -73,6 +74,8 @@ def test_phone_numbers_in_prose_and_fixtures_are_found_whole(detector, text, fou
     "released 01-02-2024",
     "at 2024-01-02 03:04:05",
     "ids = [123-456-7890]",
+    "$this->assertIsStableVersion('100.999.9191');",  # a version: dots, and no area code opens with 1
+    "$this->assertIsVersionNumber('100.999.9991-rc90');",
 ])
 def test_digit_groups_that_are_not_phone_numbers(detector, text):
     assert not [f for f in detector.scan(text) if "phone" in f.rule_id]

@@ -82,6 +82,13 @@ def test_an_at_sign_or_leading_dot_alone_does_not_make_a_value_code(value):
     "_sf2_attributes", "_sf2_meta", "oauth2TokenSql",  # names with a digit in them: a storage key, a variable
     # Azurite's published account key, in a connection string a generic rule reads
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+    "$encrypted$foo",  # AWX's mask of a secret field, in its tests
+    "smithy.api#httpBearerAuth", "com.acme.auth.TokenStore#refresh",  # a Smithy shape's ID, a Javadoc reference
+    "Database:SelfHostPassword", "GlobalSettings:Mail:SmtpPassword",  # .NET configuration paths
+    "en_001", "sr_Latn_BA", "pt-BR",  # locales (Symfony's parents.json maps "en_PW" to en_001)
+    "urn:k8s:secret:oidc:redisPass",  # where the secret is kept (Traefik's docs)
+    "mynewcert.pfx",  # a file's name, not letters drawn at random
+    "$password$key",  # two shell variables run together
 ])
 def test_names_words_paths_and_placeholders_are_not_generic_secrets(value):
     assert not generic_assigned_secret(value)
@@ -92,6 +99,41 @@ def test_unquoted_values_must_look_random_not_like_a_name():
     assert not generic_unquoted_secret("token_value2")
     assert not generic_unquoted_secret("password1")
     assert not generic_unquoted_secret("tokens[0]")
+
+
+@pytest.mark.parametrize("value", [
+    "self::$nullToken", "static::$apiToken",  # a PHP class's static property
+    "elem?elem.innerText:null", "pw<0?0:pw", "t?t.token:void",  # minified conditionals on one variable
+])
+def test_code_where_an_unquoted_value_would_be_is_not_a_secret(value):
+    assert not generic_unquoted_secret(value)
+
+
+@pytest.mark.parametrize("value", ["Xk9?mQ2:vL7p", "Tok3n0000?ab:cd", "Qw8e?Rt5y.Ui:Op3"])
+def test_a_random_value_with_a_question_mark_and_a_colon_is_still_a_secret(value):
+    assert generic_unquoted_secret(value)
+
+
+def test_a_base64_pem_block_is_a_key_only_when_it_holds_one():
+    random_key_value = VALIDATORS["random_key_value"]
+    armour = "-----BEGIN PRIVATE KEY-----\n{}-----END PRIVATE KEY-----\n"
+    assert not random_key_value(base64.b64encode(armour.format("").encode()).decode())  # Traefik's fixtures
+    body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7TEST0000\n"
+    assert random_key_value(base64.b64encode(armour.format(body).encode()).decode())
+
+
+def test_a_password_that_reads_like_a_locale_is_still_one():
+    assert generic_password("fti-110")  # a language's letters and a number, but no area CLDR names
+
+
+def test_a_version_inside_a_camel_case_name_is_a_name():
+    assert not generic_unquoted_secret("hasV2UpgradeToken")
+
+
+def test_a_generated_password_is_not_minified_code():
+    symbol_rich_secret = VALIDATORS["symbol_rich_secret"]
+    assert symbol_rich_secret("9`Q'}/TEST)T;W\\0]Zk0000;_&k>qX??]G&3CF=;@vy")
+    assert not symbol_rich_secret('I",elements:[{type:"vbox",padding:0,children:[{type:"hbox",widths:["280px')
 
 
 @pytest.mark.parametrize(("value", "expected"), [

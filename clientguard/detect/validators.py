@@ -305,6 +305,8 @@ def phone(value: str) -> bool:
     if text.startswith("00"):
         text = "+" + text[2:]
     region = None if text.startswith("+") else ("JP" if text.startswith("0") else "US")
+    if region == "US" and text[:1] == "1" and _DOTTED_OUTSIDE_PLAN.fullmatch(text):
+        return False  # 100.999.9191 (Matomo's tests of version numbers): dots, and no area code opens with 1
     if region == "US" and _NANP_WRITTEN.fullmatch(text):
         # (212) 555-0187, 697-555-0142: what phonenumbers would answer, without its 0.1 ms a number (a data
         # file of customers holds tens of thousands; tests/test_detect_pii_validators.py compares the two)
@@ -316,6 +318,9 @@ def phone(value: str) -> bool:
 #: (which phonenumbers would read as a trunk prefix): the national number is those ten digits.
 _NANP_WRITTEN = lazy_re(r"\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]?\d{4}")
 _NOT_DIGIT = lazy_re(r"\D")
+#: Ten digits in groups of three, three and four split by dots, the first group opening with 1: a North American
+#: number outside the plan, written as software versions are.
+_DOTTED_OUTSIDE_PLAN = lazy_re(r"1\d{2}\.\d{3}\.\d{4}")
 
 
 def _nanp_national_ok(national: str) -> bool:

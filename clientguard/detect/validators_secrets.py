@@ -215,7 +215,7 @@ def _counted_chunks(v: str) -> bool:
 
 #: i18next's namespaced keys (fields:showPassword, errors:invalidToken), Pulumi's project:key config names
 #: (pulumi config set --secret my-project:githubSecret), a browser storage key's name (traceSystemPrompt:collapsed).
-_NAMESPACED_KEY = lazy_re(r"[a-z]+(?:[A-Z][a-z]+)*(?:-[a-z]+)*(?::[a-z]+(?:[A-Z][a-z]+)*)+")
+_NAMESPACED_KEY = lazy_re(r"[A-Za-z][a-z]*(?:[A-Z][a-z]+)*(?:-[a-z]+)*(?::[A-Za-z][a-z]+(?:[A-Z][a-z]+)*)+")
 #: What stands where a value would be: C's printed null pointer, a JWT's first letters and a word (eyJrefresh), a
 #: file to read it from (@/dev/stdin), Kotlin's nullable type and its null (FirebaseAuth?=null).
 _STAND_IN_SHAPES = lazy_re(r"\(null\)|<null>|eyJ[a-z]+|@\.{0,2}/[\w./-]+|[A-Z][A-Za-z0-9]*\?=null")
@@ -411,6 +411,9 @@ _VERSION_OR_NUMBER = lazy_re(r"^(?:[~^]|[<>]=?|==?)?[vV]?\d+(?:[.\-_]\d+)+(?:[.-
                              r"|^[vV]?\d+(?:\.\d+){1,3}(?:-[a-z]+(?:-\d+)?(?:-r\d+)?)$"  # 1.124.0-debian-12-r0: an image tag
                              r"|^v\d+\.\d+\.\d+-(?:0\.)?\d{14}-[0-9a-f]{12}$")  # v0.0.0-20161001094733-a6f4afe4910c: Go
 _UUID_NIL = lazy_re(r"^0{8}-0{4}-0{4}-0{4}-0{12}$")
+#: A locale: a language, then a region, a script or the area a locale names (the world, Europe, Latin America: en_001,
+#: es-419), as CLDR writes them (sr_Latn_BA, pt-BR).
+_LOCALE = lazy_re(r"[a-z]{2,3}(?:[_-](?:[A-Z]{2}|001|150|419|[A-Z][a-z]{3}))+")
 #: A JSON pointer into the same document, as JSON Schema and OpenAPI refer to a definition (#/components/schemas/X,
 #: #/definitions/X, #/$defs/X): a schema's property named password or token points at the type of the field.
 _JSON_POINTER = lazy_re(r"#(?:/[A-Za-z_$][\w$.-]*){2,}")
@@ -608,15 +611,17 @@ def _stand_in(v: str) -> bool:
     return is_placeholder(v) and (not (_random_looking(v) and not _template_field(v)) or bool(DOUBLED_NIBBLES.fullmatch(v)))
 
 
-#: Not a value: a route's parameter or a Ruby symbol (secret: ':secret'), an environment variable named in a string ("$DB_PASSWORD", "%DB_PASSWORD%", Symfony's
-#: parameters "%kernel.secret%" and "%env(resolve:APP_SECRET)%", a setting taken
+#: Not a value: a route's parameter or a Ruby symbol (secret: ':secret'), an environment variable named in a string
+#: ("$DB_PASSWORD", or two run together: "$password$key"; Authelia's "$plaintext$..." holds the secret after it),
+#: "%DB_PASSWORD%", Symfony's parameters "%kernel.secret%" and "%env(resolve:APP_SECRET)%", a setting taken
 #: from one: "Credentials:key_file=$GOOGLE_APPLICATION_CREDENTIALS"), a command-line
 #: flag ("--password"), a value elided in documentation ("492f...", "sk_live_…"), grammar notation.
-_NOT_A_VALUE = lazy_re(r":[a-z_]+|(?:[\w.-]+=|/|[?&#])?\$[A-Za-z_][A-Za-z0-9_]*|env\([A-Za-z_][A-Za-z0-9_]*\)|"
+_NOT_A_VALUE = lazy_re(r":[a-z_]+|(?:[\w.-]+=|/|[?&#])?(?!\$plaintext\$)(?:\$[A-Za-z_][A-Za-z0-9_]*)+|env\([A-Za-z_][A-Za-z0-9_]*\)|"
                        r"%[A-Za-z_][\w.]*%|%env\([\w:.-]+\)%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
                        r"|\d*\*[A-Za-z][\w-]*")  # the last: grammar notation such as `token = 1*tchar` (ABNF)
 #: Part of the value masked out (####, ****, ••••, XXXX): a redacted copy, not the secret.
-_MASKED = lazy_re(r"#{4,}|\*{3,}|•{3,}|X{4,}|^\*+(?i:masked|redacted|hidden|removed|filtered|sensitive)\*+$")
+_MASKED = lazy_re(r"#{4,}|\*{3,}|•{3,}|X{4,}|^\*+(?i:masked|redacted|hidden|removed|filtered|sensitive)\*+$"
+                  r"|\$encrypted\$")  # what AWX and Ansible Tower answer for every secret field they hold
 #: A value that is code joining strings: '?access_token='.config('x'), "x-token-auth:"+t.token+"@".
 _CONCATENATION = lazy_re(r"[.+][A-Za-z_$][\w.$]*[(+]")
 #: A name plus a small number: arithmetic, or ABAP's offset into a field (lv_auth = lv_auth+6.).
@@ -723,6 +728,22 @@ def _encoded_public_pem(v: str) -> bool:
 #: A Bitnami SealedSecret's value: base64 of the session key's length (two bytes: 256 or 512, the size of the
 #: cluster's RSA key), the session key encrypted for the cluster, then the value encrypted with it.
 _SEALED_SECRET = lazy_re(r"A[gQ][A-D][A-Za-z0-9+/=]{297,}")
+
+
+#: A PEM block's armour and what is between its lines.
+_PEM_TEXT = lazy_re(r"-----BEGIN [A-Z0-9 ]+-----(.*?)-----END [A-Z0-9 ]+-----", re.S)
+
+
+def _encoded_empty_pem(v: str) -> bool:
+    """Base64 of a PEM block holding fewer than 40 characters: the armour of a key, not a key."""
+    if not v.startswith("LS0tLS1CRUdJTi") or len(v) > 400:
+        return False
+    try:
+        text = base64.b64decode(v, validate=True).decode("ascii")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return False
+    m = _PEM_TEXT.fullmatch(text.strip())
+    return m is not None and len(re.sub(r"\s", "", m.group(1))) < 40
 
 
 def _sealed_secret(v: str) -> bool:
@@ -874,8 +895,12 @@ def _literal_like_secret(v: str) -> bool:
         return False  # didPurgeImageCachesForResizing-2026-03-30: a setting's name and when it was added
     if _encoded_stand_in(v):
         return False  # base64 of "test-api-key" or "username:password": a stand-in, encoded for a manifest
-    if _encoded_public_pem(v):
-        return False  # base64 of "-----BEGIN CERTIFICATE-----...": public, whatever the setting is called
+    if _encoded_public_pem(v) or _encoded_empty_pem(v):
+        # base64 of "-----BEGIN CERTIFICATE-----...": public, whatever the setting is called; of the armour of a
+        # private key and nothing in it (Traefik's test fixtures): no key
+        return False
+    if v.startswith("urn:"):
+        return False  # urn:k8s:secret:oidc:redisPass (Traefik): names where the secret is kept
     if _sealed_secret(v):
         return False  # a SealedSecret's encryptedData: encrypted for the cluster's key, safe to commit
     if _CONCATENATION.fullmatch(v) or _NAME_PLUS_NUMBER.fullmatch(v) or _VERSION_LIST.fullmatch(v) \
@@ -936,8 +961,8 @@ def _literal_like_secret(v: str) -> bool:
         return False  # an absolute path or route (/en/enterprise-server@3.0/auth)
     if re.fullmatch(r"[#.][A-Za-z][\w-]*", v) or v.startswith("arn:"):
         return False  # a CSS selector (#add-password) or an AWS resource name (arn:aws:iam::aws:policy/...)
-    if _UUID_NIL.match(v) or _DATE_OR_TIME.match(v) or _COLOR.match(v):
-        return False
+    if _UUID_NIL.match(v) or _DATE_OR_TIME.match(v) or _COLOR.match(v) or _LOCALE.fullmatch(v):
+        return False  # (en_001, sr_Latn_BA: a locale, as Symfony's parents.json maps "en_PW" to one)
     if _JSON_POINTER.fullmatch(v) or _SQL_TYPE.fullmatch(v):
         return False  # "password": "#/components/schemas/PasswordMethod" (an OpenAPI $ref); "client_secret" => "VARCHAR(80)"
     if (_NAME.fullmatch(v) and not any(c.isdigit() for c in v) and not _random_looking(v)) \
@@ -1058,6 +1083,8 @@ def random_letters(value: str) -> bool:
     v = value.strip()
     if not 5 <= len(v) <= 64 or not v.isascii() or not _LETTER_RUNS.fullmatch(v) or v.startswith("eyJ"):
         return False  # (a JWT's header, then a stand-in for the rest: eyJhbGciOiJSUzI1NiJ9.oidcpayload)
+    if "." in v and _FILE_REF.search(v):
+        return False  # mynewcert.pfx: a file's name, its letters run together
     if _CAMEL_ABBREVIATION.fullmatch(v) and all(_VOWEL.search(p.lower()) and letter_pair_score(p) > _CAMEL_WORD_SCORE
                                                 for p in _CAMEL_PART.findall(v)[1:]):
         return False  # pbrtDoc, cfgFileName: an abbreviation, then words, in camelCase: a variable's name
@@ -1323,9 +1350,15 @@ def _is_reference(v: str) -> bool:
         return bool(_ID_PATH.fullmatch(rest.replace("->", ".").replace("::", ".")))
     if v[:1] == "." and "." in v[1:] and _ID_PATH.fullmatch(v[1:]):
         return True  # ".AspNetCore.Session", ".Smart.CheckoutState": the name of a cookie or a session's key
-    if "::" in v or "->" in v:
-        return bool(_ID_PATH.fullmatch(v.replace("->", ".").replace("::", ".")))
+    if "::" in v or "->" in v:  # (self::$nullToken: a PHP class's static property)
+        return bool(_ID_PATH.fullmatch(v.replace("->", ".").replace("::$", ".").replace("::", ".")))
+    if "#" in v and _MEMBER_REFERENCE.fullmatch(v):
+        return True  # 'smithy.api#httpBearerAuth' (a Smithy shape's ID), com.acme.Auth#token (Javadoc): a name
     return False
+
+
+#: A member named after its namespace's dotted path and a #.
+_MEMBER_REFERENCE = lazy_re(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+#[A-Za-z_]+")
 
 
 #: A type's name in PascalCase with digits inside its words (Secp256k1Keypair, Uint8Array, Ed25519Signer): a declared
@@ -1367,7 +1400,7 @@ def generic_unquoted_secret(value: str) -> bool:
         return False  # sed 's/^DB_PASSWORD=.*/DB_PASSWORD=app/': a pattern and its replacement
     if v.endswith((".+$", ".*$")) and not _REGEX_TAIL_RANDOM.search(v):
         return False  # "Authorization": "^.+Credential=123/.+$": a test's pattern for a header, not a credential
-    if _TERNARY.fullmatch(v):
+    if "?" in v and (_TERNARY.fullmatch(v) or _ternary_on_itself(v)):
         return False  # s.auth=s.password?s.username+":"+s.password:s.username (a bundled swagger-ui): code
     if v[:2] in ("++", "--") and (_DOTTED_NAME.fullmatch(v[2:]) or _ID_PATH.fullmatch(v[2:])):
         return False  # const token = ++updateTokenRef.current
@@ -1418,7 +1451,7 @@ _OPTIONAL_CHAIN = lazy_re(r"[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)*\??\.?")
 #: m2mAuthorizationHeader) or a version after them (IEndpointV1): names. Random mixed case seldom has three lower-case
 #: letters after each of its capitals (0.1% of random 12-character values, 0.3% of 10).
 _CAMEL_WITH_NUMBER = lazy_re(r"(?=.*(?:[a-z]|V)\d)(?:[a-z]{2,}\d{0,3}|[a-z]\d{1,3}[a-z]+|[A-Z]{1,2}[a-z]{3,}\d{0,3})"
-                             r"(?:(?:[A-Z]{1,2}[a-z]{3,}\d{0,3})+(?:V\d{1,2})?|V\d{1,2})")
+                             r"(?:[A-Z]{1,2}[a-z]{3,}\d{0,3}|V\d{1,2}(?![a-z]))+")
 #: A range, a pinned variable, a credential's name and where it is loaded from.
 _UNQUOTED_CODE = lazy_re(r"\d+\.\.\.?\d+|\^[a-z_]\w*|[A-Z][A-Z0-9_]*:(?:/|\$)\S*")
 #: snake_case words the first of which starts with a number (2fa_required, 3ds_enabled).
@@ -1434,9 +1467,27 @@ _REGEX_TAIL_RANDOM = lazy_re(r"(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z\d]{12,}")
 _TERNARY = lazy_re(r"[A-Za-z_$][\w$]*(?:(?:\.|->)[A-Za-z_$][\w$]*)+\?"
                    r"(?:[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+[+:]?|[\w.]+:[\w.]+;?)")
 
+#: A conditional expression on one variable, maybe compared with something: the variable, what it is compared with,
+#: and the two branches.
+_SIMPLE_TERNARY = lazy_re(r"([A-Za-z_$][\w$]*)(?:\.[A-Za-z_$][\w$]*)*(?:(?:[<>]=?|[!=]==?)([\w.$]+))?\?([\w.$]+):([\w.$]+);?")
+_EMPTY_BRANCH = frozenset({"null", "undefined", "nil", "None", "0", "1", "true", "false", "void"})
 
-#: What code has and a generated password does not: a word of nine letters or more, a call, an arrow, a template.
-_CODE_IN_VALUE = lazy_re(r"[A-Za-z]{9,}|\w\(|\(\)|=>|->|\$\{|\{\{|%[sd]|&&|\|\|")
+
+def _ternary_on_itself(v: str) -> bool:
+    """Minified code a variable's test was cut from (var token=elem?elem.innerText:null, pw=pw<0?0:pw): a branch
+    is the tested variable again, a member of it, or nothing. A random value with a ? and a : in it has no such
+    echo of its own start."""
+    m = _SIMPLE_TERNARY.fullmatch(v)
+    if m is None:
+        return False
+    name = m.group(1)
+    return any(b == name or b.startswith(name + ".") or b in _EMPTY_BRANCH for b in (m.group(3), m.group(4))) \
+        and (m.group(2) is not None or m.group(3).startswith(name) or m.group(4).startswith(name))
+
+
+#: What code has and a generated password does not: a word of nine letters or more, a call, an arrow, a template,
+#: an object's next member after a quote (`"I",elements:[{type:"vbox"`, minified JavaScript).
+_CODE_IN_VALUE = lazy_re(r"[A-Za-z]{9,}|\w\(|\(\)|=>|->|\$\{|\{\{|%[sd]|&&|\|\||[\"'`],[A-Za-z_$][\w$]*:|\{[A-Za-z_$][\w$]*:[\"'`\[{]")
 
 
 @validator("symbol_rich_secret")
