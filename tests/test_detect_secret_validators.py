@@ -46,7 +46,8 @@ def test_a_url_password_is_a_secret(password):
 
 @pytest.mark.parametrize("password", ["${DB_PASSWORD}", "{password}", "%(pw)s", "<password>", "****", "postgres",
                                       "guest", "password", "xyz", "password>", "mysecret", "my_password", "AuthToken",
-                                      "url.password", "your_password1", "LoremIpsum86", "wordpress"])
+                                      "url.password", "your_password1", "LoremIpsum86", "wordpress",
+                                      "user:password", "password:auth"])  # imap://auth:user:password@server
 def test_templates_masks_defaults_and_short_url_passwords_are_not(password):
     assert not url_password(password)
 
@@ -89,6 +90,7 @@ def test_an_at_sign_or_leading_dot_alone_does_not_make_a_value_code(value):
     "urn:k8s:secret:oidc:redisPass",  # where the secret is kept (Traefik's docs)
     "mynewcert.pfx",  # a file's name, not letters drawn at random
     "$password$key",  # two shell variables run together
+    "@config.password@",  # filled in by Maven's resource filtering at build time
 ])
 def test_names_words_paths_and_placeholders_are_not_generic_secrets(value):
     assert not generic_assigned_secret(value)

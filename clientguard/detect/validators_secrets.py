@@ -357,6 +357,8 @@ def url_password(value: str) -> bool:
         return False  # password2, password-1, DB_PASSWORD, PERSONAL_ACCESS_TOKEN, access_token, AuthToken: names
     if _MINIFIED_CODE.search(v) or _DOTTED_NAME.fullmatch(v):
         return False  # this.username=e;this.password=this.base.password in a bundled dist/index.js, url.password
+    if ":" in v and all(url_password(p) is False and p.isalpha() for p in v.split(":")):
+        return False  # imap://auth:user:password@server (a usage line with one more field): the fields' names
     return True
 
 
@@ -615,10 +617,12 @@ def _stand_in(v: str) -> bool:
 #: ("$DB_PASSWORD", or two run together: "$password$key"; Authelia's "$plaintext$..." holds the secret after it),
 #: "%DB_PASSWORD%", Symfony's parameters "%kernel.secret%" and "%env(resolve:APP_SECRET)%", a setting taken
 #: from one: "Credentials:key_file=$GOOGLE_APPLICATION_CREDENTIALS"), a command-line
-#: flag ("--password"), a value elided in documentation ("492f...", "sk_live_…"), grammar notation.
+#: flag ("--password"), a value elided in documentation ("492f...", "sk_live_…"), grammar notation, a Maven property
+#: filled in at build time (password: @config.password@ in JeecgBoot's application.yml).
 _NOT_A_VALUE = lazy_re(r":[a-z_]+|(?:[\w.-]+=|/|[?&#])?(?!\$plaintext\$)(?:\$[A-Za-z_][A-Za-z0-9_]*)+|env\([A-Za-z_][A-Za-z0-9_]*\)|"
                        r"%[A-Za-z_][\w.]*%|%env\([\w:.-]+\)%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
-                       r"|\d*\*[A-Za-z][\w-]*")  # the last: grammar notation such as `token = 1*tchar` (ABNF)
+                       r"|\d*\*[A-Za-z][\w-]*"  # grammar notation such as `token = 1*tchar` (ABNF)
+                       r"|@[a-z][\w-]*(?:\.[A-Za-z][\w-]*)+@")  # a property Maven's resource filtering puts in
 #: Part of the value masked out (####, ****, ••••, XXXX): a redacted copy, not the secret.
 _MASKED = lazy_re(r"#{4,}|\*{3,}|•{3,}|X{4,}|^\*+(?i:masked|redacted|hidden|removed|filtered|sensitive)\*+$"
                   r"|\$encrypted\$")  # what AWX and Ansible Tower answer for every secret field they hold
