@@ -177,6 +177,7 @@ def test_labelled_this_decimals_of_path_data_and_counted_phone_numbers_are_not_p
     assert not phone("+73.854321") and not phone("+1.0001220703125")  # a longitude (traccar), a double (BSON)
     assert phone("0044 20 7946-0958") and phone("+44 20.7946-0958 ")
     assert not phone_national("0123456789") and not phone_national("123-555-12345")
+    assert not phone_national("123123123") and not phone_national("45 45 45 45")  # nautobot's contact_phone
     assert phone_national("06 12 34 56 78") and phone_national("0161 496 0066")
 
 

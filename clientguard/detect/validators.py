@@ -318,6 +318,8 @@ def phone(value: str) -> bool:
 #: (which phonenumbers would read as a trunk prefix): the national number is those ten digits.
 _NANP_WRITTEN = lazy_re(r"\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]?\d{4}")
 _NOT_DIGIT = lazy_re(r"\D")
+#: Digits that repeat a unit of one to four of them (123123123, 45454545).
+_REPEATED_UNIT = lazy_re(r"(\d{1,4})\1+")
 #: Ten digits in groups of three, three and four split by dots, the first group opening with 1: a North American
 #: number outside the plan, written as software versions are.
 _DOTTED_OUTSIDE_PLAN = lazy_re(r"1\d{2}\.\d{3}\.\d{4}")
@@ -704,6 +706,8 @@ def phone_national(value: str) -> bool:
         return False
     if longest_ordered_run(digits) >= len(digits) - 1 or (digits.startswith("123") and "555" in digits[3:]):
         return False  # tel:0123456789, tel:123-555-12345: digits counted out or the fictional 555, a stand-in
+    if _REPEATED_UNIT.fullmatch(digits):
+        return False  # contact_phone = "123123123": a few digits typed again and again
     if _counted_groups(value):
         return False  # 01 03 05 07 09, 05 06 07 08 09: a count written in pairs (a range's steps in a comment)
     if not digits.startswith("0"):
