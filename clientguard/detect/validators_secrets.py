@@ -214,7 +214,8 @@ def _counted_chunks(v: str) -> bool:
 
 
 #: i18next's namespaced keys (fields:showPassword, errors:invalidToken), Pulumi's project:key config names
-#: (pulumi config set --secret my-project:githubSecret), a browser storage key's name (traceSystemPrompt:collapsed).
+#: (pulumi config set --secret my-project:githubSecret), a browser storage key's name (traceSystemPrompt:collapsed),
+#: a .NET configuration path (Database:SelfHostPassword, read with configuration["Database:Password"]).
 _NAMESPACED_KEY = lazy_re(r"[A-Za-z][a-z]*(?:[A-Z][a-z]+)*(?:-[a-z]+)*(?::[A-Za-z][a-z]+(?:[A-Z][a-z]+)*)+")
 #: What stands where a value would be: C's printed null pointer, a JWT's first letters and a word (eyJrefresh), a
 #: file to read it from (@/dev/stdin), Kotlin's nullable type and its null (FirebaseAuth?=null).
@@ -1452,8 +1453,9 @@ _CHAINED_ASSIGNMENT = lazy_re(r"(?:[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*=)+")
 #: A member path with optional chaining or a ternary's ? (cart?.payment_collection?., currentUser$.value?.accessToken).
 _OPTIONAL_CHAIN = lazy_re(r"[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)*\??\.?")
 #: camelCase or PascalCase words with a number on a word (OAuth2Config, oauth2Response, isSecretBase64Encoded,
-#: m2mAuthorizationHeader) or a version after them (IEndpointV1): names. Random mixed case seldom has three lower-case
-#: letters after each of its capitals (0.1% of random 12-character values, 0.3% of 10).
+#: m2mAuthorizationHeader) or a version after or among them (IEndpointV1, hasV2UpgradeToken): names. Random mixed
+#: case seldom has three lower-case letters after each of its capitals (0.1% of random 12-character values, 0.3% of
+#: 10).
 _CAMEL_WITH_NUMBER = lazy_re(r"(?=.*(?:[a-z]|V)\d)(?:[a-z]{2,}\d{0,3}|[a-z]\d{1,3}[a-z]+|[A-Z]{1,2}[a-z]{3,}\d{0,3})"
                              r"(?:[A-Z]{1,2}[a-z]{3,}\d{0,3}|V\d{1,2}(?![a-z]))+")
 #: A range, a pinned variable, a credential's name and where it is loaded from.
