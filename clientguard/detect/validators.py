@@ -305,7 +305,7 @@ def phone(value: str) -> bool:
     if text.startswith("00"):
         text = "+" + text[2:]
     region = None if text.startswith("+") else ("JP" if text.startswith("0") else "US")
-    if region == "US" and text[:1] == "1" and _DOTTED_OUTSIDE_PLAN.fullmatch(text):
+    if region == "US" and _DOTTED_OUTSIDE_PLAN.fullmatch(text):
         return False  # 100.999.9191 (Matomo's tests of version numbers): dots, and no area code opens with 1
     if region == "US" and _NANP_WRITTEN.fullmatch(text):
         # (212) 555-0187, 697-555-0142: what phonenumbers would answer, without its 0.1 ms a number (a data

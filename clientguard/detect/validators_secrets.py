@@ -358,7 +358,7 @@ def url_password(value: str) -> bool:
         return False  # password2, password-1, DB_PASSWORD, PERSONAL_ACCESS_TOKEN, access_token, AuthToken: names
     if _MINIFIED_CODE.search(v) or _DOTTED_NAME.fullmatch(v):
         return False  # this.username=e;this.password=this.base.password in a bundled dist/index.js, url.password
-    if ":" in v and all(url_password(p) is False and p.isalpha() for p in v.split(":")):
+    if ":" in v and all(p.isalpha() and not url_password(p) for p in v.split(":")):
         return False  # imap://auth:user:password@server (a usage line with one more field): the fields' names
     return True
 
@@ -716,13 +716,15 @@ def _encoded_stand_in(v: str) -> bool:
     return _plain_stand_in(password if sep else text)
 
 
+#: "-----BEGIN" in base64: how an encoded PEM block opens.
+_PEM_IN_BASE64 = "LS0tLS1CRUdJTi"
 #: The armour a certificate or public key starts with: base64-encoded (LS0tLS1CRUdJTi...), it is still public
 #: (EKS's cluster_auth_base64, a kubeconfig's certificate-authority-data).
 _PUBLIC_PEM = lazy_re(rb"-----BEGIN (?:[A-Z0-9]+ )*(?:CERTIFICATE|PUBLIC KEY)")
 
 
 def _encoded_public_pem(v: str) -> bool:
-    if not v.startswith("LS0tLS1CRUdJTi"):
+    if not v.startswith(_PEM_IN_BASE64):
         return False
     try:
         return bool(_PUBLIC_PEM.match(base64.b64decode(v[:48])))
@@ -741,7 +743,7 @@ _PEM_TEXT = lazy_re(r"-----BEGIN [A-Z0-9 ]+-----(.*?)-----END [A-Z0-9 ]+-----", 
 
 def _encoded_empty_pem(v: str) -> bool:
     """Base64 of a PEM block holding fewer than 40 characters: the armour of a key, not a key."""
-    if not v.startswith("LS0tLS1CRUdJTi") or len(v) > 400:
+    if not v.startswith(_PEM_IN_BASE64) or len(v) > 400:
         return False
     try:
         text = base64.b64decode(v, validate=True).decode("ascii")
@@ -904,8 +906,6 @@ def _literal_like_secret(v: str) -> bool:
         # base64 of "-----BEGIN CERTIFICATE-----...": public, whatever the setting is called; of the armour of a
         # private key and nothing in it (Traefik's test fixtures): no key
         return False
-    if v.startswith("urn:"):
-        return False  # urn:k8s:secret:oidc:redisPass (Traefik): names where the secret is kept
     if _sealed_secret(v):
         return False  # a SealedSecret's encryptedData: encrypted for the cluster's key, safe to commit
     if _CONCATENATION.fullmatch(v) or _NAME_PLUS_NUMBER.fullmatch(v) or _VERSION_LIST.fullmatch(v) \
@@ -964,8 +964,10 @@ def _literal_like_secret(v: str) -> bool:
         return False  # "next-auth": "workspace:*" in package.json: a package and where it comes from
     if re.match(r"/[^\s/]+/", v):
         return False  # an absolute path or route (/en/enterprise-server@3.0/auth)
-    if re.fullmatch(r"[#.][A-Za-z][\w-]*", v) or v.startswith("arn:"):
-        return False  # a CSS selector (#add-password) or an AWS resource name (arn:aws:iam::aws:policy/...)
+    if re.fullmatch(r"[#.][A-Za-z][\w-]*", v) or v.startswith(("arn:", "urn:")):
+        # a CSS selector (#add-password), an AWS resource name (arn:aws:iam::aws:policy/...), a URN naming where
+        # the secret is kept (urn:k8s:secret:oidc:redisPass, Traefik)
+        return False
     if _UUID_NIL.match(v) or _DATE_OR_TIME.match(v) or _COLOR.match(v) or _LOCALE.fullmatch(v):
         return False  # (en_001, sr_Latn_BA: a locale, as Symfony's parents.json maps "en_PW" to one)
     if _JSON_POINTER.fullmatch(v) or _SQL_TYPE.fullmatch(v):
