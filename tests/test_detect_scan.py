@@ -447,6 +447,17 @@ def test_vertex_indices_of_a_text_mesh_are_not_reported_as_cards(tmp_path):
     assert not any(path == "pistol.dae" and rule == "payment-card-number" for path, rule in rules)
 
 
+def test_an_x_server_s_mode_lines_are_not_card_numbers(tmp_path):
+    # Rows of four-digit timings (jitsi's xorg-video-dummy.conf): three pass Luhn and an issuer's range.
+    modes = ('  Modeline "2560x1440" 42.12 2560 2592 2752 2784 1440 1475 1478 1513\n'
+             '  Modeline "8192x4096" 424.46 8192 8224 9832 9864 4096 4195 4202 4301\n')
+    (tmp_path / "xorg-video-dummy.conf").write_text(modes)
+    (tmp_path / "timings.txt").write_text(modes)
+    _, data = scan_json(str(tmp_path))
+    cards = {f["path"] for f in data["findings"] if f["rule_id"] == "payment-card-number"}
+    assert cards == {"timings.txt"}  # the same rows elsewhere still read as cards
+
+
 def test_four_part_versions_in_lock_files_are_not_reported_as_ip_addresses(tmp_path):
     # Both lines read as public addresses to the rule's pattern (its lookbehinds cannot tell a package's
     # four-part version from an address); lock files are skipped by that rule, other files are not.

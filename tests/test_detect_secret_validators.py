@@ -1160,3 +1160,48 @@ def test_a_jetbrains_scrambled_password_is_unscrambled_and_judged():
 ])
 def test_a_saved_credential_counts_whatever_it_looks_like_unless_it_is_no_value(value, expected):
     assert VALIDATORS["saved_credential"](value) is expected
+
+
+@pytest.mark.parametrize("value", [
+    "UA-28909194-3", "G-0000TESTAB", "GTM-T0000ST",  # analytics properties, public in every page's source
+    "AUTHDATA(api_token)", "getenv('DB_TOKEN')",  # a macro or function applied to a name
+    "max:50", "min:8", "between:8,64",  # a form's validation rules for the field
+    ":apiKey", ":userId",  # a route's parameters
+    "{$fields[",  # Smarty's {$fields['smtpPassword'].value}, cut at its quote
+    "%CONFIG-DBPASS", "%DB_PASS",  # an installer's token to replace
+    "header..signature",  # a token's shape with nothing in it
+    ".db_input(strtoupper(md5(time().$vars[", "+encodeURIComponent(o)),{",  # a call joined to the string before
+    "FastDFS1234567890", "someRandomApiKeyForTesting1234567890",  # a name and the digits counted out
+    "$2y$10$abcdefghijklmnopqrstuv", "$2y$13$changedchangedchangedchangedchg",  # a hash's opening around a filler
+])
+def test_this_session_s_code_and_stand_ins_are_not_generic_secrets(value: str) -> None:
+    assert not generic_assigned_secret(value)
+
+
+@pytest.mark.parametrize("value", [
+    "UA-2890T0000ST-3",  # an analytics ID's opening, then letters and digits mixed
+    "AUTH(Xk9mQ2vL7p)",  # brackets in a generated value: no name inside
+    "max:50a9Xk2",  # a rule's name, then more than a size
+    "Kq8vTz2mWn12345678",  # random letters before the counted digits are not a name
+    ":Xk9mQ2vL7p", "{$Xk9mQ2vL7p",  # a colon or a brace before random letters and digits
+])
+def test_random_values_near_this_session_s_shapes_are_still_secrets(value: str) -> None:
+    assert generic_assigned_secret(value)
+
+
+def test_compose_s_escaped_variable_is_not_a_url_or_command_password() -> None:
+    assert not url_password("$$MYSQL_PASSWORD")
+    assert url_password("Xk9$$mQ2vL7p")  # $$ inside a generated password does not make it a variable
+
+
+@pytest.mark.parametrize("value", ["changepasswd", "changepassword", "resetpassword", "forgotpasswords"])
+def test_a_page_named_for_what_is_done_to_a_password_is_not_one(value: str) -> None:
+    assert not generic_password(value)
+    assert generic_password(value + "Xk9")  # more than the name
+
+
+def test_pointers_to_a_variable_and_short_name_parts_are_not_unquoted_secrets() -> None:
+    assert not generic_unquoted_secret("&req.Password")  # Go's pointer to a field
+    assert not generic_unquoted_secret("&newPassword")
+    assert not generic_unquoted_secret("apiV3Key")  # WeChat Pay's key name
+    assert generic_unquoted_secret("&Xk9mQ2vL7p0000")  # an & in a generated value

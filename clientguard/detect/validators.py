@@ -583,7 +583,8 @@ _PLACEHOLDER_WORDS = lazy_re(
     r"not[_-]?set|unset|n/?a|xxx+|\*+|\.+|-+|_+|0+|1234\w*|abc\w{0,3}|abc123\w{0,6}|s3cr3t|p@ssw[0o]rd)$"
 )
 _TEMPLATE = lazy_re(
-    r"^(?:\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*\}\}|\{\%.*\%\}|%\([^)]*\)s|%s|<[^>]*>|\[[^\]]*\]|"
+    # ($$MYSQL_PASSWORD: a variable as Compose escapes it for the container's shell)
+    r"^(?:\$\{[^}]*\}|\$\([^)]*\)|\$\$?[A-Za-z_][A-Za-z0-9_]*|\{\{.*\}\}|\{\%.*\%\}|%\([^)]*\)s|%s|<[^>]*>|\[[^\]]*\]|"
     r"#\{[^}]*\}|@[A-Za-z_]+@|__[A-Z0-9_]+__|#{2,}[A-Za-z_][A-Za-z0-9_]*#{2,}|\|[A-Z][A-Z0-9_]*\||![A-Z][A-Z0-9_]*!|"
     # a variable negated, indexed or dereferenced (!$canEdit, $provider['secret'] cut at its quote, $user->token)
     r"!\$[A-Za-z_][A-Za-z0-9_]*|\$[A-Za-z_][A-Za-z0-9_]*(?:\[['\"]?[\w-]*['\"]?\]?|->[A-Za-z_]\w*)+)$"

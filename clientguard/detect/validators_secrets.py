@@ -614,14 +614,16 @@ def _stand_in(v: str) -> bool:
     return is_placeholder(v) and (not (_random_looking(v) and not _template_field(v)) or bool(DOUBLED_NIBBLES.fullmatch(v)))
 
 
-#: Not a value: a route's parameter or a Ruby symbol (secret: ':secret'), an environment variable named in a string
-#: ("$DB_PASSWORD", or two run together: "$password$key"; Authelia's "$plaintext$..." holds the secret after it),
-#: "%DB_PASSWORD%", Symfony's parameters "%kernel.secret%" and "%env(resolve:APP_SECRET)%", a setting taken
-#: from one: "Credentials:key_file=$GOOGLE_APPLICATION_CREDENTIALS"), a command-line
-#: flag ("--password"), a value elided in documentation ("492f...", "sk_live_…"), grammar notation, a Maven property
-#: filled in at build time (password: @config.password@ in JeecgBoot's application.yml).
-_NOT_A_VALUE = lazy_re(r":[a-z_]+|(?:[\w.-]+=|/|[?&#])?(?!\$plaintext\$)(?:\$[A-Za-z_][A-Za-z0-9_]*)+|env\([A-Za-z_][A-Za-z0-9_]*\)|"
-                       r"%[A-Za-z_][\w.]*%|%env\([\w:.-]+\)%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
+#: Not a value: a route's parameter or a Ruby symbol (secret: ':secret', "apiKey": ":apiKey"), an environment variable
+#: named in a string ("$DB_PASSWORD", or two run together: "$password$key"; Authelia's "$plaintext$..." holds the
+#: secret after it), "%DB_PASSWORD%", an installer's token to replace ('%CONFIG-DBPASS', osTicket), Symfony's
+#: parameters "%kernel.secret%" and "%env(resolve:APP_SECRET)%", a setting taken from one:
+#: "Credentials:key_file=$GOOGLE_APPLICATION_CREDENTIALS"), a command-line flag ("--password"), a value elided in
+#: documentation ("492f...", "sk_live_…"), grammar notation, a Maven property filled in at build time
+#: (password: @config.password@ in JeecgBoot's application.yml).
+_NOT_A_VALUE = lazy_re(r":[a-z_][A-Za-z_]*|(?:[\w.-]+=|/|[?&#])?(?!\$plaintext\$)(?:\$[A-Za-z_][A-Za-z0-9_]*)+"
+                       r"|env\([A-Za-z_][A-Za-z0-9_]*\)|%[A-Za-z_][\w.]*%|%[A-Z][A-Z0-9]*(?:[-_][A-Z0-9]+)+"
+                       r"|%env\([\w:.-]+\)%|--?[A-Za-z][A-Za-z-]*=?|.*(?:\.\.\.|…)"
                        r"|\d*\*[A-Za-z][\w-]*"  # grammar notation such as `token = 1*tchar` (ABNF)
                        r"|@[a-z][\w-]*(?:\.[A-Za-z][\w-]*)+@")  # a property Maven's resource filtering puts in
 #: Part of the value masked out (####, ****, ••••, XXXX): a redacted copy, not the secret.
@@ -641,11 +643,15 @@ _METASYNTACTIC = lazy_re(r"(?i)(?:foo|bar|baz|qux|quux){1,4}(?:secret|pass(?:wor
 #: Code where a value would be: a call's or an index's start or an empty call
 #: (:label="trans('auth.password.new')", [password]="pdfPassword()", token = 'roles[' + role + ']'), a CSS custom
 #: property (var(--fgSyntaxStrings)), a Python entry point
-#: (certbot_dns_route53._internal.dns_route53:HiddenAuthenticator), a Laravel rule (required_if:change_password,true).
+#: (certbot_dns_route53._internal.dns_route53:HiddenAuthenticator), a Laravel rule (required_if:change_password,true,
+#: or a size alone: 'pusher_app_secret' => 'max:50' in an installer's form rules), a macro or function applied to a
+#: name (AMP's value="AUTHDATA(api_token)", filled in by the page's script).
 _CALL_START = lazy_re(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*(?:\(\)?|\[)")
 _CSS_VARIABLE = lazy_re(r"var\(--[\w-]+\)")
 _ENTRY_POINT = lazy_re(r"[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
-_LARAVEL_RULE = lazy_re(r"(?:required|exclude|prohibited)_(?:if|unless|with|without)(?:_all)?:[\w,.-]+")
+_LARAVEL_RULE = lazy_re(r"(?:required|exclude|prohibited)_(?:if|unless|with|without)(?:_all)?:[\w,.-]+"
+                        r"|(?:max|min|size|between|digits|digits_between|gt|gte|lt|lte):\d+(?:,\d+)?")
+_CALL_ON_NAME = lazy_re(r"[A-Za-z_$][\w$]{2,}\(['\"]?(?:[a-z_][a-z0-9_.-]{2,}|[A-Z][A-Z0-9_]{2,})['\"]?\)")
 #: The example UUID of RFC 4122's Wikipedia page and countless API docs.
 _EXAMPLE_UUID = "123e4567-e89b-12d3-a456-426614174000"
 _BASE64_TEXT = lazy_re(r"[A-Za-z0-9+/]{6,}={0,2}")
@@ -763,12 +769,16 @@ def _sealed_secret(v: str) -> bool:
 
 
 #: The opening of a template token, cut where the string is joined to code ('{trackable='.$id.'}',
-#: '{CODEMODEBLOCK'+index+'}') or an XML section's opening ("[CDATA["): a bracket, a name, one sign.
-_TEMPLATE_OPENING = lazy_re(r"[{\[<(]\.?[A-Za-z_][A-Za-z_.-]*[=:\[(]?")
+#: '{CODEMODEBLOCK'+index+'}'), cut at a quote inside it (Smarty's value="{$fields['smtpPassword'].value}") or an
+#: XML section's opening ("[CDATA["): a bracket, a name, one sign.
+_TEMPLATE_OPENING = lazy_re(r"[{\[<(]\.?\$?[A-Za-z_][A-Za-z_.-]*[=:\[(]?")
 #: Code between two string literals taken for a value ('?access_key='.$this->auth.'&...', 'API-Password: '.$this->
 #: keys['...']): a joining dot or plus, then a variable, a member or an index being opened.
 _JOINED_REFERENCE = lazy_re(r"[.+][ \t]*(?:\$[A-Za-z_][\w$]*(?:(?:->|::|\.)[A-Za-z_][\w$]*)*[ \t]*[.+(\[]?|"
                             r"[A-Za-z_][\w$]*(?:(?:->|::|\.)[A-Za-z_][\w$]*)*[ \t]*[.+\[])")
+#: A call joined to the string before it, and whatever follows it to the next quote (",apikey='.db_input(strtoupper(
+#: md5(..., "apiKey="+encodeURIComponent(o)),{ in a minified editor): code that makes the value.
+_JOINED_CALL = lazy_re(r"[.+][ \t]*[A-Za-z_$][\w$]*(?:(?:->|::|\.)[A-Za-z_$][\w$]*)*\(")
 #: A list of words joined by commas (an HTML sanitizer's or beautifier's tag list: 'br,input,link,meta,!doctype',
 #: '...,?xml,embed,?php,?,?='), or words joined by URL escapes (Somewhere%26Else).
 _WORD_LIST = lazy_re(r"[!?]?[a-z][a-z0-9-]*(?:, ?(?:[!?]?[a-z][a-z0-9-]*|\?=?)){2,}"
@@ -790,8 +800,8 @@ _WORDS_NAMING_A_SECRET = lazy_re(r"(?i)(?=.*(?<![a-z])(?:secret|token|key|passwo
 #: (constraintName=CONSTRAINT_OFFL_CL_SES_PK2 in a Liquibase changelog).
 _COORDINATE_OR_SETTING = lazy_re(r"[a-z][\w.-]*:[a-z][\w.-]*:\d[\w.-]*|[a-z][A-Za-z]*=[A-Z][A-Z0-9_]*")
 #: Stand-ins a test writes where a token or a value goes: a JWT's header with words (eyJhbGciOiJSUzI1NiJ9.test.signature),
-#: a token's shape with a word signature (aaa.!!!notbase64!!!.sig), value1, wrong1.
-_TEST_TOKEN = lazy_re(r"eyJ[A-Za-z0-9_-]+(?:\.[a-z]+){1,2}|[^.\s]+\.[^.\s]+\.(?:sig|signature)"
+#: a token's shape with a word signature (aaa.!!!notbase64!!!.sig, or nothing between: header..signature), value1, wrong1.
+_TEST_TOKEN = lazy_re(r"eyJ[A-Za-z0-9_-]+(?:\.[a-z]+){1,2}|[^.\s]+\.[^.\s]*\.(?:sig|signature)"
                       r"|(?i:value|val|string|text|wrong|invalid|bad)\d{0,3}")
 #: An environment variable set to something or to nothing (NETDATA_CLAIM_ROOMS=room-1: another setting than the
 #: secret; tox's _TESTPATH=tests/integrations/langchain; '_APP_TRACKING_SECRET=' . $value, a setting written out;
@@ -867,6 +877,8 @@ def _code_shape(v: str) -> bool:
         return True  # +String(y))}if(3!=i.biff&&v>=0&&-1==[
     if (first in ".+" or last in ".+[") and _JOINED_REFERENCE.fullmatch(v) and ("$" in v or "->" in v or last in ".[+"):
         return True
+    if first in ".+" and _JOINED_CALL.match(v):
+        return True
     if not dashed:
         return False
     m = _PREFIX_THEN_RUN.fullmatch(v)
@@ -877,6 +889,33 @@ def _code_shape(v: str) -> bool:
 
 #: A unit of one to three characters repeated to the end (1A1A1A1A1A1A).
 _PERIODIC = lazy_re(r"(.{1,3})\1+")
+#: Web analytics' property and container IDs (Universal Analytics' UA-28909194-3, GA4's G-..., Tag Manager's
+#: GTM-...): in every page's source, and a GitBook's config names one "token".
+_ANALYTICS_ID = lazy_re(r"UA-\d{4,10}-\d{1,4}|G-[A-Z0-9]{10}|GTM-[A-Z0-9]{5,8}")
+#: Letters, then eight digits or more counted out (1234567890 too): a name with a filler (FastDFS1234567890, FastDFS's shipped
+#: http_secret_key; someRandomApiKeyForTesting1234567890).
+_LETTERS_THEN_DIGITS = lazy_re(r"[A-Za-z]+[-_]?(\d{8,})")
+#: The opening of a crypt(3) hash (bcrypt's $2y$10$), then what stands for the salt and digest.
+_CRYPT_OPENING = lazy_re(r"\$(?:2[abxy]?|[156])\$(?:\d{1,2}\$)?(?:rounds=\d+\$)?")
+#: A unit of two to eight characters three times or more, then part of it: typed filler (changedchangedchanged...chg).
+_REPEATED_UNIT_FILLER = lazy_re(r"(.{2,8})\1{2,}.{0,8}")
+
+
+def _words_before(letters: str) -> bool:
+    """Letters that name something (FastDFS, someRandomApiKeyForTesting), where an alphabet's or a keyboard's run
+    (jklmnopqrstu, zxcvbnmasdfghjkl) is a filler of its own that labelled sets count as a stand-in secret."""
+    letters = letters.rstrip("-_")
+    return longest_ordered_run(letters.lower()) < 4 and not _keyboard_walk(letters)
+
+
+def _hash_shaped_stand_in(v: str) -> bool:
+    """A password hash's opening around a stand-in ($2y$10$abcdefghijklmnopqrstuv, $2y$13$changedchangedchanged...):
+    a test's value where a hash goes, not a hash; a real digest reads as random."""
+    m = _CRYPT_OPENING.match(v)
+    if m is None:
+        return False
+    body = v[m.end():]
+    return len(body) >= 8 and (longest_ordered_run(body.lower()) >= len(body) - 2 or bool(_REPEATED_UNIT_FILLER.fullmatch(body)))
 
 
 def _literal_like_secret(v: str) -> bool:
@@ -891,8 +930,15 @@ def _literal_like_secret(v: str) -> bool:
         return False  # xoxp-1234567890, key_abcdefghij: a filler around a counted run
     if v.lower() == _EXAMPLE_UUID or _METASYNTACTIC.fullmatch(v):
         return False  # the example UUID of RFC 4122's explainers, foobar123: stand-ins
-    if _CALL_START.fullmatch(v) or _CSS_VARIABLE.fullmatch(v) or _ENTRY_POINT.fullmatch(v) or _LARAVEL_RULE.fullmatch(v):
-        return False  # trans(, pdfPassword(), var(--x), pkg.module:Class, required_if:field,true
+    m = _LETTERS_THEN_DIGITS.fullmatch(v)
+    if (m and longest_ordered_run(m.group(1)) >= len(m.group(1)) - 1 and _words_before(v[:m.start(1)])) \
+            or (v[0] == "$" and _hash_shaped_stand_in(v)):
+        return False  # FastDFS1234567890, $2y$10$abcdefghijklmnopqrstuv: fillers
+    if v[:1] in "UG" and _ANALYTICS_ID.fullmatch(v):
+        return False  # UA-28909194-3: the analytics property a page reports to, public in its source
+    if _CALL_START.fullmatch(v) or _CSS_VARIABLE.fullmatch(v) or _ENTRY_POINT.fullmatch(v) or _LARAVEL_RULE.fullmatch(v) \
+            or ("(" in v and _CALL_ON_NAME.fullmatch(v)):
+        return False  # trans(, pdfPassword(), var(--x), pkg.module:Class, required_if:field,true, AUTHDATA(api_token)
     if v.endswith("aws4_request"):
         return False  # X-Amz-Credential's scope (key ID/date/region/service/aws4_request): says which key signed
     if _KNOWN_WORDS.match(v) or _names_itself(v):
@@ -1149,9 +1195,15 @@ def generic_password(value: str) -> bool:
         v = m.group(1).lower()
     if not re.fullmatch(r"[a-z]{8,64}", v) or v in _FIELD_WORDS or v in _FILLER_WORDS or v in _DEFAULT_PASSWORDS \
             or _SELF_NAMED.fullmatch(v) \
-            or v in _PASSWORD_TRANSLATIONS or _SAYS_WHAT_IT_IS.fullmatch(v):
+            or v in _PASSWORD_TRANSLATIONS or _SAYS_WHAT_IT_IS.fullmatch(v) or _ACTION_ON_PASSWORD.fullmatch(v):
         return False
     return not _stand_in(v) and shannon_entropy(v) >= 2.5
+
+
+#: What is done to a password, run together: the name of a page, route or template (Shaarli's
+#: $PAGE_CHANGEPASSWORD = 'changepasswd', CHANGE_PASSWORD = 'changepassword'), not a password.
+_ACTION_ON_PASSWORD = lazy_re(r"(?:change|reset|forgot|forgotten|lost|update|edit|set|confirm|verify|recover)"
+                              r"(?:password|passwd|pwd|pass)s?")
 
 
 #: Twenty-four letters or more that name what they are among other words (superlongpasswordthatnoonewillknow):
@@ -1411,6 +1463,8 @@ def generic_unquoted_secret(value: str) -> bool:
         return False  # s.auth=s.password?s.username+":"+s.password:s.username (a bundled swagger-ui): code
     if v[:2] in ("++", "--") and (_DOTTED_NAME.fullmatch(v[2:]) or _ID_PATH.fullmatch(v[2:])):
         return False  # const token = ++updateTokenRef.current
+    if v[:1] in "&*" and (_DOTTED_NAME.fullmatch(v[1:]) or _SNAKE_OR_CAMEL_WORDS.fullmatch(v[1:])):
+        return False  # UpdateUserOptions{Password: &req.Password}, &newPassword: Go's pointer to a variable
     if _BARE_PERCENT.search(v):
         return False  # a make or printf pattern (release-%/auth: auth-%), not a value
     if re.fullmatch(r"@[\w./-]+", v) and not v[1:].isalnum():
@@ -1455,11 +1509,12 @@ _CHAINED_ASSIGNMENT = lazy_re(r"(?:[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*=)+")
 #: A member path with optional chaining or a ternary's ? (cart?.payment_collection?., currentUser$.value?.accessToken).
 _OPTIONAL_CHAIN = lazy_re(r"[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)*\??\.?")
 #: camelCase or PascalCase words with a number on a word (OAuth2Config, oauth2Response, isSecretBase64Encoded,
-#: m2mAuthorizationHeader) or a version after or among them (IEndpointV1, hasV2UpgradeToken): names. Random mixed
+#: m2mAuthorizationHeader) or a version after or among them (IEndpointV1, hasV2UpgradeToken, and WeChat Pay's
+#: apiV3Key, whose last part is a short word of a name's): names. Random mixed
 #: case seldom has three lower-case letters after each of its capitals (0.1% of random 12-character values, 0.3% of
 #: 10).
 _CAMEL_WITH_NUMBER = lazy_re(r"(?=.*(?:[a-z]|V)\d)(?:[a-z]{2,}\d{0,3}|[a-z]\d{1,3}[a-z]+|[A-Z]{1,2}[a-z]{3,}\d{0,3})"
-                             r"(?:[A-Z]{1,2}[a-z]{3,}\d{0,3}|V\d{1,2}(?![a-z]))+")
+                             r"(?:[A-Z]{1,2}[a-z]{3,}\d{0,3}|V\d{1,2}(?![a-z]))+(?:Key|Id|Url|Uri|Api|Pwd)?")
 #: A range, a pinned variable, a credential's name and where it is loaded from.
 _UNQUOTED_CODE = lazy_re(r"\d+\.\.\.?\d+|\^[a-z_]\w*|[A-Z][A-Z0-9_]*:(?:/|\$)\S*")
 #: snake_case words the first of which starts with a number (2fa_required, 3ds_enabled).
