@@ -93,6 +93,8 @@ def test_netmasks_oids_round_numbers_and_file_names_are_not_personal_data():
     assert VALIDATORS["ipv4_private"]("255.255.255.255")  # the broadcast address: Presidio counts it
     assert not VALIDATORS["ipv4_public"]("2.5.29.15")
     assert VALIDATORS["ipv4_public"]("2.58.29.15")
+    assert not VALIDATORS["ipv4_public"]("17.0.0.0")  # a tool's version in every .NET resource Designer.cs
+    assert VALIDATORS["ipv4_public"]("17.0.0.9") and VALIDATORS["ipv4_public"]("81.0.0.1")
     assert not VALIDATORS["credit_card"]("2592000000000000")
     assert VALIDATORS["credit_card"]("4111111111111111")
     assert not VALIDATORS["email"]("Package@swift-5.9.swift")

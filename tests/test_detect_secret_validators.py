@@ -1205,3 +1205,30 @@ def test_pointers_to_a_variable_and_short_name_parts_are_not_unquoted_secrets() 
     assert not generic_unquoted_secret("&newPassword")
     assert not generic_unquoted_secret("apiV3Key")  # WeChat Pay's key name
     assert generic_unquoted_secret("&Xk9mQ2vL7p0000")  # an & in a generated value
+
+
+def test_public_keys_css_and_translated_messages_are_not_generic_secrets() -> None:
+    # A wallet's extended public key, made here from a fixed alphabet run (base58, the length BIP32 gives it)
+    xpub = "xpub" + ("6DAbghfuRCW6Qqr3KfSDjik4kEUivAkfhcGHMkVEe4bZq53VQz79k44EoQ5MDpLJKKAPK5vVV6Px7U1R39eQib" * 2)[:107]
+    assert not generic_assigned_secret(xpub)
+    assert generic_assigned_secret("xprv" + xpub[4:])  # its private form is the wallet
+    assert not generic_assigned_secret("white-space:pre-wrap;")  # Emmet's "whs:pw", pw for pre-wrap
+    assert not generic_password("支持非下划线开头，英文、数字、_,长度1-30")  # a form's hint, translated
+    assert not generic_assigned_secret("私钥(KEY)")
+
+
+def test_flow_s_nullable_types_are_not_unquoted_secrets() -> None:
+    assert not generic_unquoted_secret("?string;") and not generic_unquoted_secret("?boolean;")
+    assert generic_unquoted_secret("?Xk9mQ2vL7p0000")  # a ? opening a generated value
+
+
+def test_a_bearer_token_elided_in_its_middle_or_the_next_argument_is_not_a_token() -> None:
+    assert not bearer_token("eyJhbGciOiJIUz....jdpn9kIjuGRnGejmbFbM")
+    assert not bearer_token("uploadPartData.FileMd5")  # f(d.client.Authorization, uploadPartData.FileMd5)
+    assert bearer_token("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJURVNUMDAwMCJ9.Xk9mQ2vL7p0000TESTabQ4")
+
+
+def test_words_a_test_says_of_its_wrong_password_and_a_cut_word_in_a_url_are_stand_ins() -> None:
+    for value in ("wrongpin", "differentpin", "anotherpin", "invalidpassword"):
+        assert not generic_password(value)
+    assert not url_password("passw")  # http://user:passw@hostname:port/path

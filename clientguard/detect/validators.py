@@ -451,7 +451,9 @@ def _section_number(value: str) -> bool:
 
 @validator("ipv4_public")
 def ipv4_public(value: str) -> bool:
-    if _section_number(value) or _X509_OID.fullmatch(value):
+    if _section_number(value) or _X509_OID.fullmatch(value) or value.endswith(".0.0.0"):
+        # (17.0.0.0, 4.0.0.0: a .NET tool's or assembly's version, as every resource Designer.cs names its
+        # generator's; a network of its own, never one host's address)
         return False
     if has_ordered_run(value.replace(".", ""), 7):
         return False  # 123.45.67.89, 98.76.54.32: the digits counted out, documentation's stand-in address

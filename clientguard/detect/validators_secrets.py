@@ -82,7 +82,8 @@ _DEFAULT_PASSWORDS = frozenset({
 })
 #: What code hosts take in a URL's password place when the token is the user (https://TOKEN:x-oauth-basic@github.com,
 #: https://{token}:x-access-token@host), and a password that says there is none (http://root:unused@localhost).
-_URL_PASSWORD_WORDS = frozenset({"x-oauth-basic", "x-access-token", "unused", "nopass", "nopassword", "no-password"})
+_URL_PASSWORD_WORDS = frozenset({"x-oauth-basic", "x-access-token", "unused", "nopass", "nopassword", "no-password",
+                                 "passw"})  # http://user:passw@hostname:port/path, a usage comment
 #: A value that only says what it stands for: an optional word about it, the kind of secret, a number
 #: (password123, newpassword456, wrongpassword, secret123, token1, test_password_1, secret1value,
 #: somerandomvalue123489). Tests are full of them.
@@ -892,6 +893,11 @@ _PERIODIC = lazy_re(r"(.{1,3})\1+")
 #: Web analytics' property and container IDs (Universal Analytics' UA-28909194-3, GA4's G-..., Tag Manager's
 #: GTM-...): in every page's source, and a GitBook's config names one "token".
 _ANALYTICS_ID = lazy_re(r"UA-\d{4,10}-\d{1,4}|G-[A-Z0-9]{10}|GTM-[A-Z0-9]{5,8}")
+#: A BIP32 extended public key (xpub, and ypub/zpub and their testnet forms): derives a wallet's addresses and
+#: signs nothing; btcpayserver's test vectors name one "signingKey". The private forms (xprv...) stay secrets.
+_EXTENDED_PUBLIC_KEY = lazy_re(r"[xyztuvYZUV]pub[1-9A-HJ-NP-Za-km-z]{100,108}")
+#: A CSS declaration (Emmet's abbreviations: "whs:pw": "white-space:pre-wrap;", where pw is pre-wrap).
+_CSS_DECLARATION = lazy_re(r"[a-z]+(?:-[a-z]+)*:[ ]?[\w#.%-]+(?: [\w#.%-]+)*;")
 #: Letters, then eight digits or more counted out (1234567890 too): a name with a filler (FastDFS1234567890, FastDFS's shipped
 #: http_secret_key; someRandomApiKeyForTesting1234567890).
 _LETTERS_THEN_DIGITS = lazy_re(r"[A-Za-z]+[-_]?(\d{8,})")
@@ -936,6 +942,10 @@ def _literal_like_secret(v: str) -> bool:
         return False  # FastDFS1234567890, $2y$10$abcdefghijklmnopqrstuv: fillers
     if v[:1] in "UG" and _ANALYTICS_ID.fullmatch(v):
         return False  # UA-28909194-3: the analytics property a page reports to, public in its source
+    if "pub" in v[1:4] and _EXTENDED_PUBLIC_KEY.fullmatch(v):
+        return False  # xpub6DAb...: a wallet's public key
+    if v.endswith(";") and _CSS_DECLARATION.fullmatch(v):
+        return False  # white-space:pre-wrap;
     if _CALL_START.fullmatch(v) or _CSS_VARIABLE.fullmatch(v) or _ENTRY_POINT.fullmatch(v) or _LARAVEL_RULE.fullmatch(v) \
             or ("(" in v and _CALL_ON_NAME.fullmatch(v)):
         return False  # trans(, pdfPassword(), var(--x), pkg.module:Class, required_if:field,true, AUTHDATA(api_token)
@@ -959,8 +969,11 @@ def _literal_like_secret(v: str) -> bool:
         return False  # '?token='.config(...), "+t.token+", lv_auth+6, "^11.35|^12.0" (composer), env:CERT_PASS
     if v.endswith("==") and _DOTTED_NAME.fullmatch(v.rstrip("=!")):
         return False  # pw=process.platform==="win32" in minified code: a comparison, not base64 padding
-    if not any(c.isascii() for c in v) and sum(c.isalpha() for c in v) >= len(v) * 0.7:
-        return False  # このパスワード再設定トークンは無効です。: a translated message, not a secret
+    if (not any(c.isascii() for c in v) and sum(c.isalpha() for c in v) >= len(v) * 0.7) \
+            or (not v.isascii() and len(_CJK.findall(v)) >= 2):
+        # このパスワード再設定トークンは無効です。, 私钥(KEY), 支持非下划线开头，英文、数字、_,长度1-30: a translated
+        # message, not a secret
+        return False
     if _translated_label(v):
         return False  # wachtwoord, Пароль, Passwort*, API-Schlüssel, 管理パネルでPayUマーチャントキーとSaltを設定してください。
     if _counted_filler(v) or _jwt_header_only(v) or _prefix_then_stand_in(v):
@@ -1201,9 +1214,10 @@ def generic_password(value: str) -> bool:
 
 
 #: What is done to a password, run together: the name of a page, route or template (Shaarli's
-#: $PAGE_CHANGEPASSWORD = 'changepasswd', CHANGE_PASSWORD = 'changepassword'), not a password.
-_ACTION_ON_PASSWORD = lazy_re(r"(?:change|reset|forgot|forgotten|lost|update|edit|set|confirm|verify|recover)"
-                              r"(?:password|passwd|pwd|pass)s?")
+#: $PAGE_CHANGEPASSWORD = 'changepasswd', CHANGE_PASSWORD = 'changepassword'), not a password; or what a test says
+#: of the one it sends (wrongpin, differentpin, anotherpin: privacyIDEA's tests of a refused PIN).
+_ACTION_ON_PASSWORD = lazy_re(r"(?:change|reset|forgot|forgotten|lost|update|edit|set|confirm|verify|recover"
+                              r"|wrong|different|another|invalid|bad)(?:password|passwd|pwd|pass|pin)s?")
 
 
 #: Twenty-four letters or more that name what they are among other words (superlongpasswordthatnoonewillknow):
@@ -1387,7 +1401,8 @@ _DEPENDENCY_SPEC = lazy_re(r"(?:workspace|npm|file|link|catalog|portal|patch):\S
 _URL_CREDENTIAL_TAIL = lazy_re(r"[^@\s/]+@(?:[\w-]+(?:\.[\w-]+)+|[a-z0-9-]+)(?::\d{1,5})?(?:[/?#]\S*)?")
 #: A type in a schema or signature: a capitalised name, non-null (!), optional (Swift's and Kotlin's
 #: `var credential: URLCredential?`) or a list of one.
-_TYPE_NAME = lazy_re(r"(?=.*[!\]?])\[?[A-Z][A-Za-z]*[!?]?\]?[!?]?")
+_TYPE_NAME = lazy_re(r"(?=.*[!\]?])\[?[A-Z][A-Za-z]*[!?]?\]?[!?]?"
+                    r"|\?(?:string|number|boolean|any|mixed|Array<\w+>|\{\}|(?:[A-Z][a-z]+)+);?")
 #: A % that does not start a percent-encoded byte (%2F).
 _BARE_PERCENT = lazy_re(r"%(?![0-9A-Fa-f]{2})")
 #: A Rust or C-like numeric type, then a number: the rest of `NAME:i32=451` after the name's colon.
@@ -1476,7 +1491,8 @@ def generic_unquoted_secret(value: str) -> bool:
     if _URL_CREDENTIAL_TAIL.fullmatch(v):
         return False  # postgres://nextauth:password@127.0.0.1/...: the URL rules judge a URL's password
     if _TYPE_NAME.fullmatch(v):
-        return False  # a declared type (GraphQL `token: String!`, `password: [String!]!`), not a value
+        # a declared type (GraphQL `token: String!`, `password: [String!]!`, Flow's `masterKey: ?string;`), not a value
+        return False
     if ("." in v and "=" in v and _CHAINED_ASSIGNMENT.fullmatch(v)) or ("?" in v and _OPTIONAL_CHAIN.fullmatch(v)):
         return False  # this.token_text=this.last_token=... and n.withCredentials?"include": minified code
     if _CAMEL_WITH_NUMBER.fullmatch(v) or (v[:1].isdigit() and _SNAKE_WITH_NUMBER_WORD.fullmatch(v)):
@@ -1648,14 +1664,19 @@ def bearer_token(value: str) -> bool:
         return False  # a CSS selector on the line after `.fields__api-key,`
     if v.endswith(("...", "\u2026")) and len(v.rstrip(".\u2026")) < 24:
         return False  # ?token=eyJhbGciOiJIUzI1NiI...: the start of one, cut short in the docs
+    if "..." in v or "\u2026" in v:
+        return False  # eyJhbGciOiJIUz....jdpn9kIjuGRnGejmbFbM: its middle left out in the docs
     if v.endswith("=") and _SNAKE_OR_CAMEL_WORDS.fullmatch(v.rstrip("=")):
         return False  # Authorization: OAuth oauth_consumer_key="...": a parameter's name, its value after the =
     if _IDENTIFIER.fullmatch(v) and not any(c.isdigit() for c in v):
         return False
     name = v[:-1] if v.endswith(".") and not v.endswith("..") else v  # ABAP ends a statement with "."
     if _WORDS.fullmatch(name) or _SNAKE_OR_CAMEL_WORDS.fullmatch(name) or _DOTTED_NAME.fullmatch(name.replace("-", "_")) \
-            or _HEADER_NAME.fullmatch(name) or _CAMEL_WITH_NUMBER.fullmatch(name) or _NUMERONYM_NAME.fullmatch(name):
-        return False  # X-Amz-Security-Token, method.request.header.X-Tenant, ABAP's ls_auth-authorization, K8sPoolW
+            or _HEADER_NAME.fullmatch(name) or _CAMEL_WITH_NUMBER.fullmatch(name) or _NUMERONYM_NAME.fullmatch(name) \
+            or ("." in name and _ID_PATH.fullmatch(name) and not _random_dotted(name)):
+        # X-Amz-Security-Token, method.request.header.X-Tenant, ABAP's ls_auth-authorization, K8sPoolW, the next
+        # argument after a header's name (client.Authorization, uploadPartData.FileMd5)
+        return False
     if _TEST_TOKEN.fullmatch(v) or _PREFIXED_CAMEL_STAND_IN.fullmatch(v) or _counted_filler(v):
         return False  # eyJhbGciOiJFZERTQSJ9.payload.signature, fbk_validBearerKey123: a test's stand-ins
     if ("-" in v or "_" in v) and _WORDS_NAMING_A_SECRET.fullmatch(v):
