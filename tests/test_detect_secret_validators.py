@@ -1232,3 +1232,11 @@ def test_words_a_test_says_of_its_wrong_password_and_a_cut_word_in_a_url_are_sta
     for value in ("wrongpin", "differentpin", "anotherpin", "invalidpassword"):
         assert not generic_password(value)
     assert not url_password("passw")  # http://user:passw@hostname:port/path
+
+
+def test_b2c_flow_names_cdk_logical_ids_and_filler_at_a_counter_are_not_secrets() -> None:
+    assert not generic_password("B2C_1_reset_v3")  # forgotPassword: which B2C user flow resets it
+    assert not generic_assigned_secret("UserClicksServiceAPIEndpoint1DA4E100")  # "OutputKey" in a CDK snapshot
+    assert generic_assigned_secret("A1B2C3D4E5F6A1B2C3D4E5F6A1B2C3D4")  # no words before the hex: still a value
+    assert not generic_password("xyz@123") and not generic_password("xxxx@123")
+    assert generic_password("Xyzzy0000TEST@123")  # a generated password that opens with the same letters

@@ -117,9 +117,11 @@ _PASCAL_SECRET_NAME = lazy_re(r"(?:[A-Z][a-z]+)+(?:Token|Secret|Password|Passwd|
 #: The same in lower case, one of its words naming a credential: curl -u 'api_username:access_token' in API docs.
 _LOWER_SECRET_NAME = lazy_re(r"(?:[a-z]+_)+(?:token|password|passwd|secret|key|apikey|pwd)(?:_[a-z]+)*"
                              r"|(?:token|password|passwd|secret|apikey|pwd)(?:_[a-z]+)+")
-#: A word of a test account and a counter: test123456, Test124!, blank123, testUser@1234. Not admin123 or
-#: root123: those are the weak passwords real systems are left with, and the gateway replaces them for free.
-_ACCOUNT_WORD_AND_NUMBER = lazy_re(r"(?i)(?:test|demo|guest|blank|user|hunter)(?:[A-Z][a-z]+)?@?\d{1,6}[!.#_]?")
+#: A word of a test account or a filler and a counter: test123456, Test124!, blank123, testUser@1234, xyz@123,
+#: xxxx@123. Not admin123 or root123: those are the weak passwords real systems are left with, and the gateway
+#: replaces them for free.
+_ACCOUNT_WORD_AND_NUMBER = lazy_re(r"(?i)(?:test|demo|guest|blank|user|hunter)(?:[A-Z][a-z]+)?@?\d{1,6}[!.#_]?"
+                                   r"|(?:xyz|x{3,})@\d{1,6}")
 #: A run of keys along a keyboard row and a counter: asdf1234, qwerty123, zxcvbnm! (hunter2, above, is the other
 #: password every test file borrows).
 _KEYBOARD_FILLER = lazy_re(r"(?i)(?:asdf(?:g(?:h(?:jkl?)?)?)?|qwer(?:t(?:y(?:uiop?)?)?)?|zxcv(?:b(?:nm?)?)?)\d{0,8}[!.#]?")
@@ -898,6 +900,12 @@ _ANALYTICS_ID = lazy_re(r"UA-\d{4,10}-\d{1,4}|G-[A-Z0-9]{10}|GTM-[A-Z0-9]{5,8}")
 _EXTENDED_PUBLIC_KEY = lazy_re(r"[xyztuvYZUV]pub[1-9A-HJ-NP-Za-km-z]{100,108}")
 #: A CSS declaration (Emmet's abbreviations: "whs:pw": "white-space:pre-wrap;", where pw is pre-wrap).
 _CSS_DECLARATION = lazy_re(r"[a-z]+(?:-[a-z]+)*:[ ]?[\w#.%-]+(?: [\w#.%-]+)*;")
+#: An Azure AD B2C user flow's or custom policy's name (forgotPassword: 'B2C_1_reset_v3', B2C_1A_PasswordReset).
+_B2C_POLICY = lazy_re(r"(?i:b2c)_1A?_[\w.-]+")
+#: A CDK construct's logical ID: its path's names run together, then eight hex digits of their hash
+#: (UserClicksServiceAPIEndpoint1DA4E100, a CloudFormation output's key in a snapshot).
+_CDK_LOGICAL_ID = lazy_re(r"(?=(?:[A-Z0-9]*[A-Z][a-z]{2,}){2})"  # two words at least (not A1B2C3D4...)
+                          r"(?:[A-Z][a-z0-9]*)+[0-9A-F]{8}")  # each part starts at a capital: one way to split
 #: Letters, then eight digits or more counted out (1234567890 too): a name with a filler (FastDFS1234567890, FastDFS's shipped
 #: http_secret_key; someRandomApiKeyForTesting1234567890).
 _LETTERS_THEN_DIGITS = lazy_re(r"[A-Za-z]+[-_]?(\d{8,})")
@@ -944,6 +952,9 @@ def _literal_like_secret(v: str) -> bool:
         return False  # UA-28909194-3: the analytics property a page reports to, public in its source
     if "pub" in v[1:4] and _EXTENDED_PUBLIC_KEY.fullmatch(v):
         return False  # xpub6DAb...: a wallet's public key
+    if (v[:3].upper() == "B2C" and _B2C_POLICY.fullmatch(v)) or (v[:1].isupper() and _CDK_LOGICAL_ID.fullmatch(v)
+                                                                and letter_pair_score(v[:-8].lower()) > _WORD_SCORE):
+        return False  # B2C_1_reset_v3 (which flow resets a password), UserClicksServiceAPIEndpoint1DA4E100
     if v.endswith(";") and _CSS_DECLARATION.fullmatch(v):
         return False  # white-space:pre-wrap;
     if _CALL_START.fullmatch(v) or _CSS_VARIABLE.fullmatch(v) or _ENTRY_POINT.fullmatch(v) or _LARAVEL_RULE.fullmatch(v) \
