@@ -95,6 +95,10 @@ def test_netmasks_oids_round_numbers_and_file_names_are_not_personal_data():
     assert VALIDATORS["ipv4_public"]("2.58.29.15")
     assert not VALIDATORS["ipv4_public"]("17.0.0.0")  # a tool's version in every .NET resource Designer.cs
     assert VALIDATORS["ipv4_public"]("17.0.0.9") and VALIDATORS["ipv4_public"]("81.0.0.1")
+    assert not VALIDATORS["ipv4_public"]("123.234.123.234") and VALIDATORS["ipv4_public"]("123.234.123.235")
+    assert not VALIDATORS["credit_card"]("4566 4510-4559 5678")  # EXPOSE's ports; one separator makes a card
+    assert VALIDATORS["credit_card"]("4111 1111 1111 1111") and VALIDATORS["credit_card"]("4111-1111-1111-1111")
+    assert not VALIDATORS["ssn"]("234-45-6789") and VALIDATORS["ssn"]("234-45-6798")  # 123-45-6789's tail
     assert not VALIDATORS["credit_card"]("2592000000000000")
     assert VALIDATORS["credit_card"]("4111111111111111")
     assert not VALIDATORS["email"]("Package@swift-5.9.swift")

@@ -183,6 +183,8 @@ def _card_grouping(value: str) -> bool:
     """Whether separators, if any, group the digits as cards are printed: fours with a shorter last group
     (4-4-4-4, 4-4-4-3, 4-4-4), or American Express and Diners Club's 4-6-5 and 4-6-4. Byte pairs of a
     hex dump ("40 66 66 00 02 40 77 77") and phone groups are not card numbers."""
+    if " " in value.strip() and "-" in value:
+        return False  # EXPOSE 4566 4510-4559 5678 (a Dockerfile's ports): a card is printed with one separator
     sizes = [len(g) for g in re.split(r"[ -]+", value.strip())]
     if len(sizes) == 1:
         return True
@@ -260,8 +262,8 @@ def ssn(value: str) -> bool:
         return False
     if group == "00" or serial == "0000":
         return False
-    if digits in _SSN_PUBLICISED:
-        return False
+    if digits in _SSN_PUBLICISED or digits.endswith("456789"):
+        return False  # (234-45-6789, 458-45-6789: 123-45-6789's counted tail under another area, a stand-in)
     return len(set(digits)) > 1
 
 
@@ -444,9 +446,10 @@ _X509_OID = lazy_re(r"2\.5\.(?:4|29)\.\d{1,3}|1\.3\.101\.11[0-3]")
 
 def _section_number(value: str) -> bool:
     # 7.9.2.2 or 1.2.1.0: four single-digit parts are a section or version number, not a host;
-    # 40.40.40.40, 20.20.20.20: one octet four times is a test filler (8.8.8.8 and 1.1.1.1 are resolvers)
+    # 40.40.40.40, 20.20.20.20: one octet four times is a test filler (8.8.8.8 and 1.1.1.1 are resolvers), and so is
+    # a pair typed twice (123.234.123.234, a chart's stand-in loadBalancerIP)
     parts = value.split(".")
-    return all(len(part) == 1 for part in parts) or len(set(parts)) == 1
+    return all(len(part) == 1 for part in parts) or len(set(parts)) == 1 or parts[:2] == parts[2:]
 
 
 @validator("ipv4_public")
