@@ -803,7 +803,8 @@ _WORDS_NAMING_A_SECRET = lazy_re(r"(?i)(?=.*(?<![a-z])(?:secret|token|key|passwo
 #: (constraintName=CONSTRAINT_OFFL_CL_SES_PK2 in a Liquibase changelog).
 _COORDINATE_OR_SETTING = lazy_re(r"[a-z][\w.-]*:[a-z][\w.-]*:\d[\w.-]*|[a-z][A-Za-z]*=[A-Z][A-Z0-9_]*")
 #: Stand-ins a test writes where a token or a value goes: a JWT's header with words (eyJhbGciOiJSUzI1NiJ9.test.signature),
-#: a token's shape with a word signature (aaa.!!!notbase64!!!.sig, or nothing between: header..signature), value1, wrong1.
+#: a token's shape with a word signature (aaa.!!!notbase64!!!.sig, or nothing between: header..signature), value1,
+#: wrong1.
 _TEST_TOKEN = lazy_re(r"eyJ[A-Za-z0-9_-]+(?:\.[a-z]+){1,2}|[^.\s]+\.[^.\s]*\.(?:sig|signature)"
                       r"|(?i:value|val|string|text|wrong|invalid|bad)\d{0,3}")
 #: An environment variable set to something or to nothing (NETDATA_CLAIM_ROOMS=room-1: another setting than the
@@ -906,8 +907,8 @@ _B2C_POLICY = lazy_re(r"(?i:b2c)_1A?_[\w.-]+")
 #: (UserClicksServiceAPIEndpoint1DA4E100, a CloudFormation output's key in a snapshot).
 _CDK_LOGICAL_ID = lazy_re(r"(?=(?:[A-Z0-9]*[A-Z][a-z]{2,}){2})"  # two words at least (not A1B2C3D4...)
                           r"(?:[A-Z][a-z0-9]*)+[0-9A-F]{8}")  # each part starts at a capital: one way to split
-#: Letters, then eight digits or more counted out (1234567890 too): a name with a filler (FastDFS1234567890, FastDFS's shipped
-#: http_secret_key; someRandomApiKeyForTesting1234567890).
+#: Letters, then eight digits or more counted out (1234567890 too): a name with a filler (FastDFS1234567890,
+#: FastDFS's shipped http_secret_key; someRandomApiKeyForTesting1234567890).
 _LETTERS_THEN_DIGITS = lazy_re(r"[A-Za-z]+[-_]?(\d{8,})")
 #: The opening of a crypt(3) hash (bcrypt's $2y$10$), then what stands for the salt and digest.
 _CRYPT_OPENING = lazy_re(r"\$(?:2[abxy]?|[156])\$(?:\d{1,2}\$)?(?:rounds=\d+\$)?")
@@ -929,7 +930,8 @@ def _hash_shaped_stand_in(v: str) -> bool:
     if m is None:
         return False
     body = v[m.end():]
-    return len(body) >= 8 and (longest_ordered_run(body.lower()) >= len(body) - 2 or bool(_REPEATED_UNIT_FILLER.fullmatch(body)))
+    counted = longest_ordered_run(body.lower()) >= len(body) - 2
+    return len(body) >= 8 and (counted or bool(_REPEATED_UNIT_FILLER.fullmatch(body)))
 
 
 def _literal_like_secret(v: str) -> bool:
@@ -957,8 +959,8 @@ def _literal_like_secret(v: str) -> bool:
         return False  # B2C_1_reset_v3 (which flow resets a password), UserClicksServiceAPIEndpoint1DA4E100
     if v.endswith(";") and _CSS_DECLARATION.fullmatch(v):
         return False  # white-space:pre-wrap;
-    if _CALL_START.fullmatch(v) or _CSS_VARIABLE.fullmatch(v) or _ENTRY_POINT.fullmatch(v) or _LARAVEL_RULE.fullmatch(v) \
-            or ("(" in v and _CALL_ON_NAME.fullmatch(v)):
+    if _CALL_START.fullmatch(v) or _CSS_VARIABLE.fullmatch(v) or _ENTRY_POINT.fullmatch(v) \
+            or _LARAVEL_RULE.fullmatch(v) or ("(" in v and _CALL_ON_NAME.fullmatch(v)):
         return False  # trans(, pdfPassword(), var(--x), pkg.module:Class, required_if:field,true, AUTHDATA(api_token)
     if v.endswith("aws4_request"):
         return False  # X-Amz-Credential's scope (key ID/date/region/service/aws4_request): says which key signed
