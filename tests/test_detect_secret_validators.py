@@ -1240,3 +1240,8 @@ def test_b2c_flow_names_cdk_logical_ids_and_filler_at_a_counter_are_not_secrets(
     assert generic_assigned_secret("A1B2C3D4E5F6A1B2C3D4E5F6A1B2C3D4")  # no words before the hex: still a value
     assert not generic_password("xyz@123") and not generic_password("xxxx@123")
     assert generic_password("Xyzzy0000TEST@123")  # a generated password that opens with the same letters
+
+
+def test_a_dotted_token_with_digits_inside_its_parts_is_not_a_member_path() -> None:
+    assert bearer_token("AbCd0000TEST.eFgH1111.iJkL2222")
+    assert not bearer_token("d.client.Authorization") and not bearer_token("uploadPartData.FileMd5")

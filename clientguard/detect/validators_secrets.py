@@ -1686,7 +1686,7 @@ def bearer_token(value: str) -> bool:
     name = v[:-1] if v.endswith(".") and not v.endswith("..") else v  # ABAP ends a statement with "."
     if _WORDS.fullmatch(name) or _SNAKE_OR_CAMEL_WORDS.fullmatch(name) or _DOTTED_NAME.fullmatch(name.replace("-", "_")) \
             or _HEADER_NAME.fullmatch(name) or _CAMEL_WITH_NUMBER.fullmatch(name) or _NUMERONYM_NAME.fullmatch(name) \
-            or ("." in name and _ID_PATH.fullmatch(name) and not _random_dotted(name)):
+            or ("." in name and _MEMBER_PATH.fullmatch(name) and not _random_dotted(name)):
         # X-Amz-Security-Token, method.request.header.X-Tenant, ABAP's ls_auth-authorization, K8sPoolW, the next
         # argument after a header's name (client.Authorization, uploadPartData.FileMd5)
         return False
@@ -1697,6 +1697,9 @@ def bearer_token(value: str) -> bool:
     return shannon_entropy(v) >= 3.0 and _char_classes(v) >= 2
 
 
+#: Names joined by dots, each letters with at most two digits at its end (uploadPartData.FileMd5): a member path.
+#: A token's dotted parts have digits inside them (AbCd0000TEST.eFgH1111.iJkL2222).
+_MEMBER_PATH = lazy_re(r"[A-Za-z_][A-Za-z_]*\d{0,2}(?:\.[A-Za-z_][A-Za-z_]*\d{0,2})+")
 #: A prefix, then camelCase words that name a key, and a counter (fbk_validApiKeySecret123, fbk_orgLevelApiKey456).
 _PREFIXED_CAMEL_STAND_IN = lazy_re(r"[A-Za-z0-9]{2,10}_[a-z]+(?:[A-Z][a-z]+)*(?:Key|Secret|Token|Bearer)(?:[A-Z][a-z]+)*\d{0,6}")
 
