@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import random
 
 import pytest
 
@@ -1208,8 +1209,10 @@ def test_pointers_to_a_variable_and_short_name_parts_are_not_unquoted_secrets() 
 
 
 def test_public_keys_css_and_translated_messages_are_not_generic_secrets() -> None:
-    # A wallet's extended public key, made here from a fixed alphabet run (base58, the length BIP32 gives it)
-    xpub = "xpub" + ("6DAbghfuRCW6Qqr3KfSDjik4kEUivAkfhcGHMkVEe4bZq53VQz79k44EoQ5MDpLJKKAPK5vVV6Px7U1R39eQib" * 2)[:107]
+    # A wallet's extended public key's shape: base58 drawn here at random, to the length BIP32's encoding gives it
+    rng = random.Random(28)
+    base58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+    xpub = "xpub" + "".join(rng.choice(base58) for _ in range(107))
     assert not generic_assigned_secret(xpub)
     assert generic_assigned_secret("xprv" + xpub[4:])  # its private form is the wallet
     assert not generic_assigned_secret("white-space:pre-wrap;")  # Emmet's "whs:pw", pw for pre-wrap
