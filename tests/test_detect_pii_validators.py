@@ -316,3 +316,22 @@ def test_north_american_numbers_read_without_phonenumbers_get_its_answer():
         assert answer == _phone_by_library(text, "US", False), text
         answers.append(answer)
     assert len(answers) > 2500 and True in answers and False in answers
+
+
+@pytest.mark.parametrize("text", [
+    "v+=(p^d&(s^p))+M[2]+606105819,v=(v<<17|v>>>15)+d<<0",  # an MD5's constants in minified code
+    "CA\t+4439-06336\tAmerica/Halifax",  # the tz database's zone.tab: latitude and longitude
+    "US\t+394606-0860929\tAmerica/Indiana/Indianapolis",
+    "# Serial: 6643877497813316402",  # a CA bundle's certificate serial
+    'AllocID:  "4321-1234-4321-1234",',  # groups counted up and down
+    'openjdk version "17.0.4.1" 2022-08-12 LTS',
+])
+def test_coordinates_serials_versions_and_code_sums_are_not_personal_data(detector, text):
+    assert [f for f in detector.scan(text) if f.kind == "pii"] == []
+
+
+def test_numbers_near_coordinates_and_serials_are_still_personal_data(detector):
+    assert VALIDATORS["phone"]("+44 20 7946 0958") and VALIDATORS["credit_card"]("4111-1111-1111-1111")
+    assert VALIDATORS["phone"]("+3183-8859509")  # a Dutch number written with one dash: not a coordinate's shape
+    assert {f.rule_id for f in detector.scan("call +4420 7946 0958 or card 4012 8888 8888 1881")} \
+        >= {"phone-number", "payment-card-number"}

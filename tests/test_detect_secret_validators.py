@@ -1248,3 +1248,27 @@ def test_b2c_flow_names_cdk_logical_ids_and_filler_at_a_counter_are_not_secrets(
 def test_a_dotted_token_with_digits_inside_its_parts_is_not_a_member_path() -> None:
     assert bearer_token("AbCd0000TEST.eFgH1111.iJkL2222")
     assert not bearer_token("d.client.Authorization") and not bearer_token("uploadPartData.FileMd5")
+
+
+def test_cache_keys_error_codes_and_named_stand_ins_are_not_generic_secrets() -> None:
+    assert not generic_assigned_secret("nocache::session.")  # $sessionKey = 'nocache::session.'.md5($url)
+    assert not generic_assigned_secret("ANTLR_087")  # TYPE_PARSER_INVALID_SWITCH_TOKEN: a parser's error code
+    assert not generic_assigned_secret("aRadLicenseKey42")  # a test's license key says what it is
+    assert not generic_password("myusername") and not generic_password("originalpassword")
+    assert not generic_password("obscured")  # what a config dump writes where a password was
+    assert not generic_password("$2a$10$abcdefghijklmnopqrstuvwx..ABCDEFGHIJKLMNOPQRSTUVWXYZ12")
+    assert not generic_assigned_secret("AbC-dEf5")  # two counted runs and a digit
+    assert not generic_assigned_secret('\\n",e+="')  # minified code adding to a form's HTML
+    assert not generic_unquoted_secret("test-token$/") and not generic_unquoted_secret("Key:payment:i-pass")
+    assert not bearer_token("Win32_Storage_FileSystem")  # the next item after "Win32_Security_Authorization",
+    assert not url_password("%filtered%") and not url_password("some-password") and not url_password("somepassword")
+
+
+def test_drawn_values_near_names_codes_and_stand_ins_are_still_secrets() -> None:
+    assert generic_assigned_secret("Xk9mQ2vL7p0000TEST_087")
+    assert generic_password("mypassword0000TESTqZ8v")
+    assert generic_password("$2a$10$Xk9mQ2vL7p0000TESTabQ4ePz3Wc8Rt6Yn1Hs5Dj2Gf7Kl0MbVuN9sA")
+    assert generic_unquoted_secret("Xk9mQ2vL7p0000TEST$/")  # a token at a regex's end is still a token
+    assert bearer_token("Xk9m_Q2vL7p_0000TEST_abQ4")  # parts that are no words
+    assert url_password("%Xk9mQ2vL7p0000%")  # percent signs around a drawn value
+    assert generic_password("cackle!")  # a word and a symbol, as CredSweeper's samples count it

@@ -205,6 +205,9 @@ def credit_card(value: str) -> bool:
             return False
     if digits.endswith("0" * 11):
         return False  # 2592000000000000 (a lifetime in nanoseconds): a round number, not a card
+    groups = re.split(r"[ -]", value.strip())
+    if len(groups) >= 3 and all(len(g) == 4 and longest_ordered_run(g) == 4 for g in groups):
+        return False  # 4321-1234-4321-1234: groups counted up and down, a test's ID typed as a filler
     for prefix, lengths, grouped_only in _CARD_ISSUERS:
         if prefix.match(digits) and len(digits) in lengths:
             return not (grouped_only and value.isdigit()) and luhn_ok(digits)
@@ -300,6 +303,8 @@ def phone(value: str) -> bool:
         return False
     if _SIGNED_DECIMAL.fullmatch(value.strip()):
         return False  # +73.854321: a latitude or longitude with its sign, not a number dialled from abroad
+    if _ISO6709_POINT.fullmatch(value.strip()):
+        return False  # +4439-06336: a place's latitude and longitude (ISO 6709, the tz database's zone.tab)
     text = value.strip().replace("(0)", "")  # +44(0)115...: the trunk zero is not dialled from abroad
     if text.startswith("(+") or text.startswith("(00"):
         text = text[1:].replace(")", "", 1)  # (+30) 2491 186252: the country code in brackets
@@ -316,6 +321,9 @@ def phone(value: str) -> bool:
     return _phone_by_library(text, region, plus)
 
 
+#: Latitude and longitude in degrees and minutes (and seconds), each with its sign, run together as ISO 6709 and
+#: the tz database's zone tables write them (+4439-06336, +394606-0860929).
+_ISO6709_POINT = lazy_re(r"[+-]\d{4}[+-]\d{5}|[+-]\d{6}[+-]\d{7}")
 #: Ten digits of the North American plan written with separators only, the area code not opening with 0 or 1
 #: (which phonenumbers would read as a trunk prefix): the national number is those ten digits.
 _NANP_WRITTEN = lazy_re(r"\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]?\d{4}")

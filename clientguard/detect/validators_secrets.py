@@ -89,9 +89,9 @@ _URL_PASSWORD_WORDS = frozenset({"x-oauth-basic", "x-access-token", "unused", "n
 #: somerandomvalue123489). Tests are full of them.
 _SELF_NAMED = lazy_re(
     r"(?i)\d{0,6}(?:(?:new|old|wrong|bad|some|any|first|second|third|my|test|testing|dummy|default|temp|tmp|valid|invalid|"
-    r"correct|incorrect|other|another|strong|weak|good|current|updated|reset|random|custom|secure|simple|sample|super|top|"
+    r"correct|incorrect|other|another|strong|weak|good|current|updated|reset|random|custom|secure|simple|sample|super|top|original|"
     r"very|plain|plaintext|mock|fake|hashed|encrypted)[_!-]?){0,2}"
-    r"(?:(?:api|auth|client|private|public)[_-]?)?(?:(?:pass(?:word|wd|w|phrase|code)?|pwd|secret|s3cr3t|token|key|refresh|access|session|hash|value)[_-]?){1,3}"
+    r"(?:(?:api|auth|client|private|public)[_-]?)?(?:(?:pass(?:word|wd|w|phrase|code)?|pwd|secret|s3cr3t|token|key|refresh|access|session|hash|value|user(?:name)?|login)[_-]?){1,3}"
     r"(?:[_-]?(?:one|two|three|changed|updated|again|confirm(?:ed|ation)?))?"  # passwordtwo, passwordchanged
     r"\d{0,6}(?:x{2,4})?(?:[_-]?value\d{0,6})?[!.#]?"
 )
@@ -107,7 +107,7 @@ _WORDS_IN_VALUE = lazy_re(r"[A-Z]+(?:_[A-Z]+)+|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z][a-
                           r"|(?:SECRET|TOKEN|PASSWORD|PASSWD|APIKEY)[A-Z0-9]{0,16}")
 #: In a URL (http://user2:password2@...), only the word itself numbered, or a constant's name, is a stand-in:
 #: labelled sets count testpassword and pass456 there as passwords.
-_NUMBERED_PASSWORD = lazy_re(r"(?i)password[_:-]?\d{1,3}|(?:random|custom|secure|simple|sample|dummy)[_-]?password\d{0,3}")
+_NUMBERED_PASSWORD = lazy_re(r"(?i)password[_:-]?\d{1,3}|(?:random|custom|secure|simple|sample|dummy|some|any)[_-]?password\d{0,3}")
 _UPPER_CONSTANT = lazy_re(r"[A-Z]+(?:_[A-Z]+)+")
 #: "my", a word and a number in a URL's password place (mongodb://devuser:mySecret789@...): a password someone
 #: chose, as labelled sets count it; written without the number (mysecret, my_password) it stays a stand-in.
@@ -127,7 +127,9 @@ _ACCOUNT_WORD_AND_NUMBER = lazy_re(r"(?i)(?:test|demo|guest|blank|user|hunter)(?
 _KEYBOARD_FILLER = lazy_re(r"(?i)(?:asdf(?:g(?:h(?:jkl?)?)?)?|qwer(?:t(?:y(?:uiop?)?)?)?|zxcv(?:b(?:nm?)?)?)\d{0,8}[!.#]?")
 #: A sentence in PascalCase that names a secret (TheSecretKeyObtainedFromR2, AuthKeyOfDoomThatMustBeLongEnough): a
 #: description of the value in its place, four words or more, one of them the kind of secret.
-_SENTENCE_NAMING_SECRET = lazy_re(r"(?=.*(?:Secret|Key|Pass(?:word)?|Token)(?:[A-Z]|$))(?:[A-Z][a-z]+|A(?=[A-Z])){4,}[A-Z]?\d{0,3}")
+_SENTENCE_NAMING_SECRET = lazy_re(r"(?=.*(?:Secret|Key|Pass(?:word)?|Token)(?:[A-Z\d]|$))(?:[A-Z][a-z]+|A(?=[A-Z])){4,}[A-Z]?\d{0,3}"
+                                  # the same after a lower-case first word (aRadLicenseKey42, a test's license key)
+                                  r"|(?=.*(?:Secret|Key|Pass(?:word)?|Token)(?:[A-Z\d]|$))[a-z]+(?:[A-Z][a-z]+|A(?=[A-Z])){3,}[A-Z]?\d{0,3}")
 #: A name and the date it was made (didPurgeImageCachesForResizing-2026-03-30): a versioned setting's key.
 _NAME_AND_DATE = lazy_re(r"([A-Za-z_]+)[-_.]\d{4}-\d{2}-\d{2}")
 #: The word "password" in languages whose translation files hold it as a label ('password' => 'wachtwoord').
@@ -213,13 +215,15 @@ def _counted_chunks(v: str) -> bool:
     chunks = _CLASS_CHUNKS.findall(v)
     if len(chunks) > 8 or re.sub(r"[-_=.:]", "", v) != "".join(chunks):
         return False
+    if len(chunks) == 3 and chunks[-1].isdigit() and len(chunks[-1]) <= 2:
+        chunks = chunks[:-1]  # AbC-dEf5: two counted runs and a digit or two to meet a password rule
     return all(_counted_run(c) for c in chunks)
 
 
 #: i18next's namespaced keys (fields:showPassword, errors:invalidToken), Pulumi's project:key config names
 #: (pulumi config set --secret my-project:githubSecret), a browser storage key's name (traceSystemPrompt:collapsed),
 #: a .NET configuration path (Database:SelfHostPassword, read with configuration["Database:Password"]).
-_NAMESPACED_KEY = lazy_re(r"[A-Za-z][a-z]*(?:[A-Z][a-z]+)*(?:-[a-z]+)*(?::[A-Za-z][a-z]+(?:[A-Z][a-z]+)*)+")
+_NAMESPACED_KEY = lazy_re(r"[A-Za-z][a-z]*(?:[A-Z][a-z]+)*(?:-[a-z]+)*(?::[A-Za-z][a-z]*(?:[A-Z][a-z]+)*(?:-[a-z]+)*)+")
 #: What stands where a value would be: C's printed null pointer, a JWT's first letters and a word (eyJrefresh), a
 #: file to read it from (@/dev/stdin), Kotlin's nullable type and its null (FirebaseAuth?=null).
 _STAND_IN_SHAPES = lazy_re(r"\(null\)|<null>|eyJ[a-z]+|@\.{0,2}/[\w./-]+|[A-Z][A-Za-z0-9]*\?=null")
@@ -334,6 +338,8 @@ def _masked(v: str) -> bool:
 #: Code read as a connection string's password in minified JavaScript: a member of `this`, or a method
 #: declared right after the value (t}prepareRequest(e){if(...)).
 _MINIFIED_CODE = lazy_re(r"^this\.[A-Za-z_$]|[\w$]\([\w$,]*\)\{")
+#: A name between percent signs: a Windows variable or a template's field (%PASSWORD%, %filtered%).
+_PERCENT_FIELD = lazy_re(r"%[A-Za-z_][A-Za-z_.-]*%")
 
 
 @validator("url_password")
@@ -348,8 +354,10 @@ def url_password(value: str) -> bool:
         v = v[:-1]  # user[:password]@host: a usage line's optional part, closed after the password
     if v.lower() in _DEFAULT_PASSWORDS or v.lower() in _URL_PASSWORD_WORDS or v.lower().replace("_", " ") in _PASSWORD_TRANSLATIONS:
         return False  # https://TOKEN:x-oauth-basic@github.com; mysql://benutzer:passwort@host in a translated page
-    if _template_field(v) or "<" in v or ">" in v:
-        return False  # f"{pw}", %(pw)s, ${DB_PASS}, <password>, [password], the tail of <user:password>
+    if _template_field(v) or "<" in v or ">" in v or _PERCENT_FIELD.fullmatch(v):
+        # f"{pw}", %(pw)s, ${DB_PASS}, <password>, [password], the tail of <user:password>, %filtered% (what a
+        # scrubber writes in a URL's place)
+        return False
     if _masked(v):
         return False  # a mask: ****, xxxx, ...., ***PASSWORD***
     if v.startswith("\\"):
@@ -392,7 +400,7 @@ _X_HEADER = lazy_re(r"X-[A-Za-z]+(?:-[A-Za-z]+\d{0,4})+")
 #: An integer written in hex, 64 bits at most (0x88c7, 0xc0506617); a key written so is longer.
 _HEX_NUMBER = lazy_re(r"-?0[xX][0-9a-fA-F]{1,16}(?:[uU]?[lL]{0,2}|[lL]{1,2}[uU])")
 #: One word and the separator it is joined to something else by ('Secret-' . ucfirst($key)).
-_WORD_PREFIX = lazy_re(r"[A-Za-z]+(?:[-_.:][A-Za-z]+)*[-_./:]")
+_WORD_PREFIX = lazy_re(r"[A-Za-z]+(?:(?:[-_.]|::?)[A-Za-z]+)*[-_./:]")
 #: snake_case, camelCase (an upper-case run, an acronym, must be followed by two lower-case letters or end
 #: the name: getX, toJSON, parseHTTPResponse; or be one of the two-letter words names are made of, before the
 #: next word: hasPermissionToCreateApiKey, canBeDeleted), PascalCase. Random mixed case (lRDXNfPxOMFQ) is none
@@ -448,7 +456,8 @@ def _snake_sentence(v: str) -> bool:
     return len(parts) >= 6 and sum(bool(_LOWER_WORD.fullmatch(p)) for p in parts) * 2 >= len(parts)
 
 
-_WORDS_AND_NUMBER = lazy_re(r"[a-z]+(?:[_-][a-z]+)+(?:[_-]?\d{1,4})?|[A-Z]+(?:_[A-Z]+)+(?:_?\d{1,4})?")
+_WORDS_AND_NUMBER = lazy_re(r"[a-z]+(?:[_-][a-z]+)+(?:[_-]?\d{1,4})?|[A-Z]+(?:_[A-Z]+)+(?:_?\d{1,4})?"
+                            r"|[A-Z]{3,}_\d{2,4}")  # ANTLR_087: an error code a parser token constant names
 #: Lower-case words that open with "not" and say what the value is not (not!hex, not-valid-hex!, not_base64).
 _NEGATED_WORDS = lazy_re(r"not(?:[-_!. ][a-z]{2,12}){1,3}!?|not-[a-z]{2,12}!")
 #: A rate limit, or several (django-allauth's "reset_password": "1/m/ip,1/m/key", a throttle's 100/hour): the
@@ -634,6 +643,8 @@ _MASKED = lazy_re(r"#{4,}|\*{3,}|•{3,}|X{4,}|^\*+(?i:masked|redacted|hidden|re
                   r"|\$encrypted\$")  # what AWX and Ansible Tower answer for every secret field they hold
 #: A value that is code joining strings: '?access_token='.config('x'), "x-token-auth:"+t.token+"@".
 _CONCATENATION = lazy_re(r"[.+][A-Za-z_$][\w.$]*[(+]")
+#: A string added to a variable (minified code building a form: ...'>\n",e+="<input ... value='"+$(...)...): code.
+_COMPOUND_JOIN = lazy_re(r"[\w$\]]\+=(?:[\"'`]|$)")
 #: A name plus a small number: arithmetic, or ABAP's offset into a field (lv_auth = lv_auth+6.).
 _NAME_PLUS_NUMBER = lazy_re(r"[A-Za-z_][\w$]*\+\d{1,4}")
 #: Version constraints joined by | or || (composer.lock: "illuminate/auth": "^11.35|^12.0|^13.0") or a comma
@@ -930,7 +941,8 @@ def _hash_shaped_stand_in(v: str) -> bool:
     if m is None:
         return False
     body = v[m.end():]
-    counted = longest_ordered_run(body.lower()) >= len(body) - 2
+    # (or alphabets joined, $2a$10$abcdefghijklmnopqrstuvwx..ABCDEFGHIJKLMNOPQRSTUVWXYZ12: "fake but valid format")
+    counted = longest_ordered_run(body.lower()) >= len(body) - 2 or _counted_filler(body)
     return len(body) >= 8 and (counted or bool(_REPEATED_UNIT_FILLER.fullmatch(body)))
 
 
@@ -978,7 +990,7 @@ def _literal_like_secret(v: str) -> bool:
     if _sealed_secret(v):
         return False  # a SealedSecret's encryptedData: encrypted for the cluster's key, safe to commit
     if _CONCATENATION.fullmatch(v) or _NAME_PLUS_NUMBER.fullmatch(v) or _VERSION_LIST.fullmatch(v) \
-            or _ENV_REFERENCE.fullmatch(v):
+            or _ENV_REFERENCE.fullmatch(v) or ("+=" in v and _COMPOUND_JOIN.search(v)):
         return False  # '?token='.config(...), "+t.token+", lv_auth+6, "^11.35|^12.0" (composer), env:CERT_PASS
     if v.endswith("==") and _DOTTED_NAME.fullmatch(v.rstrip("=!")):
         return False  # pw=process.platform==="win32" in minified code: a comparison, not base64 padding
@@ -1082,7 +1094,7 @@ _FIELD_WORDS = frozenset({
     "required", "optional", "nullable", "confirmed", "password", "passwd", "username", "hidden", "string",
     "disabled", "enabled", "readonly", "sometimes", "present", "filled", "undefined", "unknown", "redacted",
     "secret", "masked", "encrypted", "plaintext", "current", "newpassword", "oldpassword", "confirmation",
-    "credentials", "credential", "passwords",
+    "credentials", "credential", "passwords", "obscured", "obfuscated",
     # what JavaScript's typeof answers (e=null==n?pw:"function"==typeof n in a minified d3)
     "function", "boolean", "object", "number", "symbol", "bigint",
 })
@@ -1475,6 +1487,8 @@ def generic_unquoted_secret(value: str) -> bool:
     v = value.strip()
     if v[-1:] in ".,;:" and not v.endswith(".."):
         v = v[:-1]  # the end of a sentence or a list, not part of the value
+    if v.endswith("$/") and len(v) > 2:
+        v = v[:-2]  # the end of a regex literal (/...&token=test-token$/): the line's end, not part of the value
     if random_letters(v) or short_random_letters(v):
         return True  # POSTGRES_PASSWORD: wegwqnjr: letters drawn at random, as no word or name reads
     if _CALL_OR_INDEX.search(v) or _is_reference(v) or _code_type_or_assertion(v) or not _literal_like_secret(v):
@@ -1680,8 +1694,8 @@ def bearer_token(value: str) -> bool:
         return False
     if v.endswith("=") and _SNAKE_OR_CAMEL_WORDS.fullmatch(v.rstrip("=")):
         return False  # Authorization: OAuth oauth_consumer_key="...": a parameter's name, its value after the =
-    if _IDENTIFIER.fullmatch(v) and not any(c.isdigit() for c in v):
-        return False
+    if _IDENTIFIER.fullmatch(v) and (not any(c.isdigit() for c in v) or _UNDERSCORED_WORDS.fullmatch(v)):
+        return False  # (Win32_Storage_FileSystem, the next item after "Win32_Security_Authorization" in a list)
     name = v[:-1] if v.endswith(".") and not v.endswith("..") else v  # ABAP ends a statement with "."
     if _WORDS.fullmatch(name) or _SNAKE_OR_CAMEL_WORDS.fullmatch(name) or _DOTTED_NAME.fullmatch(name.replace("-", "_")) \
             or _HEADER_NAME.fullmatch(name) or _CAMEL_WITH_NUMBER.fullmatch(name) or _NUMERONYM_NAME.fullmatch(name) \
@@ -1696,6 +1710,9 @@ def bearer_token(value: str) -> bool:
     return shannon_entropy(v) >= 3.0 and _char_classes(v) >= 2
 
 
+#: Words joined by underscores, each with at most two digits at its end (Win32_Storage_FileSystem): a name. A random
+#: token's parts seldom read as words throughout.
+_UNDERSCORED_WORDS = lazy_re(r"[A-Za-z][a-z]+(?:[A-Z][a-z]+)*\d{0,2}(?:_[A-Za-z][a-z]+(?:[A-Z][a-z]+)*\d{0,2})+")
 #: Names joined by dots, each letters with at most two digits at its end (uploadPartData.FileMd5): a member path.
 #: A token's dotted parts have digits inside them (AbCd0000TEST.eFgH1111.iJkL2222).
 _MEMBER_PATH = lazy_re(r"[A-Za-z_][A-Za-z_]*\d{0,2}(?:\.[A-Za-z_][A-Za-z_]*\d{0,2})+")
