@@ -1272,3 +1272,29 @@ def test_drawn_values_near_names_codes_and_stand_ins_are_still_secrets() -> None
     assert bearer_token("Xk9m_Q2vL7p_0000TEST_abQ4")  # parts that are no words
     assert url_password("%Xk9mQ2vL7p0000%")  # percent signs around a drawn value
     assert generic_password("cackle!")  # a word and a symbol, as CredSweeper's samples count it
+
+
+def test_mount_targets_login_methods_addresses_and_named_tokens_are_not_secrets() -> None:
+    assert not generic_unquoted_secret("/app:ro")  # docker run -v "$PWD:/app:ro": $PWD read as a password's key
+    assert not generic_password("publickey+password") and not generic_password("TLSCertificate+password")
+    assert not generic_password("fe80:0000:0000:0000:0204:61ff:fe9d:f156")  # a validator's test: `pass: '<IPv6>'`
+    assert not url_password("access-token")  # curl -u "username:access-token" in a comment
+    assert generic_unquoted_secret("/Xk9mQ2vL7p0000TEST:roQ4")  # not a mount option after the path
+    assert generic_password("Xk9mQ2vL7p+0000TEST")  # a + inside a drawn value
+    assert generic_password("fe80:0000:Xk9mQ2vL7p0000")  # hex groups, then no address
+    assert url_password("super-token")  # a chosen password that names its kind stays one in a URL
+
+
+def test_audit_hmacs_object_identifiers_and_encoded_counted_digits_are_not_secrets() -> None:
+    # Vault's audit device writes an HMAC of every token and password it logs
+    rng = random.Random(29)
+    hex_digits = "".join(rng.choice("0123456789abcdef") for _ in range(64))
+    assert not generic_assigned_secret("hmac-sha256:" + hex_digits) and not generic_password("hmac-sha256:" + hex_digits)
+    assert generic_assigned_secret(hex_digits)  # the same digits alone in a token's place: a token
+    assert not generic_unquoted_secret("OBJ_X509,35L") and not generic_unquoted_secret("OBJ_ISO_US,113533L,7L,66L,13L")
+    # base64 of counted digits, written without padding: a test's VAPID key, a key setting in docs
+    for digits in ("01020304050607080910111213141516", "01234567890123456789012345678900"):
+        encoded = base64.b64encode(digits.encode()).decode().rstrip("=")
+        assert not generic_assigned_secret(encoded) and not generic_assigned_secret(encoded.replace("+", "-"))
+    drawn = base64.b64encode("".join(rng.choice("0123456789") for _ in range(32)).encode())
+    assert generic_assigned_secret(drawn.decode().rstrip("="))  # digits drawn at random, encoded: a key

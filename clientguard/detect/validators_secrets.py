@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import ipaddress
 import math
 import re
 
@@ -116,6 +117,7 @@ _MY_WORD_AND_NUMBER = lazy_re(r"(?i)my[_-]?[a-z]{2,12}[_-]?\d{2,6}[!.#]?")
 _PASCAL_SECRET_NAME = lazy_re(r"(?:[A-Z][a-z]+)+(?:Token|Secret|Password|Passwd|Key)")
 #: The same in lower case, one of its words naming a credential: curl -u 'api_username:access_token' in API docs.
 _LOWER_SECRET_NAME = lazy_re(r"(?:[a-z]+_)+(?:token|password|passwd|secret|key|apikey|pwd)(?:_[a-z]+)*"
+                             r"|(?:access|api|auth|bearer|personal|refresh|client|app)-(?:token|key|secret)"
                              r"|(?:token|password|passwd|secret|apikey|pwd)(?:_[a-z]+)+")
 #: A word of a test account or a filler and a counter: test123456, Test124!, blank123, testUser@1234, xyz@123,
 #: xxxx@123. Not admin123 or root123: those are the weak passwords real systems are left with, and the gateway
@@ -643,6 +645,24 @@ _MASKED = lazy_re(r"#{4,}|\*{3,}|•{3,}|X{4,}|^\*+(?i:masked|redacted|hidden|re
                   r"|\$encrypted\$")  # what AWX and Ansible Tower answer for every secret field they hold
 #: A value that is code joining strings: '?access_token='.config('x'), "x-token-auth:"+t.token+"@".
 _CONCATENATION = lazy_re(r"[.+][A-Za-z_$][\w.$]*[(+]")
+_IPV6_SHAPE = lazy_re(r"[0-9A-Fa-f:]{2,39}")
+
+
+def _is_ip_address(v: str) -> bool:
+    try:
+        ipaddress.ip_address(v)
+    except ValueError:
+        return False
+    return True
+
+
+#: An object identifier as OpenSSL's obj_mac.h defines one: a parent's macro and its arcs as long literals.
+_OBJECT_ID_MACRO = lazy_re(r"[A-Za-z_]\w*(?:,\d{1,9}L)+")
+#: A value a Vault audit device wrote in a token's place: an HMAC of it, so the log can be kept and shared.
+_AUDIT_HMAC = lazy_re(r"hmac-sha(?:1|224|256|384|512):[0-9a-f]{32,128}")
+#: Ways of authenticating joined by + (SFTPGo's login methods: "publickey+password", "TLSCertificate+password").
+_METHODS_JOINED = lazy_re(r"(?i)(?:[a-z]+\+)+(?:password|passphrase|publickey|keyboard-interactive|certificate|otp|pin|totp)"
+                          r"|(?:password|publickey|tlscertificate|certificate)(?:\+[a-z]+)+")
 #: A string added to a variable (minified code building a form: ...'>\n",e+="<input ... value='"+$(...)...): code.
 _COMPOUND_JOIN = lazy_re(r"[\w$\]]\+=(?:[\"'`]|$)")
 #: A name plus a small number: arithmetic, or ABAP's offset into a field (lv_auth = lv_auth+6.).
@@ -700,8 +720,14 @@ def _plain_stand_in(text: str) -> bool:
     return _names_itself(text) or bool(_STAND_IN_WORDS.fullmatch(text)) or is_placeholder(text)
 
 
-def _base64_text(v: str) -> str | None:
-    """What a base64 value says, when it is printable ASCII text."""
+def _base64_text(v: str, unpadded: bool = False) -> str | None:
+    """What a base64 value says, when it is printable ASCII text. With ``unpadded``, also URL-safe base64 and
+    base64 written without its padding (a VAPID key, a key setting), when the value is long enough that printable
+    text is no accident (short runs of letters decode to printable bytes as often as not)."""
+    if unpadded and len(v) >= 24 and "=" not in v:
+        if ("-" in v or "_" in v) and "+" not in v and "/" not in v:
+            v = v.translate(_URL_SAFE_TO_STANDARD)
+        v += "=" * (-len(v) % 4) if len(v) % 4 != 1 else ""
     if len(v) % 4 or not _BASE64_TEXT.fullmatch(v):
         return None
     try:
@@ -727,13 +753,29 @@ def _json_of_stand_ins(text: str) -> bool:
 def _encoded_stand_in(v: str) -> bool:
     """Base64 of a stand-in (dGVzdC1hcGkta2V5Cg== is "test-api-key"), or of user:password whose password is
     one (dXNlcm5hbWU6cGFzc3dvcmQ= is "username:password"): Helm values and docker configs in docs and tests."""
-    text = _base64_text(v)
+    text = _base64_text(v, unpadded=True)
     if text is None:
         return False
     if text.startswith("{"):
         return _json_of_stand_ins(text)
+    if text.isdigit() and _counted_digits(text):
+        return True  # MDEyMzQ1Njc4OTAx... is "0123456789012...": digits counted, a test's key
     _, sep, password = text.partition(":")
     return _plain_stand_in(password if sep else text)
+
+
+_URL_SAFE_TO_STANDARD = str.maketrans("-_", "+/")
+
+
+def _counted_digits(t: str) -> bool:
+    """Eight digits or more counted up, one after another (0123456789012...) or two by two (01020304...)."""
+    if len(t) < 8:
+        return False
+    steps = sum(1 for a, b in zip(t, t[1:]) if int(b) == (int(a) + 1) % 10)
+    if steps >= 0.85 * (len(t) - 1):
+        return True
+    pairs = [int(t[i:i + 2]) for i in range(0, len(t) - 1, 2)]
+    return len(pairs) >= 4 and all(b == a + 1 for a, b in zip(pairs, pairs[1:]))
 
 
 #: "-----BEGIN" in base64: how an encoded PEM block opens.
@@ -952,6 +994,10 @@ def _literal_like_secret(v: str) -> bool:
         return False
     if _code_shape(v):
         return False  # '{trackable='.$id, '.$this->auth.', 'br,input,link', !important, sk_test_1234567890, pi_3ABC_secret_xyz
+    if v[:5] == "hmac-" and _AUDIT_HMAC.fullmatch(v):
+        return False  # "client_token":"hmac-sha256:bd6d...": Vault's audit log keeps a token's HMAC, not the token
+    if ":" in v and _IPV6_SHAPE.fullmatch(v) and _is_ip_address(v):
+        return False  # pass: 'fe80:0000:...:f156' in a validator's tests: an address that passes, not a password
     if _UUID.fullmatch(v) and _PERIODIC.fullmatch(v[24:]):
         return False  # 48E92789-57A3-466A-9959-1A1A1A1A1A1A: a UUID typed as a stand-in
     if has_ordered_run(v.lower()) and len(v) - longest_ordered_run(v.lower()) <= 6:
@@ -989,6 +1035,8 @@ def _literal_like_secret(v: str) -> bool:
         return False
     if _sealed_secret(v):
         return False  # a SealedSecret's encryptedData: encrypted for the cluster's key, safe to commit
+    if "+" in v and _METHODS_JOINED.fullmatch(v):
+        return False  # "publickey+password", "TLSCertificate+password": which ways of logging in are combined
     if _CONCATENATION.fullmatch(v) or _NAME_PLUS_NUMBER.fullmatch(v) or _VERSION_LIST.fullmatch(v) \
             or _ENV_REFERENCE.fullmatch(v) or ("+=" in v and _COMPOUND_JOIN.search(v)):
         return False  # '?token='.config(...), "+t.token+", lv_auth+6, "^11.35|^12.0" (composer), env:CERT_PASS
@@ -1189,7 +1237,7 @@ def random_letters(value: str) -> bool:
         and (len(letters) >= 16 or not _TECHNICAL_PART.search(v)) \
         and not any(_keyboard_walk(run) for run in re.findall(r"[A-Za-z]{4,}", v)) \
         and longest_ordered_run(v) < 4 and not _typed_or_named(v) and not is_placeholder(v) \
-        and _base64_text(v) is None  # bXlwYXNz is "mypass", encoded
+        and _base64_text(v, unpadded=True) is None  # bXlwYXNz is "mypass", encoded
 
 
 #: Below this four letters read like no word (0.6% of four-letter English words score lower, 46% of four
@@ -1415,6 +1463,8 @@ _PRIVATE_FIELD = lazy_re(r"_+[a-z][a-z0-9]*(?:[A-Z][a-z]{2,}[0-9]*)+")
 #: key=value pairs naming a secret to mount (docker build --secret id=...,src=...|env=...).
 _MOUNT_KEY = r"(?:id|src|source|env|type|target|required|mode|uid|gid)="
 _MOUNT_SPEC = lazy_re(rf"{_MOUNT_KEY}[^,\s]*(?:,{_MOUNT_KEY}[^,\s]*)+")
+#: A container path and how it is mounted (/app:ro, /var/lib/data:rw,z).
+_VOLUME_TARGET = lazy_re(r"(?:/[\w.-]*)+:(?:ro|rw|z|Z|cached|delegated|consistent)(?:,(?:ro|rw|z|Z))*")
 #: Keys published by design: PostHog project keys (phc_), Stripe publishable keys (pk_live_, pk_test_), Svix's
 #: public keys that verify webhooks (whpk_), RevenueCat's public app keys that apps ship with (appl_, goog_, amzn_).
 _PUBLIC_CLIENT_KEY = lazy_re(r"phc_|pk_(?:live|test)_|whpk_|(?:appl|goog|amzn)_[A-Za-z]{20,40}$")
@@ -1495,6 +1545,8 @@ def generic_unquoted_secret(value: str) -> bool:
         return False
     if _TYPED_NUMBER.fullmatch(v):
         return False  # pub const UNPAIRED_TOKEN:i32=451; (an ANTLR lexer in Rust): a type and a number
+    if "L" in v and _OBJECT_ID_MACRO.fullmatch(v):
+        return False  # #define OBJ_userPassword OBJ_X509,35L (OpenSSL's obj_mac.h): an object identifier's arcs
     if ":" in v and (_ARTIFACT_COORDINATE.fullmatch(v) or _ALGORITHM_AND_NUMBER.fullmatch(v)):
         return False  # io.jsonwebtoken:jjwt-jackson:0.11.0:deprecated (a Maven artifact), sha1:6 (a setting)
     if v.startswith((".*", ".+")):
@@ -1513,8 +1565,10 @@ def generic_unquoted_secret(value: str) -> bool:
         return False  # -secret @secret-file: read from a file (curl's and many CLIs' @path), not the value
     if _PRIVATE_FIELD.fullmatch(v):
         return False  # _v1PrivateKey, _mockEncryptedType7String: a private field holds it, not a literal
-    if _MOUNT_SPEC.fullmatch(v):
-        return False  # docker build --secret id=mysecret,env=SECRET_VALUE: which secret, not the secret
+    if _MOUNT_SPEC.fullmatch(v) or (v[:1] == "/" and _VOLUME_TARGET.fullmatch(v)):
+        # docker build --secret id=mysecret,env=SECRET_VALUE: which secret, not the secret; docker run -v
+        # "$PWD:/app:ro": where the shell's working directory ($PWD, read as a password's key) is mounted
+        return False
     if _URL_CREDENTIAL_TAIL.fullmatch(v):
         return False  # postgres://nextauth:password@127.0.0.1/...: the URL rules judge a URL's password
     if _TYPE_NAME.fullmatch(v):
