@@ -1298,3 +1298,12 @@ def test_audit_hmacs_object_identifiers_and_encoded_counted_digits_are_not_secre
         assert not generic_assigned_secret(encoded) and not generic_assigned_secret(encoded.replace("+", "-"))
     drawn = base64.b64encode("".join(rng.choice("0123456789") for _ in range(32)).encode())
     assert generic_assigned_secret(drawn.decode().rstrip("="))  # digits drawn at random, encoded: a key
+
+
+def test_an_extractor_s_test_tokens_and_the_token68_alphabet_are_not_secrets() -> None:
+    assert not generic_assigned_secret("token==") and not generic_assigned_secret("token68=")
+    assert not bearer_token("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/=")
+    assert not generic_assigned_secret("abc-._~+/==")  # every character a token68 value may hold, once
+    assert not generic_assigned_secret("!!!not-base64!!!")
+    assert generic_assigned_secret("Xk9mQ2vL7p0000TEST==")  # padding after a drawn value
+    assert bearer_token("Xk9mQ2vL7p0000TEST-._~+/=")

@@ -94,7 +94,7 @@ _SELF_NAMED = lazy_re(
     r"very|plain|plaintext|mock|fake|hashed|encrypted)[_!-]?){0,2}"
     r"(?:(?:api|auth|client|private|public)[_-]?)?(?:(?:pass(?:word|wd|w|phrase|code)?|pwd|secret|s3cr3t|token|key|refresh|access|session|hash|value|user(?:name)?|login)[_-]?){1,3}"
     r"(?:[_-]?(?:one|two|three|changed|updated|again|confirm(?:ed|ation)?))?"  # passwordtwo, passwordchanged
-    r"\d{0,6}(?:x{2,4})?(?:[_-]?value\d{0,6})?[!.#]?"
+    r"\d{0,6}(?:x{2,4})?(?:[_-]?value\d{0,6})?(?:[!.#]|={1,2})?"  # (token==, token68=: a test of an extractor)
 )
 #: Words that name the value rather than being it: an upper-case constant (DB_PASSWORD, PERSONAL_ACCESS_TOKEN
 #: in https://USERNAME:PERSONAL_ACCESS_TOKEN@github.com), or camelCase words, an acronym among them, ending in the
@@ -215,7 +215,7 @@ def _counted_run(chunk: str) -> bool:
 
 def _counted_chunks(v: str) -> bool:
     chunks = _CLASS_CHUNKS.findall(v)
-    if len(chunks) > 8 or re.sub(r"[-_=.:]", "", v) != "".join(chunks):
+    if len(chunks) > 8 or re.sub(r"[-_=.:~+/]", "", v) != "".join(chunks):
         return False
     if len(chunks) == 3 and chunks[-1].isdigit() and len(chunks[-1]) <= 2:
         chunks = chunks[:-1]  # AbC-dEf5: two counted runs and a digit or two to meet a password rule
@@ -461,7 +461,7 @@ def _snake_sentence(v: str) -> bool:
 _WORDS_AND_NUMBER = lazy_re(r"[a-z]+(?:[_-][a-z]+)+(?:[_-]?\d{1,4})?|[A-Z]+(?:_[A-Z]+)+(?:_?\d{1,4})?"
                             r"|[A-Z]{3,}_\d{2,4}")  # ANTLR_087: an error code a parser token constant names
 #: Lower-case words that open with "not" and say what the value is not (not!hex, not-valid-hex!, not_base64).
-_NEGATED_WORDS = lazy_re(r"not(?:[-_!. ][a-z]{2,12}){1,3}!?|not-[a-z]{2,12}!")
+_NEGATED_WORDS = lazy_re(r"not(?:[-_!. ][a-z][a-z0-9]{1,11}){1,3}!?|not-[a-z]{2,12}!")
 #: A rate limit, or several (django-allauth's "reset_password": "1/m/ip,1/m/key", a throttle's 100/hour): the
 #: setting of a password or login form's endpoint, not a password.
 _RATE_LIMIT = lazy_re(r"\d+/\d*(?:s|m|h|d|sec|second|min|minute|hour|day)(?:/[a-z]+)?"
@@ -1068,8 +1068,8 @@ def _literal_like_secret(v: str) -> bool:
         return False  # jjwt-jackson-0.11.2, libfoo_1.2.3: a package and its version
     if _WORDS_AND_NUMBER.fullmatch(v):
         return False  # test_password_123, my-api-key-2: words and a counter, a name rather than a secret
-    if _NEGATED_WORDS.fullmatch(v):
-        return False  # not!hex, not-valid-hex!: what a test's wrong value says of itself
+    if _NEGATED_WORDS.fullmatch(v.strip("!")):
+        return False  # not!hex, not-valid-hex!, !!!not-base64!!!: what a test's wrong value says of itself
     if _RULE_LIST.fullmatch(v) or _RATE_LIMIT.fullmatch(v):
         return False  # a validation rule list such as required|min:8; a rate limit such as 1/m/ip,5/5m/key
     if _plain_query(v):
