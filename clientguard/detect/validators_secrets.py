@@ -645,10 +645,12 @@ _MASKED = lazy_re(r"#{4,}|\*{3,}|•{3,}|X{4,}|^\*+(?i:masked|redacted|hidden|re
                   r"|\$encrypted\$")  # what AWX and Ansible Tower answer for every secret field they hold
 #: A value that is code joining strings: '?access_token='.config('x'), "x-token-auth:"+t.token+"@".
 _CONCATENATION = lazy_re(r"[.+][A-Za-z_$][\w.$]*[(+]")
+#: What an IPv6 address can be written with (hex groups and colons), checked before parsing one.
 _IPV6_SHAPE = lazy_re(r"[0-9A-Fa-f:]{2,39}")
 
 
 def _is_ip_address(v: str) -> bool:
+    """True when ``v`` is an IPv4 or IPv6 address as the standard library reads one."""
     try:
         ipaddress.ip_address(v)
     except ValueError:
@@ -720,6 +722,10 @@ def _plain_stand_in(text: str) -> bool:
     return _names_itself(text) or bool(_STAND_IN_WORDS.fullmatch(text)) or is_placeholder(text)
 
 
+#: URL-safe base64's two characters, mapped to the standard alphabet's.
+_URL_SAFE_TO_STANDARD = str.maketrans("-_", "+/")
+
+
 def _base64_text(v: str, unpadded: bool = False) -> str | None:
     """What a base64 value says, when it is printable ASCII text. With ``unpadded``, also URL-safe base64 and
     base64 written without its padding (a VAPID key, a key setting), when the value is long enough that printable
@@ -762,9 +768,6 @@ def _encoded_stand_in(v: str) -> bool:
         return True  # MDEyMzQ1Njc4OTAx... is "0123456789012...": digits counted, a test's key
     _, sep, password = text.partition(":")
     return _plain_stand_in(password if sep else text)
-
-
-_URL_SAFE_TO_STANDARD = str.maketrans("-_", "+/")
 
 
 def _counted_digits(t: str) -> bool:
