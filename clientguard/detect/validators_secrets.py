@@ -10,12 +10,11 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import ipaddress
 import math
 import re
 
 from clientguard.detect.validators import (
-    DOCUMENTED_EXAMPLES, DOUBLED_NIBBLES, YOUR_VALUE, b64url_json, generic_secret, has_ordered_run, is_placeholder,
+    DOCUMENTED_EXAMPLES, DOUBLED_NIBBLES, YOUR_VALUE, _ip, b64url_json, generic_secret, has_ordered_run, is_placeholder,
     json_object, lazy_re, letter_pair_score, longest_ordered_run, shannon_entropy, validator,
 )
 
@@ -129,9 +128,9 @@ _ACCOUNT_WORD_AND_NUMBER = lazy_re(r"(?i)(?:test|demo|guest|blank|user|hunter)(?
 _KEYBOARD_FILLER = lazy_re(r"(?i)(?:asdf(?:g(?:h(?:jkl?)?)?)?|qwer(?:t(?:y(?:uiop?)?)?)?|zxcv(?:b(?:nm?)?)?)\d{0,8}[!.#]?")
 #: A sentence in PascalCase that names a secret (TheSecretKeyObtainedFromR2, AuthKeyOfDoomThatMustBeLongEnough): a
 #: description of the value in its place, four words or more, one of them the kind of secret.
-_SENTENCE_NAMING_SECRET = lazy_re(r"(?=.*(?:Secret|Key|Pass(?:word)?|Token)(?:[A-Z\d]|$))(?:[A-Z][a-z]+|A(?=[A-Z])){4,}[A-Z]?\d{0,3}"
-                                  # the same after a lower-case first word (aRadLicenseKey42, a test's license key)
-                                  r"|(?=.*(?:Secret|Key|Pass(?:word)?|Token)(?:[A-Z\d]|$))[a-z]+(?:[A-Z][a-z]+|A(?=[A-Z])){3,}[A-Z]?\d{0,3}")
+_SENTENCE_NAMING_SECRET = lazy_re(r"(?=.*(?:Secret|Key|Pass(?:word)?|Token)(?:[A-Z\d]|$))"
+                                  # four capitalised words, or a lower-case first word and three (aRadLicenseKey42)
+                                  r"(?:(?:[A-Z][a-z]+|A(?=[A-Z])){4,}|[a-z]+(?:[A-Z][a-z]+|A(?=[A-Z])){3,})[A-Z]?\d{0,3}")
 #: A name and the date it was made (didPurgeImageCachesForResizing-2026-03-30): a versioned setting's key.
 _NAME_AND_DATE = lazy_re(r"([A-Za-z_]+)[-_.]\d{4}-\d{2}-\d{2}")
 #: The word "password" in languages whose translation files hold it as a label ('password' => 'wachtwoord').
@@ -647,17 +646,6 @@ _MASKED = lazy_re(r"#{4,}|\*{3,}|•{3,}|X{4,}|^\*+(?i:masked|redacted|hidden|re
 _CONCATENATION = lazy_re(r"[.+][A-Za-z_$][\w.$]*[(+]")
 #: What an IPv6 address can be written with (hex groups and colons), checked before parsing one.
 _IPV6_SHAPE = lazy_re(r"[0-9A-Fa-f:]{2,39}")
-
-
-def _is_ip_address(v: str) -> bool:
-    """True when ``v`` is an IPv4 or IPv6 address as the standard library reads one."""
-    try:
-        ipaddress.ip_address(v)
-    except ValueError:
-        return False
-    return True
-
-
 #: An object identifier as OpenSSL's obj_mac.h defines one: a parent's macro and its arcs as long literals.
 _OBJECT_ID_MACRO = lazy_re(r"[A-Za-z_]\w*(?:,\d{1,9}L)+")
 #: A value a Vault audit device wrote in a token's place: an HMAC of it, so the log can be kept and shared.
@@ -999,7 +987,7 @@ def _literal_like_secret(v: str) -> bool:
         return False  # '{trackable='.$id, '.$this->auth.', 'br,input,link', !important, sk_test_1234567890, pi_3ABC_secret_xyz
     if v[:5] == "hmac-" and _AUDIT_HMAC.fullmatch(v):
         return False  # "client_token":"hmac-sha256:bd6d...": Vault's audit log keeps a token's HMAC, not the token
-    if ":" in v and _IPV6_SHAPE.fullmatch(v) and _is_ip_address(v):
+    if ":" in v and _IPV6_SHAPE.fullmatch(v) and _ip(v) is not None:
         return False  # pass: 'fe80:0000:...:f156' in a validator's tests: an address that passes, not a password
     if _UUID.fullmatch(v) and _PERIODIC.fullmatch(v[24:]):
         return False  # 48E92789-57A3-466A-9959-1A1A1A1A1A1A: a UUID typed as a stand-in
