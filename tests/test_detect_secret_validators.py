@@ -1307,3 +1307,47 @@ def test_an_extractor_s_test_tokens_and_the_token68_alphabet_are_not_secrets() -
     assert not generic_assigned_secret("!!!not-base64!!!")
     assert generic_assigned_secret("Xk9mQ2vL7p0000TEST==")  # padding after a drawn value
     assert bearer_token("Xk9mQ2vL7p0000TEST-._~+/=")
+
+
+def test_references_templates_globs_and_codec_ids_are_not_generic_secrets() -> None:
+    # Argo CD's $secret-name:key and a user with a variable for the password
+    for value in ("$k8ssecret:clientsecret", "$plugin-secret:plugin.token", "$ext:webhook.github.secret",
+                  "lita:$lita_password", "fluxcd:$GITHUB_TOKEN", "deploy:${REGISTRY_TOKEN}"):
+        assert not generic_assigned_secret(value) and not generic_unquoted_secret(value), value
+    assert not generic_unquoted_secret("-@token_value")  # Ruby: a variable, negated
+    assert not generic_assigned_secret("USER@REALM!TOKENID=UUID")  # what a Proxmox API token is made of
+    assert not generic_assigned_secret("SERVICE_NAME-2")  # a constant's name and a counter
+    assert not generic_assigned_secret("RADICALE:share-token")  # a namespaced key
+    assert not generic_unquoted_secret("telegraf.*")  # systemd's ImportCredential=: a pattern of names
+    assert not generic_assigned_secret("pg/varchar@1") and not generic_assigned_secret("sql/text@12")
+    assert not generic_unquoted_secret("jwt,pub-key=<pub")  # options whose values are placeholders
+    # a postgres:// usage line with nested optional parts; InfluxDB line protocol's tags after a URL
+    assert not url_password("password]]")
+    assert not url_password("15672,queue=telegraf,vhost=influxdb,node=rabbit")
+
+
+def test_drawn_values_near_references_and_templates_are_still_secrets() -> None:
+    assert generic_assigned_secret("$Xk9mQ2vL7p:0000TEST")  # no name after the $ and the colon: mixed case, digits
+    assert generic_assigned_secret("Xk9m@Q2vL!7p0000TEST")  # @ and ! inside a drawn value
+    assert generic_unquoted_secret("Xk9mQ2vL7p0000TEST.*x")  # not a pattern's wildcard at its end
+    assert generic_assigned_secret("pg/Xk9mQ2vL7p0000TEST@1")  # no type name
+    assert generic_assigned_secret("Xk9m<Q2vL7p0000TEST")  # a < inside a drawn value, no option before it
+    assert url_password("15672Xk9mQ2vL7p0000TEST")  # digits and no fields
+    assert url_password("Xk9mQ2vL7p0000TEST]")  # a bracket closed after a drawn password
+
+
+@pytest.mark.parametrize(("before", "value", "expected"), [
+    ('HTPASSWD = "', "htpasswd", True),
+    ("public const string ManageResetPassword = \"", "manageresetpassword", True),
+    ('GCPServiceAccountKey:             "', "GCPServiceAccountKey", True),
+    ("sonar.api_token=", "API_TOKEN", True),  # the last dotted part named again
+    ('HTPASSWD = "', "htpasswd0000TEST", False),
+    ('user = "admin", password = "', "admin", False),  # another key's value repeated: not this key's name
+    ('API_KEY = "', "key", False),  # too short to say
+    ("postgres://boundary:", "boundary", False),  # a user's name, and a password that repeats it
+    ('URI: "postgresql://supertokens:', "supertokens", False),  # a user's name with a secret's word in it
+])
+def test_a_value_that_repeats_the_name_it_is_assigned_to(before: str, value: str, expected: bool) -> None:
+    from clientguard.detect.validators_secrets import named_as_its_key
+
+    assert named_as_its_key(before, value) is expected

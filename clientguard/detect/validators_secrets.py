@@ -212,6 +212,31 @@ def _counted_run(chunk: str) -> bool:
     return len(chunk) >= 3 and longest_ordered_run(chunk) == len(chunk)
 
 
+#: The name a value is assigned to, at the end of the text before the value: the last name, then only quotes,
+#: brackets, operators and spaces (HTPASSWD = ", GCPServiceAccountKey: ", "token" => ').
+_KEY_BEFORE_VALUE = lazy_re(r"([A-Za-z_$][\w$.-]*)[^\w\n]{0,40}$")
+_NOT_ALNUM = lazy_re(r"[\W_]+")
+_SECRET_WORD = lazy_re(r"(?i)pass|pwd|secret|token|key|auth|cred")
+
+
+def named_as_its_key(before: str, value: str) -> bool:
+    """Whether a value only repeats the name it is assigned to, letters and digits alike, ignoring case and
+    separators (HTPASSWD = "htpasswd", ManageResetPassword = "manageresetpassword", GCPServiceAccountKey:
+    "GCPServiceAccountKey"): a constant naming itself, not a secret. Only a name that says it holds a secret
+    counts: before a URL's password stands its user's name. ``before`` is the text before the value on its line."""
+    before = before[-160:]
+    m = _KEY_BEFORE_VALUE.search(before)
+    if m is None or before[max(0, m.start() - 2):m.start()] == "//":
+        return False  # (postgresql://supertokens:supertokens@db: a URL's user, not a key)
+    said = _NOT_ALNUM.sub("", value).lower()
+    if len(said) < 4:
+        return False
+    key = m.group(1)
+    if not _SECRET_WORD.search(key):
+        return False  # postgres://boundary:boundary@localhost: a user's name, and a password that repeats it
+    return said in (_NOT_ALNUM.sub("", key).lower(), _NOT_ALNUM.sub("", key.rsplit(".", 1)[-1]).lower())
+
+
 def _counted_chunks(v: str) -> bool:
     chunks = _CLASS_CHUNKS.findall(v)
     if len(chunks) > 8 or re.sub(r"[-_=.:~+/]", "", v) != "".join(chunks):
@@ -224,7 +249,7 @@ def _counted_chunks(v: str) -> bool:
 #: i18next's namespaced keys (fields:showPassword, errors:invalidToken), Pulumi's project:key config names
 #: (pulumi config set --secret my-project:githubSecret), a browser storage key's name (traceSystemPrompt:collapsed),
 #: a .NET configuration path (Database:SelfHostPassword, read with configuration["Database:Password"]).
-_NAMESPACED_KEY = lazy_re(r"[A-Za-z][a-z]*(?:[A-Z][a-z]+)*(?:-[a-z]+)*(?::[A-Za-z][a-z]*(?:[A-Z][a-z]+)*(?:-[a-z]+)*)+")
+_NAMESPACED_KEY = lazy_re(r"(?:[A-Za-z][a-z]*(?:[A-Z][a-z]+)*|[A-Z]{2,})(?:-[a-z]+)*(?::[A-Za-z][a-z]*(?:[A-Z][a-z]+)*(?:-[a-z]+)*)+")
 #: What stands where a value would be: C's printed null pointer, a JWT's first letters and a word (eyJrefresh), a
 #: file to read it from (@/dev/stdin), Kotlin's nullable type and its null (FirebaseAuth?=null).
 _STAND_IN_SHAPES = lazy_re(r"\(null\)|<null>|eyJ[a-z]+|@\.{0,2}/[\w./-]+|[A-Z][A-Za-z0-9]*\?=null")
@@ -352,7 +377,7 @@ def url_password(value: str) -> bool:
     if len(v) < 5 and not short_random_letters(v):
         return False  # abc:xyz@, user:123@ - documentation, not a password anyone uses (nats://ngs:urqv@ is one)
     if v.endswith("]") and "[" not in v:
-        v = v[:-1]  # user[:password]@host: a usage line's optional part, closed after the password
+        v = v.rstrip("]")  # user[:password]@host, [user[:password]]@host: a usage line's optional parts, closed
     if v.lower() in _DEFAULT_PASSWORDS or v.lower() in _URL_PASSWORD_WORDS or v.lower().replace("_", " ") in _PASSWORD_TRANSLATIONS:
         return False  # https://TOKEN:x-oauth-basic@github.com; mysql://benutzer:passwort@host in a translated page
     if _template_field(v) or "<" in v or ">" in v or _PERCENT_FIELD.fullmatch(v):
@@ -370,9 +395,20 @@ def url_password(value: str) -> bool:
         return False  # password2, password-1, DB_PASSWORD, PERSONAL_ACCESS_TOKEN, access_token, AuthToken: names
     if _MINIFIED_CODE.search(v) or _DOTTED_NAME.fullmatch(v):
         return False  # this.username=e;this.password=this.base.password in a bundled dist/index.js, url.password
+    if "," in v and _PORT_THEN_FIELDS.fullmatch(v):
+        return False  # url=http://amqp.example.org:15672,queue=telegraf,node=rabbit@amqp...: line protocol's tags
     if ":" in v and all(p.isalpha() and not url_password(p) for p in v.split(":")):
         return False  # imap://auth:user:password@server (a usage line with one more field): the fields' names
     return True
+
+
+#: An option's value given as a <placeholder> (pub-key=<pub key path>, user:<name>).
+_OPTION_PLACEHOLDER = lazy_re(r"[\w-][=:]<[A-Za-z]")
+#: Dotted names ending in a wildcard (telegraf.*, app.db.*): a pattern of names.
+_GLOB_OF_NAMES = lazy_re(r"[A-Za-z][\w-]*(?:\.[A-Za-z][\w-]*)*\.\*")
+#: A host's port, then comma-joined key=value fields: InfluxDB's line protocol tags a URL and later fields
+#: (url=http://amqp.example.org:15672,queue=telegraf,node=rabbit@amqp.example.org), read as user:password@host.
+_PORT_THEN_FIELDS = lazy_re(r"\d{1,5}(?:,[\w.-]+=[^,\s]*)+")
 
 
 # --- generic assignments -------------------------------------------------------------------------
@@ -388,7 +424,8 @@ _NAME = lazy_re(r"[A-Za-z_$][A-Za-z0-9_]*(?:\$\d*)?")
 _WORDS = lazy_re(r"(?:x86_64|[a-z]{1,2}\d{1,2}[a-z]{1,2}|[a-z]+\d*)"
                  r"(?:[-_.:/#](?:x86_64|[a-z]{1,2}\d{1,2}[a-z]{1,2}|[a-z]+\d*))+"
                  r"(?:\.\d{1,2})?"  # e2e, k8s, i18n: words too
-                 r"|[A-Z]+\d*(?:[-_.:=][A-Z]+\d*)+"  # AUTH=PLAIN: an IMAP capability
+                 # AUTH=PLAIN: an IMAP capability; USER@REALM!TOKENID=UUID: the parts a Proxmox API token is made of
+                 r"|[A-Z]+\d*(?:[-_.:=@!][A-Z]+\d*)+"
                  # lower-case words and acronyms joined by hyphens (custom-CA, RELEASENAME-elasticsearch-coordinating-crt):
                  # a Kubernetes secret's or a bundle's name; a capitalised word (Ger-tremen) may be a passphrase's
                  r"|(?:[a-z]+|[A-Z]{2,}s?)(?:-(?:[a-z]+|[A-Z]{2,}s?))+")
@@ -457,7 +494,7 @@ def _snake_sentence(v: str) -> bool:
     return len(parts) >= 6 and sum(bool(_LOWER_WORD.fullmatch(p)) for p in parts) * 2 >= len(parts)
 
 
-_WORDS_AND_NUMBER = lazy_re(r"[a-z]+(?:[_-][a-z]+)+(?:[_-]?\d{1,4})?|[A-Z]+(?:_[A-Z]+)+(?:_?\d{1,4})?"
+_WORDS_AND_NUMBER = lazy_re(r"[a-z]+(?:[_-][a-z]+)+(?:[_-]?\d{1,4})?|[A-Z]+(?:_[A-Z]+)+(?:[-_]?\d{1,4})?"
                             r"|[A-Z]{3,}_\d{2,4}")  # ANTLR_087: an error code a parser token constant names
 #: Lower-case words that open with "not" and say what the value is not (not!hex, not-valid-hex!, not_base64).
 _NEGATED_WORDS = lazy_re(r"not(?:[-_!. ][a-z][a-z0-9]{1,11}){1,3}!?|not-[a-z]{2,12}!")
@@ -661,7 +698,12 @@ _NAME_PLUS_NUMBER = lazy_re(r"[A-Za-z_][\w$]*\+\d{1,4}")
 #: (poetry.lock: tiktoken = ">=0.7.0,<1.0.0").
 _VERSION_LIST = lazy_re(r"(?:[~^]|[<>!]=?|==?)?v?\d+(?:\.(?:\d+|\*))*(?:(?:\|\|?|, ?)(?:[~^]|[<>!]=?|==?)?v?\d+(?:\.(?:\d+|\*))*)+")
 #: Where a command reads the secret from instead of the secret (openssl's -passin env:VAR, file:path, fd:3).
-_ENV_REFERENCE = lazy_re(r"(?:env|file|fd):[\w./-]+|\$env:[A-Za-z_]\w*")  # and PowerShell's $env:WINGET_PAT
+_ENV_REFERENCE = lazy_re(r"(?:env|file|fd):[\w./-]+|\$env:[A-Za-z_]\w*"  # and PowerShell's $env:WINGET_PAT
+                         # Argo CD's $secret-name:key ($k8ssecret:clientsecret, $plugin-secret:plugin.token): where
+                         # the value is kept
+                         r"|\$[A-Za-z][\w-]*:[A-Za-z][\w.-]*"
+                         # a user and a variable for the password (lita:$lita_password, fluxcd:$GITHUB_TOKEN)
+                         r"|[\w.@-]+:\$\{?[A-Za-z_]\w*\}?")
 #: Metasyntactic words and a counter (foobar123, bar456, fooBarFoo123, foobar123abc, foosecret1): test data.
 _METASYNTACTIC = lazy_re(r"(?i)(?:foo|bar|baz|qux|quux){1,4}(?:secret|pass(?:word)?|token|key)?\d{0,6}(?:abc)?[!.#_]?")
 #: Code where a value would be: a call's or an index's start or an empty call
@@ -1031,6 +1073,10 @@ def _literal_like_secret(v: str) -> bool:
     if _CONCATENATION.fullmatch(v) or _NAME_PLUS_NUMBER.fullmatch(v) or _VERSION_LIST.fullmatch(v) \
             or _ENV_REFERENCE.fullmatch(v) or ("+=" in v and _COMPOUND_JOIN.search(v)):
         return False  # '?token='.config(...), "+t.token+", lv_auth+6, "^11.35|^12.0" (composer), env:CERT_PASS
+    if "<" in v and _OPTION_PLACEHOLDER.search(v):
+        return False  # --auth-token jwt,pub-key=<pub key path>,...: options whose values are yet to be filled in
+    if v.endswith(".*") and _GLOB_OF_NAMES.fullmatch(v):
+        return False  # ImportCredential=telegraf.* (systemd): which credentials, by a pattern of their names
     if v.endswith("==") and _DOTTED_NAME.fullmatch(v.rstrip("=!")):
         return False  # pw=process.platform==="win32" in minified code: a comparison, not base64 padding
     if (not any(c.isascii() for c in v) and sum(c.isalpha() for c in v) >= len(v) * 0.7) \
@@ -1083,8 +1129,10 @@ def _literal_like_secret(v: str) -> bool:
         return False  # pm-27581-device-auth-key, 2.reset-password-key: a name with a ticket or version number
     if _PUBLIC_CLIENT_KEY.match(v):
         return False  # PostHog's phc_ and Stripe's pk_ keys are made to be shipped in front ends
-    if _DEPENDENCY_SPEC.fullmatch(v):
-        return False  # "next-auth": "workspace:*" in package.json: a package and where it comes from
+    if _DEPENDENCY_SPEC.fullmatch(v) or ("@" in v and _TYPE_AT_VERSION.fullmatch(v)):
+        # "next-auth": "workspace:*" in package.json: a package and where it comes from; token: 'pg/varchar@1'
+        # (Prisma's codec IDs): a column's type, by namespace, name and version
+        return False
     if re.match(r"/[^\s/]+/", v):
         return False  # an absolute path or route (/en/enterprise-server@3.0/auth)
     if re.fullmatch(r"[#.][A-Za-z][\w-]*", v) or v.startswith(("arn:", "urn:")):
@@ -1460,6 +1508,7 @@ _VOLUME_TARGET = lazy_re(r"(?:/[\w.-]*)+:(?:ro|rw|z|Z|cached|delegated|consisten
 #: public keys that verify webhooks (whpk_), RevenueCat's public app keys that apps ship with (appl_, goog_, amzn_).
 _PUBLIC_CLIENT_KEY = lazy_re(r"phc_|pk_(?:live|test)_|whpk_|(?:appl|goog|amzn)_[A-Za-z]{20,40}$")
 #: Where a package.json dependency comes from, instead of a version: workspace:*, npm:pkg@1, file:../x.
+_TYPE_AT_VERSION = lazy_re(r"[a-z][a-z0-9]*/[a-z][a-z0-9_]*@\d{1,3}")
 _DEPENDENCY_SPEC = lazy_re(r"(?:workspace|npm|file|link|catalog|portal|patch):\S*")
 #: The rest of a URL after its user name: password@host:port/path, taken for `user: password@...`. The host
 #: is dotted or written in lower case (db, db.internal, 127.0.0.1); a random value with an @ in it
@@ -1483,6 +1532,8 @@ def _is_reference(v: str) -> bool:
         v = v.replace("?.", ".").replace("!.", ".")
         if _ID_PATH.fullmatch(v):
             return True
+    if v[:1] == "-" and v[1:2] in ("@", "$"):
+        v = v[1:]  # @token_value = -@token_value (Ruby): a variable, negated
     if v[:1] in "@$":
         rest = v.lstrip("@$")
         if v[0] == "@" and _RAZOR_CALL.match(rest):
