@@ -1345,9 +1345,21 @@ def test_drawn_values_near_references_and_templates_are_still_secrets() -> None:
     ('user = "admin", password = "', "admin", False),  # another key's value repeated: not this key's name
     ('API_KEY = "', "key", False),  # too short to say
     ("postgres://boundary:", "boundary", False),  # a user's name, and a password that repeats it
+    ('"PGSSLPASSWORD":        "', "sslpassword", True),  # the name's last words
+    ('"PGSSLPASSWORD":        "', "password", True),
+    ('"PGSSLPASSWORD":        "', "Xk9mpassword", False),
     ('URI: "postgresql://supertokens:', "supertokens", False),  # a user's name with a secret's word in it
 ])
 def test_a_value_that_repeats_the_name_it_is_assigned_to(before: str, value: str, expected: bool) -> None:
     from clientguard.detect.validators_secrets import named_as_its_key
 
     assert named_as_its_key(before, value) is expected
+
+
+def test_asserted_paths_anchored_patterns_and_named_tokens_in_urls_are_not_secrets() -> None:
+    assert not generic_unquoted_secret("registration.data!.client_secret!")  # TypeScript's non-null assertions
+    assert not generic_password("^96940$")  # a postcode pattern under a country code that reads "pw"
+    assert not url_password("personal-access-token")  # github://user:personal-access-token@owner/repo in a README
+    assert generic_unquoted_secret("Xk9mQ2vL7p!.0000TEST!")  # no path: a drawn value with ! in it
+    assert generic_password("^Xk9mQ2vL7p0000TEST")  # not anchored at both ends
+    assert url_password("Xk9m-access-token")  # not a word before the name

@@ -116,7 +116,7 @@ _MY_WORD_AND_NUMBER = lazy_re(r"(?i)my[_-]?[a-z]{2,12}[_-]?\d{2,6}[!.#]?")
 _PASCAL_SECRET_NAME = lazy_re(r"(?:[A-Z][a-z]+)+(?:Token|Secret|Password|Passwd|Key)")
 #: The same in lower case, one of its words naming a credential: curl -u 'api_username:access_token' in API docs.
 _LOWER_SECRET_NAME = lazy_re(r"(?:[a-z]+_)+(?:token|password|passwd|secret|key|apikey|pwd)(?:_[a-z]+)*"
-                             r"|(?:access|api|auth|bearer|personal|refresh|client|app)-(?:token|key|secret)"
+                             r"|(?:[a-z]+-)?(?:access|api|auth|bearer|personal|refresh|client|app)-(?:token|key|secret)"
                              r"|(?:token|password|passwd|secret|apikey|pwd)(?:_[a-z]+)+")
 #: A word of a test account or a filler and a counter: test123456, Test124!, blank123, testUser@1234, xyz@123,
 #: xxxx@123. Not admin123 or root123: those are the weak passwords real systems are left with, and the gateway
@@ -222,7 +222,7 @@ _SECRET_WORD = lazy_re(r"(?i)pass|pwd|secret|token|key|auth|cred")
 def named_as_its_key(before: str, value: str) -> bool:
     """Whether a value only repeats the name it is assigned to, letters and digits alike, ignoring case and
     separators (HTPASSWD = "htpasswd", ManageResetPassword = "manageresetpassword", GCPServiceAccountKey:
-    "GCPServiceAccountKey"): a constant naming itself, not a secret. Only a name that says it holds a secret
+    "GCPServiceAccountKey", "PGSSLPASSWORD": "sslpassword"): a constant naming itself, not a secret. Only a name that says it holds a secret
     counts: before a URL's password stands its user's name. ``before`` is the text before the value on its line."""
     before = before[-160:]
     m = _KEY_BEFORE_VALUE.search(before)
@@ -234,7 +234,10 @@ def named_as_its_key(before: str, value: str) -> bool:
     key = m.group(1)
     if not _SECRET_WORD.search(key):
         return False  # postgres://boundary:boundary@localhost: a user's name, and a password that repeats it
-    return said in (_NOT_ALNUM.sub("", key).lower(), _NOT_ALNUM.sub("", key.rsplit(".", 1)[-1]).lower())
+    name = _NOT_ALNUM.sub("", key).lower()
+    # "PGSSLPASSWORD": "sslpassword" (pgx's table of libpq's variables and its parameters): the name's last words
+    return said in (name, _NOT_ALNUM.sub("", key.rsplit(".", 1)[-1]).lower()) \
+        or (len(said) >= 8 and name.endswith(said))
 
 
 def _counted_chunks(v: str) -> bool:
@@ -1169,8 +1172,8 @@ def generic_assigned_secret(value: str) -> bool:
         return False  # pk_live_..., appl_...: made to be shipped in front ends and apps
     if random_letters(v):
         return True  # secret: 'adlccmofpzg': letters drawn at random, as no word, name or abbreviation reads
-    if _REGEX_SYNTAX.search(v):
-        return False  # a pattern that matches secrets is not one
+    if _REGEX_SYNTAX.search(v) or (len(v) > 2 and v[0] == "^" and v[-1] == "$"):
+        return False  # a pattern that matches secrets is not one; "PW": `^96940$` (Palau's postcodes, anchored)
     if _is_reference(v):
         return False  # Pricing::Context.from_order, $this->key: code named in prose or a string
     return _literal_like_secret(v)
@@ -1561,7 +1564,8 @@ def _code_type_or_assertion(v: str) -> bool:
     """Code where an unquoted value would be: a non-null assertion on a reference (TypeScript's
     `process.env.WEBHOOK_SECRET!`, Swift's `passwordTextField.text!`, Kotlin's `token!!`), a generic type's opening
     (`z.infer<`), or a declared type with digits in its name (`Secp256k1Keypair`, `Uint8Array`)."""
-    if v.endswith("!") and _ID_PATH.fullmatch(v.rstrip("!").lstrip("@$").replace("?.", ".")) and "." in v:
+    if v.endswith("!") and _ID_PATH.fullmatch(v.rstrip("!").lstrip("@$").replace("?.", ".").replace("!.", ".")) \
+            and "." in v:  # (registration.data!.client_secret!: asserted at every step)
         return True  # (Ruby: @user.issue_password_reset!, a method that changes the object)
     if v.endswith("<") and _ID_PATH.fullmatch(v[:-1]):
         return True
