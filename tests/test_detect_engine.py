@@ -780,15 +780,17 @@ def test_a_service_name_keeps_its_word_boundary_in_the_hyperscan_form():
 
 
 @pytest.mark.parametrize("engine", ["hyperscan", "python"])
-def test_a_constant_naming_itself_is_not_a_secret_but_a_saved_credential_file_still_is(engine):
-    """A value that only repeats its key's name (HTPASSWD = "htpasswd") is a constant, not a secret, in bytes (a
-    scan) and text (a request); the value next to it still counts, and so does a saved connection's password
-    whatever it is (rules for named credential files count any value such a file saves)."""
+def test_a_constant_naming_itself_or_a_lock_token_is_not_a_secret_but_a_saved_credential_file_still_is(engine):
+    """A value that only repeats its key's name (HTPASSWD = "htpasswd") is a constant, and a token under a name
+    that authenticates nobody (--lock-token) no secret, in bytes (a scan) and text (a request); the value next to
+    them still counts, and so does a saved connection's password whatever it is (rules for named credential files
+    count any value such a file saves)."""
     if engine == "hyperscan":
         pytest.importorskip("hyperscan")
     det = Detector.create(fingerprint_key=b"k" * 32, engine=engine)
     text = ('HTPASSWD = "htpasswd"\n'
             'public const string ManageResetPassword = "manageresetpassword";\n'
+            'aws wafv2 delete-ip-set --lock-token 0000TEST-db6f-459d-9385-49428812e357\n'
             'db_password = "Xk9mQ2vL7p0000TEST"\n')
     for scan in (det.scan, lambda t: det.scan_many([t])[0]):
         assert [text[f.start:f.end] for f in scan(text) if f.kind == "secret"] == ["Xk9mQ2vL7p0000TEST"]

@@ -1363,3 +1363,24 @@ def test_asserted_paths_anchored_patterns_and_named_tokens_in_urls_are_not_secre
     assert generic_unquoted_secret("Xk9mQ2vL7p!.0000TEST!")  # no path: a drawn value with ! in it
     assert generic_password("^Xk9mQ2vL7p0000TEST")  # not anchored at both ends
     assert url_password("Xk9m-access-token")  # not a word before the name
+
+
+@pytest.mark.parametrize(("before", "expected"), [
+    ("aws acm list-certificates --max-items 2 --next-token ", True),
+    ("aws wafv2 delete-ip-set --lock-token ", True),
+    ('    "NextLockToken": "', True),
+    ('    "ChangeToken": "', True),
+    ("--idempotency-token ", True),
+    ("aws dynamodb list-backups --starting-token ", True),
+    ('    "PolicyUpdateToken": "', True),
+    ("--lifecycle-action-token ", True),
+    ("opts.NextToken = \"", True),
+    ("--token ", False),  # a token of no such kind
+    ('    "SessionToken": "', False),
+    ('    "ClientToken": "', False),  # AWS's is an idempotency token, Vault's client_token a credential
+    ("https://lock:", False),
+])
+def test_a_key_naming_a_token_that_authenticates_nobody_rules_the_value_out(before: str, expected: bool) -> None:
+    from clientguard.detect.validators_secrets import key_rules_out
+
+    assert key_rules_out(before, "Xk9mQ2vL7p0000TESTabQ4ePz3") is expected

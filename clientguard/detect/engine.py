@@ -33,7 +33,7 @@ from clientguard.detect.rules import (
     ENDS_EXACTLY, HS_EXPRESSIONS, MATCHING, PY_FLAGS, SHAPES, builtin_rules, rule_flags,
 )
 from clientguard.detect.validators import VALIDATORS, shannon_entropy
-from clientguard.detect.validators_secrets import named_as_its_key
+from clientguard.detect.validators_secrets import key_rules_out
 
 try:
     import hyperscan  # type: ignore[import-not-found]
@@ -1280,20 +1280,20 @@ class Detector:
             if not ok:
                 return False
             # (a rule for named credential files counts whatever value such a file saves: user="user" password="password")
-            if r.kind == "secret" and not r.only_files and self._named_as_its_key(text, s, e):
+            if r.kind == "secret" and not r.only_files and self._key_rules_out(text, s, e):
                 return False
         return not (self._honor_allow and self._allowed_line(text, s, e))
 
     @staticmethod
-    def _named_as_its_key(text: str | bytes, s: int, e: int) -> bool:
-        """Whether a secret's value only repeats the name it is assigned to (HTPASSWD = "htpasswd"): see
-        named_as_its_key. Asked of values the rule's checks passed, so of few."""
+    def _key_rules_out(text: str | bytes, s: int, e: int) -> bool:
+        """Whether the name a secret's value is assigned to says it is none (HTPASSWD = "htpasswd", --next-token
+        ...): see key_rules_out. Asked of values the rule's checks passed, so of few."""
         lo = max(0, s - 160)
         if isinstance(text, bytes):
             ls = text.rfind(b"\n", lo, s) + 1
-            return named_as_its_key(text[max(lo, ls):s].decode("ascii"), text[s:e].decode("ascii"))
+            return key_rules_out(text[max(lo, ls):s].decode("ascii"), text[s:e].decode("ascii"))
         ls = text.rfind("\n", lo, s) + 1
-        return named_as_its_key(text[max(lo, ls):s], text[s:e])
+        return key_rules_out(text[max(lo, ls):s], text[s:e])
 
     def _allowed_line(self, text: str | bytes, s: int, e: int) -> bool:
         """Whether an allow comment silences the line of ``text[s:e]`` (or detect-secrets' nextline pragma the

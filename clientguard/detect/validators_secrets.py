@@ -213,31 +213,51 @@ def _counted_run(chunk: str) -> bool:
 
 
 #: The name a value is assigned to, at the end of the text before the value: the last name, then only quotes,
-#: brackets, operators and spaces (HTPASSWD = ", GCPServiceAccountKey: ", "token" => ').
+#: brackets, operators and spaces (HTPASSWD = ", GCPServiceAccountKey: ", "token" => ', --next-token ).
 _KEY_BEFORE_VALUE = lazy_re(r"([A-Za-z_$][\w$.-]*)[^\w\n]{0,40}$")
 _NOT_ALNUM = lazy_re(r"[\W_]+")
 _SECRET_WORD = lazy_re(r"(?i)pass|pwd|secret|token|key|auth|cred")
+#: Tokens an API hands out that authenticate nobody: where a listing goes on (next, starting, continuation,
+#: page), what makes a request count once (idempotency), which version an update is made against (lock,
+#: change, policy update, lifecycle action: AWS WAF, Firewall Manager, Auto Scaling). aws-cli's examples hold
+#: dozens (--next-token, "LockToken", "ChangeToken").
+_NO_SECRET_TOKEN = lazy_re(r"(?i)(?:next|starting|continuation|page|pagination|idempotency|(?:next)?lock|change"
+                           r"|policy[_-]?update|lifecycle[_-]?action)[_-]?token")
+
+
+def _key_before(before: str) -> str | None:
+    """The name a value is assigned to, from the text before the value on its line; None where there is none,
+    or where it is a URL's user (postgresql://supertokens:supertokens@db)."""
+    before = before[-160:]
+    m = _KEY_BEFORE_VALUE.search(before)
+    if m is None or before[max(0, m.start() - 2):m.start()] == "//":
+        return None
+    return m.group(1)
 
 
 def named_as_its_key(before: str, value: str) -> bool:
     """Whether a value only repeats the name it is assigned to, letters and digits alike, ignoring case and
     separators (HTPASSWD = "htpasswd", ManageResetPassword = "manageresetpassword", GCPServiceAccountKey:
-    "GCPServiceAccountKey", "PGSSLPASSWORD": "sslpassword"): a constant naming itself, not a secret. Only a name that says it holds a secret
-    counts: before a URL's password stands its user's name. ``before`` is the text before the value on its line."""
-    before = before[-160:]
-    m = _KEY_BEFORE_VALUE.search(before)
-    if m is None or before[max(0, m.start() - 2):m.start()] == "//":
-        return False  # (postgresql://supertokens:supertokens@db: a URL's user, not a key)
+    "GCPServiceAccountKey", "PGSSLPASSWORD": "sslpassword"): a constant naming itself, not a secret. Only a name
+    that says it holds a secret counts (a URL's user may have such a word in it, and its password repeat it).
+    ``before`` is the text before the value on its line."""
+    key = _key_before(before)
     said = _NOT_ALNUM.sub("", value).lower()
-    if len(said) < 4:
+    if key is None or len(said) < 4 or not _SECRET_WORD.search(key):
         return False
-    key = m.group(1)
-    if not _SECRET_WORD.search(key):
-        return False  # postgres://boundary:boundary@localhost: a user's name, and a password that repeats it
     name = _NOT_ALNUM.sub("", key).lower()
     # "PGSSLPASSWORD": "sslpassword" (pgx's table of libpq's variables and its parameters): the name's last words
     return said in (name, _NOT_ALNUM.sub("", key.rsplit(".", 1)[-1]).lower()) \
         or (len(said) >= 8 and name.endswith(said))
+
+
+def key_rules_out(before: str, value: str) -> bool:
+    """Whether the name a value is assigned to says it is no secret: the value repeats the name
+    (named_as_its_key), or the name is of a token that authenticates nobody (--next-token, "LockToken")."""
+    if named_as_its_key(before, value):
+        return True
+    key = _key_before(before)
+    return key is not None and bool(_NO_SECRET_TOKEN.fullmatch(key.rsplit(".", 1)[-1].lstrip("-")))
 
 
 def _counted_chunks(v: str) -> bool:
