@@ -1279,7 +1279,8 @@ class Detector:
                 self._verdicts[key] = ok
             if not ok:
                 return False
-            # (a rule for named credential files counts whatever value such a file saves: user="user" password="password")
+            # (not for the rules of named credential files: they count whatever value such a file saves, even
+            # user="user" password="password")
             if r.kind == "secret" and not r.only_files and self._key_rules_out(text, s, e):
                 return False
         return not (self._honor_allow and self._allowed_line(text, s, e))

@@ -241,7 +241,10 @@ def named_as_its_key(before: str, value: str) -> bool:
     "GCPServiceAccountKey", "PGSSLPASSWORD": "sslpassword"): a constant naming itself, not a secret. Only a name
     that says it holds a secret counts (a URL's user may have such a word in it, and its password repeat it).
     ``before`` is the text before the value on its line."""
-    key = _key_before(before)
+    return _repeats_key(_key_before(before), value)
+
+
+def _repeats_key(key: str | None, value: str) -> bool:
     said = _NOT_ALNUM.sub("", value).lower()
     if key is None or len(said) < 4 or not _SECRET_WORD.search(key):
         return False
@@ -254,10 +257,9 @@ def named_as_its_key(before: str, value: str) -> bool:
 def key_rules_out(before: str, value: str) -> bool:
     """Whether the name a value is assigned to says it is no secret: the value repeats the name
     (named_as_its_key), or the name is of a token that authenticates nobody (--next-token, "LockToken")."""
-    if named_as_its_key(before, value):
-        return True
     key = _key_before(before)
-    return key is not None and bool(_NO_SECRET_TOKEN.fullmatch(key.rsplit(".", 1)[-1].lstrip("-")))
+    return key is not None and (_repeats_key(key, value)
+                                or bool(_NO_SECRET_TOKEN.fullmatch(key.rsplit(".", 1)[-1].lstrip("-"))))
 
 
 def _counted_chunks(v: str) -> bool:
@@ -272,7 +274,8 @@ def _counted_chunks(v: str) -> bool:
 #: i18next's namespaced keys (fields:showPassword, errors:invalidToken), Pulumi's project:key config names
 #: (pulumi config set --secret my-project:githubSecret), a browser storage key's name (traceSystemPrompt:collapsed),
 #: a .NET configuration path (Database:SelfHostPassword, read with configuration["Database:Password"]).
-_NAMESPACED_KEY = lazy_re(r"(?:[A-Za-z][a-z]*(?:[A-Z][a-z]+)*|[A-Z]{2,})(?:-[a-z]+)*(?::[A-Za-z][a-z]*(?:[A-Z][a-z]+)*(?:-[a-z]+)*)+")
+_NAMESPACED_KEY = lazy_re(r"(?:[A-Za-z][a-z]*(?:[A-Z][a-z]+)*|[A-Z]{2,})(?:-[a-z]+)*"  # (RADICALE:share-token)
+                          r"(?::[A-Za-z][a-z]*(?:[A-Z][a-z]+)*(?:-[a-z]+)*)+")
 #: What stands where a value would be: C's printed null pointer, a JWT's first letters and a word (eyJrefresh), a
 #: file to read it from (@/dev/stdin), Kotlin's nullable type and its null (FirebaseAuth?=null).
 _STAND_IN_SHAPES = lazy_re(r"\(null\)|<null>|eyJ[a-z]+|@\.{0,2}/[\w./-]+|[A-Z][A-Za-z0-9]*\?=null")
@@ -1530,8 +1533,9 @@ _VOLUME_TARGET = lazy_re(r"(?:/[\w.-]*)+:(?:ro|rw|z|Z|cached|delegated|consisten
 #: Keys published by design: PostHog project keys (phc_), Stripe publishable keys (pk_live_, pk_test_), Svix's
 #: public keys that verify webhooks (whpk_), RevenueCat's public app keys that apps ship with (appl_, goog_, amzn_).
 _PUBLIC_CLIENT_KEY = lazy_re(r"phc_|pk_(?:live|test)_|whpk_|(?:appl|goog|amzn)_[A-Za-z]{20,40}$")
-#: Where a package.json dependency comes from, instead of a version: workspace:*, npm:pkg@1, file:../x.
+#: A type by namespace, name and version (Prisma's codec IDs: pg/varchar@1, sql/text@1).
 _TYPE_AT_VERSION = lazy_re(r"[a-z][a-z0-9]*/[a-z][a-z0-9_]*@\d{1,3}")
+#: Where a package.json dependency comes from, instead of a version: workspace:*, npm:pkg@1, file:../x.
 _DEPENDENCY_SPEC = lazy_re(r"(?:workspace|npm|file|link|catalog|portal|patch):\S*")
 #: The rest of a URL after its user name: password@host:port/path, taken for `user: password@...`. The host
 #: is dotted or written in lower case (db, db.internal, 127.0.0.1); a random value with an @ in it
