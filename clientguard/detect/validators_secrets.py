@@ -728,8 +728,9 @@ _ENV_REFERENCE = lazy_re(r"(?:env|file|fd):[\w./-]+|\$env:[A-Za-z_]\w*"  # and P
                          # Argo CD's $secret-name:key ($k8ssecret:clientsecret, $plugin-secret:plugin.token): where
                          # the value is kept
                          r"|\$[A-Za-z][\w-]*:[A-Za-z][\w.-]*"
-                         # a user and a variable for the password (lita:$lita_password, fluxcd:$GITHUB_TOKEN)
-                         r"|[\w.@-]+:\$\{?[A-Za-z_]\w*\}?")
+                         # a user and a variable for the password (lita:$lita_password, fluxcd:$GITHUB_TOKEN; the
+                         # braced ${VAR} is a template, which _template_field rejects first)
+                         r"|[\w.@-]+:\$[A-Za-z_]\w*")
 #: Metasyntactic words and a counter (foobar123, bar456, fooBarFoo123, foobar123abc, foosecret1): test data.
 _METASYNTACTIC = lazy_re(r"(?i)(?:foo|bar|baz|qux|quux){1,4}(?:secret|pass(?:word)?|token|key)?\d{0,6}(?:abc)?[!.#_]?")
 #: Code where a value would be: a call's or an index's start or an empty call
