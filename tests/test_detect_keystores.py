@@ -90,3 +90,22 @@ def test_key_stores_in_a_repository_are_reported_and_other_binaries_skipped(tmp_
     (repo / "certs" / "server.pfx").write_bytes(other)
     again = json.loads(_scan("--format", "json", "--baseline", str(baseline), str(repo), home=home).stdout)
     assert [f["path"] for f in again["findings"]] == ["certs/server.pfx"]
+
+
+def test_kinds_are_validated_once_per_content_and_read_the_same_after(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLIENTGUARD_HOME", str(tmp_path / "home"))
+    keystores.kinds.cache_clear()
+    try:
+        validated = keystores.kinds()
+        markers = list((tmp_path / "home" / "cache").glob("keystores-*.checked"))
+        assert len(markers) == 1
+        keystores.kinds.cache_clear()
+
+        def refuse():
+            raise AssertionError("validated again although this content passed before")
+
+        monkeypatch.setattr(keystores, "_spec", refuse)
+        assert keystores.kinds() == validated  # the same kinds, read without the model
+        assert all(isinstance(k.names, tuple) and isinstance(k.magic, tuple) for k in validated)
+    finally:
+        keystores.kinds.cache_clear()

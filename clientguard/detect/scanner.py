@@ -12,6 +12,7 @@ import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -320,12 +321,19 @@ class LineIndex:
         return line, offset - start + 1
 
 
+@lru_cache(maxsize=64)
+def skip_globs(globs: tuple[str, ...]) -> PathGlobs:
+    """A rule's `skip_files` as globs, built when the rule first has a finding: 29 built-in rules skip files
+    (8 different lists), and building them all cost 77 ms of every `clientguard scan`'s start."""
+    return PathGlobs(globs)
+
+
 def to_scan_findings(text: str, findings: list[Finding], relpath: str, ignored: bool,
-                     skip: dict[str, PathGlobs] | None = None) -> list[ScanFinding]:
+                     skip: dict[str, tuple[str, ...]] | None = None) -> list[ScanFinding]:
     """Findings with line, column and masked preview; a rule's findings are left out in the files its
     `skip_files` names (`skip`: rule id -> those globs)."""
     if findings and skip:
-        findings = [f for f in findings if f.rule_id not in skip or not skip[f.rule_id].matches(relpath)]
+        findings = [f for f in findings if f.rule_id not in skip or not skip_globs(skip[f.rule_id]).matches(relpath)]
     if not findings:
         return []
     index = LineIndex(text)
@@ -408,7 +416,7 @@ def scan_files(files: list[SourceFile], detector: Detector, *, max_file_size: in
     1 scans here, without threads). The findings are the same whatever the number of threads."""
     result = ScanResult()
     started = time.perf_counter()
-    skip = {r.id: PathGlobs(r.skip_files) for r in detector.rules if r.skip_files}
+    skip = {r.id: r.skip_files for r in detector.rules if r.skip_files}
     named_files = bool(detector.file_rules)  # rules that apply only in the files they name (Rule.only_files)
     jobs = default_jobs() if jobs is None else max(1, jobs)
     if detector.engine != "hyperscan":
