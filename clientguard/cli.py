@@ -7,8 +7,6 @@ import os
 import sys
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from clientguard import __version__
 from clientguard.errors import ClientguardError
@@ -112,9 +110,16 @@ def _click_exception_types() -> tuple[tuple[type, ...], tuple[type, ...]]:
     return tuple(usage), tuple(exits)
 
 
+def _stderr():
+    """rich's console on stderr, for the messages of a command that failed (rich is imported only then: a
+    scan with a JSON report never needs it)."""
+    from rich.console import Console  # noqa: PLC0415
+
+    return Console(stderr=True)
+
+
 def main() -> None:
     """Entry point: run the app, turning clientguard errors into a message and exit code."""
-    err = Console(stderr=True)
     try:
         _register_for(sys.argv[1:])
         rc = _app(standalone_mode=False)
@@ -122,6 +127,9 @@ def main() -> None:
         if isinstance(rc, int) and rc != 0:
             sys.exit(rc)
     except ClientguardError as exc:
+        from rich.markup import escape  # noqa: PLC0415
+
+        err = _stderr()
         err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
         if exc.hint:
             err.print(f"  [dim]hint:[/] {escape(exc.hint)}", highlight=False, soft_wrap=True)
@@ -129,7 +137,7 @@ def main() -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
-        err.print("aborted")
+        _stderr().print("aborted")
         sys.exit(130)
     except KeyboardInterrupt:
         sys.exit(130)
@@ -143,6 +151,7 @@ def main() -> None:
         if os.environ.get("CLIENTGUARD_DEBUG"):
             raise
         # A bug, not bad input: say so in one line; CLIENTGUARD_DEBUG=1 shows the traceback.
+        err = _stderr()
         err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}", highlight=False, markup=True)
         err.print("  [dim]hint:[/] rerun with CLIENTGUARD_DEBUG=1 for the traceback, and report it", highlight=False)
         sys.exit(2)

@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import orjson
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from clientguard import __version__
 from clientguard.detect.model import Rule
 from clientguard.detect.scanner import Baseline, ScanFinding, ScanResult
 from clientguard.errors import InputError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
@@ -130,6 +130,9 @@ def to_sarif(result: ScanResult, rules: Sequence[Rule]) -> dict:
 
 
 def print_table(console: Console, result: ScanResult) -> None:
+    from rich.markup import escape  # noqa: PLC0415 - rich only for a table: JSON and SARIF runs start without it
+    from rich.table import Table  # noqa: PLC0415
+
     if len(result.findings) > TABLE_ROWS:
         _print_lines(console, result)
     elif result.findings:
@@ -166,6 +169,8 @@ def print_table(console: Console, result: ScanResult) -> None:
 def _print_lines(console: Console, result: ScanResult) -> None:
     """Many findings: how many each rule gave (a small table), then every finding on a line of its own under its
     file. Nothing is left out; the lines are written as they are, without rich's layout."""
+    from rich.table import Table  # noqa: PLC0415
+
     per_rule: dict[str, list] = {}
     for f in result.findings:
         entry = per_rule.setdefault(f.rule_id, [f.severity, f.kind, 0, set()])
