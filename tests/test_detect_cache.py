@@ -147,3 +147,28 @@ def test_a_first_run_compiles_each_database_once_beside_the_rules_preparation(tm
     assert first["found"] == second["found"] and {r for r, _, _ in first["found"]} >= {"aws-access-key-id",
                                                                                       "email-address"}
     assert len(list((tmp_path / "home" / "cache").glob("hyperscan-*.db"))) == 2
+
+
+@needs_hyperscan
+def test_preparing_ahead_fills_the_caches_a_scan_reads_and_makes_no_key(tmp_path):
+    """What scripts/env.sh runs after installing: a machine's first scan then starts from the caches."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CLIENTGUARD_HOME": str(tmp_path / "home")}
+    prepare = [sys.executable, "-m", "clientguard.detect.prepare"]
+    first = subprocess.run(prepare, env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "preparing the detection rules" in first.stderr
+    cache = tmp_path / "home" / "cache"
+    assert len(list(cache.glob("hyperscan-*.db"))) == 2
+    assert len(list(cache.glob("rules-*.json"))) == len(list(cache.glob("keystores-*.checked"))) == 1
+    assert not (tmp_path / "home" / "keys").exists()  # no fingerprint key until a scan needs one
+    again = subprocess.run(prepare, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and again.stderr == ""
+    before = {p.name: p.stat().st_size for p in cache.iterdir()}
+    (tmp_path / "a.py").write_text("x = 1\n")
+    scan = subprocess.run([sys.executable, "-m", "clientguard.cli", "scan", "--format", "json", str(tmp_path / "a.py")],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert scan.returncode == 0, scan.stderr
+    assert {p.name: p.stat().st_size for p in cache.iterdir()} == before  # nothing compiled or written again
