@@ -678,3 +678,35 @@ def test_a_scan_from_warm_caches_does_not_import_what_only_validation_needs(tmp_
     assert all(r.returncode == 0 for r in runs), runs[0].stderr
     assert json.loads(runs[1].stdout)["findings"] == []
     assert runs[1].stderr.strip().splitlines()[-1] == "[False, 0, False]"
+
+
+def test_a_long_scan_shows_a_progress_bar_at_a_terminal_and_nowhere_else(tmp_path):
+    """stderr's console is made only when something is shown on it (see detect/commands._Stderr): at a terminal
+    a scan of more than 200 files still draws its bar; at a pipe it draws nothing."""
+    import pty
+
+    for n in range(205):
+        (tmp_path / f"m{n:03d}.py").write_text(f"VALUE_{n} = {n}\n")
+    env = {**os.environ, "CLIENTGUARD_HOME": str(KEY_HOME)}
+    env.pop("TTY_COMPATIBLE", None)
+    env.pop("FORCE_COLOR", None)
+    cmd = [sys.executable, "-m", "clientguard.cli", "scan", "--format", "json", str(tmp_path)]
+    piped = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert piped.returncode == 0 and piped.stderr == ""
+    assert json.loads(piped.stdout)["stats"]["files"] == 205
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=follower, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed: the process is done with it
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert proc.wait(timeout=300) == 0
+    os.close(leader)
+    shown = b"".join(chunks).decode("utf-8", "replace")
+    assert "scanning" in shown and "205/205" in shown
