@@ -316,6 +316,21 @@ def test_north_american_numbers_read_without_phonenumbers_get_its_answer():
         assert answer == _phone_by_library(text, "US", False), text
         answers.append(answer)
     assert len(answers) > 2500 and True in answers and False in answers
+    # The same numbers after the plan's country code (+1, or 001 dialled from abroad): phonenumbers parses them
+    # with no region, and still answers for ten digits of the plan.
+    international = []
+    for a, e, n in specials + cases:
+        shape = rng.choice(shapes)
+        if not shape.startswith("{a}"):
+            continue  # the area code in brackets after +1 is written "+1 (212) ...", below
+        for lead in ("+1", "+1 ", "+1-", "001 "):
+            text = lead + shape.format(a=a, e=e, n=n)
+            assert VALIDATORS["phone"](text) == _phone_by_library("+" + text[2:] if text.startswith("00") else text,
+                                                                  None, text.startswith("+")), text
+            international.append(text)
+        text = f"+1 ({a}) {e}-{n}"
+        assert VALIDATORS["phone"](text) == _phone_by_library(text, None, True), text
+    assert len(international) > 4000
 
 
 @pytest.mark.parametrize("text", [

@@ -318,6 +318,8 @@ def phone(value: str) -> bool:
         # (212) 555-0187, 697-555-0142: what phonenumbers would answer, without its 0.1 ms a number (a data
         # file of customers holds tens of thousands; tests/test_detect_pii_validators.py compares the two)
         return _nanp_national_ok(_NOT_DIGIT.sub("", text))
+    if region is None and _NANP_INTERNATIONAL.fullmatch(text):
+        return _nanp_national_ok(_NOT_DIGIT.sub("", text)[1:])  # +1 212 555 0187: the same, after its country code
     return _phone_by_library(text, region, plus)
 
 
@@ -328,6 +330,8 @@ _ISO6709_POINT = lazy_re(r"[+-]\d{4}[+-]\d{5}|[+-]\d{6}[+-]\d{7}")
 #: (which phonenumbers would read as a trunk prefix): the national number is those ten digits.
 _NANP_WRITTEN = lazy_re(r"\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]?\d{4}")
 _NOT_DIGIT = lazy_re(r"\D")
+#: The same ten digits after the plan's country code, +1 (or 001, turned into +1 before this is asked).
+_NANP_INTERNATIONAL = lazy_re(r"\+1[ .-]?\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]?\d{4}")
 #: Digits that repeat a unit of one to four of them (123123123, 45454545).
 _REPEATED_UNIT = lazy_re(r"(\d{1,4})\1+")
 #: Ten digits in groups of three, three and four split by dots, the first group opening with 1: a North American
