@@ -629,8 +629,6 @@ def test_package_authors_in_a_lock_file_are_not_the_clients_personal_data(tmp_pa
 def test_a_first_run_at_a_terminal_says_why_it_takes_seconds(tmp_path):
     """With no cache yet (a new machine), preparing the rules takes ~9 s: a terminal is told so, once; a pipe or a
     file (CI, the JSON a program reads) gets nothing it did not ask for."""
-    import pty
-
     (tmp_path / "a.txt").write_text("nothing to see\n")
     env = {**os.environ, "CLIENTGUARD_HOME": str(tmp_path / "home")}
     said = "Preparing the detection rules for this machine"
@@ -639,26 +637,30 @@ def test_a_first_run_at_a_terminal_says_why_it_takes_seconds(tmp_path):
                            timeout=300)
     assert piped.returncode == 0 and said not in piped.stderr + piped.stdout
 
-    def at_terminal() -> str:
-        leader, follower = pty.openpty()
-        proc = subprocess.Popen([sys.executable, "-m", "clientguard.cli", "scan", "--no-progress",
-                                 str(tmp_path / "a.txt")], stdout=subprocess.DEVNULL, stderr=follower, env=env)
-        os.close(follower)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:  # the terminal closed: the process is done with it
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        assert proc.wait(timeout=300) == 0
-        os.close(leader)
-        return b"".join(chunks).decode("utf-8", "replace")
+    cmd = [sys.executable, "-m", "clientguard.cli", "scan", "--no-progress", str(tmp_path / "a.txt")]
+    assert said in _stderr_at_terminal(cmd, env)
+    assert said not in _stderr_at_terminal(cmd, env)  # prepared once for all later runs
 
-    assert said in at_terminal()
-    assert said not in at_terminal()  # prepared once for all later runs
+
+def _stderr_at_terminal(cmd: list[str], env: dict[str, str]) -> str:
+    """What ``cmd`` writes to its stderr when that is a terminal (a pseudo-terminal); it must exit 0."""
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=follower, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed: the process is done with it
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert proc.wait(timeout=300) == 0
+    os.close(leader)
+    return b"".join(chunks).decode("utf-8", "replace")
 
 
 def test_a_scan_from_warm_caches_does_not_import_what_only_validation_needs(tmp_path):
@@ -683,8 +685,6 @@ def test_a_scan_from_warm_caches_does_not_import_what_only_validation_needs(tmp_
 def test_a_long_scan_shows_a_progress_bar_at_a_terminal_and_nowhere_else(tmp_path):
     """stderr's console is made only when something is shown on it (see detect/commands._Stderr): at a terminal
     a scan of more than 200 files still draws its bar; at a pipe it draws nothing."""
-    import pty
-
     for n in range(205):
         (tmp_path / f"m{n:03d}.py").write_text(f"VALUE_{n} = {n}\n")
     env = {**os.environ, "CLIENTGUARD_HOME": str(KEY_HOME)}
@@ -694,19 +694,5 @@ def test_a_long_scan_shows_a_progress_bar_at_a_terminal_and_nowhere_else(tmp_pat
     piped = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert piped.returncode == 0 and piped.stderr == ""
     assert json.loads(piped.stdout)["stats"]["files"] == 205
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=follower, env=env)
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the terminal closed: the process is done with it
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    assert proc.wait(timeout=300) == 0
-    os.close(leader)
-    shown = b"".join(chunks).decode("utf-8", "replace")
+    shown = _stderr_at_terminal(cmd, env)
     assert "scanning" in shown and "205/205" in shown

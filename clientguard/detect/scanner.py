@@ -324,7 +324,7 @@ class LineIndex:
 @lru_cache(maxsize=64)
 def skip_globs(globs: tuple[str, ...]) -> PathGlobs:
     """A rule's `skip_files` as globs, built when the rule first has a finding: 29 built-in rules skip files
-    (8 different lists), and building them all cost 77 ms of every `clientguard scan`'s start."""
+    (8 different lists), and building them all cost ~20 ms of every `clientguard scan`'s start."""
     return PathGlobs(globs)
 
 
