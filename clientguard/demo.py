@@ -131,6 +131,34 @@ def gateway_step(console: Console, work: Path, out: Path) -> None:
     console.print()
 
 
+#: The caches a data directory holds that depend only on the rules and this Python: validated rules, their compiled
+#: patterns and hyperscan databases, the key-store kinds' marker. A database with a client's names is never written.
+_SHARED_CACHES = ("rules-*.json", "rules-*.sre", "hyperscan-*.db", "keystores-*.checked")
+
+
+def seed_caches(home: Path) -> int:
+    """Copy the user's prepared caches into the demo's own data directory (which keeps the demo's keys, vaults and
+    ledger apart from the user's): the set-up scripts prepared them already, and compiling them again cost the
+    demo's first step ~9 s. What is missing or unreadable is only compiled again. How many files were copied."""
+    from clientguard.datadir import data_dir  # noqa: PLC0415
+
+    copied = 0
+    try:
+        source = data_dir() / "cache"
+        if source.resolve() == (home / "cache").resolve():
+            return 0
+        (home / "cache").mkdir(parents=True, exist_ok=True)
+        for pattern in _SHARED_CACHES:
+            for f in source.glob(pattern):
+                target = home / "cache" / f.name
+                if not target.exists():
+                    shutil.copy2(f, target)
+                    copied += 1
+    except OSError:
+        pass
+    return copied
+
+
 def demo_command(
     out: Path = typer.Option(Path("demo-output"), "--out", help="Directory for everything the demo writes."),
 ) -> None:
@@ -143,6 +171,7 @@ def demo_command(
     for stale in ("ledger.sqlite", "ledger.sqlite-wal", "ledger.sqlite-shm", "ledger.sqlite.key"):
         (out / stale).unlink(missing_ok=True)
     env = {**os.environ, "CLIENTGUARD_HOME": str(out / "home"), "COLUMNS": str(max(console.width, 120))}
+    seed_caches(out / "home")
     work = prepare_workspace(out)
     policy = str(work / "clientguard.toml")
     console.print(Panel(

@@ -3,8 +3,10 @@ never hold a client's identifiers: a database with them is compiled in memory on
 
 from __future__ import annotations
 
+import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -172,3 +174,23 @@ def test_preparing_ahead_fills_the_caches_a_scan_reads_and_makes_no_key(tmp_path
                           env=env, capture_output=True, text=True, timeout=300)
     assert scan.returncode == 0, scan.stderr
     assert {p.name: p.stat().st_size for p in cache.iterdir()} == before  # nothing compiled or written again
+
+    # `clientguard demo` keeps a data directory of its own and starts it with copies of these caches: its scan of
+    # the demo client then compiles nothing either, and its keys stay its own.
+    seed = ("import sys\nfrom pathlib import Path\nfrom clientguard.demo import seed_caches\n"
+            "print(seed_caches(Path(sys.argv[1])), seed_caches(Path(sys.argv[1])))")
+    demo_home = tmp_path / "demo" / "home"
+    seeded = subprocess.run([sys.executable, "-c", seed, str(demo_home)], env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert seeded.returncode == 0, seeded.stderr
+    assert seeded.stdout.split() == [str(len(before)), "0"]  # the second call finds them all there
+    demo_cache = {p.name: p.stat().st_size for p in (demo_home / "cache").iterdir()}
+    assert demo_cache == before
+    scan = subprocess.run([sys.executable, "-m", "clientguard.cli", "scan", "--format", "json", "--no-progress",
+                           str(Path(__file__).resolve().parents[1] / "examples" / "acme-client")],
+                          env={**env, "CLIENTGUARD_HOME": str(demo_home)}, capture_output=True, text=True, timeout=300)
+    assert scan.returncode == 1 and json.loads(scan.stdout)["findings"], scan.stderr
+    assert {p.name: p.stat().st_size for p in (demo_home / "cache").iterdir()} == demo_cache
+    user_keys = {k.name: k.read_bytes() for k in (tmp_path / "home" / "keys").iterdir()}
+    demo_keys = {k.name: k.read_bytes() for k in (demo_home / "keys").iterdir()}
+    assert demo_keys and all(key != user_keys.get(name) for name, key in demo_keys.items())
