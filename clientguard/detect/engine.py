@@ -1290,11 +1290,10 @@ class Detector:
         """Whether the name a secret's value is assigned to says it is none (HTPASSWD = "htpasswd", --next-token
         ...): see key_rules_out. Asked of values the rule's checks passed, so of few."""
         lo = max(0, s - 160)
-        if isinstance(text, bytes):
-            ls = text.rfind(b"\n", lo, s) + 1
-            return key_rules_out(text[max(lo, ls):s].decode("ascii"), text[s:e].decode("ascii"))
-        ls = text.rfind("\n", lo, s) + 1
-        return key_rules_out(text[max(lo, ls):s], text[s:e])
+        before = text[max(lo, text.rfind(b"\n" if isinstance(text, bytes) else "\n", lo, s) + 1):s]
+        if isinstance(text, bytes):  # an ASCII batch's bytes
+            return key_rules_out(before.decode("ascii"), text[s:e].decode("ascii"))
+        return key_rules_out(before, text[s:e])
 
     def _allowed_line(self, text: str | bytes, s: int, e: int) -> bool:
         """Whether an allow comment silences the line of ``text[s:e]`` (or detect-secrets' nextline pragma the

@@ -328,10 +328,11 @@ def phone(value: str) -> bool:
 _ISO6709_POINT = lazy_re(r"[+-]\d{4}[+-]\d{5}|[+-]\d{6}[+-]\d{7}")
 #: Ten digits of the North American plan written with separators only, the area code not opening with 0 or 1
 #: (which phonenumbers would read as a trunk prefix): the national number is those ten digits.
-_NANP_WRITTEN = lazy_re(r"\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]?\d{4}")
+_NANP_DIGITS = r"\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]?\d{4}"
+_NANP_WRITTEN = lazy_re(_NANP_DIGITS)
 _NOT_DIGIT = lazy_re(r"\D")
 #: The same ten digits after the plan's country code, +1 (or 001, turned into +1 before this is asked).
-_NANP_INTERNATIONAL = lazy_re(r"\+1[ .-]?\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]?\d{4}")
+_NANP_INTERNATIONAL = lazy_re(r"\+1[ .-]?" + _NANP_DIGITS)
 #: Digits that repeat a unit of one to four of them (123123123, 45454545).
 _REPEATED_UNIT = lazy_re(r"(\d{1,4})\1+")
 #: Ten digits in groups of three, three and four split by dots, the first group opening with 1: a North American

@@ -235,18 +235,13 @@ def _key_before(before: str) -> str | None:
     return m.group(1)
 
 
-def named_as_its_key(before: str, value: str) -> bool:
+def _repeats_key(key: str, value: str) -> bool:
     """Whether a value only repeats the name it is assigned to, letters and digits alike, ignoring case and
     separators (HTPASSWD = "htpasswd", ManageResetPassword = "manageresetpassword", GCPServiceAccountKey:
     "GCPServiceAccountKey", "PGSSLPASSWORD": "sslpassword"): a constant naming itself, not a secret. Only a name
-    that says it holds a secret counts (a URL's user may have such a word in it, and its password repeat it).
-    ``before`` is the text before the value on its line."""
-    return _repeats_key(_key_before(before), value)
-
-
-def _repeats_key(key: str | None, value: str) -> bool:
+    that says it holds a secret counts (a URL's user may have such a word in it, and its password repeat it)."""
     said = _NOT_ALNUM.sub("", value).lower()
-    if key is None or len(said) < 4 or not _SECRET_WORD.search(key):
+    if len(said) < 4 or not _SECRET_WORD.search(key):
         return False
     name = _NOT_ALNUM.sub("", key).lower()
     # "PGSSLPASSWORD": "sslpassword" (pgx's table of libpq's variables and its parameters): the name's last words
@@ -256,7 +251,8 @@ def _repeats_key(key: str | None, value: str) -> bool:
 
 def key_rules_out(before: str, value: str) -> bool:
     """Whether the name a value is assigned to says it is no secret: the value repeats the name
-    (named_as_its_key), or the name is of a token that authenticates nobody (--next-token, "LockToken")."""
+    (_repeats_key), or the name is of a token that authenticates nobody (--next-token, "LockToken"). ``before``
+    is the text before the value on its line."""
     key = _key_before(before)
     return key is not None and (_repeats_key(key, value)
                                 or bool(_NO_SECRET_TOKEN.fullmatch(key.rsplit(".", 1)[-1].lstrip("-"))))
