@@ -1081,6 +1081,8 @@ def test_words_read_like_words_and_letters_drawn_at_random_do_not():
     "vpmlrq", "djabprxYdjpbbac", "xdlfjeh_znys", "ivmjnjdj", "qfzluf", "qaluj6tt",
     # a short part among nine letters or more, three digits, yy and no word after it, a long upper-case run
     "zq_fgagvioj", "jtofabzujf_az", "qhhuicxa-rq-pxvocre", "jubzhjk674-uhj", "yydgu_ucdh_bzj", "YMHVIBWLNXLBBVYMYB",
+    # three alike in a row, among 16 letters or more (which chance gives one such value in 50 or more)
+    "azpppazuffqzgyjo", "uajcinjujeqkqqugqmmqzyyiiifjpgfgpqjsbpcgifhq",
 ])
 def test_a_password_of_letters_drawn_at_random_is_one(value):
     assert generic_password(value)
@@ -1090,6 +1092,8 @@ def test_a_password_of_letters_drawn_at_random_is_one(value):
     "sunshin", "dbpwd", "pgsql", "xmlhttp", "asdfgh", "mnbvcxz", "fjdkslafjdk", "YYCURSOR", "TlsxSource", "abcdefg",
     "rabbitmq", "kubectl", "mysql", "qwertz", "xxxxxx", "utf8mb4", "oauth2", "ghs_cp", "ghp_xxxx", "sdhjcbjsdhcbshjdcb",
     "eyJhbGciOiJSUzI1NiJ9.oidcpayload", "eyJrefresh", "yylval", "yywrap", "EPOLLRDHUP", "sm_aat_owvdytnmal",
+    # three alike in a row among fewer than 16 letters, four among more: a mask or a key held down
+    "qzvkkkwjrpb", "qzvkwjrpbxmhfdlttttgnc",
 ])
 def test_words_abbreviations_and_typed_letters_are_not_letters_drawn_at_random(value):
     from clientguard.detect.validators_secrets import random_letters  # noqa: PLC0415
