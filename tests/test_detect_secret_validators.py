@@ -1125,6 +1125,13 @@ def test_an_unquoted_value_of_random_letters_is_a_secret_but_a_name_is_not():
     assert not generic_unquoted_secret("TlsxSource") and not generic_unquoted_secret("yyminor")
 
 
+def test_five_digits_or_more_drawn_at_random_after_a_name_are_a_password_but_a_counter_or_a_count_is_not():
+    assert generic_unquoted_secret("roqDDP885077")  # docker run -e MYSQL_ROOT_PASSWORD=roqDDP885077
+    assert not generic_unquoted_secret("roqDDP8850")  # four digits: a counter or a year (value2, token2024)
+    assert not generic_unquoted_secret("myPassword98765")  # counted down: a stand-in
+    assert not generic_unquoted_secret("SecretKey" + "0123456789" * 6)  # counted out
+
+
 @pytest.mark.parametrize("value", ["6412871", "297769", "047553", "92940", "390566594"])
 def test_digits_typed_at_random_under_a_password_name_are_a_password(value):
     assert VALIDATORS["digit_password"](value)

@@ -1656,7 +1656,11 @@ def generic_unquoted_secret(value: str) -> bool:
         return False  # <auth:DisplayName>Email (an XML prefix), {token:a.token+".end"}, otpauth://totp/...
     if _IDENTIFIER.fullmatch(v):
         # A bundler's renamed copy (CancelToken$1) or a counter (value2) is still a name.
-        if _SNAKE_OR_CAMEL_WORDS.fullmatch(v.rstrip("0123456789").rstrip("$_")) and not _prefixed_random(v):
+        # Up to four digits count (value2, token2024), and any number counted out (SecretKey0123456789...): five
+        # or more drawn at random after a name are a password typed so (roqDDP885077), not a counter.
+        stem = v.rstrip("0123456789")
+        counter = len(v) - len(stem) < 5 or longest_ordered_run(v[len(stem):]) >= 4
+        if counter and _SNAKE_OR_CAMEL_WORDS.fullmatch(stem.rstrip("$_")) and not _prefixed_random(v):
             return False  # (acme_9f3c0a17b2e84d65..., a prefix and a random body, has the shape too)
         digits = sum(c.isdigit() for c in v)
         mixed_case = any(c.isupper() for c in v) and any(c.islower() for c in v)
