@@ -131,24 +131,23 @@ def gateway_step(console: Console, work: Path, out: Path) -> None:
     console.print()
 
 
-#: The caches a data directory holds that depend only on the rules and this Python: validated rules, their compiled
-#: patterns and hyperscan databases, the key-store kinds' marker. A database with a client's names is never written.
-_SHARED_CACHES = ("rules-*.json", "rules-*.sre", "hyperscan-*.db", "keystores-*.checked")
-
-
 def seed_caches(home: Path) -> int:
     """Copy the user's prepared caches into the demo's own data directory (which keeps the demo's keys, vaults and
     ledger apart from the user's): the set-up scripts prepared them already, and compiling them again cost the
     demo's first step ~9 s. What is missing or unreadable is only compiled again. How many files were copied."""
     from clientguard.datadir import data_dir  # noqa: PLC0415
+    from clientguard.detect import engine, keystores, rules  # noqa: PLC0415
 
+    # What depends only on the rules and this Python: validated rules, their compiled patterns and hyperscan
+    # databases, the key-store kinds' marker. A database with a client's names is never written to the cache.
+    shared = (rules.RULES_CACHE_GLOB, rules.PROGRAMS_CACHE_GLOB, engine.HS_CACHE_GLOB, keystores.MARKER_GLOB)
     copied = 0
     try:
         source = data_dir() / "cache"
         if source.resolve() == (home / "cache").resolve():
             return 0
         (home / "cache").mkdir(parents=True, exist_ok=True)
-        for pattern in _SHARED_CACHES:
+        for pattern in shared:
             for f in source.glob(pattern):
                 target = home / "cache" / f.name
                 if not target.exists():

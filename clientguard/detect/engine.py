@@ -777,6 +777,8 @@ def _pass_pool() -> ThreadPoolExecutor:
 #: Compiled databases kept in the cache: one per rule set in use (the built-in rules make two; files of
 #: rules of one's own, more). Databases with client identifiers are never written (see _hs_database).
 HS_CACHE_KEEP = 16
+#: The compiled databases' files in the data directory's cache (never one with a client's identifiers).
+HS_CACHE_GLOB = "hyperscan-*.db"
 
 
 def _flags(caseless: tuple[bool, ...]) -> list[int]:
@@ -817,7 +819,7 @@ def _hs_database(exprs: tuple[bytes, ...], caseless: tuple[bool, ...], persist: 
         return db
     try:
         write_cache_file(cache, hyperscan.dumpb(db))
-        prune(cache.parent, "hyperscan-*.db", HS_CACHE_KEEP)
+        prune(cache.parent, HS_CACHE_GLOB, HS_CACHE_KEEP)
     except OSError:
         pass  # a read-only data directory only costs the compile next time
     return db
@@ -1290,10 +1292,10 @@ class Detector:
         """Whether the name a secret's value is assigned to says it is none (HTPASSWD = "htpasswd", --next-token
         ...): see key_rules_out. Asked of values the rule's checks passed, so of few."""
         lo = max(0, s - 160)
-        before = text[max(lo, text.rfind(b"\n" if isinstance(text, bytes) else "\n", lo, s) + 1):s]
         if isinstance(text, bytes):  # an ASCII batch's bytes
-            return key_rules_out(before.decode("ascii"), text[s:e].decode("ascii"))
-        return key_rules_out(before, text[s:e])
+            text = text[lo:e].decode("ascii")
+            s, e, lo = s - lo, e - lo, 0
+        return key_rules_out(text[max(lo, text.rfind("\n", lo, s) + 1):s], text[s:e])
 
     def _allowed_line(self, text: str | bytes, s: int, e: int) -> bool:
         """Whether an allow comment silences the line of ``text[s:e]`` (or detect-secrets' nextline pragma the

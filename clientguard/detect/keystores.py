@@ -19,6 +19,8 @@ from clientguard.datadir import data_dir, prune, write_cache_file
 from clientguard.errors import InputError
 
 KEYSTORES_FILE = Path(__file__).with_name("keystores.toml")
+#: The markers, in the data directory's cache, that a content of KEYSTORES_FILE passed validation.
+MARKER_GLOB = "keystores-*.checked"
 #: The most of a file's start any kind's magic needs.
 HEAD_BYTES = 16
 
@@ -111,7 +113,7 @@ def kinds() -> tuple[KeyStoreKind, ...]:
         if marker is not None:
             try:
                 write_cache_file(marker, b"")
-                prune(marker.parent, "keystores-*.checked", 2)
+                prune(marker.parent, MARKER_GLOB, 2)
             except OSError:
                 pass  # a read-only data directory only costs the validation next time
     ids = [k.id for k in found]

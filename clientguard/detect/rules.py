@@ -181,6 +181,8 @@ MATCHING: dict[tuple[str, bool], str] = {}
 ENDS_EXACTLY: dict[tuple[str, str | None], bool] = {}
 
 _TUPLE_FIELDS = ("keywords", "skip_files", "only_files", "examples", "counter_examples")
+#: The cache's files of validated rules and of their compiled patterns (_cache_file, _programs_file).
+RULES_CACHE_GLOB, PROGRAMS_CACHE_GLOB = "rules-*.json", "rules-*.sre"
 
 
 def _cache_file(files: list[Path]) -> Path | None:
@@ -256,7 +258,7 @@ def _write_cache(cache: Path, rules: list[Rule]) -> None:
         entries.append(entry)
     try:
         write_cache_file(cache, orjson.dumps({"rules": entries}))
-        prune(cache.parent, "rules-*.json", 4)  # earlier versions' rules
+        prune(cache.parent, RULES_CACHE_GLOB, 4)  # earlier versions' rules
         prune(cache.parent, "rules-*.checked", 0)  # markers of releases before this cache
     except OSError:
         return  # a read-only data directory only costs the parse next time
@@ -268,7 +270,7 @@ def _write_cache(cache: Path, rules: list[Rule]) -> None:
     use_programs(Programs(data=programs))
     try:
         write_cache_file(_programs_file(cache), programs)
-        prune(cache.parent, "rules-*.sre", 4)
+        prune(cache.parent, PROGRAMS_CACHE_GLOB, 4)
     except OSError:
         pass
 
